@@ -1,0 +1,92 @@
+"""The FastAPI application. Nothing is built at import time: call :func:`create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from gis_service import __version__
+from gis_service.db import check_database, create_db_engine, resolve_database_url
+from gis_service.db.migrate import VERSION_TABLE, head_revision
+from gis_service.errors import DatabaseUnavailable, PlanningError
+from gis_service.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the web application.
+
+    The database URL is resolved and the connection pool opened in the lifespan, so creating the app never
+    touches the database; ``with TestClient(create_app(settings))`` runs the lifespan.
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(
+            resolve_database_url(settings),
+            pool_size=settings.db_pool_size,
+            statement_timeout_ms=settings.statement_timeout_ms,
+        )
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Huế 3D planning service",
+        summary="Quy hoạch sử dụng đất và quy hoạch xây dựng Huế: 3D GIS, OGC APIs, zoning lookup, permit checks",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(PlanningError)
+    async def planning_error(_request: Request, exc: PlanningError) -> JSONResponse:
+        return JSONResponse({"code": exc.code, "description": exc.message}, status_code=exc.status_code)
+
+    @app.get("/", summary="Service landing page")
+    def landing() -> dict[str, Any]:
+        return {
+            "title": "Huế 3D planning service",
+            "description": "Land-use and construction plans of Huế on a 3D GIS",
+            "links": [
+                {"rel": "service-doc", "href": "/docs", "title": "API documentation"},
+                {"rel": "service-desc", "href": "/openapi.json", "title": "OpenAPI definition"},
+                {"rel": "status", "href": "/healthz", "title": "Health check"},
+            ],
+        }
+
+    @app.get("/healthz", summary="Health check: is the database reachable and migrated?")
+    def healthz(request: Request) -> JSONResponse:
+        engine: Engine = request.app.state.engine
+        try:
+            versions = check_database(engine)
+            with engine.connect() as conn:
+                revision = conn.execute(sa.text(f"SELECT version_num FROM public.{VERSION_TABLE}")).scalar()
+        except DatabaseUnavailable as exc:
+            return JSONResponse({"status": "error", "database": "unreachable", "detail": exc.message}, 503)
+        except DBAPIError:
+            revision = None
+        head = head_revision()
+        body = {
+            "status": "ok" if revision == head else "degraded",
+            "database": "reachable",
+            **versions,
+            "schema_revision": revision,
+            "schema_head": head,
+        }
+        if revision != head:
+            body["detail"] = "the database schema is not up to date: run 'planning db migrate'"
+        return JSONResponse(body, status_code=200 if revision == head else 503)
+
+    return app

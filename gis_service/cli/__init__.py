@@ -1,0 +1,77 @@
+"""The ``planning`` command line. Each command is a thin wrapper over a library function.
+
+Errors of the project (:class:`~gis_service.errors.PlanningError`) and bad settings come out as one line on
+stderr with exit status 1, never as a traceback (``-v`` shows the traceback for debugging).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+import pydantic
+
+from gis_service.errors import PlanningError
+from gis_service.settings import Settings
+
+__all__ = ["cli", "main"]
+
+
+class PlanningGroup(click.Group):
+    """A group whose commands turn project errors into one-line messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PlanningError as exc:
+            if logging.getLogger().isEnabledFor(logging.DEBUG):
+                raise
+            raise click.ClickException(exc.message) from None
+        except pydantic.ValidationError as exc:
+            err = exc.errors()[0]
+            where = "GIS_" + "__".join(str(p).upper() for p in err["loc"])
+            raise click.ClickException(f"setting {where} is invalid: {err['msg']}") from None
+
+
+def get_settings(ctx: click.Context) -> Settings:
+    obj = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        obj["settings"] = Settings()
+    settings: Settings = obj["settings"]
+    return settings
+
+
+def say(message: str) -> None:
+    """Progress for people, on stderr (stdout stays clean for values such as ``planning db url``)."""
+    click.echo(message, err=True)
+
+
+@click.group(cls=PlanningGroup)
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-v debug, with tracebacks).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.version_option(package_name="hue-planning", prog_name="planning")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Huế 3D planning service: database, imports, 3D tiles and the web service."""
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose else logging.INFO)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    ctx.ensure_object(dict)["quiet"] = quiet
+
+
+def _register() -> None:
+    from gis_service.cli.db import db
+    from gis_service.cli.serve import serve
+
+    cli.add_command(db)
+    cli.add_command(serve)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="planning")

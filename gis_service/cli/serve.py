@@ -1,0 +1,41 @@
+"""``planning serve``: run the web service."""
+
+from __future__ import annotations
+
+import click
+
+from gis_service.cli import get_settings, say
+from gis_service.db import check_database, create_db_engine, resolve_database_url
+from gis_service.db import migrate as migrations
+from gis_service.db.local_cluster import port_is_free
+from gis_service.errors import ConfigError
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on [default: GIS_SERVER__HOST or 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [default: GIS_SERVER__PORT or 8000].")
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
+    """Serve the APIs and the web viewer."""
+    import uvicorn
+
+    from gis_service.app import create_app
+
+    settings = get_settings(ctx)
+    host = host or settings.server.host
+    port = port or settings.server.port
+    url = resolve_database_url(settings)
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        check_database(engine)
+    finally:
+        engine.dispose()
+    if migrations.current_revision(url) != migrations.head_revision():
+        raise ConfigError("the database schema is not up to date: run 'planning db migrate' first")
+    if not port_is_free(port, host if host not in ("0.0.0.0", "") else "0.0.0.0"):
+        raise ConfigError(f"port {port} on {host} is already taken: choose another with --port")
+    say(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
+    if workers > 1:
+        raise ConfigError("several workers need an import string; run uvicorn 'gis_service.app:create_app' --factory")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)

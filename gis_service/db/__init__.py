@@ -1,0 +1,30 @@
+"""Database access: URLs and engines, the project's own local cluster, migrations."""
+
+from __future__ import annotations
+
+from gis_service.db.engine import check_database, create_db_engine, safe_url
+from gis_service.db.local_cluster import ClusterStatus, LocalCluster
+from gis_service.settings import Settings
+
+__all__ = [
+    "ClusterStatus",
+    "LocalCluster",
+    "check_database",
+    "create_db_engine",
+    "local_cluster",
+    "resolve_database_url",
+    "safe_url",
+]
+
+
+def local_cluster(settings: Settings) -> LocalCluster:
+    """The project's own cluster as configured by ``settings.local_db``."""
+    s = settings.local_db
+    return LocalCluster(s.data_dir, port=s.port, bin_dir=s.bin_dir, database=s.database, user=s.user)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """``GIS_DATABASE_URL`` when set, else the URL of the local cluster (which must have been created)."""
+    if settings.database_url:
+        return settings.database_url
+    return local_cluster(settings).url()

@@ -1,0 +1,428 @@
+"""The project's own PostgreSQL + PostGIS cluster, for the demo, development and tests.
+
+Used when no ``GIS_DATABASE_URL`` is given. The cluster lives in a folder of the project (``.data/postgres`` by
+default, git-ignored)::
+
+    .data/postgres/
+        pgdata/            the cluster (initdb), owned by the user the server runs as
+        server.log         the server's log
+        connection.json    port, user, password, database (mode 0600, owned by whoever provisioned)
+
+PostgreSQL refuses to run as root, so when this runs as root the server runs as the ``postgres`` system user
+(created by Debian's ``postgresql`` package) through ``runuser``; as a normal user it runs as that user. The server
+listens on 127.0.0.1 only (no Unix socket, whose path length is limited) and asks for a password (scram-sha-256).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from gis_service.errors import LocalClusterError
+
+__all__ = ["ClusterStatus", "LocalCluster", "port_is_free"]
+
+DEFAULT_PORT = 55432
+INSTALL_HINT = "install it with 'apt-get install postgresql-15 postgresql-15-postgis-3' (./run.sh setup does it)"
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when nothing listens on ``host:port`` and we may bind it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _any_free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def find_server_bin_dir(explicit: Path | None = None) -> Path:
+    """The folder holding ``initdb`` and ``pg_ctl``: ``explicit``, else the newest Debian PostgreSQL."""
+    if explicit is not None:
+        if not (explicit / "initdb").is_file():
+            raise LocalClusterError(f"no PostgreSQL server programs (initdb) in {explicit}: fix GIS_LOCAL_DB__BIN_DIR")
+        return explicit
+    candidates = [p / "bin" for p in Path("/usr/lib/postgresql").glob("*") if (p / "bin" / "initdb").is_file()]
+    if candidates:
+        return max(candidates, key=lambda p: float(p.parent.name) if p.parent.name.replace(".", "").isdigit() else 0)
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise LocalClusterError(f"PostgreSQL server programs (initdb, pg_ctl) are not installed: {INSTALL_HINT}")
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    data_dir: Path
+    initialized: bool
+    running: bool
+    port: int | None
+    pid: int | None
+    url: str | None
+
+    def describe(self) -> str:
+        if not self.initialized:
+            return f"local database: not created yet (data directory {self.data_dir}); run 'planning db up'"
+        state = f"running (pid {self.pid})" if self.running else "stopped"
+        return f"local database: {state} on 127.0.0.1:{self.port}, data in {self.data_dir}"
+
+
+class LocalCluster:
+    """A PostgreSQL cluster with PostGIS in a folder of its own.
+
+    Parameters
+    ----------
+    data_dir
+        Folder of the cluster (created when missing).
+    port
+        TCP port to listen on. ``None``: keep the port chosen before, or take 55432 if free, else any free port.
+    bin_dir
+        Folder of ``initdb``/``pg_ctl``; ``None`` finds the newest installed PostgreSQL.
+    database, user
+        The database created for the project and the cluster's superuser, which the service connects as.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        bin_dir: Path | None = None,
+        database: str = "planning",
+        user: str = "planning",
+    ) -> None:
+        self.data_dir = Path(data_dir).absolute()
+        self.requested_port = port
+        self._bin_dir = bin_dir
+        self.database = database
+        self.user = user
+
+    # ---- paths and stored connection details ------------------------------------------------------
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "server.log"
+
+    @property
+    def connection_file(self) -> Path:
+        return self.data_dir / "connection.json"
+
+    @property
+    def initialized(self) -> bool:
+        return (self.pgdata / "PG_VERSION").is_file() and self.connection_file.is_file()
+
+    def _connection(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self.connection_file.read_text())
+        except FileNotFoundError:
+            raise LocalClusterError(
+                f"the local database has not been created (no {self.connection_file}): run 'planning db up', "
+                "or set GIS_DATABASE_URL to use another PostGIS"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise LocalClusterError(f"cannot read {self.connection_file}: {exc}") from None
+        return data
+
+    def _save_connection(self, data: dict[str, Any]) -> None:
+        tmp = self.connection_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+        tmp.replace(self.connection_file)
+
+    def url(self, database: str | None = None) -> str:
+        """libpq connection URL (works with ``psql``); raises when the cluster was never created."""
+        c = self._connection()
+        return f"postgresql://{c['user']}:{c['password']}@127.0.0.1:{c['port']}/{database or c['database']}"
+
+    # ---- OS user and programs ---------------------------------------------------------------------
+    @property
+    def bin_dir(self) -> Path:
+        if self._bin_dir is None or not (self._bin_dir / "pg_ctl").is_file():
+            self._bin_dir = find_server_bin_dir(self._bin_dir)
+        return self._bin_dir
+
+    @staticmethod
+    def _as_root() -> bool:
+        return os.geteuid() == 0
+
+    def _server_user(self) -> pwd.struct_passwd:
+        if self._as_root():
+            try:
+                return pwd.getpwnam("postgres")
+            except KeyError:
+                raise LocalClusterError(
+                    "running as root, the database server must run as the 'postgres' system user, which does not "
+                    f"exist: {INSTALL_HINT}, or run as a normal user"
+                ) from None
+        return pwd.getpwuid(os.geteuid())
+
+    def _run(self, args: Sequence[str], *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run a server program as the server's OS user."""
+        cmd = list(args)
+        if self._as_root():
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        proc = subprocess.run(
+            cmd,
+            cwd=self.data_dir if self.data_dir.is_dir() else "/",
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"},
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            detail = (proc.stderr or proc.stdout).strip().splitlines()
+            raise LocalClusterError(f"{Path(args[0]).name} failed: {detail[-1] if detail else proc.returncode}")
+        return proc
+
+    def _check_postgis_installed(self) -> None:
+        share: Path | None = None
+        pg_config = self.bin_dir / "pg_config"
+        if pg_config.is_file():
+            out = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True, check=False)
+            if out.returncode == 0:
+                share = Path(out.stdout.strip())
+        if share is None:  # Debian layout: /usr/lib/postgresql/15/bin -> /usr/share/postgresql/15
+            share = Path("/usr/share/postgresql") / self.bin_dir.parent.name
+        if not (share / "extension" / "postgis.control").is_file():
+            major = self.bin_dir.parent.name
+            raise LocalClusterError(
+                f"PostGIS is not installed for PostgreSQL {major}: install it with "
+                f"'apt-get install postgresql-{major}-postgis-3' (./run.sh setup does it), then run 'planning db up' again"
+            )
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.data_dir.parent / f".{self.data_dir.name}.lock"
+        with open(lock_path, "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    # ---- state ------------------------------------------------------------------------------------
+    def _pid(self) -> int | None:
+        """PID of the running postmaster of this cluster, or None."""
+        try:
+            first = (self.pgdata / "postmaster.pid").read_text().splitlines()[0]
+            pid = int(first)
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # alive, owned by another user
+        return pid
+
+    def status(self) -> ClusterStatus:
+        initialized = self.initialized
+        pid = self._pid() if initialized else None
+        port = self._connection()["port"] if initialized else None
+        return ClusterStatus(
+            data_dir=self.data_dir,
+            initialized=initialized,
+            running=pid is not None,
+            port=port,
+            pid=pid,
+            url=self.url() if initialized else None,
+        )
+
+    # ---- provisioning -----------------------------------------------------------------------------
+    def up(self, *, progress: Any = None) -> ClusterStatus:
+        """Create the cluster if needed, start it if stopped, ensure the database and PostGIS exist.
+
+        Harmless to call again: an initialized, running cluster is only checked.
+        """
+        say = progress or (lambda _msg: None)
+        with self._lock():
+            self._check_postgis_installed()
+            if not self.initialized:
+                say(f"creating a PostgreSQL cluster in {self.data_dir}")
+                self._init()
+            conn = self._connection()
+            port = self._choose_port_on_start(conn)
+            if self._pid() is None:
+                say(f"starting PostgreSQL on 127.0.0.1:{port}")
+                self._start(port)
+            self._ensure_database()
+        return self.status()
+
+    def _init(self) -> None:
+        user = self._server_user()
+        if self.pgdata.exists() and any(self.pgdata.iterdir()):
+            raise LocalClusterError(
+                f"{self.pgdata} exists but is not a complete cluster (no connection.json or PG_VERSION): move it away "
+                "and run 'planning db up' again"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._as_root():
+            os.chown(self.data_dir, user.pw_uid, user.pw_gid)
+            probe = self._run(["test", "-w", str(self.data_dir)], check=False)
+            if probe.returncode != 0:
+                raise LocalClusterError(
+                    f"the 'postgres' system user cannot write {self.data_dir} (a parent folder is closed to it): "
+                    "set GIS_LOCAL_DB__DATA_DIR to a folder it can reach, e.g. /var/tmp/planning-db"
+                )
+        os.chmod(self.data_dir, 0o700)
+        password = secrets.token_urlsafe(24)
+        pwfile = self.data_dir / ".initdb-password"
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(password + "\n")
+        if self._as_root():
+            os.chown(pwfile, user.pw_uid, user.pw_gid)
+        try:
+            self._run(
+                [
+                    str(self.bin_dir / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    self.user,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                timeout=300,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        with open(self.pgdata / "postgresql.conf", "a") as f:
+            f.write("\n# Settings of the planning service, rewritten at each start\ninclude_if_exists = 'planning.conf'\n")
+        port = self.requested_port or (DEFAULT_PORT if port_is_free(DEFAULT_PORT) else _any_free_port())
+        self._save_connection(
+            {"port": port, "user": self.user, "password": password, "database": self.database, "os_user": user.pw_name}
+        )
+
+    def _choose_port_on_start(self, conn: dict[str, Any]) -> int:
+        port: int = conn["port"]
+        if self.requested_port is not None and self.requested_port != port:
+            if self._pid() is not None:
+                raise LocalClusterError(
+                    f"the local database is running on port {port}; stop it ('planning db down') before moving it to "
+                    f"port {self.requested_port}"
+                )
+            conn["port"] = port = self.requested_port
+            self._save_connection(conn)
+        return port
+
+    def _start(self, port: int) -> None:
+        if not port_is_free(port):
+            raise LocalClusterError(
+                f"port {port} on 127.0.0.1 is already taken by another program: stop that program, or start the local "
+                f"database on another port with GIS_LOCAL_DB__PORT=<free port> planning db up"
+            )
+        (self.pgdata / "postmaster.pid").unlink(missing_ok=True) if self._pid() is None and self._as_root() else None
+        conf = (
+            f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\n"
+            "max_connections = 200\nshared_buffers = 256MB\nwork_mem = 32MB\nmaintenance_work_mem = 256MB\n"
+            "logging_collector = off\nlog_min_messages = warning\n"
+        )
+        conf_path = self.pgdata / "planning.conf"
+        conf_path.write_text(conf)
+        if self._as_root():
+            user = self._server_user()
+            os.chown(conf_path, user.pw_uid, user.pw_gid)
+        proc = self._run(
+            [str(self.bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-l", str(self.log_file), "-w", "-t", "60", "start"],
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise LocalClusterError(f"PostgreSQL did not start: {self._last_log_error()} (log: {self.log_file})")
+
+    def _last_log_error(self) -> str:
+        try:
+            lines = self.log_file.read_text(errors="replace").splitlines()
+        except OSError:
+            return "no log written"
+        for line in reversed(lines):
+            if re.search(r"FATAL|ERROR|PANIC", line):
+                return line.split(":  ", 1)[-1].strip()
+        return lines[-1].strip() if lines else "no log written"
+
+    def _ensure_database(self) -> None:
+        c = self._connection()
+        kw: dict[str, Any] = {"host": "127.0.0.1", "port": c["port"], "user": c["user"], "password": c["password"]}
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5, **kw) as admin:
+                    exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [c["database"]]).fetchone()
+                    if not exists:
+                        admin.execute(f'CREATE DATABASE "{c["database"]}"')  # name from our own settings
+                break
+            except psycopg.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    raise LocalClusterError(f"the local database does not answer on port {c['port']}: {exc}") from None
+                time.sleep(0.3)
+        self.create_database(c["database"], exist_ok=True)
+
+    def create_database(self, name: str, *, exist_ok: bool = False) -> str:
+        """Create a database with PostGIS in this (running) cluster and return its URL."""
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+            raise LocalClusterError(f"invalid database name {name!r}: use lower-case letters, digits and _")
+        c = self._connection()
+        kw: dict[str, Any] = {"host": "127.0.0.1", "port": c["port"], "user": c["user"], "password": c["password"]}
+        with psycopg.connect(dbname="postgres", autocommit=True, **kw) as admin:
+            exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if exists and not exist_ok:
+                raise LocalClusterError(f"database {name} already exists")
+            if not exists:
+                admin.execute(f'CREATE DATABASE "{name}"')
+        with psycopg.connect(dbname=name, autocommit=True, **kw) as db:
+            try:
+                db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            except psycopg.Error as exc:
+                raise LocalClusterError(f"cannot enable PostGIS in database {name}: {exc}; {INSTALL_HINT}") from None
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        c = self._connection()
+        kw: dict[str, Any] = {"host": "127.0.0.1", "port": c["port"], "user": c["user"], "password": c["password"]}
+        with psycopg.connect(dbname="postgres", autocommit=True, **kw) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def down(self) -> bool:
+        """Stop the server (data kept). Returns False when it was not running."""
+        with self._lock():
+            if not self.initialized or self._pid() is None:
+                return False
+            self._run([str(self.bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60", "-m", "fast", "stop"])
+            return True
+
+    def destroy(self) -> None:
+        """Stop the server and delete the cluster with all its data (tests only)."""
+        self.down()
+        shutil.rmtree(self.data_dir, ignore_errors=True)

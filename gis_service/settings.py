@@ -1,0 +1,67 @@
+"""Settings of the application: the only module of the project that reads the environment.
+
+Every variable has the ``GIS_`` prefix; nested groups use ``__`` (``GIS_LOCAL_DB__PORT=55432``).
+Libraries (``converters``, ``tiles``, ``ogc``, ``gis_service.db``) receive values from here as arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["LocalDbSettings", "ServerSettings", "Settings", "project_root"]
+
+
+def project_root() -> Path:
+    """The source checkout this package runs from, or the working directory for an installed copy."""
+    here = Path(__file__).resolve().parents[1]
+    if (here / "pyproject.toml").is_file():
+        return here
+    return Path.cwd()
+
+
+class LocalDbSettings(BaseModel):
+    """The project's own PostgreSQL cluster, used when no ``GIS_DATABASE_URL`` is given."""
+
+    data_dir: Path = Field(
+        default_factory=lambda: project_root() / ".data" / "postgres",
+        description="Folder of the cluster: data files, server log and connection details.",
+    )
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="TCP port on 127.0.0.1. Unset: 55432 if free, else any free port, kept afterwards.",
+    )
+    bin_dir: Path | None = Field(
+        default=None,
+        description="Folder of the PostgreSQL server programs (initdb, pg_ctl). Unset: the newest "
+        "/usr/lib/postgresql/<version>/bin.",
+    )
+    database: str = "planning"
+    user: str = "planning"
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+class Settings(BaseSettings):
+    """All settings of the service.
+
+    ``database_url`` comes from ``GIS_DATABASE_URL`` (any PostGIS, e.g.
+    ``postgresql://user:password@host:5432/db``); when unset the local cluster is used.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="GIS_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    database_url: str | None = None
+    local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    db_pool_size: int = Field(default=10, ge=1)
+    statement_timeout_ms: int = Field(default=30_000, ge=0)
