@@ -202,17 +202,23 @@ class LocalCluster:
             raise LocalClusterError(f"{Path(args[0]).name} failed: {detail[-1] if detail else proc.returncode}")
         return proc
 
+    def server_major_version(self) -> str:
+        """Major version of the server programs, e.g. ``"15"`` (from ``initdb --version``)."""
+        out = subprocess.run([str(self.bin_dir / "initdb"), "--version"], capture_output=True, text=True, check=False)
+        m = re.search(r"\(PostgreSQL\) (\d+)", out.stdout)
+        if not m:
+            raise LocalClusterError(f"cannot tell the PostgreSQL version of {self.bin_dir}: {out.stderr.strip()}")
+        return m.group(1)
+
     def _check_postgis_installed(self) -> None:
-        share: Path | None = None
+        major = self.server_major_version()
+        share = Path("/usr/share/postgresql") / major  # Debian's layout
         pg_config = self.bin_dir / "pg_config"
         if pg_config.is_file():
             out = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True, check=False)
-            if out.returncode == 0:
+            if out.returncode == 0 and out.stdout.strip():
                 share = Path(out.stdout.strip())
-        if share is None:  # Debian layout: /usr/lib/postgresql/15/bin -> /usr/share/postgresql/15
-            share = Path("/usr/share/postgresql") / self.bin_dir.parent.name
         if not (share / "extension" / "postgis.control").is_file():
-            major = self.bin_dir.parent.name
             raise LocalClusterError(
                 f"PostGIS is not installed for PostgreSQL {major}: install it with "
                 f"'apt-get install postgresql-{major}-postgis-3' (./run.sh setup does it), then run 'planning db up' again"
@@ -237,13 +243,12 @@ class LocalCluster:
             pid = int(first)
         except (OSError, ValueError, IndexError):
             return None
+        # A pid file left by a crash or a reboot may name a process that is not ours (or none).
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
             return None
-        except PermissionError:
-            pass  # alive, owned by another user
-        return pid
+        return pid if b"postgres" in cmdline else None
 
     def status(self) -> ClusterStatus:
         initialized = self.initialized
@@ -344,7 +349,6 @@ class LocalCluster:
                 f"port {port} on 127.0.0.1 is already taken by another program: stop that program, or start the local "
                 f"database on another port with GIS_LOCAL_DB__PORT=<free port> planning db up"
             )
-        (self.pgdata / "postmaster.pid").unlink(missing_ok=True) if self._pid() is None and self._as_root() else None
         conf = (
             f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\n"
             "max_connections = 200\nshared_buffers = 256MB\nwork_mem = 32MB\nmaintenance_work_mem = 256MB\n"

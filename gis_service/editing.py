@@ -1,0 +1,291 @@
+"""Edits of plan layers with history: every change records who, when, why, before and after.
+
+The history itself is written by triggers in the database (migration 0001), so edits made directly in SQL or QGIS
+are recorded too (attributed to the database role). This module is the application's way in: it requires a reason,
+names the user, and restores earlier versions exactly (geometry is kept in the history as hex EWKB).
+
+All functions take an open SQLAlchemy :class:`~sqlalchemy.engine.Connection` inside a transaction and never commit:
+the caller decides (``with engine.begin() as conn: ...``), so an edit is all or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError, IntegrityError, InternalError, ProgrammingError
+
+from gis_service.errors import NotFound, ValidationError
+
+__all__ = [
+    "LAYERS",
+    "HistoryEntry",
+    "change_context",
+    "delete_feature",
+    "editable_columns",
+    "feature_history",
+    "feature_state",
+    "insert_feature",
+    "restore_feature",
+    "update_feature",
+]
+
+#: Tables of schema ``planning`` that hold plan layers with history (the layer name is the table name).
+LAYERS: tuple[str, ...] = ("plans", "zones", "parcels", "buildings", "red_lines", "building_lines")
+BOOKKEEPING = frozenset({"id", "created_at", "created_by", "updated_at", "updated_by", "row_version"})
+STORAGE_SRID = 9214
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One recorded change of a feature; ``before``/``after`` are full row states (geometry as hex EWKB)."""
+
+    id: int
+    layer: str
+    feature_id: int
+    operation: str
+    row_version: int
+    changed_by: str
+    changed_at: datetime
+    reason: str | None
+    restored_from: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def _table(layer: str) -> str:
+    if layer not in LAYERS:
+        raise ValidationError(f"unknown layer {layer!r}: expected one of {', '.join(LAYERS)}")
+    return layer
+
+
+def editable_columns(conn: Connection, layer: str) -> list[str]:
+    """Columns a user may set: everything but ``id``, bookkeeping and generated columns, in table order."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT a.attname FROM pg_attribute a "
+            "WHERE a.attrelid = to_regclass(:t) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' "
+            "ORDER BY a.attnum"
+        ),
+        {"t": f"planning.{_table(layer)}"},
+    ).scalars()
+    return [c for c in rows if c not in BOOKKEEPING]
+
+
+@contextmanager
+def change_context(
+    conn: Connection,
+    *,
+    user: str,
+    reason: str,
+    operation: str | None = None,
+    restored_from: int | None = None,
+) -> Iterator[None]:
+    """Name the user and the reason of the changes made inside the block (transaction-local settings)."""
+    if not user or not user.strip():
+        raise ValidationError("a change needs the name of the user making it")
+    if not reason or not reason.strip():
+        raise ValidationError("a change needs a reason (why is it made?)")
+    conn.execute(
+        sa.text(
+            "SELECT set_config('planning.user', :user, true), set_config('planning.reason', :reason, true), "
+            "set_config('planning.operation', :op, true), set_config('planning.restored_from', :rf, true)"
+        ),
+        {"user": user.strip(), "reason": reason.strip(), "op": operation or "", "rf": str(restored_from or "")},
+    )
+    try:
+        yield
+    finally:
+        if not conn.closed and conn.in_transaction() and not conn.invalidated:
+            conn.execute(
+                sa.text(
+                    "SELECT set_config('planning.user', '', true), set_config('planning.reason', '', true), "
+                    "set_config('planning.operation', '', true), set_config('planning.restored_from', '', true)"
+                )
+            )
+
+
+def _db_error(layer: str, feature_id: int | None, exc: Exception) -> ValidationError:
+    orig = getattr(exc, "orig", exc)
+    diag = getattr(orig, "diag", None)
+    msg = (getattr(diag, "message_primary", None) or str(orig)).strip().splitlines()[0]
+    constraint = getattr(diag, "constraint_name", None)
+    where = f"{layer} {feature_id}" if feature_id is not None else f"new {layer} feature"
+    if constraint and constraint.endswith("_geom_valid"):
+        msg = "the geometry is invalid (self-intersecting or badly formed ring); repair it and try again"
+    elif constraint:
+        msg = f"{msg} (rule {constraint})"
+    return ValidationError(f"{where}: {msg}")
+
+
+def _value_sql(column: str, param: str) -> str:
+    """SQL for a bound value: geometry in any SRID (none means EPSG:9214) is stored in EPSG:9214."""
+    if column == "geom":
+        g = f"CAST(:{param} AS geometry)"
+        return (
+            f"ST_Multi(CASE WHEN ST_SRID({g}) = 0 THEN ST_SetSRID({g}, {STORAGE_SRID}) "
+            f"ELSE ST_Transform({g}, {STORAGE_SRID}) END)"
+        )
+    if column == "attributes":
+        return f"CAST(:{param} AS jsonb)"
+    return f":{param}"
+
+
+def _bind_value(column: str, value: Any) -> Any:
+    if column == "geom" and hasattr(value, "wkb_hex"):  # a shapely geometry, taken as EPSG:9214
+        return value.wkb_hex
+    if column == "attributes" and not isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _check_columns(conn: Connection, layer: str, values: Mapping[str, Any]) -> list[str]:
+    allowed = editable_columns(conn, layer)
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ValidationError(
+            f"{layer} has no editable field {', '.join(map(repr, unknown))}; editable: {', '.join(allowed)}"
+        )
+    return [c for c in allowed if c in values]
+
+
+def feature_state(conn: Connection, layer: str, feature_id: int) -> dict[str, Any] | None:
+    """The stored state of a feature (as in the history), or ``None`` when it does not exist."""
+    state: dict[str, Any] | None = conn.execute(
+        sa.text(f"SELECT planning.row_state(to_jsonb(t), t.geom) FROM planning.{_table(layer)} t WHERE t.id = :id"),
+        {"id": feature_id},
+    ).scalar_one_or_none()
+    return state
+
+
+def insert_feature(
+    conn: Connection, layer: str, values: Mapping[str, Any], *, user: str, reason: str
+) -> dict[str, Any]:
+    """Create a feature; returns its stored state (with its new ``id``)."""
+    table = _table(layer)
+    cols = _check_columns(conn, layer, values)
+    if not cols:
+        raise ValidationError(f"a new {layer} feature needs values")
+    with change_context(conn, user=user, reason=reason):
+        try:
+            with conn.begin_nested():
+                state: dict[str, Any] = conn.execute(
+                    sa.text(
+                        f"INSERT INTO planning.{table} ({', '.join(cols)}) "
+                        f"VALUES ({', '.join(_value_sql(c, f'v_{c}') for c in cols)}) "
+                        "RETURNING planning.row_state(to_jsonb(planning." + table + ".*), geom)"
+                    ),
+                    {f"v_{c}": _bind_value(c, values[c]) for c in cols},
+                ).scalar_one()
+        except (IntegrityError, DataError, InternalError, ProgrammingError) as exc:
+            raise _db_error(layer, None, exc) from None
+    return state
+
+
+def update_feature(
+    conn: Connection, layer: str, feature_id: int, changes: Mapping[str, Any], *, user: str, reason: str
+) -> dict[str, Any]:
+    """Change some fields of a feature; returns its new stored state."""
+    table = _table(layer)
+    cols = _check_columns(conn, layer, changes)
+    if not cols:
+        raise ValidationError(f"nothing to change on {layer} {feature_id}")
+    assignments = ", ".join(f"{c} = {_value_sql(c, f'v_{c}')}" for c in cols)
+    with change_context(conn, user=user, reason=reason):
+        try:
+            with conn.begin_nested():
+                state = conn.execute(
+                    sa.text(
+                        f"UPDATE planning.{table} t SET {assignments} WHERE t.id = :id "
+                        "RETURNING planning.row_state(to_jsonb(t), t.geom)"
+                    ),
+                    {"id": feature_id, **{f"v_{c}": _bind_value(c, changes[c]) for c in cols}},
+                ).scalar_one_or_none()
+        except (IntegrityError, DataError, InternalError, ProgrammingError) as exc:
+            raise _db_error(layer, feature_id, exc) from None
+    if state is None:
+        raise NotFound(f"{layer} {feature_id} does not exist")
+    result: dict[str, Any] = state
+    return result
+
+
+def delete_feature(conn: Connection, layer: str, feature_id: int, *, user: str, reason: str) -> dict[str, Any]:
+    """Delete a feature (recoverable: its last state stays in the history). Returns that state."""
+    table = _table(layer)
+    with change_context(conn, user=user, reason=reason):
+        try:
+            with conn.begin_nested():
+                state = conn.execute(
+                    sa.text(
+                        f"DELETE FROM planning.{table} t WHERE t.id = :id "
+                        "RETURNING planning.row_state(to_jsonb(t), t.geom)"
+                    ),
+                    {"id": feature_id},
+                ).scalar_one_or_none()
+        except IntegrityError as exc:
+            raise _db_error(layer, feature_id, exc) from None
+    if state is None:
+        raise NotFound(f"{layer} {feature_id} does not exist")
+    result: dict[str, Any] = state
+    return result
+
+
+def feature_history(conn: Connection, layer: str, feature_id: int) -> list[HistoryEntry]:
+    """Every recorded change of a feature, oldest first."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT id, table_name, feature_id, operation, row_version, changed_by, changed_at, reason, "
+            "restored_from, before, after FROM planning.change_history "
+            "WHERE table_name = :t AND feature_id = :id ORDER BY id"
+        ),
+        {"t": _table(layer), "id": feature_id},
+    ).all()
+    return [HistoryEntry(*row) for row in rows]
+
+
+def restore_feature(
+    conn: Connection, layer: str, feature_id: int, *, version: int, user: str, reason: str
+) -> dict[str, Any]:
+    """Bring a feature back to the content it had at ``version`` (also after a delete).
+
+    The restore is itself a new recorded change (operation ``restore``, with the history entry it came from), so
+    nothing is overwritten: the feature's version number keeps going up.
+    """
+    table = _table(layer)
+    history = feature_history(conn, layer, feature_id)
+    if not history:
+        raise NotFound(f"{layer} {feature_id} has no history")
+    source = next((h for h in reversed(history) if h.row_version == version and h.after is not None), None)
+    if source is None:
+        known = sorted({h.row_version for h in history if h.after is not None})
+        raise NotFound(f"{layer} {feature_id} has no version {version}; known versions: {known}")
+    cols = editable_columns(conn, layer)
+    col_list = ", ".join(cols)
+    params = {"id": feature_id, "state": json.dumps(source.after)}
+    populated = f"jsonb_populate_record(NULL::planning.{table}, CAST(:state AS jsonb))"
+    exists = feature_state(conn, layer, feature_id) is not None
+    with change_context(conn, user=user, reason=reason, operation="restore", restored_from=source.id):
+        try:
+            with conn.begin_nested():
+                if exists:
+                    sql = (
+                        f"UPDATE planning.{table} t SET ({col_list}) = (SELECT {col_list} FROM {populated}) "
+                        "WHERE t.id = :id RETURNING planning.row_state(to_jsonb(t), t.geom)"
+                    )
+                else:
+                    sql = (
+                        f"INSERT INTO planning.{table} (id, {col_list}, created_at, created_by, row_version) "
+                        f"SELECT :id, {col_list}, created_at, created_by, :next FROM {populated} "
+                        f"RETURNING planning.row_state(to_jsonb(planning.{table}.*), geom)"
+                    )
+                    params["next"] = max(h.row_version for h in history) + 1
+                state: dict[str, Any] = conn.execute(sa.text(sql), params).scalar_one()
+        except (IntegrityError, DataError, InternalError) as exc:
+            raise _db_error(layer, feature_id, exc) from None
+    return state

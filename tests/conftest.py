@@ -1,0 +1,113 @@
+"""Test fixtures: a real PostGIS, a fresh database per test session.
+
+The database server is ``GIS_TEST_DATABASE_URL`` when set (tests create and drop throwaway databases there, so the
+role needs CREATEDB), else the project's own local cluster (``planning db up`` is run for you).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from gis_service.db import create_db_engine, local_cluster
+from gis_service.db.migrate import upgrade
+from gis_service.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class DatabaseServer:
+    """Creates and drops throwaway databases (with PostGIS) on one server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    def _admin(self) -> psycopg.Connection:
+        u = make_url(self.admin_url)
+        return psycopg.connect(
+            host=u.host, port=u.port, user=u.username, password=u.password, dbname=u.database, autocommit=True
+        )
+
+    def create(self, prefix: str = "test") -> str:
+        name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+        with self._admin() as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        url = make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+        u = make_url(url)
+        with psycopg.connect(
+            host=u.host, port=u.port, user=u.username, password=u.password, dbname=name, autocommit=True
+        ) as db:
+            db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        return url
+
+    def drop(self, url: str) -> None:
+        with self._admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def db_server() -> DatabaseServer:
+    external = os.environ.get("GIS_TEST_DATABASE_URL")
+    if external:
+        return DatabaseServer(external)
+    cluster = local_cluster(Settings(database_url=None))
+    cluster.up()
+    return DatabaseServer(cluster.url("postgres"))
+
+
+@pytest.fixture(scope="session")
+def database_url(db_server: DatabaseServer) -> Iterator[str]:
+    """A fresh database migrated to head, dropped after the session."""
+    url = db_server.create()
+    upgrade(url)
+    yield url
+    db_server.drop(url)
+
+
+@pytest.fixture
+def empty_database_url(db_server: DatabaseServer) -> Iterator[str]:
+    """A fresh database with PostGIS and no schema yet, dropped after the test."""
+    url = db_server.create("empty")
+    yield url
+    db_server.drop(url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = create_db_engine(database_url, pool_size=2)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def conn(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as c:
+        tx = c.begin()
+        try:
+            yield c
+        finally:
+            tx.rollback()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+def plan_id(conn: Connection) -> int:
+    pid: int = conn.execute(
+        sa.text(
+            "INSERT INTO planning.plans (code, name, level, scale_denominator) "
+            "VALUES ('46QPK0000001', 'Phân khu Kinh thành Huế', 'zoning', 2000) RETURNING id"
+        )
+    ).scalar_one()
+    return pid

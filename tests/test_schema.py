@@ -1,0 +1,156 @@
+"""Migrations and the data model: tables, reference data, SRID 9214."""
+
+from __future__ import annotations
+
+import csv
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gis_service.db import create_db_engine
+from gis_service.db.migrate import current_revision, downgrade, head_revision, upgrade
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TABLES = {
+    "land_use_codes",
+    "legacy_land_use_codes",
+    "plans",
+    "zones",
+    "parcels",
+    "buildings",
+    "red_lines",
+    "building_lines",
+    "change_history",
+}
+
+
+def _tables(url: str) -> set[str]:
+    eng = create_db_engine(url, pool_size=1)
+    try:
+        with eng.connect() as c:
+            return set(
+                c.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'planning'")).scalars()
+            )
+    finally:
+        eng.dispose()
+
+
+def _srid_9214_rows(url: str) -> int:
+    eng = create_db_engine(url, pool_size=1)
+    try:
+        with eng.connect() as c:
+            return int(c.execute(sa.text("SELECT count(*) FROM spatial_ref_sys WHERE srid = 9214")).scalar_one())
+    finally:
+        eng.dispose()
+
+
+def test_migrations_go_up_down_and_up_again(empty_database_url: str) -> None:
+    url = empty_database_url
+    assert current_revision(url) is None
+    upgrade(url)
+    assert current_revision(url) == head_revision()
+    assert _tables(url) == TABLES
+    assert _srid_9214_rows(url) == 1
+
+    downgrade(url, "base")
+    assert current_revision(url) is None
+    assert _tables(url) == set()
+    assert _srid_9214_rows(url) == 0, "the SRID row this migration added is removed again"
+
+    upgrade(url)
+    assert _tables(url) == TABLES
+    upgrade(url)  # already at head: nothing to do
+    assert current_revision(url) == head_revision()
+
+
+def test_code_table_holds_every_code_of_the_csv(conn: Connection) -> None:
+    with open(ROOT / "gis_service" / "data" / "land_use_codes.csv", encoding="utf-8") as f:
+        expected = {r["code"]: r for r in csv.DictReader(f)}
+    rows = {
+        r.code: r
+        for r in conn.execute(
+            sa.text("SELECT code, group_code, name_vi, name_en, rgb, color_hex FROM planning.land_use_codes")
+        )
+    }
+    assert len(expected) == 50
+    missing = set(expected) - set(rows)
+    assert not missing, f"codes of the CSV not in the table: {missing}"
+    odt = rows["ODT"]
+    assert (odt.name_vi, odt.name_en, odt.group_code) == ("Đất ở tại đô thị", "Urban residential land", "PNN")
+    assert (odt.rgb, odt.color_hex) == ("255 160 255", "#ffa0ff")
+    for code, row in expected.items():
+        assert rows[code].name_vi == row["name_vi"]
+        assert rows[code].rgb == (row["rgb"] or None)
+    # group codes seen on maps are there too, linked to their parents
+    assert rows["OTC"].group_code == "PNN"
+    assert rows["LUA"].group_code == "CHN"
+
+
+def test_legacy_codes_map_to_current_codes(conn: Connection) -> None:
+    mapping = dict(conn.execute(sa.text("SELECT legacy_code, code FROM planning.legacy_land_use_codes")).all())
+    assert mapping == {"BHK": "HNK", "NHK": "HNK"}
+
+
+def test_the_shipped_codes_match_the_domain_notes() -> None:
+    """The project's copy of the code list is the one of the domain notes (when they are beside the project)."""
+    shared = ROOT.parent / "shared" / "domain" / "land_use_codes.csv"
+    ours = ROOT / "gis_service" / "data" / "land_use_codes.csv"
+    if shared.is_file():
+        assert ours.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")
+    assert ours.stat().st_size > 0
+
+
+def test_geometry_columns_use_the_legal_crs_with_indexes(conn: Connection) -> None:
+    cols = conn.execute(
+        sa.text(
+            "SELECT f_table_name, f_geometry_column, srid, type FROM geometry_columns "
+            "WHERE f_table_schema = 'planning' ORDER BY 1, 2"
+        )
+    ).all()
+    storage = {(t, s, ty) for t, c, s, ty in cols if c == "geom"}
+    assert storage == {
+        ("plans", 9214, "MULTIPOLYGON"),
+        ("zones", 9214, "MULTIPOLYGON"),
+        ("parcels", 9214, "MULTIPOLYGON"),
+        ("buildings", 9214, "MULTIPOLYGON"),
+        ("red_lines", 9214, "MULTILINESTRING"),
+        ("building_lines", 9214, "MULTILINESTRING"),
+    }
+    derived = {(t, c, s) for t, c, s, _ in cols if c != "geom"}
+    for table, _, _ in storage:
+        assert (table, "geom_4326", 4326) in derived
+        assert (table, "geom_3857", 3857) in derived
+    gist = set(
+        conn.execute(
+            sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = 'planning' AND indexdef LIKE '%USING gist%'")
+        ).scalars()
+    )
+    for table, _, _ in storage:
+        for col in ("geom", "geom_4326", "geom_3857"):
+            assert f"{table}_{col}_idx" in gist
+
+
+def test_one_approved_version_per_plan_and_decision_required(conn: Connection) -> None:
+    insert = sa.text(
+        "INSERT INTO planning.plans (code, name, level, status, version, decision_no, decision_date) "
+        "VALUES ('46QPK0000009', 'Phân khu A', 'zoning', :status, :version, :no, :date)"
+    )
+    conn.execute(insert, {"status": "approved", "version": 1, "no": "1234/QĐ-UBND", "date": "2024-05-01"})
+    with conn.begin_nested() as sp:
+        try:
+            conn.execute(insert, {"status": "approved", "version": 2, "no": "99/QĐ-UBND", "date": "2025-01-01"})
+        except sa.exc.IntegrityError as exc:
+            assert "plans_one_approved_per_code" in str(exc)
+            sp.rollback()
+        else:
+            raise AssertionError("two approved versions of one plan were accepted")
+    with conn.begin_nested() as sp:
+        try:
+            conn.execute(insert, {"status": "approved", "version": 3, "no": None, "date": None})
+        except sa.exc.IntegrityError as exc:
+            assert "plans_approved_has_decision" in str(exc)
+            sp.rollback()
+        else:
+            raise AssertionError("an approved plan without a decision was accepted")
