@@ -272,6 +272,8 @@ class LocalCluster:
         say = progress or (lambda _msg: None)
         with self._lock():
             self._check_postgis_installed()
+            if self.requested_port is not None and self._pid() is None and not port_is_free(self.requested_port):
+                raise self._port_taken(self.requested_port)
             if not self.initialized:
                 say(f"creating a PostgreSQL cluster in {self.data_dir}")
                 self._init()
@@ -345,10 +347,7 @@ class LocalCluster:
 
     def _start(self, port: int) -> None:
         if not port_is_free(port):
-            raise LocalClusterError(
-                f"port {port} on 127.0.0.1 is already taken by another program: stop that program, or start the local "
-                f"database on another port with GIS_LOCAL_DB__PORT=<free port> planning db up"
-            )
+            raise self._port_taken(port)
         conf = (
             f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\n"
             "max_connections = 200\nshared_buffers = 256MB\nwork_mem = 32MB\nmaintenance_work_mem = 256MB\n"
@@ -365,6 +364,13 @@ class LocalCluster:
         )
         if proc.returncode != 0:
             raise LocalClusterError(f"PostgreSQL did not start: {self._last_log_error()} (log: {self.log_file})")
+
+    @staticmethod
+    def _port_taken(port: int) -> LocalClusterError:
+        return LocalClusterError(
+            f"port {port} on 127.0.0.1 is already taken by another program: stop that program, or start the local "
+            "database on another port with GIS_LOCAL_DB__PORT=<free port> planning db up"
+        )
 
     def _last_log_error(self) -> str:
         try:
