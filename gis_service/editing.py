@@ -241,7 +241,8 @@ def feature_history(conn: Connection, layer: str, feature_id: int) -> list[Histo
     rows = conn.execute(
         sa.text(
             "SELECT id, table_name, feature_id, operation, row_version, changed_by, changed_at, reason, "
-            "restored_from, before, after FROM planning.change_history "
+            "restored_from, planning.row_state(before, before_geom), planning.row_state(after, after_geom) "
+            "FROM planning.change_history "
             "WHERE table_name = :t AND feature_id = :id ORDER BY id"
         ),
         {"t": _table(layer), "id": feature_id},

@@ -62,7 +62,10 @@ def test_planning_serve_answers_over_real_http(database_url: str) -> None:
     planning = str(Path(sys.executable).with_name("planning"))
     server = subprocess.Popen(
         [planning, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -80,7 +83,10 @@ def test_planning_serve_answers_over_real_http(database_url: str) -> None:
         # a second server on the same port is refused with one line, not a traceback
         clash = subprocess.run(
             [planning, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, capture_output=True, text=True, timeout=60,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert clash.returncode == 1 and "already taken" in clash.stderr and "Traceback" not in clash.stderr
     finally:

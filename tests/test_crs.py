@@ -34,8 +34,10 @@ def _zone_at_control_point(conn: Connection, plan_id: int) -> int:
 def test_vertex_at_control_point_reads_back_in_crs84_within_1cm(conn: Connection, plan_id: int) -> None:
     zone_id = _zone_at_control_point(conn, plan_id)
     lon, lat = conn.execute(
-        sa.text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom_4326, 1)), 1) p "
-                "FROM planning.zones WHERE id = :id) s"),
+        sa.text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom_4326, 1)), 1) p "
+            "FROM planning.zones WHERE id = :id) s"
+        ),
         {"id": zone_id},
     ).one()
     off = _metres(lon, lat, CONTROL_LON, CONTROL_LAT)
@@ -51,8 +53,10 @@ def test_area_is_in_legal_metres(conn: Connection, plan_id: int) -> None:
 def test_web_mercator_copy_agrees_with_pyproj(conn: Connection, plan_id: int) -> None:
     zone_id = _zone_at_control_point(conn, plan_id)
     x, y = conn.execute(
-        sa.text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom_3857, 1)), 1) p "
-                "FROM planning.zones WHERE id = :id) s"),
+        sa.text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom_3857, 1)), 1) p "
+            "FROM planning.zones WHERE id = :id) s"
+        ),
         {"id": zone_id},
     ).one()
     ex, ey = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True).transform(CONTROL_LON, CONTROL_LAT)
@@ -68,8 +72,10 @@ def test_crs84_input_is_stored_in_vn2000(conn: Connection, plan_id: int) -> None
         conn, "zones", {"plan_id": plan_id, "land_use_code": "ODT", "geom": ewkt}, user="test", reason="crs84"
     )
     e, n = conn.execute(
-        sa.text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1) p "
-                "FROM planning.zones WHERE id = :id) s"),
+        sa.text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1) p "
+            "FROM planning.zones WHERE id = :id) s"
+        ),
         {"id": state["id"]},
     ).one()
     assert abs(e - CONTROL_E) < 0.01 and abs(n - CONTROL_N) < 0.01

@@ -29,15 +29,19 @@ def content(state: dict[str, Any]) -> dict[str, Any]:
 
 def row(conn: Connection, zone_id: int) -> dict[str, Any]:
     """The row as the database holds it (all columns, geometry as exact WKB hex)."""
-    r = conn.execute(
-        sa.text(
-            "SELECT id, plan_id, zone_code, name, land_use_code, max_density_pct, max_floors, min_floors, "
-            "max_height_m, max_far, min_setback_m, min_ground_elev_m, heritage_zone, notes, source, attributes, "
-            "encode(ST_AsEWKB(geom), 'hex') AS geom, geom_area_m2, encode(ST_AsEWKB(geom_4326), 'hex') AS g4326 "
-            "FROM planning.zones WHERE id = :id"
-        ),
-        {"id": zone_id},
-    ).mappings().one()
+    r = (
+        conn.execute(
+            sa.text(
+                "SELECT id, plan_id, zone_code, name, land_use_code, max_density_pct, max_floors, min_floors, "
+                "max_height_m, max_far, min_setback_m, min_ground_elev_m, heritage_zone, notes, source, attributes, "
+                "encode(ST_AsEWKB(geom), 'hex') AS geom, geom_area_m2, encode(ST_AsEWKB(geom_4326), 'hex') AS g4326 "
+                "FROM planning.zones WHERE id = :id"
+            ),
+            {"id": zone_id},
+        )
+        .mappings()
+        .one()
+    )
     return dict(r)
 
 
@@ -69,8 +73,12 @@ def zone(conn: Connection, plan_id: int) -> int:
 def test_two_edits_then_restoring_the_first_version_gives_back_the_original_row(conn: Connection, zone: int) -> None:
     original = row(conn, zone)
     update_feature(
-        conn, "zones", zone, {"max_floors": 5, "max_height_m": 20, "name": "Khu ở mới"},
-        user="minh.tran", reason="điều chỉnh tầng cao theo QĐ 06/2024",
+        conn,
+        "zones",
+        zone,
+        {"max_floors": 5, "max_height_m": 20, "name": "Khu ở mới"},
+        user="minh.tran",
+        reason="điều chỉnh tầng cao theo QĐ 06/2024",
     )
     moved = f"SRID=9214;MULTIPOLYGON((({E} {N},{E + 30} {N},{E + 30} {N + 20},{E} {N + 20},{E} {N})))"
     update_feature(conn, "zones", zone, {"geom": moved, "attributes": {}}, user="hoa.le", reason="sửa ranh giới")
@@ -164,19 +172,40 @@ def test_unknown_feature_or_version(conn: Connection, zone: int) -> None:
 def test_every_layer_keeps_history(conn: Connection, plan_id: int) -> None:
     line = f"MULTILINESTRING(({E} {N},{E + 100} {N}))"
     parcel = insert_feature(
-        conn, "parcels",
-        {"ward": "Thuận Thành", "sheet_no": 12, "parcel_no": 345, "area_m2": 464.81, "land_use_code": "ODT",
-         "geom": SQUARE},
-        user="a", reason="b",
+        conn,
+        "parcels",
+        {
+            "ward": "Thuận Thành",
+            "sheet_no": 12,
+            "parcel_no": 345,
+            "area_m2": 464.81,
+            "land_use_code": "ODT",
+            "geom": SQUARE,
+        },
+        user="a",
+        reason="b",
     )
-    insert_feature(conn, "buildings", {"parcel_id": parcel["id"], "floors": 2, "height_m": 7.5, "geom": SQUARE},
-                   user="a", reason="b")
-    insert_feature(conn, "red_lines", {"plan_id": plan_id, "road_name": "Đinh Tiên Hoàng", "red_line_width_m": 19.5,
-                                       "geom": line}, user="a", reason="b")
-    insert_feature(conn, "building_lines", {"plan_id": plan_id, "road_name": "Đinh Tiên Hoàng", "setback_m": 3,
-                                            "geom": line}, user="a", reason="b")
+    insert_feature(
+        conn,
+        "buildings",
+        {"parcel_id": parcel["id"], "floors": 2, "height_m": 7.5, "geom": SQUARE},
+        user="a",
+        reason="b",
+    )
+    insert_feature(
+        conn,
+        "red_lines",
+        {"plan_id": plan_id, "road_name": "Đinh Tiên Hoàng", "red_line_width_m": 19.5, "geom": line},
+        user="a",
+        reason="b",
+    )
+    insert_feature(
+        conn,
+        "building_lines",
+        {"plan_id": plan_id, "road_name": "Đinh Tiên Hoàng", "setback_m": 3, "geom": line},
+        user="a",
+        reason="b",
+    )
     update_feature(conn, "plans", plan_id, {"name": "Phân khu Kinh thành (điều chỉnh)"}, user="a", reason="b")
-    layers = conn.execute(
-        sa.text("SELECT DISTINCT table_name FROM planning.change_history ORDER BY 1")
-    ).scalars().all()
+    layers = conn.execute(sa.text("SELECT DISTINCT table_name FROM planning.change_history ORDER BY 1")).scalars().all()
     assert layers == ["building_lines", "buildings", "parcels", "plans", "red_lines"]

@@ -78,10 +78,16 @@ def test_up_twice_is_harmless_and_down_up_keeps_the_data(workdir: Path) -> None:
 def test_the_server_listens_on_loopback_only_and_wants_a_password(workdir: Path) -> None:
     cluster = LocalCluster(workdir / "pg")
     status = cluster.up()
-    settings = dict(_query(cluster, "SELECT name, setting FROM pg_settings WHERE name IN "
-                                     "('listen_addresses', 'port', 'password_encryption')"))
-    assert settings == {"listen_addresses": "127.0.0.1", "port": str(status.port),
-                        "password_encryption": "scram-sha-256"}
+    rows = _query(
+        cluster,
+        "SELECT name, setting FROM pg_settings WHERE name IN ('listen_addresses', 'port', 'password_encryption')",
+    )
+    settings = {row[0]: row[1] for row in rows}
+    assert settings == {
+        "listen_addresses": "127.0.0.1",
+        "port": str(status.port),
+        "password_encryption": "scram-sha-256",
+    }
     url = cluster.url().replace(cluster.url().split("@")[0].split(":")[-1], "wrong-password", 1)
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(url, connect_timeout=5)
@@ -152,7 +158,9 @@ def test_db_url_works_with_psql(workdir: Path) -> None:
     url = _cli("db", "url", env=env).stdout.strip()
     psql = subprocess.run(
         ["psql", url, "-Atc", "SELECT count(*) FROM planning.land_use_codes WHERE NOT is_group"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert psql.stdout.strip() == "50"
     status = _cli("db", "status", env=env)
@@ -188,7 +196,9 @@ def test_works_as_a_normal_user_too(workdir: Path) -> None:
             cluster = LocalCluster(home / "pg")
             status = cluster.up()
             assert cluster._server_user().pw_name == "postgres"
-            rows = _query(cluster, "SELECT current_user, (SELECT extversion FROM pg_extension WHERE extname = 'postgis')")
+            rows = _query(
+                cluster, "SELECT current_user, (SELECT extversion FROM pg_extension WHERE extname = 'postgis')"
+            )
             cluster.down()
             message = f"{status.running} {rows[0][0]} {rows[0][1] is not None}"
         except BaseException as exc:  # report everything to the parent
@@ -198,8 +208,8 @@ def test_works_as_a_normal_user_too(workdir: Path) -> None:
     os.close(write_end)
     with os.fdopen(read_end) as f:
         report = f.read()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, report
+    _, wait_status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(wait_status) == 0, report
     assert report == "True planning True"
     owner = (home / "pg" / "pgdata").stat().st_uid
     assert owner == user.pw_uid, "the cluster belongs to the user who made it"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import current_revision, downgrade, head_revision, upgrade
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,9 +30,7 @@ def _tables(url: str) -> set[str]:
     eng = create_db_engine(url, pool_size=1)
     try:
         with eng.connect() as c:
-            return set(
-                c.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'planning'")).scalars()
-            )
+            return set(c.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'planning'")).scalars())
     finally:
         eng.dispose()
 
@@ -89,7 +87,9 @@ def test_code_table_holds_every_code_of_the_csv(conn: Connection) -> None:
 
 
 def test_legacy_codes_map_to_current_codes(conn: Connection) -> None:
-    mapping = dict(conn.execute(sa.text("SELECT legacy_code, code FROM planning.legacy_land_use_codes")).all())
+    mapping: dict[str, str] = dict(
+        conn.execute(sa.text("SELECT legacy_code, code FROM planning.legacy_land_use_codes")).all()
+    )
     assert mapping == {"BHK": "HNK", "NHK": "HNK"}
 
 

@@ -183,7 +183,9 @@ class LocalCluster:
                 ) from None
         return pwd.getpwuid(os.geteuid())
 
-    def _run(self, args: Sequence[str], *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, args: Sequence[str], *, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         """Run a server program as the server's OS user."""
         cmd = list(args)
         if self._as_root():
@@ -221,7 +223,8 @@ class LocalCluster:
         if not (share / "extension" / "postgis.control").is_file():
             raise LocalClusterError(
                 f"PostGIS is not installed for PostgreSQL {major}: install it with "
-                f"'apt-get install postgresql-{major}-postgis-3' (./run.sh setup does it), then run 'planning db up' again"
+                f"'apt-get install postgresql-{major}-postgis-3' (./run.sh setup does it), "
+                "then run 'planning db up' again"
             )
 
     @contextlib.contextmanager
@@ -327,7 +330,9 @@ class LocalCluster:
         finally:
             pwfile.unlink(missing_ok=True)
         with open(self.pgdata / "postgresql.conf", "a") as f:
-            f.write("\n# Settings of the planning service, rewritten at each start\ninclude_if_exists = 'planning.conf'\n")
+            f.write(
+                "\n# Settings of the planning service, rewritten at each start\ninclude_if_exists = 'planning.conf'\n"
+            )
         port = self.requested_port or (DEFAULT_PORT if port_is_free(DEFAULT_PORT) else _any_free_port())
         self._save_connection(
             {"port": port, "user": self.user, "password": password, "database": self.database, "os_user": user.pw_name}

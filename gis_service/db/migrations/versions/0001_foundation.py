@@ -241,81 +241,101 @@ CREATE TABLE planning.change_history (
     restored_from bigint REFERENCES planning.change_history (id),
     transaction_id bigint NOT NULL DEFAULT txid_current(),
     before jsonb,
-    after jsonb
+    before_geom geometry,
+    after jsonb,
+    after_geom geometry
 );
 CREATE INDEX change_history_feature_idx ON planning.change_history (table_name, feature_id, id);
 CREATE INDEX change_history_changed_at_idx ON planning.change_history (changed_at);
 COMMENT ON TABLE planning.change_history IS
   'Every insert, update, delete and restore on the plan tables: who, when, why, and the row before and after '
-  '(geometry as hex EWKB, so a restore is exact). Append-only.';
+  '(columns as JSON, geometry as stored, so a restore is exact). Append-only.';
 
--- The state of a row as stored in the history: columns as JSON, geom as hex EWKB (exact, unlike GeoJSON), the
--- generated columns (geom_4326, geom_3857, geom_area_m2: all named geom_*) left out.
-CREATE FUNCTION planning.row_state(j jsonb, g geometry) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-    SELECT (j - ARRAY['geom', 'geom_4326', 'geom_3857', 'geom_area_m2'])
-        || jsonb_build_object('geom', encode(ST_AsEWKB(g), 'hex'))
-$$;
-
--- The user-visible content of a row: its state without the bookkeeping columns.
-CREATE FUNCTION planning.row_content(j jsonb, g geometry) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-    SELECT planning.row_state(j, g) - ARRAY['created_at', 'created_by', 'updated_at', 'updated_by', 'row_version']
+-- Columns a history entry keeps: all but geometry (kept natively) and generated columns (derived).
+CREATE FUNCTION planning.history_columns(t regclass, alias text) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT string_agg(quote_ident(alias) || '.' || quote_ident(attname), ', ' ORDER BY attnum)
+    FROM pg_attribute
+    WHERE attrelid = t AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
+      AND atttypid <> 'geometry'::regtype
 $$;
 
 CREATE FUNCTION planning.tg_bookkeeping() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    n record;
+    o record;
 BEGIN
     IF TG_OP = 'INSERT' THEN
         NEW.created_at := coalesce(NEW.created_at, now());
         NEW.created_by := coalesce(NEW.created_by, planning.current_actor());
         NEW.updated_at := now();
         NEW.updated_by := planning.current_actor();
-    ELSE
-        NEW.created_at := OLD.created_at;
-        NEW.created_by := OLD.created_by;
-        IF planning.row_content(to_jsonb(NEW), NEW.geom) = planning.row_content(to_jsonb(OLD), OLD.geom) THEN
-            -- nothing changed: no new version, no history entry
-            NEW.updated_at := OLD.updated_at;
-            NEW.updated_by := OLD.updated_by;
-            NEW.row_version := OLD.row_version;
-            RETURN NEW;
-        END IF;
-        NEW.updated_at := now();
-        NEW.updated_by := planning.current_actor();
-        NEW.row_version := OLD.row_version + 1;
+        RETURN NEW;
     END IF;
+    NEW.created_at := OLD.created_at;
+    NEW.created_by := OLD.created_by;
+    -- Nothing changed? Compare with the bookkeeping of OLD, and without the generated columns (NULL in NEW here).
+    n := NEW;
+    n.updated_at := OLD.updated_at;
+    n.updated_by := OLD.updated_by;
+    n.row_version := OLD.row_version;
+    o := jsonb_populate_record(OLD, '{{"geom_4326": null, "geom_3857": null, "geom_area_m2": null}}'::jsonb);
+    IF n IS NOT DISTINCT FROM o THEN
+        RETURN n;  -- no new version, no history entry
+    END IF;
+    NEW.updated_at := now();
+    NEW.updated_by := planning.current_actor();
+    NEW.row_version := OLD.row_version + 1;
     RETURN NEW;
 END
 $$;
 
+-- One statement-level trigger per operation: the history of a bulk import is written in one INSERT ... SELECT
+-- from the transition tables, about ten times faster than a row trigger.
 CREATE FUNCTION planning.tg_record_history() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     op text := lower(TG_OP);
     marked text := nullif(current_setting('planning.operation', true), '');
     from_id bigint := nullif(current_setting('planning.restored_from', true), '')::bigint;
+    actor text := planning.current_actor();
+    why text := nullif(current_setting('planning.reason', true), '');
+    insert_head text := 'INSERT INTO planning.change_history (table_name, feature_id, operation, row_version, '
+        'changed_by, reason, restored_from, before, before_geom, after, after_geom) ';
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.row_version = NEW.row_version THEN
-        RETURN NULL;  -- a no-op update
-    END IF;
     IF marked = 'restore' AND TG_OP <> 'DELETE' THEN
         op := 'restore';
     ELSE
         from_id := NULL;
     END IF;
-    INSERT INTO planning.change_history
-        (table_name, feature_id, operation, row_version, changed_by, reason, restored_from, before, after)
-    VALUES (
-        TG_TABLE_NAME,
-        CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END,
-        op,
-        CASE WHEN TG_OP = 'DELETE' THEN OLD.row_version ELSE NEW.row_version END,
-        planning.current_actor(),
-        nullif(current_setting('planning.reason', true), ''),
-        from_id,
-        CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE planning.row_state(to_jsonb(OLD), OLD.geom) END,
-        CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE planning.row_state(to_jsonb(NEW), NEW.geom) END
-    );
+    IF TG_OP = 'INSERT' THEN
+        EXECUTE insert_head || format(
+            'SELECT %L, n.id, %L, n.row_version, $1, $2, $3, NULL, NULL, '
+            '(SELECT to_jsonb(x) FROM (SELECT %s) x), n.geom FROM new_rows n ORDER BY n.id',
+            TG_TABLE_NAME, op, planning.history_columns(TG_RELID, 'n'))
+        USING actor, why, from_id;
+    ELSIF TG_OP = 'UPDATE' THEN
+        EXECUTE insert_head || format(
+            'SELECT %L, n.id, %L, n.row_version, $1, $2, $3, '
+            '(SELECT to_jsonb(x) FROM (SELECT %s) x), o.geom, (SELECT to_jsonb(x) FROM (SELECT %s) x), n.geom '
+            'FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.row_version <> o.row_version ORDER BY n.id',
+            TG_TABLE_NAME, op, planning.history_columns(TG_RELID, 'o'), planning.history_columns(TG_RELID, 'n'))
+        USING actor, why, from_id;
+    ELSE
+        EXECUTE insert_head || format(
+            'SELECT %L, o.id, %L, o.row_version, $1, $2, $3, '
+            '(SELECT to_jsonb(x) FROM (SELECT %s) x), o.geom, NULL, NULL FROM old_rows o ORDER BY o.id',
+            TG_TABLE_NAME, op, planning.history_columns(TG_RELID, 'o'))
+        USING actor, why, from_id;
+    END IF;
     RETURN NULL;
 END
+$$;
+
+-- The state of a row as the application sees it in the history: columns as JSON, geom as hex EWKB (exact).
+CREATE FUNCTION planning.row_state(j jsonb, g geometry) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN j IS NULL THEN NULL
+        ELSE (j - ARRAY['geom', 'geom_4326', 'geom_3857', 'geom_area_m2'])
+            || jsonb_build_object('geom', encode(ST_AsEWKB(g), 'hex')) END
 $$;
 
 CREATE FUNCTION planning.tg_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -334,8 +354,13 @@ CREATE INDEX {_table}_geom_4326_idx ON planning.{_table} USING gist (geom_4326);
 CREATE INDEX {_table}_geom_3857_idx ON planning.{_table} USING gist (geom_3857);
 CREATE TRIGGER {_table}_bookkeeping BEFORE INSERT OR UPDATE ON planning.{_table}
     FOR EACH ROW EXECUTE FUNCTION planning.tg_bookkeeping();
-CREATE TRIGGER {_table}_history AFTER INSERT OR UPDATE OR DELETE ON planning.{_table}
-    FOR EACH ROW EXECUTE FUNCTION planning.tg_record_history();
+CREATE TRIGGER {_table}_history_insert AFTER INSERT ON planning.{_table}
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_record_history();
+CREATE TRIGGER {_table}_history_update AFTER UPDATE ON planning.{_table}
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION planning.tg_record_history();
+CREATE TRIGGER {_table}_history_delete AFTER DELETE ON planning.{_table}
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_record_history();
 """
 
 # A bad row for 9214 (e.g. without +towgs84) would put every feature 225 m off: refuse to go on.

@@ -1,0 +1,31 @@
+"""Run the benchmarks: ``python -m bench [NAME ...]``; ``--list`` names them."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+BENCHMARKS = {"storage": "bench.storage"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
+    parser.add_argument("--list", action="store_true", help="list the benchmarks")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the data sizes")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, module in BENCHMARKS.items():
+            print(f"{name}: {(importlib.import_module(module).__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    for name in args.names or list(BENCHMARKS):
+        importlib.import_module(BENCHMARKS[name]).run(scale=args.scale)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
