@@ -213,3 +213,20 @@ def test_works_as_a_normal_user_too(workdir: Path) -> None:
     assert report == "True planning True"
     owner = (home / "pg" / "pgdata").stat().st_uid
     assert owner == user.pw_uid, "the cluster belongs to the user who made it"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to another user")
+def test_a_project_folder_closed_to_postgres_moves_the_cluster_to_its_home(workdir: Path) -> None:
+    closed = workdir / "closed"
+    closed.mkdir(mode=0o700)
+    cluster = LocalCluster(closed / "project" / ".data" / "postgres")
+    try:
+        assert cluster.data_dir != cluster.requested_dir
+        assert cluster.data_dir.is_relative_to("/var/lib/postgresql/planning-clusters")
+        status = cluster.up()
+        assert status.running and status.data_dir == cluster.data_dir
+        again = LocalCluster(closed / "project" / ".data" / "postgres")
+        assert again.data_dir == cluster.data_dir and again.url() == cluster.url(), "every command finds it again"
+    finally:
+        cluster.destroy()
+    assert not cluster.data_dir.exists()

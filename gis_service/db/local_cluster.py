@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
+import logging
 import os
 import pwd
 import re
@@ -36,6 +38,8 @@ import psycopg
 from gis_service.errors import LocalClusterError
 
 __all__ = ["ClusterStatus", "LocalCluster", "port_is_free"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 55432
 INSTALL_HINT = "install it with 'apt-get install postgresql-15 postgresql-15-postgis-3' (./run.sh setup does it)"
@@ -114,13 +118,45 @@ class LocalCluster:
         database: str = "planning",
         user: str = "planning",
     ) -> None:
-        self.data_dir = Path(data_dir).absolute()
+        self.requested_dir = Path(data_dir).absolute()
+        self._data_dir: Path | None = None
         self.requested_port = port
         self._bin_dir = bin_dir
         self.database = database
         self.user = user
 
     # ---- paths and stored connection details ------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        """Where the cluster lives: the requested folder, unless the server's user cannot reach it.
+
+        Run as root, the server runs as 'postgres', which cannot enter a folder inside e.g. a 0700 temporary
+        directory or /root. Then the cluster lives in that user's home instead, in a folder named after the
+        requested one (so every command finds it again), and ``planning db status`` says where.
+        """
+        if self._data_dir is None:
+            self._data_dir = self.requested_dir
+            if self._as_root() and not self._reachable_by_server_user(self.requested_dir):
+                home = Path(self._server_user().pw_dir)
+                digest = hashlib.sha256(str(self.requested_dir).encode()).hexdigest()[:12]
+                self._data_dir = home / "planning-clusters" / f"{self.requested_dir.name}-{digest}"
+                log.warning(
+                    "the 'postgres' system user cannot reach %s: the local database lives in %s instead",
+                    self.requested_dir,
+                    self._data_dir,
+                )
+        return self._data_dir
+
+    @staticmethod
+    def _reachable_by_server_user(folder: Path) -> bool:
+        existing = folder
+        while not existing.exists():
+            existing = existing.parent
+        probe = subprocess.run(
+            ["runuser", "-u", "postgres", "--", "test", "-x", str(existing)], capture_output=True, check=False
+        )
+        return probe.returncode == 0
+
     @property
     def pgdata(self) -> Path:
         return self.data_dir / "pgdata"
