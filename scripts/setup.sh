@@ -78,11 +78,14 @@ want=$(cat pyproject.toml $(ls constraints.txt 2>/dev/null) | sha256sum | cut -d
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c 'import gis_service' 2>/dev/null; then
     say "Python packages up to date"
 else
-    say "installing the project and its dependencies into .venv (a few minutes the first time)"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
+    log="$VENV/install.log"
+    say "installing the project and its dependencies into .venv (a few minutes the first time; log: .venv/install.log)"
     cons=()
     [ -f constraints.txt ] && cons=(-c constraints.txt)
-    "$VENV/bin/python" -m pip install -q "${cons[@]}" -e '.[dev]'
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install "${cons[@]}" -e '.[dev]'; } >"$log" 2>&1; then
+        grep -E "^(ERROR|error)" "$log" | tail -n 15 >&2 || tail -n 15 "$log" >&2
+        die "installing the Python packages failed (whole log: .venv/install.log)"
+    fi
     echo "$want" >"$stamp"
 fi
 say "done"

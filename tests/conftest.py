@@ -53,13 +53,17 @@ class DatabaseServer:
 
 
 @pytest.fixture(scope="session")
-def db_server() -> DatabaseServer:
+def db_server() -> Iterator[DatabaseServer]:
     external = os.environ.get("GIS_TEST_DATABASE_URL")
     if external:
-        return DatabaseServer(external)
+        yield DatabaseServer(external)
+        return
     cluster = local_cluster(Settings(database_url=None))
+    was_running = cluster.status().running
     cluster.up()
-    return DatabaseServer(cluster.url("postgres"))
+    yield DatabaseServer(cluster.url("postgres"))
+    if not was_running:  # leave the machine as the tests found it
+        cluster.down()
 
 
 @pytest.fixture(scope="session")
