@@ -155,6 +155,35 @@ def _check_columns(conn: Connection, layer: str, values: Mapping[str, Any]) -> l
     return [c for c in allowed if c in values]
 
 
+_DB_ERRORS = (IntegrityError, DataError, InternalError, ProgrammingError)
+
+
+def _write(
+    conn: Connection,
+    layer: str,
+    feature_id: int | None,
+    sql: str,
+    params: Mapping[str, Any],
+    *,
+    user: str,
+    reason: str,
+    operation: str | None = None,
+    restored_from: int | None = None,
+) -> dict[str, Any] | None:
+    """Run one writing statement (returning a row state) under a savepoint, named user and reason.
+
+    A refused write (constraint, invalid geometry, bad value) leaves the transaction usable and raises
+    :class:`ValidationError` naming the feature and the rule.
+    """
+    with change_context(conn, user=user, reason=reason, operation=operation, restored_from=restored_from):
+        try:
+            with conn.begin_nested():
+                state: dict[str, Any] | None = conn.execute(sa.text(sql), params).scalar_one_or_none()
+        except _DB_ERRORS as exc:
+            raise _db_error(layer, feature_id, exc) from None
+    return state
+
+
 def feature_state(conn: Connection, layer: str, feature_id: int) -> dict[str, Any] | None:
     """The stored state of a feature (as in the history), or ``None`` when it does not exist."""
     state: dict[str, Any] | None = conn.execute(
@@ -172,19 +201,18 @@ def insert_feature(
     cols = _check_columns(conn, layer, values)
     if not cols:
         raise ValidationError(f"a new {layer} feature needs values")
-    with change_context(conn, user=user, reason=reason):
-        try:
-            with conn.begin_nested():
-                state: dict[str, Any] = conn.execute(
-                    sa.text(
-                        f"INSERT INTO planning.{table} ({', '.join(cols)}) "
-                        f"VALUES ({', '.join(_value_sql(c, f'v_{c}') for c in cols)}) "
-                        "RETURNING planning.row_state(to_jsonb(planning." + table + ".*), geom)"
-                    ),
-                    {f"v_{c}": _bind_value(c, values[c]) for c in cols},
-                ).scalar_one()
-        except (IntegrityError, DataError, InternalError, ProgrammingError) as exc:
-            raise _db_error(layer, None, exc) from None
+    state = _write(
+        conn,
+        layer,
+        None,
+        f"INSERT INTO planning.{table} ({', '.join(cols)}) "
+        f"VALUES ({', '.join(_value_sql(c, f'v_{c}') for c in cols)}) "
+        f"RETURNING planning.row_state(to_jsonb(planning.{table}.*), geom)",
+        {f"v_{c}": _bind_value(c, values[c]) for c in cols},
+        user=user,
+        reason=reason,
+    )
+    assert state is not None
     return state
 
 
@@ -197,43 +225,36 @@ def update_feature(
     if not cols:
         raise ValidationError(f"nothing to change on {layer} {feature_id}")
     assignments = ", ".join(f"{c} = {_value_sql(c, f'v_{c}')}" for c in cols)
-    with change_context(conn, user=user, reason=reason):
-        try:
-            with conn.begin_nested():
-                state = conn.execute(
-                    sa.text(
-                        f"UPDATE planning.{table} t SET {assignments} WHERE t.id = :id "
-                        "RETURNING planning.row_state(to_jsonb(t), t.geom)"
-                    ),
-                    {"id": feature_id, **{f"v_{c}": _bind_value(c, changes[c]) for c in cols}},
-                ).scalar_one_or_none()
-        except (IntegrityError, DataError, InternalError, ProgrammingError) as exc:
-            raise _db_error(layer, feature_id, exc) from None
+    state = _write(
+        conn,
+        layer,
+        feature_id,
+        f"UPDATE planning.{table} t SET {assignments} WHERE t.id = :id "
+        "RETURNING planning.row_state(to_jsonb(t), t.geom)",
+        {"id": feature_id, **{f"v_{c}": _bind_value(c, changes[c]) for c in cols}},
+        user=user,
+        reason=reason,
+    )
     if state is None:
         raise NotFound(f"{layer} {feature_id} does not exist")
-    result: dict[str, Any] = state
-    return result
+    return state
 
 
 def delete_feature(conn: Connection, layer: str, feature_id: int, *, user: str, reason: str) -> dict[str, Any]:
     """Delete a feature (recoverable: its last state stays in the history). Returns that state."""
     table = _table(layer)
-    with change_context(conn, user=user, reason=reason):
-        try:
-            with conn.begin_nested():
-                state = conn.execute(
-                    sa.text(
-                        f"DELETE FROM planning.{table} t WHERE t.id = :id "
-                        "RETURNING planning.row_state(to_jsonb(t), t.geom)"
-                    ),
-                    {"id": feature_id},
-                ).scalar_one_or_none()
-        except IntegrityError as exc:
-            raise _db_error(layer, feature_id, exc) from None
+    state = _write(
+        conn,
+        layer,
+        feature_id,
+        f"DELETE FROM planning.{table} t WHERE t.id = :id RETURNING planning.row_state(to_jsonb(t), t.geom)",
+        {"id": feature_id},
+        user=user,
+        reason=reason,
+    )
     if state is None:
         raise NotFound(f"{layer} {feature_id} does not exist")
-    result: dict[str, Any] = state
-    return result
+    return state
 
 
 def feature_history(conn: Connection, layer: str, feature_id: int) -> list[HistoryEntry]:
@@ -271,22 +292,20 @@ def restore_feature(
     params = {"id": feature_id, "state": json.dumps(source.after)}
     populated = f"jsonb_populate_record(NULL::planning.{table}, CAST(:state AS jsonb))"
     exists = feature_state(conn, layer, feature_id) is not None
-    with change_context(conn, user=user, reason=reason, operation="restore", restored_from=source.id):
-        try:
-            with conn.begin_nested():
-                if exists:
-                    sql = (
-                        f"UPDATE planning.{table} t SET ({col_list}) = (SELECT {col_list} FROM {populated}) "
-                        "WHERE t.id = :id RETURNING planning.row_state(to_jsonb(t), t.geom)"
-                    )
-                else:
-                    sql = (
-                        f"INSERT INTO planning.{table} (id, {col_list}, created_at, created_by, row_version) "
-                        f"SELECT :id, {col_list}, created_at, created_by, :next FROM {populated} "
-                        f"RETURNING planning.row_state(to_jsonb(planning.{table}.*), geom)"
-                    )
-                    params["next"] = max(h.row_version for h in history) + 1
-                state: dict[str, Any] = conn.execute(sa.text(sql), params).scalar_one()
-        except (IntegrityError, DataError, InternalError) as exc:
-            raise _db_error(layer, feature_id, exc) from None
+    if exists:
+        sql = (
+            f"UPDATE planning.{table} t SET ({col_list}) = (SELECT {col_list} FROM {populated}) "
+            "WHERE t.id = :id RETURNING planning.row_state(to_jsonb(t), t.geom)"
+        )
+    else:
+        sql = (
+            f"INSERT INTO planning.{table} (id, {col_list}, created_at, created_by, row_version) "
+            f"SELECT :id, {col_list}, created_at, created_by, :next FROM {populated} "
+            f"RETURNING planning.row_state(to_jsonb(planning.{table}.*), geom)"
+        )
+        params["next"] = max(h.row_version for h in history) + 1
+    state = _write(
+        conn, layer, feature_id, sql, params, user=user, reason=reason, operation="restore", restored_from=source.id
+    )
+    assert state is not None
     return state

@@ -31,15 +31,22 @@ def _zone_at_control_point(conn: Connection, plan_id: int) -> int:
     return int(state["id"])
 
 
-def test_vertex_at_control_point_reads_back_in_crs84_within_1cm(conn: Connection, plan_id: int) -> None:
-    zone_id = _zone_at_control_point(conn, plan_id)
-    lon, lat = conn.execute(
+def _first_vertex(conn: Connection, zone_id: int, column: str) -> tuple[float, float]:
+    """First vertex of a zone's geometry column (``geom``, ``geom_4326`` or ``geom_3857``)."""
+    assert column in ("geom", "geom_4326", "geom_3857")
+    x, y = conn.execute(
         sa.text(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom_4326, 1)), 1) p "
+            f"SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN({column}, 1)), 1) p "
             "FROM planning.zones WHERE id = :id) s"
         ),
         {"id": zone_id},
     ).one()
+    return float(x), float(y)
+
+
+def test_vertex_at_control_point_reads_back_in_crs84_within_1cm(conn: Connection, plan_id: int) -> None:
+    zone_id = _zone_at_control_point(conn, plan_id)
+    lon, lat = _first_vertex(conn, zone_id, "geom_4326")
     off = _metres(lon, lat, CONTROL_LON, CONTROL_LAT)
     assert off < 0.01, f"control point read back {off:.3f} m off (lon {lon:.8f}, lat {lat:.8f})"
 
@@ -52,13 +59,7 @@ def test_area_is_in_legal_metres(conn: Connection, plan_id: int) -> None:
 
 def test_web_mercator_copy_agrees_with_pyproj(conn: Connection, plan_id: int) -> None:
     zone_id = _zone_at_control_point(conn, plan_id)
-    x, y = conn.execute(
-        sa.text(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom_3857, 1)), 1) p "
-            "FROM planning.zones WHERE id = :id) s"
-        ),
-        {"id": zone_id},
-    ).one()
+    x, y = _first_vertex(conn, zone_id, "geom_3857")
     ex, ey = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True).transform(CONTROL_LON, CONTROL_LAT)
     assert abs(x - ex) < 0.02 and abs(y - ey) < 0.02  # 1 cm on the ground is ~1.04 cm in Web Mercator here
 
@@ -71,13 +72,7 @@ def test_crs84_input_is_stored_in_vn2000(conn: Connection, plan_id: int) -> None
     state = insert_feature(
         conn, "zones", {"plan_id": plan_id, "land_use_code": "ODT", "geom": ewkt}, user="test", reason="crs84"
     )
-    e, n = conn.execute(
-        sa.text(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointN(ST_ExteriorRing(ST_GeometryN(geom, 1)), 1) p "
-            "FROM planning.zones WHERE id = :id) s"
-        ),
-        {"id": state["id"]},
-    ).one()
+    e, n = _first_vertex(conn, state["id"], "geom")
     assert abs(e - CONTROL_E) < 0.01 and abs(n - CONTROL_N) < 0.01
 
 

@@ -26,22 +26,21 @@ TABLES = {
 }
 
 
-def _tables(url: str) -> set[str]:
+def _scalars(url: str, sql: str) -> list[object]:
     eng = create_db_engine(url, pool_size=1)
     try:
         with eng.connect() as c:
-            return set(c.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'planning'")).scalars())
+            return list(c.execute(sa.text(sql)).scalars())
     finally:
         eng.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    return {str(t) for t in _scalars(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'planning'")}
 
 
 def _srid_9214_rows(url: str) -> int:
-    eng = create_db_engine(url, pool_size=1)
-    try:
-        with eng.connect() as c:
-            return int(c.execute(sa.text("SELECT count(*) FROM spatial_ref_sys WHERE srid = 9214")).scalar_one())
-    finally:
-        eng.dispose()
+    return int(str(_scalars(url, "SELECT count(*) FROM spatial_ref_sys WHERE srid = 9214")[0]))
 
 
 def test_migrations_go_up_down_and_up_again(empty_database_url: str) -> None:

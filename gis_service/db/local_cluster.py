@@ -423,13 +423,25 @@ class LocalCluster:
                 return line.split(":  ", 1)[-1].strip()
         return lines[-1].strip() if lines else "no log written"
 
+    def _connect(self, dbname: str) -> psycopg.Connection[Any]:
+        """An autocommit connection to a database of this (running) cluster, as its superuser."""
+        c = self._connection()
+        return psycopg.connect(
+            host="127.0.0.1",
+            port=c["port"],
+            user=c["user"],
+            password=c["password"],
+            dbname=dbname,
+            autocommit=True,
+            connect_timeout=5,
+        )
+
     def _ensure_database(self) -> None:
         c = self._connection()
-        kw: dict[str, Any] = {"host": "127.0.0.1", "port": c["port"], "user": c["user"], "password": c["password"]}
         deadline = time.monotonic() + 30
         while True:
             try:
-                with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5, **kw) as admin:
+                with self._connect("postgres") as admin:
                     exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [c["database"]]).fetchone()
                     if not exists:
                         admin.execute(f'CREATE DATABASE "{c["database"]}"')  # name from our own settings
@@ -444,15 +456,13 @@ class LocalCluster:
         """Create a database with PostGIS in this (running) cluster and return its URL."""
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
             raise LocalClusterError(f"invalid database name {name!r}: use lower-case letters, digits and _")
-        c = self._connection()
-        kw: dict[str, Any] = {"host": "127.0.0.1", "port": c["port"], "user": c["user"], "password": c["password"]}
-        with psycopg.connect(dbname="postgres", autocommit=True, **kw) as admin:
+        with self._connect("postgres") as admin:
             exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             if exists and not exist_ok:
                 raise LocalClusterError(f"database {name} already exists")
             if not exists:
                 admin.execute(f'CREATE DATABASE "{name}"')
-        with psycopg.connect(dbname=name, autocommit=True, **kw) as db:
+        with self._connect(name) as db:
             try:
                 db.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             except psycopg.Error as exc:
@@ -460,9 +470,7 @@ class LocalCluster:
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
-        c = self._connection()
-        kw: dict[str, Any] = {"host": "127.0.0.1", "port": c["port"], "user": c["user"], "password": c["password"]}
-        with psycopg.connect(dbname="postgres", autocommit=True, **kw) as admin:
+        with self._connect("postgres") as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def down(self) -> bool:
