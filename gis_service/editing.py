@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DataError, IntegrityError, InternalError, ProgrammingError
+from sqlalchemy.exc import DataError, IntegrityError, InternalError
 
 from gis_service.errors import NotFound, ValidationError
 
@@ -155,7 +155,8 @@ def _check_columns(conn: Connection, layer: str, values: Mapping[str, Any]) -> l
     return [c for c in allowed if c in values]
 
 
-_DB_ERRORS = (IntegrityError, DataError, InternalError, ProgrammingError)
+# What bad input raises (constraints, bad values, unparsable geometry); a ProgrammingError is our bug, not theirs.
+_DB_ERRORS = (IntegrityError, DataError, InternalError)
 
 
 def _write(
