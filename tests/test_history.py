@@ -213,3 +213,36 @@ def test_every_layer_keeps_history(conn: Connection, plan_id: int) -> None:
     update_feature(conn, "plans", plan_id, {"name": "Phân khu Kinh thành (điều chỉnh)"}, user="a", reason="b")
     layers = conn.execute(sa.text("SELECT DISTINCT table_name FROM planning.change_history ORDER BY 1")).scalars().all()
     assert layers == ["building_lines", "buildings", "parcels", "plans", "red_lines"]
+
+
+def test_bulk_statements_record_one_entry_per_changed_row(conn: Connection, plan_id: int) -> None:
+    """The history triggers work per statement: check a multi-row insert, and an update that leaves a row as is."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO planning.zones (plan_id, zone_code, land_use_code, max_floors, geom) "
+            "SELECT :plan, 'B' || i, 'TMD', i, "
+            "ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint(:e + i * 50, :n), 9214), 10)) "
+            "FROM generate_series(1, 3) i"
+        ),
+        {"plan": plan_id, "e": E, "n": N},
+    )
+    conn.execute(sa.text("UPDATE planning.zones SET max_floors = 2 WHERE zone_code LIKE 'B%'"))
+    rows = conn.execute(
+        sa.text(
+            "SELECT h.operation, z.zone_code, h.row_version, h.before->>'max_floors', h.after->>'max_floors', "
+            "ST_Equals(h.after_geom, z.geom) FROM planning.change_history h "
+            "JOIN planning.zones z ON z.id = h.feature_id AND h.table_name = 'zones' "
+            "WHERE z.zone_code LIKE 'B%' ORDER BY h.id"
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("insert", "B1", 1, None, "1", True),
+        ("insert", "B2", 1, None, "2", True),
+        ("insert", "B3", 1, None, "3", True),
+        ("update", "B1", 2, "1", "2", True),
+        ("update", "B3", 2, "3", "2", True),
+    ]
+    versions: dict[str, int] = dict(
+        conn.execute(sa.text("SELECT zone_code, row_version FROM planning.zones WHERE zone_code LIKE 'B%'")).all()
+    )
+    assert versions == {"B1": 2, "B2": 1, "B3": 2}, "the unchanged row keeps its version"

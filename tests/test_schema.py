@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -60,6 +63,25 @@ def test_migrations_go_up_down_and_up_again(empty_database_url: str) -> None:
     assert _tables(url) == TABLES
     upgrade(url)  # already at head: nothing to do
     assert current_revision(url) == head_revision()
+
+
+def test_the_command_line_migrates_and_downgrades(empty_database_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIS_")} | {"GIS_DATABASE_URL": empty_database_url}
+    planning = str(Path(sys.executable).with_name("planning"))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([planning, "db", *args], env=env, capture_output=True, text=True, timeout=120)
+
+    assert "schema revision none" in run("status").stdout
+    migrate = run("migrate")
+    assert migrate.returncode == 0 and "migrating the schema from empty to" in migrate.stderr
+    assert "up to date" in run("migrate").stderr
+    assert "up to date" in run("status").stdout
+    assert _tables(empty_database_url) == TABLES
+    refused = run("downgrade", "base")  # no terminal to confirm: nothing happens
+    assert refused.returncode != 0 and _tables(empty_database_url) == TABLES
+    assert run("downgrade", "base", "--yes").returncode == 0
+    assert _tables(empty_database_url) == set()
 
 
 def test_code_table_holds_every_code_of_the_csv(conn: Connection) -> None:

@@ -14,9 +14,8 @@ from gis_service.errors import ConfigError
 @click.command()
 @click.option("--host", default=None, help="Address to listen on [default: GIS_SERVER__HOST or 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default: GIS_SERVER__PORT or 8000].")
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the APIs and the web viewer."""
     import uvicorn
 
@@ -36,6 +35,4 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
     if not port_is_free(port, host if host not in ("0.0.0.0", "") else "0.0.0.0"):
         raise ConfigError(f"port {port} on {host} is already taken: choose another with --port")
     say(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
-    if workers > 1:
-        raise ConfigError("several workers need an import string; run uvicorn 'gis_service.app:create_app' --factory")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
