@@ -287,7 +287,7 @@ class LocalCluster:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             return None
-        return pid if b"postgres" in cmdline else None
+        return pid if b"postgres" in cmdline and str(self.pgdata).encode() in cmdline else None
 
     def status(self) -> ClusterStatus:
         initialized = self.initialized
