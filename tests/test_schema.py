@@ -114,15 +114,6 @@ def test_legacy_codes_map_to_current_codes(conn: Connection) -> None:
     assert mapping == {"BHK": "HNK", "NHK": "HNK"}
 
 
-def test_the_shipped_codes_match_the_domain_notes() -> None:
-    """The project's copy of the code list is the one of the domain notes (when they are beside the project)."""
-    shared = ROOT.parent / "shared" / "domain" / "land_use_codes.csv"
-    ours = ROOT / "gis_service" / "data" / "land_use_codes.csv"
-    if shared.is_file():
-        assert ours.read_text(encoding="utf-8") == shared.read_text(encoding="utf-8")
-    assert ours.stat().st_size > 0
-
-
 def test_geometry_columns_use_the_legal_crs_with_indexes(conn: Connection) -> None:
     cols = conn.execute(
         sa.text(
