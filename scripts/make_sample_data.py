@@ -472,7 +472,7 @@ def detailed_plan_dxf(path: Path) -> None:
         # Rounded street corners (radius ~4 m) on the first lot of each row: a bulge on the corner chord.
         if k in (0, 3):
             c0, c1 = g.xy(u0, v0 + 4), g.xy(u0 + 4, v0)
-            ring = [(*c1, 0.0), (*pts[1], 0.0), (*pts[2], 0.0), (*pts[3], 0.0), (*c0, -math.tan(math.pi / 8))]
+            ring = [(*c1, 0.0), (*pts[1], 0.0), (*pts[2], 0.0), (*pts[3], 0.0), (*c0, math.tan(math.pi / 8))]
             msp.add_lwpolyline(
                 [(x, y, 0, 0, b) for x, y, b in ring], format="xyseb", close=True, dxfattribs={"layer": layer}
             )

@@ -1,0 +1,206 @@
+"""Source coordinate systems: honour the file's CRS, recognise VN-2000 TM-3 by its parameters, store in EPSG:9214.
+
+Files in the wild carry VN-2000 as a custom Transverse Mercator on the WGS84 ellipsoid, with or without TOWGS84 and
+under any datum name. Read as written, such a file lands about 225 m off (no datum shift). We recognise the
+definition by its parameters (Transverse Mercator, scale 0.9999, false easting 500000, false northing 0, a VN-2000
+provincial central meridian, WGS84 ellipsoid) and use the official VN-2000 datum (EPSG:4756 with the Ministry's
+shift EPSG:6960), with a warning that says so.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.crs import ProjectedCRS
+from pyproj.crs.coordinate_operation import TransverseMercatorConversion
+from pyproj.exceptions import CRSError
+
+from converters.errors import MissingCRS
+
+__all__ = ["STORAGE_CRS", "SourceCRS", "parse_crs", "recognise_crs", "to_storage"]
+
+STORAGE_EPSG = 9214
+STORAGE_CRS = CRS.from_epsg(STORAGE_EPSG)
+VN2000_GEOGRAPHIC = CRS.from_epsg(4756)
+# EPSG codes of the VN-2000 TM-3 provincial zones, by central meridian.
+TM3_EPSG = {
+    103.0: 9205,
+    104.0: 9206,
+    104.5: 9207,
+    104.75: 9208,
+    105.5: 9209,
+    105.75: 9210,
+    106.0: 9211,
+    106.25: 9212,
+    106.5: 9213,
+    107.0: 9214,
+    107.25: 9215,
+    107.5: 9216,
+    108.25: 9217,
+    108.5: 9218,
+}
+WGS84_A, WGS84_RF = 6378137.0, 298.257223563
+# Plausible storage coordinates for Vietnam in EPSG:9214 (generous: the country spans 102°E-110°E).
+VIETNAM_BOUNDS_9214 = (-250_000.0, 800_000.0, 1_300_000.0, 2_700_000.0)
+
+
+@dataclass(frozen=True)
+class SourceCRS:
+    """The CRS features are read in, how it was decided, and a warning for the report when there is one."""
+
+    crs: CRS
+    how: str
+    warning: str | None = None
+
+    @property
+    def is_storage(self) -> bool:
+        return self.crs.to_epsg(min_confidence=100) == STORAGE_EPSG or self.crs == STORAGE_CRS
+
+
+def vn2000_tm3(meridian: float) -> CRS:
+    """VN-2000 / TM-3 at a provincial central meridian: the EPSG definition when there is one.
+
+    >>> vn2000_tm3(107).to_epsg()
+    9214
+    """
+    if meridian in TM3_EPSG:
+        return CRS.from_epsg(TM3_EPSG[meridian])
+    if not (102.0 <= meridian <= 110.0) or (meridian * 4) % 1:
+        raise MissingCRS(
+            f"{meridian:g} is not a VN-2000 TM-3 central meridian (102°E to 110°E in steps of 0°15'), e.g. vn2000:107"
+        )
+    conversion = TransverseMercatorConversion(
+        latitude_natural_origin=0,
+        longitude_natural_origin=meridian,
+        false_easting=500000,
+        scale_factor_natural_origin=0.9999,
+    )
+    return ProjectedCRS(conversion=conversion, geodetic_crs=VN2000_GEOGRAPHIC, name=f"VN-2000 / TM-3 {meridian:g}")
+
+
+def parse_crs(text: str) -> CRS:
+    """A CRS given by the user: ``EPSG:9214``, ``9214``, ``vn2000:107``, ``vn2000:107.75``, WKT or PROJ.
+
+    >>> parse_crs("vn2000:107").to_epsg()
+    9214
+    >>> parse_crs("4326").to_epsg()
+    4326
+    """
+    s = text.strip()
+    m = re.fullmatch(r"(?i)vn-?2000(?::|/tm-?3:?\s*)(\d{3}(?:\.\d+)?)", s)
+    if m:
+        return vn2000_tm3(float(m.group(1)))
+    if s.isdigit():
+        s = f"EPSG:{s}"
+    try:
+        return CRS.from_user_input(s)
+    except CRSError as exc:
+        raise MissingCRS(
+            f"unknown coordinate reference system {text!r}: give an EPSG code (EPSG:9214) or vn2000:<meridian> "
+            f"(vn2000:107, vn2000:107.75) ({exc})"
+        ) from None
+
+
+def _tm_parameters(crs: CRS) -> dict[str, float] | None:
+    """Transverse Mercator parameters of a projected CRS (by EPSG parameter code), or None."""
+    op = crs.coordinate_operation
+    if op is None or "transverse mercator" not in op.method_name.lower():
+        return None
+    params: dict[str, float] = {}
+    for p in op.params:
+        key = {8801: "lat_0", 8802: "lon_0", 8805: "k", 8806: "x_0", 8807: "y_0"}.get(int(p.code or 0) if p.code else 0)
+        if key is None:
+            key = {
+                "latitude of natural origin": "lat_0",
+                "longitude of natural origin": "lon_0",
+                "scale factor at natural origin": "k",
+                "false easting": "x_0",
+                "false northing": "y_0",
+            }.get(p.name.lower())
+        if key:
+            params[key] = float(p.value)
+    return params
+
+
+def recognise_crs(crs: CRS) -> SourceCRS:
+    """The CRS to read a file's coordinates in, recognising VN-2000 TM-3 written as a custom definition."""
+    base = crs.source_crs if crs.is_bound and crs.source_crs is not None else crs
+    epsg = base.to_epsg(min_confidence=100)
+    if epsg is not None and not crs.is_bound:
+        return SourceCRS(CRS.from_epsg(epsg), f"EPSG:{epsg} from the file")
+    tm = _tm_parameters(base) if base.is_projected else None
+    ell = base.ellipsoid
+    if (
+        tm is not None
+        and ell is not None
+        and math.isclose(ell.semi_major_metre, WGS84_A, abs_tol=0.01)
+        and math.isclose(ell.inverse_flattening, WGS84_RF, abs_tol=1e-6)
+        and math.isclose(tm.get("k", 0), 0.9999, abs_tol=1e-9)
+        and math.isclose(tm.get("x_0", 0), 500000, abs_tol=1e-6)
+        and math.isclose(tm.get("y_0", 0), 0, abs_tol=1e-6)
+        and math.isclose(tm.get("lat_0", 0), 0, abs_tol=1e-9)
+        and 102 <= tm.get("lon_0", 0) <= 110
+        and (tm["lon_0"] * 4) % 1 == 0
+    ):
+        meridian = tm["lon_0"]
+        official = vn2000_tm3(meridian)
+        where = f"EPSG:{official.to_epsg()}" if official.to_epsg() else f"VN-2000 TM-3 {meridian:g}"
+        datum = base.datum.name if base.datum else "unnamed"
+        if base.datum is not None and base.datum.name == "Vietnam 2000" and not crs.is_bound:
+            return SourceCRS(official, f"{where} (VN-2000 datum named in the file)")
+        shift = "with its own TOWGS84" if crs.is_bound else "without TOWGS84"
+        return SourceCRS(
+            official,
+            f"{where} recognised by its parameters",
+            f"the file's CRS {crs.name!r} (datum {datum!r}, {shift}) is Transverse Mercator, scale 0.9999, "
+            f"false easting 500000, central meridian {meridian:g} on the WGS84 ellipsoid: read as VN-2000 TM-3 "
+            f"({where}) with the official shift to WGS84 (EPSG:6960); use --src-crs to override",
+        )
+    if crs.is_bound or epsg is None:
+        found = crs.to_epsg(min_confidence=70)
+        return SourceCRS(crs, f"{crs.name!r} as written in the file" + (f" (close to EPSG:{found})" if found else ""))
+    return SourceCRS(CRS.from_epsg(epsg), f"EPSG:{epsg} from the file")
+
+
+_TRANSFORMERS: dict[str, Transformer] = {}
+
+
+def _transformer(src: CRS) -> Transformer:
+    key = src.to_wkt()
+    if key not in _TRANSFORMERS:
+        _TRANSFORMERS[key] = Transformer.from_crs(src, STORAGE_CRS, always_xy=True)
+    return _TRANSFORMERS[key]
+
+
+def to_storage(geoms: np.ndarray, source: SourceCRS) -> np.ndarray:
+    """Geometries (shapely array) from the source CRS to EPSG:9214, vectorised over all coordinates."""
+    if source.is_storage:
+        return geoms
+    tr = _transformer(source.crs)
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    out: np.ndarray = shapely.transform(geoms, fn)
+    return out
+
+
+def check_in_vietnam(geoms: np.ndarray, where: str, source: SourceCRS) -> None:
+    """Refuse coordinates that land outside Vietnam once in EPSG:9214 (a wrong or missing CRS)."""
+    valid = geoms[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)]
+    if not len(valid):
+        return
+    x0, y0, x1, y1 = shapely.total_bounds(valid)
+    bx0, by0, bx1, by1 = VIETNAM_BOUNDS_9214
+    if not (bx0 <= x0 and x1 <= bx1 and by0 <= y0 and y1 <= by1) or not np.isfinite([x0, y0, x1, y1]).all():
+        raise MissingCRS(
+            f"{where}: read in {source.how}, the features land outside Vietnam (EPSG:9214 bounds "
+            f"{x0:.0f} {y0:.0f} {x1:.0f} {y1:.0f}): the coordinate system is wrong or missing; give the right one "
+            "with --src-crs (e.g. EPSG:9214, vn2000:107, EPSG:4326)"
+        )

@@ -1,0 +1,101 @@
+"""Geometry quality: read, repair, normalise to the model's types, drop empty and zero-area parts."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from converters.report import LayerReport
+
+__all__ = ["MIN_PART_AREA_M2", "normalise"]
+
+MIN_PART_AREA_M2 = 0.01  # polygon parts smaller than this (1 dm²) are digitising slivers
+MIN_PART_LENGTH_M = 0.001
+POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+LINEAR = (shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING, shapely.GeometryType.LINEARRING)
+
+
+def _repair(geoms: np.ndarray, fids: np.ndarray, report: LayerReport) -> np.ndarray:
+    invalid = np.flatnonzero(~shapely.is_valid(geoms) & ~shapely.is_missing(geoms))
+    if not len(invalid):
+        return geoms
+    out = geoms.copy()
+    reasons = shapely.is_valid_reason(geoms[invalid])
+    fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+    before = shapely.area(geoms[invalid])
+    after = shapely.area(fixed)
+    for k, i in enumerate(invalid):
+        report.repair(
+            fids[i].item() if hasattr(fids[i], "item") else fids[i],
+            f"{reasons[k]}; made valid, area {before[k]:.2f} → {after[k]:.2f} m²",
+        )
+    out[invalid] = fixed
+    return out
+
+
+def normalise(geoms: np.ndarray, fids: np.ndarray, kind: str, report: LayerReport) -> tuple[np.ndarray, np.ndarray]:
+    """Geometries as the model stores them (MultiPolygon or MultiLineString, 2D, valid); returns (geoms, kept index).
+
+    Invalid geometries are repaired (each repair reported with the feature's id and what changed); empty and
+    zero-area parts are dropped, and features left with nothing are dropped and reported.
+    """
+    n = len(geoms)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for i in np.flatnonzero(missing):
+        report.drop(fids[i].item() if hasattr(fids[i], "item") else fids[i], "no geometry")
+    geoms = shapely.force_2d(geoms)
+    polygonal = kind in ("zones", "parcels", "buildings", "plan-boundary")
+    if polygonal:
+        geoms = _repair(geoms, fids, report)
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    # make_valid may give collections (polygons with stray lines): explode one more level.
+    types = shapely.get_type_id(parts)
+    nested = np.isin(types, [shapely.GeometryType.GEOMETRYCOLLECTION, shapely.GeometryType.MULTIPOLYGON,
+                             shapely.GeometryType.MULTILINESTRING])  # fmt: skip
+    if nested.any():
+        sub, sub_idx = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], sub])
+        idx = np.concatenate([idx[~nested], idx[nested][sub_idx]])
+        types = shapely.get_type_id(parts)
+    if polygonal:
+        keep_type = types == shapely.GeometryType.POLYGON
+        wrong = np.isin(types, (*LINEAR, shapely.GeometryType.POINT))
+        small = keep_type & (shapely.area(parts) < MIN_PART_AREA_M2)
+    else:
+        keep_type = np.isin(types, (shapely.GeometryType.LINESTRING, shapely.GeometryType.LINEARRING))
+        if (types == shapely.GeometryType.LINEARRING).any():
+            parts[types == shapely.GeometryType.LINEARRING] = shapely.linestrings(
+                shapely.get_coordinates(parts[types == shapely.GeometryType.LINEARRING])
+            )
+        wrong = np.isin(types, (*POLYGONAL, shapely.GeometryType.POINT))
+        small = keep_type & (shapely.length(parts) < MIN_PART_LENGTH_M)
+    # parts of the wrong dimension (lines left by a repair, points) and slivers are dropped, the feature kept
+    for i in np.unique(idx[(wrong | small) & ~missing[idx]]):
+        what = "zero-area part" if polygonal else "zero-length part"
+        n_small = int(((idx == i) & small).sum())
+        n_wrong = int(((idx == i) & wrong).sum())
+        msg = ", ".join(
+            x
+            for x in (
+                f"{n_small} {what}(s)" if n_small else "",
+                f"{n_wrong} part(s) of another dimension" if n_wrong else "",
+            )
+            if x
+        )
+        report.repair(fids[i].item() if hasattr(fids[i], "item") else fids[i], f"dropped {msg}")
+    good = keep_type & ~small
+    parts, idx = parts[good], idx[good]
+    counts = np.bincount(idx, minlength=n)
+    kept = np.flatnonzero(counts > 0)
+    for i in np.flatnonzero((counts == 0) & ~missing):
+        report.drop(fids[i].item() if hasattr(fids[i], "item") else fids[i], "nothing left after dropping empty parts"
+                    if polygonal else "no line in the geometry")  # fmt: skip
+    # re-number the features that keep parts 0..k-1 and build one multi-geometry each
+    remap = np.full(n, -1)
+    remap[kept] = np.arange(len(kept))
+    if polygonal:
+        out = shapely.multipolygons(parts, indices=remap[idx])
+    else:
+        out = shapely.multilinestrings(parts, indices=remap[idx])
+    out = np.asarray(out, dtype=object).reshape(-1)
+    return out, kept

@@ -1,0 +1,645 @@
+"""The import: read → CRS to EPSG:9214 → map attributes → repair → write, all in one transaction.
+
+A re-import of a plan makes a new version (``based_on_id`` the previous one, which stays as it was); importing the
+very same files again (same SHA-256) changes nothing and says so, unless ``new_version`` is asked for. Parcels are
+keyed by ward, sheet and parcel number and buildings by their source id: a re-import updates what changed (recorded
+in the history) and adds what is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import shapely
+import sqlalchemy as sa
+from pyproj import CRS
+from sqlalchemy.engine import Connection, Engine
+
+from converters.crs import STORAGE_EPSG, SourceCRS, check_in_vietnam, parse_crs, recognise_crs, to_storage
+from converters.encoding import to_unicode
+from converters.errors import ConverterError, EmptyLayer, MissingCRS, UnknownCodes
+from converters.geometry import normalise
+from converters.mapping import TABLE_OF, CodeBook, FieldMap, Profile, coerce, jsonable, load_profile
+from converters.report import ImportReport, LayerReport
+from converters.sources import Batch, SourceLayer, find_sources, read_vector
+from gis_service.editing import change_context
+
+__all__ = ["ImportOptions", "import_path"]
+
+ProgressFn = Callable[[str, int, int | None], None]
+
+COLUMNS: dict[str, list[str]] = {
+    "zones": [
+        "zone_code", "name", "land_use_code", "max_density_pct", "max_floors", "min_floors", "max_height_m",
+        "max_far", "min_setback_m", "min_ground_elev_m", "heritage_zone", "notes",
+    ],
+    "parcels": ["ward", "ward_code", "sheet_no", "parcel_no", "area_m2", "land_use_code", "address"],
+    "buildings": ["name", "floors", "basement_floors", "height_m", "land_use_code"],
+    "red-lines": ["road_name", "red_line_width_m", "notes"],
+    "building-lines": ["road_name", "red_line_width_m", "setback_m", "notes"],
+    "plan-boundary": [],
+}  # fmt: skip
+REQUIRED = {"zones": ["land_use_code"], "parcels": ["ward", "sheet_no", "parcel_no"]}
+RANGES = {
+    "max_density_pct": (0, 100),
+    "max_floors": (0, 200),
+    "min_floors": (0, 200),
+    "floors": (0, 200),
+    "basement_floors": (0, 20),
+    "max_height_m": (0, 1000),
+    "height_m": (0, 1000),
+    "max_far": (0, 100),
+    "min_setback_m": (0, 1000),
+    "setback_m": (0, 1000),
+    "red_line_width_m": (0.01, 1000),
+    "area_m2": (0, 1e9),
+    "sheet_no": (1, 1e9),
+    "parcel_no": (1, 1e9),
+}
+PLAN_KINDS = ("zones", "red-lines", "building-lines", "plan-boundary")
+ORDER = ("plan-boundary", "zones", "red-lines", "building-lines", "parcels", "buildings")
+LEVEL_OF = {"QHC": "general", "QPK": "zoning", "QCT": "detailed", "QSD": "land_use"}
+SCALE_OF = {"general": 10000, "zoning": 2000, "detailed": 500, "land_use": 10000}
+MAX_LISTED_ERRORS = 20
+
+
+@dataclass(kw_only=True)
+class ImportOptions:
+    """What to import and how. ``plan`` is the plan's code (maHoSoQH), needed for plan layers."""
+
+    plan: str | None = None
+    kind: str | None = None
+    mapping: Path | None = None
+    src_crs: str | None = None
+    dry_run: bool = False
+    allow_unknown_codes: bool = False
+    plan_name: str | None = None
+    plan_level: str | None = None
+    scale: int | None = None
+    decision_no: str | None = None
+    decision_date: date | None = None
+    new_version: bool = False
+    user: str = "importer"
+    reason: str | None = None
+    batch_size: int = 50_000
+    check_quality: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _sha256(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for p in sorted(set(paths)):
+        h.update(p.name.encode())
+        with p.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _codebook(conn: Connection) -> CodeBook:
+    codes = conn.execute(sa.text("SELECT code, name_vi FROM planning.land_use_codes")).all()
+    legacy = conn.execute(sa.text("SELECT legacy_code, code FROM planning.legacy_land_use_codes")).all()
+    return CodeBook.from_rows([(c, n) for c, n in codes], [(a, b) for a, b in legacy])
+
+
+def _plan_level(code: str, given: str | None) -> str:
+    if given:
+        if given not in SCALE_OF:
+            raise ConverterError(f"unknown plan level {given!r}: expected one of {', '.join(SCALE_OF)}")
+        return given
+    level = LEVEL_OF.get(code[2:5])
+    if level is None:
+        raise ConverterError(
+            f"cannot tell the level of plan {code} from its code: give --level ({', '.join(SCALE_OF)})"
+        )
+    return level
+
+
+def _ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: ImportReport) -> int | None:
+    code = (opts.plan or "").strip().upper()
+    if not re.fullmatch(r"[0-9]{2}[A-Z]{3}[0-9]{7}", code):
+        raise ConverterError(
+            f"plan code {opts.plan!r} is not a TT 16/2025 maHoSoQH: 2-digit province (Huế 46) + QHC/QPK/QCT + "
+            "7 digits, e.g. 46QPK0000001"
+        )
+    latest = conn.execute(
+        sa.text(
+            "SELECT id, version, name, status, attributes->>'source_sha256' FROM planning.plans "
+            "WHERE code = :c ORDER BY version DESC LIMIT 1"
+        ),
+        {"c": code},
+    ).first()
+    if latest is not None and latest[4] == sha and not opts.new_version:
+        report.plan = {"id": latest[0], "code": code, "version": latest[1], "status": latest[3], "action": "unchanged"}
+        report.skipped = (
+            f"plan {code} version {latest[1]} already holds these very files (same SHA-256): nothing imported "
+            "(--new-version imports them again as a new version)"
+        )
+        return None
+    level = _plan_level(code, opts.plan_level)
+    version = latest[1] + 1 if latest is not None else 1
+    name = opts.plan_name or (latest[2] if latest is not None else f"Quy hoạch {code}")
+    attrs = {"source_sha256": sha, "source": report.source}
+    row = conn.execute(
+        sa.text(
+            "INSERT INTO planning.plans (code, name, level, scale_denominator, version, based_on_id, decision_no, "
+            "decision_date, attributes) VALUES (:code, :name, :level, :scale, :version, :based, :dno, :ddate, "
+            "CAST(:attrs AS jsonb)) RETURNING id, status"
+        ),
+        {
+            "code": code,
+            "name": name,
+            "level": level,
+            "scale": opts.scale or SCALE_OF[level],
+            "version": version,
+            "based": latest[0] if latest is not None else None,
+            "dno": opts.decision_no,
+            "ddate": opts.decision_date,
+            "attrs": json.dumps(attrs),
+        },
+    ).one()
+    action = f"new version (based on version {latest[1]}, which is kept)" if latest is not None else "created"
+    report.plan = {"id": row[0], "code": code, "version": version, "status": row[1], "action": action}
+    return int(row[0])
+
+
+class _Writer:
+    """Rows of one layer into its table: COPY, in batches, inside the import's transaction."""
+
+    def __init__(self, conn: Connection, kind: str, plan_id: int | None, columns: list[str]) -> None:
+        self.conn = conn
+        self.kind = kind
+        self.table = TABLE_OF[kind]
+        self.plan_id = plan_id
+        self.columns = [*list(columns), "source", "attributes", "geom"]
+        if kind in ("zones", "red-lines", "building-lines"):
+            self.columns = ["plan_id", *self.columns]
+        self.staged = kind in ("parcels", "buildings")
+        self.target = f"import_{self.table}" if self.staged else f"planning.{self.table}"
+        if self.staged:
+            extra = ", NULL::text AS source_key" if kind == "buildings" else ""
+            self._exec(
+                f"CREATE TEMP TABLE import_{self.table} ON COMMIT DROP AS "
+                f"SELECT {', '.join(self.columns)}{extra} FROM planning.{self.table} WITH NO DATA"
+            )
+            if kind == "buildings":
+                self.columns.append("source_key")
+        self.raw: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+
+    def _exec(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        return self.conn.execute(sa.text(sql), params or {})
+
+    def copy(self, rows: list[tuple[Any, ...]], fids: list[Any], label: str) -> None:
+        try:
+            with self.raw.cursor() as cur, cur.copy(f"COPY {self.target} ({', '.join(self.columns)}) FROM STDIN") as cp:
+                for row in rows:
+                    cp.write_row(row)
+        except psycopg.Error as exc:
+            raise _row_error(exc, fids, label) from None
+
+    def finish(self, lr: LayerReport) -> None:
+        cols = [c for c in self.columns if c != "source_key"]
+        cl = ", ".join(cols)
+        if self.kind == "parcels":
+            dup = self._exec(
+                "SELECT ward, sheet_no, parcel_no, count(*) FROM import_parcels GROUP BY 1, 2, 3 HAVING count(*) > 1 "
+                "ORDER BY 1, 2, 3 LIMIT 20"
+            ).all()
+            if dup:
+                listed = "; ".join(f"{w} sheet {s} parcel {p} ({n}×)" for w, s, p, n in dup)
+                raise ConverterError(f"{lr.source}: the same parcel appears more than once: {listed}")
+            sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
+            row = self._exec(
+                f"WITH up AS (INSERT INTO planning.parcels AS t ({cl}) SELECT {cl} FROM import_parcels "
+                f"ON CONFLICT (ward, sheet_no, parcel_no) DO UPDATE SET {sets} "
+                f"WHERE ({', '.join('t.' + c for c in cols)}) "
+                f"IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in cols)}) "
+                "RETURNING (xmax = 0) AS inserted) "
+                "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
+            ).one()
+            lr.written, lr.updated = int(row[0]), int(row[1])
+            lr.unchanged = lr.read - lr.dropped_total - lr.written - lr.updated
+        elif self.kind == "buildings":
+            self._exec(
+                "UPDATE import_buildings s "
+                "SET attributes = s.attributes || jsonb_build_object('source_key', s.source_key) "
+                "WHERE s.source_key IS NOT NULL"
+            )
+            # the building stands on the parcel holding a point of its footprint
+            cols2 = [*cols, "parcel_id"]
+            self._exec("ALTER TABLE import_buildings ADD COLUMN parcel_id bigint")
+            self._exec(
+                "UPDATE import_buildings s SET parcel_id = p.id FROM planning.parcels p "
+                "WHERE p.geom && s.geom AND ST_Contains(p.geom, ST_PointOnSurface(s.geom))"
+            )
+            cl2 = ", ".join(cols2)
+            updated = self._exec(
+                f"UPDATE planning.buildings t SET ({cl2}) = (SELECT {', '.join('s.' + c for c in cols2)}) "
+                "FROM import_buildings s WHERE s.source_key IS NOT NULL AND t.attributes->>'source_key' = s.source_key "
+                f"AND ({', '.join('t.' + c for c in cols2)}) IS DISTINCT FROM ({', '.join('s.' + c for c in cols2)})"
+            ).rowcount
+            inserted = self._exec(
+                f"INSERT INTO planning.buildings ({cl2}) "
+                f"SELECT {', '.join('s.' + c for c in cols2)} FROM import_buildings s "
+                "WHERE s.source_key IS NULL OR NOT EXISTS (SELECT 1 FROM planning.buildings t "
+                "WHERE t.attributes->>'source_key' = s.source_key)"
+            ).rowcount
+            lr.written, lr.updated = int(inserted), int(updated)
+            lr.unchanged = lr.read - lr.dropped_total - lr.written - lr.updated
+
+
+def _row_error(exc: psycopg.Error, fids: list[Any], label: str) -> ConverterError:
+    diag = exc.diag
+    msg = (diag.message_primary or str(exc)).strip()
+    m = re.search(r"line (\d+)", diag.context or "")
+    where = label
+    if m and int(m.group(1)) - 1 < len(fids):
+        where = f"{label}, feature {fids[int(m.group(1)) - 1]}"
+    if diag.constraint_name:
+        msg += f" (rule {diag.constraint_name})"
+    return ConverterError(f"{where}: the database refused it: {msg}")
+
+
+def _source_crs(batch: Batch, src: SourceLayer, opts: ImportOptions, report: ImportReport) -> SourceCRS:
+    file_crs = batch.crs_wkt
+    if opts.src_crs:
+        crs = parse_crs(opts.src_crs)
+        if file_crs and not CRS.from_user_input(file_crs).equals(crs, ignore_axis_order=True):
+            report.warn(f"{src.label}: --src-crs {opts.src_crs} overrides the file's own CRS")
+        return SourceCRS(crs, f"--src-crs {opts.src_crs}")
+    if not file_crs:
+        why = "CAD drawings never carry one" if src.fmt in ("dxf", "dgn") else "no .prj or CRS in the file"
+        raise MissingCRS(
+            f"{src.label} has no coordinate reference system ({why}): "
+            "give it with --src-crs, e.g. --src-crs EPSG:9214 (VN-2000 / TM-3 107-00, Huế) or vn2000:107.75"
+        )
+    sc = recognise_crs(CRS.from_user_input(file_crs))
+    if sc.warning:
+        report.warn(f"{src.label}: {sc.warning}")
+    return sc
+
+
+class _ValueErrors:
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.items: list[str] = []
+        self.count = 0
+
+    def add(self, fid: Any, msg: str) -> None:
+        self.count += 1
+        if len(self.items) < MAX_LISTED_ERRORS:
+            self.items.append(f"feature {fid}: {msg}")
+
+    def raise_if_any(self) -> None:
+        if self.count:
+            more = f" (and {self.count - len(self.items)} more)" if self.count > len(self.items) else ""
+            raise ConverterError(f"{self.label}: bad values, nothing imported: {'; '.join(self.items)}{more}")
+
+
+def _column_values(
+    batch: Batch, kind: str, fmap: FieldMap, codes: CodeBook, lr: LayerReport, errors: _ValueErrors, keep: np.ndarray
+) -> dict[str, list[Any]]:
+    """Mapped, converted and checked values of each model column for the kept features."""
+    n = len(keep)
+    out: dict[str, list[Any]] = {}
+    memo: dict[Any, Any] = {}
+    fids = batch.fids[keep]
+    for col in COLUMNS[kind]:
+        if batch.preset is not None and col in batch.preset:
+            vals = [batch.preset[col][i] for i in keep]
+        elif col in fmap.columns:
+            vals = list(batch.fields[fmap.columns[col]][keep])
+        else:
+            out[col] = [None] * n
+            continue
+        res: list[Any] = []
+        for i, v in enumerate(vals):
+            if isinstance(v, str) and not v.isascii():
+                key = ("txt", v)
+                if key not in memo:
+                    memo[key] = to_unicode(v)
+                v, enc = memo[key]
+                if enc:
+                    lr.encodings[enc] += 1
+            if col == "land_use_code":
+                if v is None or (isinstance(v, float) and np.isnan(v)):
+                    res.append(None)
+                    continue
+                res.append(codes.map(v))
+                continue
+            try:
+                cv = coerce(col, v)
+            except (TypeError, ValueError) as exc:
+                errors.add(fids[i], f"{fmap.columns.get(col, col)} = {v!r} is not valid for {col} ({exc})")
+                res.append(None)
+                continue
+            if cv is not None and col in RANGES:
+                lo, hi = RANGES[col]
+                if not lo <= cv <= hi:
+                    errors.add(fids[i], f"{fmap.columns.get(col, col)} = {cv} is outside {lo:g}–{hi:g} ({col})")
+            res.append(cv)
+        out[col] = res
+    if kind == "zones":
+        for i in range(n):
+            mn, mx = out["min_floors"][i], out["max_floors"][i]
+            if mn is not None and mx is not None and mn > mx:
+                errors.add(fids[i], f"min floors {mn} above max floors {mx}")
+    return out
+
+
+def _attributes(batch: Batch, fmap: FieldMap, keep: np.ndarray, lr: LayerReport) -> list[str]:
+    kept = [(name, batch.fields[name][keep]) for name in fmap.kept if name in batch.fields]
+    fids = batch.fids[keep]
+    extra = batch.preset.get("attributes") if batch.preset else None
+    out = []
+    memo: dict[str, tuple[str, str | None]] = {}
+    for i in range(len(keep)):
+        d: dict[str, Any] = {}
+        for name, arr in kept:
+            v = jsonable(arr[i])
+            if isinstance(v, str) and not v.isascii():
+                if v not in memo:
+                    memo[v] = to_unicode(v)
+                v, enc = memo[v]
+                if enc:
+                    lr.encodings[enc] += 1
+            if v is not None:
+                d[name] = v
+        d["source_fid"] = jsonable(fids[i])
+        if extra is not None:
+            d.update(extra[int(keep[i])])
+        out.append(json.dumps(d, ensure_ascii=False))
+    return out
+
+
+def _batches(
+    src: SourceLayer, opts: ImportOptions, profile: Profile, lr: LayerReport, report: ImportReport
+) -> Iterator[Batch]:
+    if src.fmt == "vector":
+        yield from read_vector(src, batch_size=opts.batch_size)
+    else:  # pragma: no cover - find_sources only makes the formats above
+        raise ConverterError(f"{src.label}: no reader for {src.fmt}")
+
+
+def _import_layer(
+    conn: Connection,
+    src: SourceLayer,
+    kind: str,
+    plan_id: int | None,
+    opts: ImportOptions,
+    profile: Profile,
+    codes: CodeBook,
+    report: ImportReport,
+    progress: ProgressFn | None,
+    batches: Iterable[Batch] | None = None,
+) -> LayerReport:
+    lr = LayerReport(source=src.label, kind=kind, table=TABLE_OF[kind])
+    report.layers.append(lr)
+    writer: _Writer | None = None
+    errors = _ValueErrors(src.label)
+    source_crs: SourceCRS | None = None
+    fmap: FieldMap | None = None
+    boundary: list[Any] = []
+    unknown_before = Counter(codes.unknown)
+    for batch in batches if batches is not None else _batches(src, opts, profile, lr, report):
+        if source_crs is None:
+            source_crs = _source_crs(batch, src, opts, report)
+            lr.crs = source_crs.how
+            fmap = FieldMap.resolve(profile, kind, list(batch.fields))
+            lr.fields = dict(fmap.columns)
+            if kind in REQUIRED:
+                missing = [
+                    c for c in REQUIRED[kind] if c not in fmap.columns and not (batch.preset and c in batch.preset)
+                ]
+                if missing:
+                    names = {c: profile.fields.get(kind, {}).get(c, [])[:4] for c in missing}
+                    raise ConverterError(
+                        f"{src.label}: no field for {', '.join(missing)} of {kind} (looked for "
+                        f"{'; '.join(f'{c}: ' + ', '.join(v) for c, v in names.items())}; fields are "
+                        f"{', '.join(batch.fields) or 'none'}): add a mapping profile with --mapping"
+                    )
+            if writer is None and kind != "plan-boundary":
+                writer = _Writer(conn, kind, plan_id, COLUMNS[kind])
+        assert fmap is not None and source_crs is not None
+        lr.read += len(batch.fids)
+        geoms = batch.geoms
+        if geoms.dtype != object or (len(geoms) and isinstance(geoms[0], (bytes, bytearray))):
+            geoms = shapely.from_wkb(geoms, on_invalid="ignore")
+            bad = np.flatnonzero(shapely.is_missing(geoms) & np.array([g is not None for g in batch.geoms]))
+            if len(bad):
+                raise ConverterError(
+                    f"{src.label}: unreadable geometry in feature(s) "
+                    f"{', '.join(str(batch.fids[i]) for i in bad[:10])}: "
+                    "the file is corrupt"
+                )
+        geoms = to_storage(geoms, source_crs)
+        check_in_vietnam(geoms, src.label, source_crs)
+        geoms, keep = normalise(geoms, batch.fids, kind, lr)
+        if kind == "plan-boundary":
+            boundary.extend(geoms)
+            continue
+        assert writer is not None
+        values = _column_values(batch, kind, fmap, codes, lr, errors, keep)
+        attrs = _attributes(batch, fmap, keep, lr)
+        fids = [f.item() if hasattr(f, "item") else f for f in batch.fids[keep]]
+        ewkb = shapely.to_wkb(shapely.set_srid(geoms, STORAGE_EPSG), hex=True, include_srid=True)
+        cols = COLUMNS[kind]
+        rows: list[tuple[Any, ...]] = []
+        skip_code = kind == "zones"
+        for i in range(len(keep)):
+            vals = [values[c][i] for c in cols]
+            if "land_use_code" in values and values["land_use_code"][i] is not None:
+                raw_val = _raw_code(batch, fmap, int(keep[i]))
+                if raw_val is not None and raw_val.upper() != values["land_use_code"][i]:
+                    attrs[i] = json.dumps({**json.loads(attrs[i]), "source_land_use_code": raw_val}, ensure_ascii=False)
+            elif "land_use_code" in values:
+                raw_val = _raw_code(batch, fmap, int(keep[i]))
+                if raw_val is not None:
+                    if skip_code:
+                        lr.drop(fids[i], f"unknown land-use code {raw_val!r}")
+                        continue
+                    attrs[i] = json.dumps({**json.loads(attrs[i]), "source_land_use_code": raw_val}, ensure_ascii=False)
+                elif kind in REQUIRED and "land_use_code" in REQUIRED[kind]:
+                    errors.add(fids[i], "no land-use code")
+                    continue
+            if kind == "parcels" and any(values[c][i] is None for c in REQUIRED["parcels"]):
+                errors.add(fids[i], "missing ward, sheet or parcel number")
+                continue
+            row = ([plan_id] if writer.columns[0] == "plan_id" else []) + vals + [src.label, attrs[i], ewkb[i]]
+            if kind == "buildings":
+                row.append(_building_key(batch, profile, int(keep[i])))
+            rows.append(tuple(row))
+        errors.raise_if_any()
+        if rows:
+            writer.copy(rows, [r for r in fids], src.label)
+        if kind not in ("parcels", "buildings"):
+            lr.written += len(rows)
+        if progress:
+            progress(src.label, lr.read, None)
+    if source_crs is None:
+        raise EmptyLayer(f"{src.label}: the layer has no features")
+    errors.raise_if_any()
+    new_unknown = codes.unknown - unknown_before
+    if new_unknown and not opts.allow_unknown_codes:
+        listed = ", ".join(f"{c!r} ({n}×)" for c, n in new_unknown.most_common(30))
+        raise UnknownCodes(
+            f"{src.label}: unknown land-use codes {listed}: they are neither TT 08/2024 codes nor known legacy codes; "
+            "correct them, map them in a profile, or import anyway with --allow-unknown-codes (zones with them are "
+            "then left out and listed, other features keep the code in their attributes)",
+            dict(new_unknown),
+        )
+    if kind == "plan-boundary":
+        geom = shapely.union_all(np.asarray(boundary, dtype=object)) if boundary else None
+        if geom is not None and plan_id is not None:
+            if geom.geom_type == "Polygon":
+                geom = shapely.MultiPolygon([geom])
+            conn.execute(
+                sa.text("UPDATE planning.plans SET geom = ST_SetSRID(CAST(:g AS geometry), 9214) WHERE id = :id"),
+                {"g": shapely.to_wkb(geom, hex=True), "id": plan_id},
+            )
+            lr.written = 1
+    elif writer is not None:
+        writer.finish(lr)
+    if lr.written + lr.updated + lr.unchanged == 0 and kind != "plan-boundary":
+        raise EmptyLayer(f"{src.label}: no feature left to import ({lr.dropped_total} dropped: see the report)")
+    return lr
+
+
+def _raw_code(batch: Batch, fmap: FieldMap, i: int) -> str | None:
+    if batch.preset is not None and "land_use_code_raw" in batch.preset:
+        v = batch.preset["land_use_code_raw"][i]
+        return None if v is None else str(v)
+    name = fmap.columns.get("land_use_code")
+    if name is None:
+        return None
+    v = batch.fields[name][i]
+    if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
+        return None
+    return to_unicode(str(v).strip())[0]
+
+
+def _building_key(batch: Batch, profile: Profile, i: int) -> str | None:
+    for name in profile.building_key:
+        for f in batch.fields:
+            if f.lower() == name.lower():
+                v = batch.fields[f][i]
+                if v is not None and str(v).strip():
+                    return str(v).strip()
+    return None
+
+
+def _quality(conn: Connection, plan_id: int, report: ImportReport, max_zones: int = 200_000) -> None:
+    n = conn.execute(sa.text("SELECT count(*) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one()
+    if not n:
+        return
+    rows = conn.execute(
+        sa.text(
+            "SELECT a.id, b.id, a.zone_code, b.zone_code, ST_Area(ST_Intersection(a.geom, b.geom)) "
+            "FROM planning.zones a JOIN planning.zones b ON b.plan_id = a.plan_id AND a.id < b.id AND a.geom && b.geom "
+            "WHERE a.plan_id = :p AND ST_Relate(a.geom, b.geom, '2********') ORDER BY 5 DESC"
+        ),
+        {"p": plan_id},
+    ).all()
+    report.quality["overlaps"] = [
+        {"zones": [a, b], "zone_codes": [ca, cb], "area_m2": round(float(ar), 2)} for a, b, ca, cb, ar in rows[:200]
+    ]
+    report.quality["overlap_area_m2"] = float(sum(r[4] for r in rows))
+    if n > max_zones:
+        report.warn(f"gap check skipped: {n} zones (more than {max_zones}); run it on a smaller area")
+        return
+    gaps = conn.execute(
+        sa.text(
+            "WITH u AS (SELECT (ST_Dump(ST_Union(geom))).geom AS g FROM planning.zones WHERE plan_id = :p), "
+            "h AS (SELECT ST_MakePolygon(ST_InteriorRingN(g, i)) AS hole FROM u, "
+            "generate_series(1, ST_NumInteriorRings(g)) i) "
+            "SELECT ST_Area(hole), ST_X(ST_PointOnSurface(hole)), ST_Y(ST_PointOnSurface(hole)) FROM h "
+            "WHERE ST_Area(hole) > 0.01 ORDER BY 1 DESC"
+        ),
+        {"p": plan_id},
+    ).all()
+    report.quality["gaps"] = [{"area_m2": round(a, 2), "at_9214": [round(x, 2), round(y, 2)]} for a, x, y in gaps[:200]]
+    report.quality["gap_area_m2"] = float(sum(g[0] for g in gaps))
+
+
+def import_path(
+    path: Path, engine: Engine, options: ImportOptions | None = None, *, progress: ProgressFn | None = None
+) -> ImportReport:
+    """Import a file, zipped shapefile or TT 16/2025 dossier folder into the planning schema, in one transaction.
+
+    Returns the report; raises a :class:`~converters.errors.ConverterError` (nothing written) on bad input.
+    """
+    opts = options or ImportOptions()
+    t0 = time.perf_counter()
+    path = Path(path)
+    report = ImportReport(source=path.name, dry_run=opts.dry_run)
+    profile = load_profile(opts.mapping)
+    sources = find_sources(path, profile, kind=opts.kind)
+    for s in sources:
+        if s.kind is None and s.fmt == "vector":
+            report.warn(f"{s.label}: not a layer the profile knows (give --kind to import it): skipped")
+    sources = [s for s in sources if s.kind is not None or s.fmt in ("dxf", "dgn")]
+    sources.sort(key=lambda s: ORDER.index(s.kind) if s.kind in ORDER else 1)
+    needs_plan = any(s.kind in PLAN_KINDS or s.kind is None for s in sources)
+    if needs_plan and not opts.plan:
+        raise ConverterError(
+            f"{path.name} holds plan layers (zones, red or building lines): name the plan with --plan CODE"
+        )
+    sha = _sha256([f for s in sources for f in s.files])
+    reason = opts.reason or f"import of {path.name} (sha256 {sha[:12]})"
+    with engine.connect() as conn:
+        tx = conn.begin()
+        try:
+            conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
+            with change_context(conn, user=opts.user, reason=reason):
+                plan_id = _ensure_plan(conn, opts, sha, report) if needs_plan else None
+                if needs_plan and plan_id is None:
+                    tx.rollback()
+                    report.seconds = time.perf_counter() - t0
+                    return report
+                codes = _codebook(conn)
+                for src in sources:
+                    if src.fmt in ("dxf", "dgn"):
+                        from converters.cad import read_cad
+
+                        for kind, batch in read_cad(src, profile, codes, report).items():
+                            _import_layer(conn, src, kind, plan_id, opts, profile, codes, report, progress, [batch])
+                    elif src.fmt == "scan":
+                        from converters.scan import read_scan
+
+                        rgb = conn.execute(
+                            sa.text(
+                                "SELECT code, rgb FROM planning.land_use_codes WHERE rgb IS NOT NULL AND NOT is_group"
+                            )
+                        ).all()
+                        batch = read_scan(src, profile, codes, dict(rgb), report, src_crs=opts.src_crs)
+                        _import_layer(conn, src, "zones", plan_id, opts, profile, codes, report, progress, [batch])
+                    else:
+                        assert src.kind is not None
+                        _import_layer(conn, src, src.kind, plan_id, opts, profile, codes, report, progress)
+                report.code_mappings = [
+                    {"from": a, "to": b, "count": n} for (a, b), n in sorted(codes.mapped.items(), key=lambda x: -x[1])
+                ]
+                report.unknown_codes = dict(codes.unknown)
+                if plan_id is not None and opts.check_quality:
+                    _quality(conn, plan_id, report)
+            if opts.dry_run:
+                tx.rollback()
+            else:
+                tx.commit()
+        except BaseException:
+            if tx.is_active:
+                tx.rollback()
+            raise
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -1,0 +1,108 @@
+"""What an import did: counts, repairs, code mappings, encodings, warnings; as JSON and as a short summary."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ImportReport", "LayerReport"]
+
+MAX_LISTED = 200  # repairs and drops listed one by one per layer; beyond, only counted
+
+
+@dataclass
+class LayerReport:
+    source: str
+    kind: str
+    table: str
+    crs: str = ""
+    read: int = 0
+    written: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    repairs: list[dict[str, Any]] = field(default_factory=list)
+    repairs_total: int = 0
+    dropped_total: int = 0
+    encodings: Counter[str] = field(default_factory=Counter)
+    fields: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def repair(self, fid: Any, what: str) -> None:
+        self.repairs_total += 1
+        if len(self.repairs) < MAX_LISTED:
+            self.repairs.append({"fid": fid, "what": what})
+
+    def drop(self, fid: Any, why: str) -> None:
+        self.dropped_total += 1
+        if len(self.dropped) < MAX_LISTED:
+            self.dropped.append({"fid": fid, "why": why})
+
+
+@dataclass
+class ImportReport:
+    source: str
+    dry_run: bool = False
+    plan: dict[str, Any] | None = None
+    skipped: str | None = None
+    layers: list[LayerReport] = field(default_factory=list)
+    code_mappings: list[dict[str, Any]] = field(default_factory=list)
+    unknown_codes: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    quality: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for layer in d["layers"]:
+            layer["encodings"] = dict(layer["encodings"])
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
+
+    def write(self, path: Path) -> None:
+        path.write_text(self.to_json() + "\n", encoding="utf-8")
+
+    def summary(self) -> str:
+        """A few plain lines for people (stderr)."""
+        out = []
+        head = "dry run (nothing written): " if self.dry_run else ""
+        if self.plan:
+            p = self.plan
+            out.append(f"{head}plan {p['code']} version {p['version']} ({p['status']}, id {p['id']}): {p['action']}")
+        elif head:
+            out.append(head.rstrip(": "))
+        if self.skipped:
+            out.append(self.skipped)
+        for lr in self.layers:
+            parts = [f"{lr.read} read", f"{lr.written} written"]
+            if lr.updated:
+                parts.append(f"{lr.updated} updated")
+            if lr.unchanged:
+                parts.append(f"{lr.unchanged} unchanged")
+            if lr.repairs_total:
+                parts.append(f"{lr.repairs_total} repaired")
+            if lr.dropped_total:
+                parts.append(f"{lr.dropped_total} dropped")
+            if lr.encodings:
+                parts.append("text converted from " + ", ".join(f"{k} ({v})" for k, v in lr.encodings.items()))
+            out.append(f"  {lr.source} → {lr.table}: {', '.join(parts)}")
+        for m in self.code_mappings:
+            out.append(f"  code {m['from']} → {m['to']} ({m['count']} features)")
+        for w in self.warnings:
+            out.append(f"  warning: {w}")
+        q = self.quality
+        if q.get("overlaps"):
+            out.append(f"  {len(q['overlaps'])} overlaps between zones (total {q['overlap_area_m2']:.1f} m²)")
+        if q.get("gaps"):
+            out.append(f"  {len(q['gaps'])} gaps inside the zones' outline (total {q['gap_area_m2']:.1f} m²)")
+        out.append(f"  {self.seconds:.1f} s")
+        return "\n".join(out)

@@ -1,0 +1,178 @@
+"""Scanned plan maps: classify pixels by the official land-use colours, polygonize, store as draft zones.
+
+A georeferenced GeoTIFF (or an image with a world file) of a colour-coded plan: each pixel takes the nearest colour
+of the official palette when it is close enough (black linework, lettering and white roads match nothing); the
+unmatched pixels inside a zone (lines, letters) are filled from their neighbours, speckles are sieved, the classes
+polygonized (``rasterio.features.shapes``), simplified and slivers dropped. Each zone is marked as digitised from a
+scan, with a confidence: the share of its pixels whose colour matched directly, scaled by how close they matched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import rasterio
+import rasterio.errors
+import rasterio.features
+import shapely
+from rasterio.crs import CRS as RasterioCRS  # noqa: N811
+from shapely.geometry import shape
+
+from converters.crs import parse_crs
+from converters.errors import CorruptFile, EmptyLayer, MissingCRS
+from converters.mapping import CodeBook, Profile
+from converters.report import ImportReport
+from converters.sources import Batch, SourceLayer
+
+__all__ = ["classify", "read_scan"]
+
+COLOUR_TOLERANCE = 18.0  # RGB distance to a palette colour for a pixel to count as that colour
+MIN_ZONE_AREA_M2 = 200.0
+FILL_ITERATIONS = 6
+PAPER_WHITE = 245
+
+
+def palette(codes: CodeBook, rgb: dict[str, str], profile: Profile) -> tuple[np.ndarray, list[str], list[list[str]]]:
+    """Distinct palette colours, the code each stands for, and every code sharing it."""
+    by_colour: dict[str, list[str]] = {}
+    for code, colour in sorted(rgb.items()):
+        by_colour.setdefault(colour, []).append(code)
+    colours, chosen, shared = [], [], []
+    for colour, cs in by_colour.items():
+        if min(int(v) for v in colour.split()) >= PAPER_WHITE:
+            continue  # near-white colours (BCS, LMU) cannot be told from the paper: not classified
+        pick = profile.scan_colours.get(colour, cs[0])
+        colours.append([int(v) for v in colour.split()])
+        chosen.append(pick if pick in cs or pick in codes.current else cs[0])
+        shared.append(cs)
+    return np.array(colours, dtype=np.float32), chosen, shared
+
+
+def classify(
+    img: np.ndarray, colours: np.ndarray, tolerance: float = COLOUR_TOLERANCE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel: the index of the nearest palette colour + 1 (0: none within tolerance), and its distance."""
+    h, w = img.shape[1:]
+    px = img.reshape(3, -1).T.astype(np.float32)
+    best = np.zeros(px.shape[0], dtype=np.int32)
+    dist = np.full(px.shape[0], np.inf, dtype=np.float32)
+    for k, c in enumerate(colours):
+        d = np.sqrt(((px - c) ** 2).sum(axis=1))
+        better = d < dist
+        dist[better] = d[better]
+        best[better] = k + 1
+    best[dist > tolerance] = 0
+    return best.reshape(h, w), dist.reshape(h, w)
+
+
+def _fill(classes: np.ndarray, iterations: int) -> np.ndarray:
+    """Give unclassified pixels (linework, lettering) the class of a classified neighbour, a few pixels deep."""
+    out = classes.copy()
+    for _ in range(iterations):
+        empty = out == 0
+        if not empty.any():
+            break
+        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+            shifted = np.roll(out, (dy, dx), axis=(0, 1))
+            take = empty & (shifted > 0) & (out == 0)
+            out[take] = shifted[take]
+    return out
+
+
+def read_scan(
+    src: SourceLayer,
+    profile: Profile,
+    codes: CodeBook,
+    rgb: dict[str, str],
+    report: ImportReport,
+    *,
+    src_crs: str | None,
+) -> Batch:
+    try:
+        with rasterio.open(src.path) as ds:
+            if ds.count < 3:
+                raise CorruptFile(f"{src.label}: a colour scan needs red, green and blue bands; it has {ds.count}")
+            img = ds.read([1, 2, 3])
+            transform = ds.transform
+            crs = ds.crs
+            georef = not transform.is_identity or bool(ds.gcps[0])
+            if ds.gcps[0] and transform.is_identity:
+                gcps, gcrs = ds.gcps
+                transform = rasterio.transform.from_gcps(gcps)
+                crs = crs or gcrs
+    except rasterio.errors.RasterioIOError as exc:
+        raise CorruptFile(f"{src.label}: not a readable image ({exc}): is it complete?") from None
+    if not georef:
+        raise MissingCRS(
+            f"{src.label} is not georeferenced: give a GeoTIFF, or put a world file (.tfw/.pgw/.jgw) or ground "
+            "control points with the image"
+        )
+    if src_crs:
+        crs_wkt = parse_crs(src_crs).to_wkt()
+    elif crs is not None:
+        crs_wkt = RasterioCRS.from_user_input(crs).to_wkt()
+    else:
+        crs_wkt = None
+    colours, chosen, shared = palette(codes, rgb, profile)
+    classes, dist = classify(img, colours)
+    direct = classes > 0
+    filled = _fill(classes, FILL_ITERATIONS)
+    sieved = rasterio.features.sieve(filled.astype(np.int32), size=40, connectivity=4)
+    pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
+    geoms: list[Any] = []
+    preset: dict[str, list[Any]] = {"land_use_code": [], "land_use_code_raw": [], "name": [], "attributes": []}
+    zone_ids = np.zeros(sieved.shape, dtype=np.int32)
+    polys = []
+    for k, (g, value) in enumerate(
+        rasterio.features.shapes(sieved, mask=sieved > 0, connectivity=4, transform=transform)
+    ):
+        poly = shape(g)
+        if poly.area < MIN_ZONE_AREA_M2:
+            continue
+        polys.append((k, poly, int(value)))
+    if not polys:
+        raise EmptyLayer(f"{src.label}: no area of an official land-use colour found in the scan")
+    # confidence per polygon: share of its pixels matched directly, scaled by how close the colours were
+    shapes_iter = ((p, i + 1) for i, (_, p, _) in enumerate(polys))
+    zone_ids = rasterio.features.rasterize(shapes_iter, out_shape=sieved.shape, transform=transform, dtype="int32")
+    for i, (_, poly, value) in enumerate(polys):
+        inside = zone_ids == i + 1
+        n = max(int(inside.sum()), 1)
+        matched = direct[inside] & (classes[inside] == value)
+        closeness = 1.0 - float(np.mean(dist[inside][matched])) / COLOUR_TOLERANCE if matched.any() else 0.0
+        confidence = round(float(matched.sum()) / n * (0.5 + 0.5 * closeness), 3)
+        simple = shapely.simplify(poly, tolerance=max(abs(transform.a), 0.5))
+        if simple.is_empty or not simple.is_valid:
+            simple = poly
+        if geoms:  # simplified neighbours must not overlap: each gives up what earlier ones already cover
+            near = [g for g in geoms if g.intersects(simple)]
+            if near:
+                simple = shapely.make_valid(simple.difference(shapely.union_all(near)))
+        geoms.append(simple)
+        code = chosen[value - 1]
+        preset["land_use_code"].append(code)
+        preset["land_use_code_raw"].append(code)
+        preset["name"].append(None)
+        attrs: dict[str, Any] = {
+            "digitized_from": "scan",
+            "status": "draft",
+            "confidence": confidence,
+            "colour_rgb": " ".join(str(int(v)) for v in colours[value - 1]),
+            "pixel_area_m2": round(pixel_area, 4),
+        }
+        if len(shared[value - 1]) > 1:
+            attrs["candidate_codes"] = shared[value - 1]
+        preset["attributes"].append(attrs)
+    conf = [a["confidence"] for a in preset["attributes"]]
+    report.warn(
+        f"{src.label}: {len(geoms)} zones digitised from the scan as drafts (confidence "
+        f"{min(conf):.2f}–{max(conf):.2f}); check them against the paper map"
+    )
+    return Batch(
+        fids=np.arange(1, len(geoms) + 1),
+        geoms=np.array(geoms, dtype=object),
+        fields={"source": np.array(["scan"] * len(geoms), dtype=object)},
+        crs_wkt=crs_wkt,
+        preset=preset,
+    )

@@ -1,0 +1,149 @@
+"""Import of the sample TT 16/2025 dossier (GeoPackage) into the data model: plan, layers, history, versions."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from sqlalchemy.engine import Engine
+
+from converters import ImportOptions, import_path
+from gis_service.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+DOSSIER = ROOT / "sample_data" / "46QPK0000001"
+CODE = "46QPK0000001"
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as c:
+        return {
+            t: c.execute(sa.text(f"SELECT count(*) FROM planning.{t}")).scalar_one()
+            for t in ("plans", "zones", "parcels", "buildings", "red_lines", "building_lines", "change_history")
+        }
+
+
+@pytest.fixture(scope="module")
+def imported(engine: Engine) -> Iterator[dict[str, object]]:
+    before = counts(engine)
+    report = import_path(DOSSIER, engine, ImportOptions(plan=CODE, plan_name="Phân khu Kinh thành", user="lan.nguyen"))
+    yield {"report": report, "before": before}
+
+
+def test_dossier_import_creates_plan_and_layers(engine: Engine, imported: dict[str, object]) -> None:
+    report = imported["report"]
+    before = imported["before"]
+    assert isinstance(before, dict)
+    after = counts(engine)
+    assert after["plans"] == before["plans"] + 1
+    assert after["zones"] - before["zones"] == 65
+    assert after["red_lines"] - before["red_lines"] == 30
+    assert after["building_lines"] - before["building_lines"] == 28
+    assert after["parcels"] - before["parcels"] == 849
+    assert after["buildings"] - before["buildings"] == 732
+    with engine.connect() as c:
+        plan = c.execute(
+            sa.text(
+                "SELECT id, level, scale_denominator, version, status, ST_Area(geom) "
+                "FROM planning.plans WHERE code = :c"
+            ),
+            {"c": CODE},
+        ).one()
+        assert plan[1:5] == ("zoning", 2000, 1, "draft") and plan[5] > 1e6
+        z = c.execute(
+            sa.text(
+                "SELECT land_use_code, max_density_pct, max_floors, max_height_m, max_far, min_setback_m, "
+                "heritage_zone, attributes->>'maHoSoQH', attributes->>'phanLoai', geom_area_m2 "
+                "FROM planning.zones WHERE plan_id = :p AND zone_code = 'ÔQH-09'"
+            ),
+            {"p": plan[0]},
+        ).one()
+        assert z[0] == "TMD" and float(z[1]) == 60 and z[2] == 3 and float(z[3]) == 12.0
+        assert z[6].startswith("Khu vực bảo vệ") and z[7] == CODE and z[8] == "Đất thương mại dịch vụ"
+        # the history names the importing user and the reason, one entry per feature
+        who = c.execute(
+            sa.text("SELECT DISTINCT changed_by, reason FROM planning.change_history WHERE table_name = 'zones'")
+        ).all()
+        assert len(who) == 1 and who[0][0] == "lan.nguyen" and who[0][1].startswith("import of 46QPK0000001")
+        # the legacy code BHK became HNK, the source code kept
+        old = c.execute(
+            sa.text(
+                "SELECT count(*) FROM planning.parcels "
+                "WHERE attributes->>'source_land_use_code' = 'BHK' AND land_use_code = 'HNK'"
+            )
+        ).scalar_one()
+        assert old == 6
+        # every building found the parcel it stands on
+        assert c.execute(sa.text("SELECT count(*) FROM planning.buildings WHERE parcel_id IS NULL")).scalar_one() == 0
+    assert {"from": "BHK", "to": "HNK", "count": 6} in report.code_mappings  # type: ignore[attr-defined]
+
+
+def test_straddling_parcels_lie_in_two_zones(engine: Engine, imported: dict[str, object]) -> None:
+    rows = list(csv.DictReader((ROOT / "sample_data" / "straddling_parcels.csv").open(encoding="utf-8")))
+    assert len(rows) >= 5
+    with engine.connect() as c:
+        for r in rows:
+            shares = c.execute(
+                sa.text(
+                    "SELECT z.zone_code, ST_Area(ST_Intersection(p.geom, z.geom)) / ST_Area(p.geom) "
+                    "FROM planning.parcels p JOIN planning.zones z ON ST_Intersects(p.geom, z.geom) "
+                    "JOIN planning.plans pl ON pl.id = z.plan_id "
+                    "WHERE pl.code = :c AND p.ward = :w AND p.sheet_no = :s AND p.parcel_no = :n "
+                    "AND ST_Area(ST_Intersection(p.geom, z.geom)) > 0.01 ORDER BY 1"
+                ),
+                {"c": CODE, "w": r["ward"], "s": int(r["sheet_no"]), "n": int(r["parcel_no"])},
+            ).all()
+            expected = sorted((z.split(":")[0], float(z.split(":")[1])) for z in r["zones"].split(";"))
+            assert [s[0] for s in shares] == [e[0] for e in expected]
+            for (_, got), (_, want) in zip(shares, expected, strict=True):
+                assert abs(got - want) < 0.002
+
+
+def test_same_files_again_change_nothing_and_new_version_keeps_the_old(
+    engine: Engine, imported: dict[str, object]
+) -> None:
+    before = counts(engine)
+    again = import_path(DOSSIER, engine, ImportOptions(plan=CODE, user="lan.nguyen"))
+    assert again.skipped and "already holds these very files" in again.skipped
+    assert counts(engine) == before
+    v2 = import_path(
+        DOSSIER, engine, ImportOptions(plan=CODE, user="lan.nguyen", new_version=True, reason="bản sửa đổi")
+    )
+    assert v2.plan is not None and v2.plan["version"] == 2
+    after = counts(engine)
+    assert after["zones"] == before["zones"] + 65  # the new version has its own zones; version 1 keeps its own
+    assert after["parcels"] == before["parcels"]  # parcels are keyed: the same parcels are not duplicated
+    assert after["buildings"] == before["buildings"]
+    with engine.connect() as c:
+        rows = c.execute(
+            sa.text(
+                "SELECT p.version, p.based_on_id, count(z.id) FROM planning.plans p "
+                "JOIN planning.zones z ON z.plan_id = p.id "
+                "WHERE p.code = :c GROUP BY 1, 2 ORDER BY 1"
+            ),
+            {"c": CODE},
+        ).all()
+    assert [(r[0], r[2]) for r in rows] == [(1, 65), (2, 65)] and rows[1][1] is not None
+
+
+def test_cli_dry_run_writes_nothing_and_reports(engine: Engine, settings: object, tmp_path: Path) -> None:
+    before = counts(engine)
+    report_file = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        cli,
+        ["import", str(DOSSIER), "--plan", "46QPK0000009", "--dry-run", "--report", str(report_file)],
+        obj={"settings": settings},
+    )
+    assert result.exit_code == 0, result.output
+    assert "dry run" in result.output
+    assert counts(engine) == before
+    data = json.loads(report_file.read_text(encoding="utf-8"))
+    assert data["dry_run"] is True
+    # plan layers are new for this plan code; parcels and buildings are the ones already in the database
+    assert sum(layer["written"] for layer in data["layers"] if layer["kind"] != "parcels") >= 124
+    assert sum(layer["written"] + layer["unchanged"] for layer in data["layers"]) == 124 + 849 + 732
