@@ -307,8 +307,37 @@ class _ValueErrors:
             raise ConverterError(f"{self.label}: bad values, nothing imported: {'; '.join(self.items)}{more}")
 
 
+class _TextState:
+    """Per source field: once 2,000 non-ASCII values needed no conversion, the field is taken as Unicode."""
+
+    SETTLE_AFTER = 2000
+
+    def __init__(self) -> None:
+        self.seen: Counter[str] = Counter()
+        self.converted: Counter[str] = Counter()
+
+    def convert(self, name: str, v: str, memo: dict[Any, Any], lr: LayerReport) -> str:
+        if self.seen[name] >= self.SETTLE_AFTER and not self.converted[name]:
+            return v
+        self.seen[name] += 1
+        if v not in memo:
+            memo[v] = to_unicode(v)
+        out, enc = memo[v]
+        if enc:
+            self.converted[name] += 1
+            lr.encodings[enc] += 1
+        return str(out)
+
+
 def _column_values(
-    batch: Batch, kind: str, fmap: FieldMap, codes: CodeBook, lr: LayerReport, errors: _ValueErrors, keep: np.ndarray
+    batch: Batch,
+    kind: str,
+    fmap: FieldMap,
+    codes: CodeBook,
+    lr: LayerReport,
+    errors: _ValueErrors,
+    keep: np.ndarray,
+    text: _TextState,
 ) -> dict[str, list[Any]]:
     """Mapped, converted and checked values of each model column for the kept features."""
     n = len(keep)
@@ -326,12 +355,7 @@ def _column_values(
         res: list[Any] = []
         for i, v in enumerate(vals):
             if isinstance(v, str) and not v.isascii():
-                key = ("txt", v)
-                if key not in memo:
-                    memo[key] = to_unicode(v)
-                v, enc = memo[key]
-                if enc:
-                    lr.encodings[enc] += 1
+                v = text.convert(col, v, memo, lr)
             if col == "land_use_code":
                 if v is None or (isinstance(v, float) and np.isnan(v)):
                     res.append(None)
@@ -358,22 +382,18 @@ def _column_values(
     return out
 
 
-def _attributes(batch: Batch, fmap: FieldMap, keep: np.ndarray, lr: LayerReport) -> list[str]:
+def _attributes(batch: Batch, fmap: FieldMap, keep: np.ndarray, lr: LayerReport, text: _TextState) -> list[str]:
     kept = [(name, batch.fields[name][keep]) for name in fmap.kept if name in batch.fields]
     fids = batch.fids[keep]
     extra = batch.preset.get("attributes") if batch.preset else None
     out = []
-    memo: dict[str, tuple[str, str | None]] = {}
+    memo: dict[Any, Any] = {}
     for i in range(len(keep)):
         d: dict[str, Any] = {}
         for name, arr in kept:
             v = jsonable(arr[i])
             if isinstance(v, str) and not v.isascii():
-                if v not in memo:
-                    memo[v] = to_unicode(v)
-                v, enc = memo[v]
-                if enc:
-                    lr.encodings[enc] += 1
+                v = text.convert(name, v, memo, lr)
             if v is not None:
                 d[name] = v
         d["source_fid"] = jsonable(fids[i])
@@ -411,6 +431,7 @@ def _import_layer(
     source_crs: SourceCRS | None = None
     fmap: FieldMap | None = None
     boundary: list[Any] = []
+    text = _TextState()
     unknown_before = Counter(codes.unknown)
     for batch in batches if batches is not None else _batches(src, opts, profile, lr, report):
         if source_crs is None:
@@ -450,8 +471,8 @@ def _import_layer(
             boundary.extend(geoms)
             continue
         assert writer is not None
-        values = _column_values(batch, kind, fmap, codes, lr, errors, keep)
-        attrs = _attributes(batch, fmap, keep, lr)
+        values = _column_values(batch, kind, fmap, codes, lr, errors, keep, text)
+        attrs = _attributes(batch, fmap, keep, lr, text)
         fids = [f.item() if hasattr(f, "item") else f for f in batch.fids[keep]]
         ewkb = shapely.to_wkb(shapely.set_srid(geoms, STORAGE_EPSG), hex=True, include_srid=True)
         cols = COLUMNS[kind]
@@ -539,7 +560,7 @@ def _building_key(batch: Batch, profile: Profile, i: int) -> str | None:
     return None
 
 
-def _quality(conn: Connection, plan_id: int, report: ImportReport, max_zones: int = 200_000) -> None:
+def _quality(conn: Connection, plan_id: int, report: ImportReport, max_zones: int = 10_000) -> None:
     n = conn.execute(sa.text("SELECT count(*) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one()
     if not n:
         return
@@ -556,7 +577,7 @@ def _quality(conn: Connection, plan_id: int, report: ImportReport, max_zones: in
     ]
     report.quality["overlap_area_m2"] = float(sum(r[4] for r in rows))
     if n > max_zones:
-        report.warn(f"gap check skipped: {n} zones (more than {max_zones}); run it on a smaller area")
+        report.warn(f"gap check skipped: {n:,} zones (the union behind it is slow beyond {max_zones:,} zones)")
         return
     gaps = conn.execute(
         sa.text(
