@@ -109,7 +109,9 @@ def to_unicode(text: str) -> tuple[str, str | None]:
             pass
         else:
             if fixed != text:
-                return fixed, "utf-8"
+                # UTF-8 read as Latin-1; what it spells may itself be TCVN3 or VNI typed in a legacy font
+                inner, enc = to_unicode(fixed)
+                return inner, f"utf-8+{enc}" if enc else "utf-8"
     best, best_score, found = text, looks_vietnamese(text), None
     for name, conv in (("tcvn3", from_tcvn3), ("vni", from_vni)):
         candidate = conv(text)

@@ -564,6 +564,7 @@ def _quality(conn: Connection, plan_id: int, report: ImportReport, max_zones: in
     n = conn.execute(sa.text("SELECT count(*) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one()
     if not n:
         return
+    conn.execute(sa.text("ANALYZE planning.zones"))  # fresh statistics, else the self-join below loops naively
     rows = conn.execute(
         sa.text(
             "SELECT a.id, b.id, a.zone_code, b.zone_code, ST_Area(ST_Intersection(a.geom, b.geom)) "

@@ -157,11 +157,15 @@ class FieldMap:
     @classmethod
     def resolve(cls, profile: Profile, kind: str, source_fields: Sequence[str]) -> FieldMap:
         by_norm = {_norm(f): f for f in source_fields}
+        # dBase (shapefile) field names are cut at 10 characters: matDoXayDung arrives as matDoXayDu
+        cut = {_norm(f): f for f in source_fields if len(f) == 10}
         columns: dict[str, str] = {}
         for col, names in profile.fields.get(kind, {}).items():
             for n in names:
-                if _norm(n) in by_norm:
-                    columns[col] = by_norm[_norm(n)]
+                key = _norm(n)
+                found = by_norm.get(key) or (cut.get(key[:10]) if len(key) > 10 else None)
+                if found and found not in columns.values():
+                    columns[col] = found
                     break
         used = set(columns.values())
         kept = [f for f in source_fields if f not in used or f in profile.attributes]

@@ -31,6 +31,7 @@ COLOUR_TOLERANCE = 18.0  # RGB distance to a palette colour for a pixel to count
 MIN_ZONE_AREA_M2 = 200.0
 FILL_ITERATIONS = 6
 PAPER_WHITE = 245
+INK_MAX = 110  # a pixel whose brightest channel is below this is linework or lettering
 
 
 def palette(codes: CodeBook, rgb: dict[str, str], profile: Profile) -> tuple[np.ndarray, list[str], list[list[str]]]:
@@ -66,11 +67,26 @@ def classify(
     return best.reshape(h, w), dist.reshape(h, w)
 
 
-def _fill(classes: np.ndarray, iterations: int) -> np.ndarray:
-    """Give unclassified pixels (linework, lettering) the class of a classified neighbour, a few pixels deep."""
+def _colour_groups(colours: np.ndarray, within: float = 15.0) -> np.ndarray:
+    """Group index of each palette colour: colours closer than ``within`` share a group (transitively)."""
+    group = np.arange(len(colours))
+    for a in range(len(colours)):
+        for b in range(a + 1, len(colours)):
+            if np.sqrt(((colours[a] - colours[b]) ** 2).sum()) < within:
+                ga, gb = group[a], group[b]
+                group[group == gb] = ga
+    _, dense = np.unique(group, return_inverse=True)
+    return np.asarray(dense, dtype=np.int64)
+
+
+def _fill(classes: np.ndarray, iterations: int, ink: np.ndarray) -> np.ndarray:
+    """Give dark unclassified pixels (linework, lettering) the class of a classified neighbour, a few pixels deep.
+
+    White paper (roads, margins) stays unclassified: filling it would join the blocks on both sides of a street.
+    """
     out = classes.copy()
     for _ in range(iterations):
-        empty = out == 0
+        empty = (out == 0) & ink
         if not empty.any():
             break
         for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
@@ -116,30 +132,35 @@ def read_scan(
         crs_wkt = None
     colours, chosen, shared = palette(codes, rgb, profile)
     classes, dist = classify(img, colours)
+    # Colours closer than a scanner can tell apart (TMD 250 170 160 and DCK 255 170 160) form one group: the
+    # group is polygonized, and each polygon takes the code most of its pixels matched.
+    group = _colour_groups(colours)
+    grouped = np.where(classes > 0, group[np.maximum(classes - 1, 0)] + 1, 0).astype(np.int32)
     direct = classes > 0
-    filled = _fill(classes, FILL_ITERATIONS)
-    sieved = rasterio.features.sieve(filled.astype(np.int32), size=40, connectivity=4)
+    ink = img.max(axis=0) < INK_MAX
+    filled = _fill(grouped, FILL_ITERATIONS, ink)
+    sieved = rasterio.features.sieve(filled, size=40, connectivity=4)
     pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
     geoms: list[Any] = []
     preset: dict[str, list[Any]] = {"land_use_code": [], "land_use_code_raw": [], "name": [], "attributes": []}
-    zone_ids = np.zeros(sieved.shape, dtype=np.int32)
     polys = []
-    for k, (g, value) in enumerate(
-        rasterio.features.shapes(sieved, mask=sieved > 0, connectivity=4, transform=transform)
-    ):
+    for g, value in rasterio.features.shapes(sieved, mask=sieved > 0, connectivity=4, transform=transform):
         poly = shape(g)
-        if poly.area < MIN_ZONE_AREA_M2:
-            continue
-        polys.append((k, poly, int(value)))
+        if poly.area >= MIN_ZONE_AREA_M2:
+            polys.append((poly, int(value)))
     if not polys:
         raise EmptyLayer(f"{src.label}: no area of an official land-use colour found in the scan")
-    # confidence per polygon: share of its pixels matched directly, scaled by how close the colours were
-    shapes_iter = ((p, i + 1) for i, (_, p, _) in enumerate(polys))
-    zone_ids = rasterio.features.rasterize(shapes_iter, out_shape=sieved.shape, transform=transform, dtype="int32")
-    for i, (_, poly, value) in enumerate(polys):
+    zone_ids = rasterio.features.rasterize(
+        ((p, i + 1) for i, (p, _) in enumerate(polys)), out_shape=sieved.shape, transform=transform, dtype="int32"
+    )
+    for i, (poly, value) in enumerate(polys):
         inside = zone_ids == i + 1
         n = max(int(inside.sum()), 1)
-        matched = direct[inside] & (classes[inside] == value)
+        members = np.flatnonzero(group == value - 1)
+        fine = classes[inside]
+        counts = np.bincount(fine[direct[inside]], minlength=len(colours) + 1)
+        best = int(members[np.argmax(counts[members + 1])])
+        matched = direct[inside] & np.isin(fine, members + 1)
         closeness = 1.0 - float(np.mean(dist[inside][matched])) / COLOUR_TOLERANCE if matched.any() else 0.0
         confidence = round(float(matched.sum()) / n * (0.5 + 0.5 * closeness), 3)
         simple = shapely.simplify(poly, tolerance=max(abs(transform.a), 0.5))
@@ -150,7 +171,7 @@ def read_scan(
             if near:
                 simple = shapely.make_valid(simple.difference(shapely.union_all(near)))
         geoms.append(simple)
-        code = chosen[value - 1]
+        code = chosen[best]
         preset["land_use_code"].append(code)
         preset["land_use_code_raw"].append(code)
         preset["name"].append(None)
@@ -158,11 +179,12 @@ def read_scan(
             "digitized_from": "scan",
             "status": "draft",
             "confidence": confidence,
-            "colour_rgb": " ".join(str(int(v)) for v in colours[value - 1]),
+            "colour_rgb": " ".join(str(int(v)) for v in colours[best]),
             "pixel_area_m2": round(pixel_area, 4),
         }
-        if len(shared[value - 1]) > 1:
-            attrs["candidate_codes"] = shared[value - 1]
+        candidates = sorted({c for m in members for c in shared[m]})
+        if len(candidates) > 1:
+            attrs["candidate_codes"] = candidates
         preset["attributes"].append(attrs)
     conf = [a["confidence"] for a in preset["attributes"]]
     report.warn(

@@ -140,7 +140,7 @@ def find_sources(path: Path, profile: Profile, *, kind: str | None = None) -> li
         if fmt == "dxf" and _sniff(path).startswith(b"\xd0\xcf"):
             raise UnsupportedFormat(f"{path.name} is not a DXF file")
         return [SourceLayer(str(path), None, kind, fmt, path.name, (path,))]
-    if _sniff(path).startswith(b"AC10"):
+    if path.is_file() and _sniff(path).startswith(b"AC10"):
         _check_cad_magic(path)
     if suffix in RASTER_SUFFIXES:
         return [SourceLayer(str(path), None, kind or "zones", "scan", path.name, (path,))]

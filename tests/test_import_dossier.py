@@ -67,7 +67,11 @@ def test_dossier_import_creates_plan_and_layers(engine: Engine, imported: dict[s
         assert z[6].startswith("Khu vực bảo vệ") and z[7] == CODE and z[8] == "Đất thương mại dịch vụ"
         # the history names the importing user and the reason, one entry per feature
         who = c.execute(
-            sa.text("SELECT DISTINCT changed_by, reason FROM planning.change_history WHERE table_name = 'zones'")
+            sa.text(
+                "SELECT DISTINCT changed_by, reason FROM planning.change_history WHERE table_name = 'zones' "
+                "AND feature_id IN (SELECT id FROM planning.zones WHERE plan_id = :p)"
+            ),
+            {"p": plan[0]},
         ).all()
         assert len(who) == 1 and who[0][0] == "lan.nguyen" and who[0][1].startswith("import of 46QPK0000001")
         # the legacy code BHK became HNK, the source code kept
