@@ -65,9 +65,11 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 def _register() -> None:
     from gis_service.cli.db import db
     from gis_service.cli.serve import serve
+    from gis_service.cli.tiles import tiles
 
     cli.add_command(db)
     cli.add_command(serve)
+    cli.add_command(tiles)
 
 
 _register()
