@@ -43,7 +43,10 @@ class Ground:
                     raise ConfigError(f"DEM {path} has no coordinate reference system: add one (e.g. EPSG:9214)")
                 band = src.read(1, masked=False).astype(np.float64)
                 transform = src.transform
-                crs = src.crs.to_wkt()
+                # Through the EPSG code where there is one: a WKT of EPSG:9214 read back from a GeoTIFF may lack
+                # the datum shift, and pyproj would then place the DEM about 225 m off.
+                epsg = src.crs.to_epsg()
+                crs = f"EPSG:{epsg}" if epsg else src.crs.to_wkt()
                 nodata = src.nodata
         except RasterioIOError as exc:
             raise ConfigError(f"DEM {path} cannot be read as a GeoTIFF: {exc}") from None
@@ -67,9 +70,9 @@ class Ground:
             coords, which = shapely.get_coordinates(geoms, return_index=True)
             x, y = to_dem.transform(coords[:, 0], coords[:, 1])
             inv = ~transform  # type: ignore[operator]
-            col, row = inv * (np.asarray(x), np.asarray(y))
-            row = np.floor(row).astype(np.int64)
-            col = np.floor(col).astype(np.int64)
+            x, y = np.asarray(x), np.asarray(y)
+            col = np.floor(inv.a * x + inv.b * y + inv.c).astype(np.int64)
+            row = np.floor(inv.d * x + inv.e * y + inv.f).astype(np.int64)
             inside = (row >= 0) & (row < band.shape[0]) & (col >= 0) & (col < band.shape[1])
             h = np.full(coords.shape[0], np.inf)
             h[inside] = band[row[inside], col[inside]]
