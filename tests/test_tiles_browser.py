@@ -18,7 +18,7 @@ from conftest import DatabaseServer
 from fastapi.responses import HTMLResponse
 from pyproj import Transformer
 from starlette.staticfiles import StaticFiles
-from tiles_sample import E, N, PLAN_CODE, make_sample
+from tiles_sample import PLAN_CODE, E, N, make_sample
 
 from gis_service import create_app
 from gis_service.db import create_db_engine
