@@ -380,3 +380,20 @@ def test_app_serves_tiles_with_gzip_and_cache_headers(built: Path, database_url:
     with TestClient(create_app(empty)) as client:
         r = client.get("/tiles/3d/tileset.json")
         assert r.status_code == 404 and "planning tiles build" in r.json()["description"]
+
+
+def test_building_tiles_follow_changes_of_their_parcel(tiles_db: Any, tmp_path: Path) -> None:
+    """Buildings show their parcel's ward and numbers: a parcel edit rewrites the tiles of its buildings."""
+    engine, sample, _ = tiles_db
+    out = tmp_path / "parcel"
+    build_tilesets(engine, out, options=OPTIONS)
+    with engine.begin() as conn:
+        update_feature(conn, "parcels", sample.parcels[1], {"ward": "Phú Hậu"}, **WHO)
+    try:
+        reports = {r.layer: r for r in build_tilesets(engine, out, options=OPTIONS)}
+        assert len(reports["buildings"].written) == 1 and len(reports["parcels"].written) == 1
+        glb = read_glb(out / "buildings" / "t" / f"{reports['buildings'].written[0]}.glb")
+        assert glb.column("ward")[glb.column("building_id").index(sample.buildings[-1])] == "Phú Hậu"
+    finally:
+        with engine.begin() as conn:
+            update_feature(conn, "parcels", sample.parcels[1], {"ward": "Thuận Thành"}, **WHO)

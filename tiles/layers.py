@@ -125,8 +125,9 @@ BUILDINGS = Layer(
     class_id="building",
     class_name="Công trình / Building",
     keys_sql=f"""WITH {CURRENT_PLANS}
-SELECT b.id, b.row_version::text AS version, {BOX.format(t="b")}
-FROM planning.buildings b WHERE {IN_PLAN.format(t="b")}""",
+SELECT b.id, b.row_version || '.' || coalesce(pa.row_version, 0) AS version, {BOX.format(t="b")}
+FROM planning.buildings b LEFT JOIN planning.parcels pa ON pa.id = b.parcel_id
+WHERE {IN_PLAN.format(t="b")}""",
     fetch_sql="""SELECT b.id, ST_AsBinary(b.geom_4326) AS wkb, b.id AS building_id, b.name,
     b.parcel_id, pa.ward, pa.sheet_no, pa.parcel_no, b.floors, b.basement_floors, b.height_m::float8 AS height_m,
     b.land_use_code, """
