@@ -23,6 +23,7 @@ demo)
     bash scripts/setup.sh
     "$VENV/planning" db up
     # later issues add here: import the sample plans, build the 3D tiles
+    "$VENV/planning" tiles build
     exec "$VENV/planning" serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
     ;;
 test)

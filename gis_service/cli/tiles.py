@@ -55,4 +55,7 @@ def build(ctx: click.Context, plan: str | None, layers: str, out: Path | None) -
         engine.dispose()
     for report in reports:
         say(report.describe())
-    say(f"tileset: {out / 'tileset.json'}")
+    if (out / "tileset.json").is_file():
+        say(f"tileset: {out / 'tileset.json'} (served at /tiles/3d/ when it is the configured folder)")
+    else:
+        say("nothing to tile yet: the database holds no zones, buildings or parcels for this selection")
