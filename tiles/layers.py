@@ -6,6 +6,7 @@ plans the quadtree and decides which tiles are stale from it alone. The *fetch* 
 tiles, geometry as WKB of ``geom_4326`` (WGS84 lon/lat, which PostgreSQL maintains from the EPSG:9214 storage
 geometry through the official VN-2000 shift, EPSG:6960).
 
+Key queries are ordered by id: a parallel scan returns rows in any order, and the tiles must not depend on it.
 SQL names only constants of this module; values are bound parameters.
 """
 
@@ -86,7 +87,8 @@ ZONES = Layer(
     class_name="Ô quy hoạch / Plan zone",
     keys_sql=f"""WITH {CURRENT_PLANS}
 SELECT z.id, z.row_version || '.' || p.row_version AS version, {BOX.format(t="z")}
-FROM planning.zones z JOIN current_plans p ON p.id = z.plan_id""",
+FROM planning.zones z JOIN current_plans p ON p.id = z.plan_id
+ORDER BY 1""",
     fetch_sql="""SELECT z.id, ST_AsBinary(z.geom_4326) AS wkb, p.code AS plan_code, p.name AS plan_name,
     z.id AS zone_id, z.zone_code, z.name, z.land_use_code, """
     + LAND_USE
@@ -127,7 +129,8 @@ BUILDINGS = Layer(
     keys_sql=f"""WITH {CURRENT_PLANS}
 SELECT b.id, b.row_version || '.' || coalesce(pa.row_version, 0) AS version, {BOX.format(t="b")}
 FROM planning.buildings b LEFT JOIN planning.parcels pa ON pa.id = b.parcel_id
-WHERE {IN_PLAN.format(t="b")}""",
+WHERE {IN_PLAN.format(t="b")}
+ORDER BY 1""",
     fetch_sql="""SELECT b.id, ST_AsBinary(b.geom_4326) AS wkb, b.id AS building_id, b.name,
     b.parcel_id, pa.ward, pa.sheet_no, pa.parcel_no, b.floors, b.basement_floors, b.height_m::float8 AS height_m,
     b.land_use_code, """
@@ -160,7 +163,8 @@ PARCELS = Layer(
     class_name="Thửa đất / Parcel",
     keys_sql=f"""WITH {CURRENT_PLANS}
 SELECT pa.id, pa.row_version::text AS version, {BOX.format(t="pa")}
-FROM planning.parcels pa WHERE {IN_PLAN.format(t="pa")}""",
+FROM planning.parcels pa WHERE {IN_PLAN.format(t="pa")}
+ORDER BY 1""",
     fetch_sql="""SELECT pa.id, ST_AsBinary(pa.geom_4326) AS wkb, pa.id AS parcel_id, pa.ward, pa.ward_code,
     pa.sheet_no, pa.parcel_no, pa.area_m2::float8 AS area_m2, pa.geom_area_m2 AS measured_area_m2,
     pa.land_use_code, """
