@@ -167,6 +167,9 @@ def test_cesium_loads_the_tilesets_and_picks_features_with_their_properties(serv
             assert page.evaluate(PICK, [lon, lat, 0.0]) is None
             loaded = page.evaluate("window.tileset.root.children.length")
             assert loaded == 3
+            # For people: what the test saw (test-artifacts/ is git-ignored).
+            (ROOT / "test-artifacts").mkdir(exist_ok=True)
+            page.screenshot(path=str(ROOT / "test-artifacts" / "tiles_cesium.png"))
         finally:
             browser.close()
     assert not errors, errors
