@@ -25,7 +25,8 @@ demo)
     # the sample plans; a re-run finds the same files already imported and changes nothing
     "$VENV/planning" import sample_data/46QPK0000001 --plan 46QPK0000001 --name "Quy hoạch phân khu Kinh thành Huế" --reason "demo data"
     "$VENV/planning" import sample_data/46QCT0000001/HoSoBASIC/KimLong_QHCT_1-500.dxf --plan 46QCT0000001 --src-crs EPSG:9214 --name "Quy hoạch chi tiết 1/500 khu dân cư Kim Long" --reason "demo data"
-    # later issues add here: build the 3D tiles
+    # the 3D tiles of what is in the database (only what changed is rebuilt)
+    "$VENV/planning" tiles build
     exec "$VENV/planning" serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
     ;;
 test)

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = {"storage": "bench.storage", "import": "bench.import_zones"}
+BENCHMARKS = {"storage": "bench.storage", "import": "bench.import_zones", "tiles": "bench.tiles"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,4 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body["detail"] = "the database schema is not up to date: run 'planning db migrate'"
         return JSONResponse(body, status_code=200 if revision == head else 503)
 
+    from tiles.static import tiles_static_app
+
+    app.mount("/tiles/3d", tiles_static_app(settings.tiles.out_dir), name="tiles-3d")  # 'planning tiles build'
     return app

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["LocalDbSettings", "ServerSettings", "Settings", "project_root"]
+__all__ = ["LocalDbSettings", "ServerSettings", "Settings", "TileSettings", "project_root"]
 
 
 def project_root() -> Path:
@@ -49,6 +49,36 @@ class ServerSettings(BaseModel):
     port: int = Field(default=8000, ge=1, le=65535)
 
 
+class TileSettings(BaseModel):
+    """The 3D tiles (``planning tiles build``, served under ``/tiles/3d/``)."""
+
+    out_dir: Path = Field(
+        default_factory=lambda: project_root() / ".data" / "tiles",
+        description="Folder the tilesets are written to and served from.",
+    )
+    ground_level_m: float = Field(
+        default=0.0,
+        description="Ground height above mean sea level (Hòn Dấu 1992) where no DEM is given. The default 0 puts "
+        "the models on the WGS84 ellipsoid, the ground of a viewer without terrain.",
+    )
+    geoid_offset_m: float = Field(
+        default=0.0,
+        description="Geoid undulation: ellipsoidal (WGS84) height minus sea-level height. No Vietnamese geoid "
+        "model ships with PROJ; set it (around Huế, roughly 5-25 m) to sit on ellipsoidal terrain.",
+    )
+    dem_path: Path | None = Field(
+        default=None, description="A DEM GeoTIFF (heights above sea level) to sample ground heights from."
+    )
+    floor_height_m: float = Field(default=3.3, gt=0, description="Height of a floor where only floors are known.")
+    default_zone_height_m: float = Field(
+        default=12.0, gt=0, description="Envelope height of a zone whose plan sets neither height nor floors."
+    )
+    default_building_height_m: float = Field(default=6.0, gt=0)
+    parcel_slab_m: float = Field(default=0.3, gt=0, description="Thickness of the parcel slabs.")
+    max_features_per_tile: int = Field(default=1000, ge=1)
+    max_vertices_per_tile: int = Field(default=60_000, ge=100)
+
+
 class Settings(BaseSettings):
     """All settings of the service.
 
@@ -63,5 +93,6 @@ class Settings(BaseSettings):
     database_url: str | None = None
     local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    tiles: TileSettings = Field(default_factory=TileSettings)
     db_pool_size: int = Field(default=10, ge=1)
     statement_timeout_ms: int = Field(default=30_000, ge=0)

@@ -14,6 +14,7 @@ die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # --- 1. Debian packages -------------------------------------------------------------------------
 APT_PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-postgis-3-scripts gdal-bin)
+APT_PACKAGES+=(chromium)  # headless browser tests: the 3D tiles in CesiumJS
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then
@@ -87,5 +88,21 @@ else
         die "installing the Python packages failed (whole log: .venv/install.log)"
     fi
     echo "$want" >"$stamp"
+fi
+# --- 4. npm packages (CesiumJS, the glTF validator), from package-lock.json --------------------------------
+if [ -f package-lock.json ]; then
+    command -v npm >/dev/null 2>&1 || die "npm is missing: install Node.js 20+ with npm (e.g. 'apt-get install nodejs npm'), then run this again; the web viewer and the tile tests need the packages of package.json"
+    npm_stamp=node_modules/.planning-installed
+    npm_want=$(sha256sum package-lock.json | cut -d' ' -f1)
+    if [ -d node_modules ] && [ -f "$npm_stamp" ] && [ "$(cat "$npm_stamp")" = "$npm_want" ]; then
+        say "npm packages up to date"
+    else
+        say "installing npm packages (npm ci; log: .venv/npm.log)"
+        if ! npm ci --no-audit --no-fund >"$VENV/npm.log" 2>&1; then
+            tail -n 15 "$VENV/npm.log" >&2
+            die "installing the npm packages failed (whole log: .venv/npm.log)"
+        fi
+        echo "$npm_want" >"$npm_stamp"
+    fi
 fi
 say "done"

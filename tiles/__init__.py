@@ -1,6 +1,6 @@
-"""3D Tiles 1.1 (glb with EXT_mesh_features / EXT_structural_metadata) built from PostGIS.
+"""3D Tiles 1.1 of plan zones, buildings and parcels from PostGIS: ``build_tilesets`` (``planning tiles build``)."""
 
-Filled in by the 3D tiler issue.
-"""
+from tiles.build import LayerReport, TileOptions, build_tilesets
+from tiles.layers import LAYERS
 
-__all__: list[str] = []
+__all__ = ["LAYERS", "LayerReport", "TileOptions", "build_tilesets"]

@@ -66,10 +66,12 @@ def _register() -> None:
     from gis_service.cli.db import db
     from gis_service.cli.importer import import_
     from gis_service.cli.serve import serve
+    from gis_service.cli.tiles import tiles
 
     cli.add_command(db)
     cli.add_command(serve)
     cli.add_command(import_)
+    cli.add_command(tiles)
 
 
 _register()
