@@ -16,6 +16,7 @@ from gis_service import __version__
 from gis_service.db import check_database, create_db_engine, resolve_database_url
 from gis_service.db.migrate import VERSION_TABLE, head_revision
 from gis_service.errors import DatabaseUnavailable, PlanningError
+from gis_service.read_path import install_read_path, open_read_path
 from gis_service.settings import Settings
 
 __all__ = ["create_app"]
@@ -38,7 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         try:
-            yield
+            async with open_read_path(app, settings, engine.url.set(drivername="postgresql").render_as_string(False)):
+                yield
         finally:
             engine.dispose()
 
@@ -88,5 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if revision != head:
             body["detail"] = "the database schema is not up to date: run 'planning db migrate'"
         return JSONResponse(body, status_code=200 if revision == head else 503)
+
+    install_read_path(app, settings)  # pygeoapi at /ogc, vector tiles, zoning lookup
 
     return app
