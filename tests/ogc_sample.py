@@ -45,7 +45,7 @@ def load_sample(url: str) -> dict[str, Any]:
     with psycopg.connect(url) as conn:
 
         def one(sql: str, *args: Any) -> Any:
-            row = conn.execute(sql, args).fetchone()  # type: ignore[arg-type]
+            row = conn.execute(sql, args).fetchone()
             assert row is not None
             return row[0]
 

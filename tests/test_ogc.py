@@ -54,7 +54,9 @@ def test_landing_page_and_collections(client: TestClient) -> None:
 def test_only_approved_plans_are_public(client: TestClient, ids: dict[str, Any]) -> None:
     zones = items(client, "zones", limit=100)["features"]
     plan_ids = {f["properties"]["plan_id"] for f in zones}
-    assert ids["draft"] not in plan_ids and ids["publish_v2"] not in plan_ids
+    assert ids["draft"] not in plan_ids
+    # one version of 46QCT0000002 is public (which one depends on whether its publish test ran already)
+    assert len({ids["publish_v1"], ids["publish_v2"]} & plan_ids) == 1
     assert ids["plan"] in plan_ids
     r = client.get(f"/ogc/collections/zones/items/{ids['draft_zone']}", params={"f": "json"})
     assert r.status_code == 404

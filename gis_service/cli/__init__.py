@@ -64,10 +64,12 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 def _register() -> None:
     from gis_service.cli.db import db
+    from gis_service.cli.plans import plans
     from gis_service.cli.serve import serve
 
     cli.add_command(db)
     cli.add_command(serve)
+    cli.add_command(plans)
 
 
 _register()
