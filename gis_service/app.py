@@ -16,6 +16,7 @@ from gis_service import __version__
 from gis_service.db import check_database, create_db_engine, resolve_database_url
 from gis_service.db.migrate import VERSION_TABLE, head_revision
 from gis_service.errors import DatabaseUnavailable, PlanningError
+from gis_service.read_path import install_read_path, open_read_path
 from gis_service.settings import Settings
 
 __all__ = ["create_app"]
@@ -38,7 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         try:
-            yield
+            async with open_read_path(app, settings, engine.url.set(drivername="postgresql").render_as_string(False)):
+                yield
         finally:
             engine.dispose()
 
@@ -92,4 +94,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from tiles.static import tiles_static_app
 
     app.mount("/tiles/3d", tiles_static_app(settings.tiles.out_dir), name="tiles-3d")  # 'planning tiles build'
+    install_read_path(app, settings)  # pygeoapi at /ogc, vector tiles, zoning lookup
+
     return app

@@ -96,3 +96,20 @@ class Settings(BaseSettings):
     tiles: TileSettings = Field(default_factory=TileSettings)
     db_pool_size: int = Field(default=10, ge=1)
     statement_timeout_ms: int = Field(default=30_000, ge=0)
+    public_url: str | None = Field(
+        default=None,
+        description="URL at which users reach the service (links in OGC API answers), e.g. https://quyhoach.hue.gov.vn."
+        " Unset: http://<server.host>:<server.port>.",
+    )
+    ogc_dir: Path = Field(
+        default_factory=lambda: project_root() / ".data" / "ogc",
+        description="Folder for the generated pygeoapi configuration and OpenAPI document.",
+    )
+    ogc_max_items: int = Field(default=1000, ge=1, description="Largest page of OGC API - Features items.")
+
+    def base_url(self) -> str:
+        """The public URL of the service, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.server.host in ("0.0.0.0", "", "::") else self.server.host
+        return f"http://{host}:{self.server.port}"

@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -115,3 +116,15 @@ def plan_id(conn: Connection) -> int:
         )
     ).scalar_one()
     return pid
+
+
+@pytest.fixture(scope="session")
+def sample_plan(db_server: DatabaseServer) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A database of its own holding the small approved plan of tests/ogc_sample.py: (url, ids)."""
+    from ogc_sample import load_sample
+
+    url = db_server.create("ogc")
+    upgrade(url)
+    ids = load_sample(url)
+    yield url, ids
+    db_server.drop(url)

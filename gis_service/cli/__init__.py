@@ -65,6 +65,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 def _register() -> None:
     from gis_service.cli.db import db
     from gis_service.cli.importer import import_
+    from gis_service.cli.plans import plans
     from gis_service.cli.serve import serve
     from gis_service.cli.tiles import tiles
 
@@ -72,6 +73,7 @@ def _register() -> None:
     cli.add_command(serve)
     cli.add_command(import_)
     cli.add_command(tiles)
+    cli.add_command(plans)
 
 
 _register()

@@ -34,5 +34,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         raise ConfigError("the database schema is not up to date: run 'planning db migrate' first")
     if not port_is_free(port, host if host not in ("0.0.0.0", "") else "0.0.0.0"):
         raise ConfigError(f"port {port} on {host} is already taken: choose another with --port")
+    # links in OGC API answers use the address actually served (unless GIS_PUBLIC_URL says otherwise)
+    settings = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host, "port": port})})
     say(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)

@@ -1,0 +1,65 @@
+"""``planning plans``: list plan versions, publish a draft."""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+
+from gis_service.cli import get_settings, say
+from gis_service.db import create_db_engine, resolve_database_url
+
+
+@click.group()
+def plans() -> None:
+    """Plan versions: only approved versions are public."""
+
+
+@plans.command("list")
+@click.option("--code", default=None, help="Only the versions of this plan code.")
+@click.pass_context
+def list_command(ctx: click.Context, code: str | None) -> None:
+    """Every plan version: code, version, status, decision, zones."""
+    from gis_service.plans import list_plans
+
+    engine = create_db_engine(resolve_database_url(get_settings(ctx)), pool_size=1)
+    try:
+        with engine.connect() as conn:
+            versions = list_plans(conn, code=code)
+    finally:
+        engine.dispose()
+    if not versions:
+        say("no plans yet" if code is None else f"no plan with code {code}")
+        return
+    click.echo(f"{'code':<14} {'ver':>3}  {'status':<10} {'decision':<22} {'zones':>6}  name")
+    for v in versions:
+        decision = f"{v.decision_no or '-'} {v.decision_date or ''}".strip()
+        click.echo(f"{v.code:<14} {v.version:>3}  {v.status:<10} {decision:<22} {v.zones:>6}  {v.name}")
+
+
+@plans.command("publish")
+@click.argument("code")
+@click.option("--version", "version", type=int, default=None, help="The draft version to publish [latest draft].")
+@click.option("--user", default=None, help="Who publishes (for the history) [the login name].")
+@click.option("--reason", default=None, help="Why (for the history) [Publish <code> v<N>].")
+@click.pass_context
+def publish_command(ctx: click.Context, code: str, version: int | None, user: str | None, reason: str | None) -> None:
+    """Approve the draft of plan CODE; its approved version becomes superseded (one transaction)."""
+    from gis_service.plans import publish_plan
+
+    engine = create_db_engine(resolve_database_url(get_settings(ctx)), pool_size=1)
+    try:
+        with engine.begin() as conn:
+            published, superseded = publish_plan(
+                conn,
+                code,
+                version=version,
+                user=user or getpass.getuser(),
+                reason=reason or f"Publish {code}" + (f" v{version}" if version else ""),
+            )
+    finally:
+        engine.dispose()
+    say(
+        f"published {published.code} version {published.version} ({published.decision_no}, "
+        f"{published.decision_date}): now public" + (f"; version {superseded.version} superseded" if superseded else "")
+    )

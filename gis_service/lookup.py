@@ -1,0 +1,239 @@
+"""Zoning lookup for citizens: which zones of the approved plans a parcel (or a point) lies in, and their rules.
+
+Every answer is computed by PostGIS in EPSG:9214 (legal metres): the parcel, each zone of an approved plan it
+intersects with the area in m² and the share of the parcel in %, the zone's rules, the plan (code, decision number
+and date), with Vietnamese and English names. A point outside every parcel gets the zones at that point.
+
+The functions take a psycopg connection (the service's pool, see :func:`ogc.provider.get_pool`); the answer is
+built as JSON by the database in one statement, so the web layer passes it through without re-encoding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from gis_service.errors import NotFound, ValidationError
+
+__all__ = ["LookupQuery", "lookup", "lookup_json", "lookup_json_async"]
+
+# Zones that only touch the parcel (shared edge, digitising noise) are not "in" it.
+MIN_SHARED_AREA_M2 = 0.01
+
+_ZONES_AND_ANSWER = """
+, subject AS (
+    SELECT (SELECT geom FROM parcel) AS parcel_geom, coalesce((SELECT geom FROM parcel), (SELECT g FROM pt)) AS g
+), hits AS (
+    SELECT z.*, pl.code AS plan_code, pl.name AS plan_name, pl.level AS plan_level, pl.version AS plan_version,
+           pl.decision_no, pl.decision_date, pl.approving_authority, pl.id AS plan_pk,
+           CASE WHEN s.parcel_geom IS NULL THEN NULL
+                ELSE ST_Area(ST_Intersection(z.geom, s.parcel_geom)) END AS shared_m2,
+           ST_Area(s.parcel_geom) AS parcel_m2
+    FROM subject s
+    JOIN planning.zones z ON ST_Intersects(z.geom, s.g)
+    JOIN planning.plans pl ON pl.id = z.plan_id AND pl.status = 'approved'
+), zone_list AS (
+    SELECT h.*, c.name_vi, c.name_en, c.color_hex
+    FROM hits h LEFT JOIN planning.land_use_codes c ON c.code = h.land_use_code
+    WHERE h.shared_m2 IS NULL OR h.shared_m2 >= %(min_area)s
+)
+SELECT json_build_object(
+    'query', %(query)s::jsonb,
+    'location', (SELECT json_build_object(
+        'lon', round(ST_X(ST_Transform(g, 4326))::numeric, 8), 'lat', round(ST_Y(ST_Transform(g, 4326))::numeric, 8),
+        'e', round(ST_X(g)::numeric, 3), 'n', round(ST_Y(g)::numeric, 3)) FROM pt WHERE g IS NOT NULL),
+    'parcel', (SELECT json_build_object(
+        'id', p.id, 'ward', p.ward, 'ward_code', p.ward_code, 'sheet_no', p.sheet_no, 'parcel_no', p.parcel_no,
+        'address', p.address, 'area_m2', p.area_m2::float8, 'measured_area_m2', round(p.geom_area_m2::numeric, 2),
+        'land_use', CASE WHEN p.land_use_code IS NULL THEN NULL ELSE json_build_object(
+            'code', p.land_use_code, 'name_vi', c.name_vi, 'name_en', c.name_en, 'color', c.color_hex) END,
+        'centroid', json_build_object('lon', round(ST_X(ST_Transform(ST_PointOnSurface(p.geom), 4326))::numeric, 8),
+                                      'lat', round(ST_Y(ST_Transform(ST_PointOnSurface(p.geom), 4326))::numeric, 8)))
+        FROM parcel p LEFT JOIN planning.land_use_codes c ON c.code = p.land_use_code),
+    'zones', coalesce((SELECT json_agg(json_build_object(
+        'id', z.id, 'zone_code', z.zone_code, 'name', z.name,
+        'land_use', json_build_object('code', z.land_use_code, 'name_vi', z.name_vi, 'name_en', z.name_en,
+                                      'color', z.color_hex),
+        'area_m2', round(z.shared_m2::numeric, 2),
+        'share_pct', round((100 * z.shared_m2 / nullif(z.parcel_m2, 0))::numeric, 2),
+        'rules', json_build_object(
+            'max_density_pct', z.max_density_pct::float8, 'max_floors', z.max_floors, 'min_floors', z.min_floors,
+            'max_height_m', z.max_height_m::float8, 'max_far', z.max_far::float8,
+            'min_setback_m', z.min_setback_m::float8, 'min_ground_elev_m', z.min_ground_elev_m::float8,
+            'heritage_zone', z.heritage_zone, 'notes', z.notes),
+        'plan', json_build_object(
+            'id', z.plan_pk, 'code', z.plan_code, 'name', z.plan_name, 'level', z.plan_level,
+            'version', z.plan_version, 'decision_no', z.decision_no,
+            'decision_date', to_char(z.decision_date, 'YYYY-MM-DD'), 'approving_authority', z.approving_authority))
+        ORDER BY z.shared_m2 DESC NULLS LAST, z.id) FROM zone_list z), '[]'::json)
+)::text
+"""
+
+_BY_POINT_4326 = (
+    "WITH pt AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326), 9214) AS g), "
+    "parcel AS (SELECT p.* FROM planning.parcels p, pt WHERE ST_Intersects(p.geom, pt.g) ORDER BY p.id LIMIT 1)"
+)
+_BY_POINT_9214 = (
+    "WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 9214) AS g), "
+    "parcel AS (SELECT p.* FROM planning.parcels p, pt WHERE ST_Intersects(p.geom, pt.g) ORDER BY p.id LIMIT 1)"
+)
+_BY_PARCEL = (
+    "WITH pt AS (SELECT NULL::geometry AS g), parcel AS (SELECT p.* FROM planning.parcels p WHERE p.id = %(parcel_id)s)"
+)
+SQL = {
+    "lonlat": _BY_POINT_4326 + _ZONES_AND_ANSWER,
+    "en": _BY_POINT_9214 + _ZONES_AND_ANSWER,
+    "parcel": _BY_PARCEL + _ZONES_AND_ANSWER,
+}
+
+# VN-2000 TM-3 107-00 eastings and northings of the province (with a wide margin): catches swapped or degree values.
+E_RANGE = (300_000.0, 800_000.0)
+N_RANGE = (1_600_000.0, 2_000_000.0)
+
+
+@dataclass(frozen=True)
+class LookupQuery:
+    """One lookup: a point (``lon``/``lat`` or VN-2000 ``e``/``n``), a sheet and parcel number, or a parcel id."""
+
+    lon: float | None = None
+    lat: float | None = None
+    e: float | None = None
+    n: float | None = None
+    sheet_no: int | None = None
+    parcel_no: int | None = None
+    ward: str | None = None
+    parcel_id: int | None = None
+
+    def mode(self) -> str:
+        """Which kind of lookup this is, after checking the values (raises ValidationError)."""
+        given = {k for k, v in self.__dict__.items() if v is not None}
+        modes = {
+            "lonlat": {"lon", "lat"},
+            "en": {"e", "n"},
+            "sheet": {"sheet_no", "parcel_no"},
+            "parcel": {"parcel_id"},
+        }
+        for name, needed in modes.items():
+            extra_ok = {"ward"} if name == "sheet" else set()
+            if needed <= given and not (given - needed - extra_ok):
+                self._check(name)
+                return name
+        raise ValidationError(
+            "give one of: lon and lat (WGS84 degrees); e and n (VN-2000 EPSG:9214 metres); sheet_no and parcel_no "
+            f"(optionally ward); or parcel_id. Got: {', '.join(sorted(given)) or 'nothing'}"
+        )
+
+    def _check(self, mode: str) -> None:
+        for name in ("lon", "lat", "e", "n"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ValidationError(f"{name} must be a finite number, not {value}")
+        if mode == "lonlat":
+            assert self.lon is not None and self.lat is not None
+            if not -90 <= self.lat <= 90:
+                hint = "; lon and lat look swapped" if -90 <= self.lon <= 90 else ""
+                raise ValidationError(f"lat must be between -90 and 90 degrees, not {self.lat}{hint}")
+            if not -180 <= self.lon <= 180:
+                raise ValidationError(f"lon must be between -180 and 180 degrees, not {self.lon}")
+        if mode == "en":
+            assert self.e is not None and self.n is not None
+            if not (E_RANGE[0] <= self.e <= E_RANGE[1] and N_RANGE[0] <= self.n <= N_RANGE[1]):
+                swapped = E_RANGE[0] <= self.n <= E_RANGE[1] and N_RANGE[0] <= self.e <= N_RANGE[1]
+                raise ValidationError(
+                    f"e={self.e}, n={self.n} is not a VN-2000 (EPSG:9214, TM-3 107-00) position in Huế: expected e "
+                    f"between {E_RANGE[0]:.0f} and {E_RANGE[1]:.0f} m and n between {N_RANGE[0]:.0f} and "
+                    f"{N_RANGE[1]:.0f} m" + ("; e and n look swapped" if swapped else "")
+                )
+        for name, top in (("sheet_no", 2**31), ("parcel_no", 2**31), ("parcel_id", 2**63)):
+            value = getattr(self, name)
+            if value is not None and not 0 < value < top:
+                raise ValidationError(f"{name} must be a positive whole number below {top}, not {value}")
+
+    def as_json(self) -> str:
+        import json
+
+        return json.dumps({k: v for k, v in self.__dict__.items() if v is not None}, ensure_ascii=False)
+
+
+def _sheet_sql(query: LookupQuery) -> tuple[str, list[Any]]:
+    sql = "SELECT id, ward FROM planning.parcels WHERE sheet_no = %s AND parcel_no = %s"
+    args: list[Any] = [query.sheet_no, query.parcel_no]
+    if query.ward is not None:
+        sql += " AND (ward = %s OR ward_code = %s)"
+        args += [query.ward, query.ward]
+    return sql + " ORDER BY ward LIMIT 20", args
+
+
+def _sheet_parcel_id(query: LookupQuery, rows: list[tuple[Any, ...]]) -> int:
+    where = f"sheet {query.sheet_no}, parcel {query.parcel_no}" + (f" in {query.ward}" if query.ward else "")
+    if not rows:
+        raise NotFound(f"no parcel {where} (tờ {query.sheet_no}, thửa {query.parcel_no})")
+    if len(rows) > 1:
+        wards = ", ".join(str(r[1]) for r in rows)
+        raise ValidationError(f"{where} exists in several wards ({wards}): add ward=")
+    parcel_id: int = rows[0][0]
+    return parcel_id
+
+
+def _answer_sql(query: LookupQuery, mode: str, parcel_id: int | None) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"query": query.as_json(), "min_area": MIN_SHARED_AREA_M2}
+    if mode in ("sheet", "parcel"):
+        mode, params["parcel_id"] = "parcel", parcel_id if parcel_id is not None else query.parcel_id
+    elif mode == "lonlat":
+        params["x"], params["y"] = query.lon, query.lat
+    else:
+        params["x"], params["y"] = query.e, query.n
+    return SQL[mode], params
+
+
+def _checked(text: str, mode: str, params: dict[str, Any]) -> str:
+    if mode == "parcel" and '"parcel" : null' in text:
+        raise NotFound(f"no parcel with id {params['parcel_id']}")
+    return text
+
+
+def lookup_json(conn: psycopg.Connection[Any], query: LookupQuery) -> str:
+    """The lookup answer as JSON text (see the module docstring).
+
+    Raises
+    ------
+    ValidationError
+        Bad or ambiguous input (e.g. a sheet/parcel number found in several wards without ``ward``).
+    NotFound
+        No parcel with that id, or that sheet and parcel number.
+    """
+    mode = query.mode()
+    parcel_id = None
+    if mode == "sheet":
+        sql, args = _sheet_sql(query)
+        parcel_id = _sheet_parcel_id(query, conn.execute(sql, args).fetchall())
+    sql, params = _answer_sql(query, mode, parcel_id)
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None
+    return _checked(row[0], "parcel" if mode == "sheet" else mode, params)
+
+
+async def lookup_json_async(conn: psycopg.AsyncConnection[Any], query: LookupQuery) -> str:
+    """:func:`lookup_json` on an asynchronous connection (the web routes)."""
+    mode = query.mode()
+    parcel_id = None
+    if mode == "sheet":
+        sql, args = _sheet_sql(query)
+        cur = await conn.execute(sql, args)
+        parcel_id = _sheet_parcel_id(query, await cur.fetchall())
+    sql, params = _answer_sql(query, mode, parcel_id)
+    cur = await conn.execute(sql, params)
+    row = await cur.fetchone()
+    assert row is not None
+    return _checked(row[0], "parcel" if mode == "sheet" else mode, params)
+
+
+def lookup(conn: psycopg.Connection[Any], query: LookupQuery) -> dict[str, Any]:
+    """The lookup answer as a dict (see :func:`lookup_json`)."""
+    import json
+
+    result: dict[str, Any] = json.loads(lookup_json(conn, query))
+    return result

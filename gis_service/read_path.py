@@ -1,0 +1,227 @@
+"""The public read path of the web app: pygeoapi at ``/ogc``, vector tiles, the zoning lookup.
+
+:func:`install_read_path` is called by ``create_app`` (writes the pygeoapi configuration, mounts it, adds the
+routes); :func:`open_read_path` runs in the app's lifespan (connection pools).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from psycopg_pool import AsyncConnectionPool
+
+from gis_service.errors import ValidationError
+from gis_service.lookup import LookupQuery, lookup_json_async
+from gis_service.settings import Settings
+from gis_service.vector_tiles import MAX_ZOOM, TILE_LAYERS, tile_async
+from ogc import provider
+from ogc.config import DATABASE_KEY, build_config, write_config
+
+__all__ = ["install_read_path", "open_read_path"]
+
+TILE_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
+LOOKUP_CACHE_CONTROL = "public, max-age=60"
+
+
+@asynccontextmanager
+async def open_read_path(app: FastAPI, settings: Settings, database_url: str) -> AsyncIterator[None]:
+    """Register the database for pygeoapi's providers and open the asynchronous pool of the routes."""
+    options = f"-c statement_timeout={settings.statement_timeout_ms}" if settings.statement_timeout_ms else ""
+    provider.register_database(
+        DATABASE_KEY,
+        database_url,
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=settings.statement_timeout_ms,
+    )
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=settings.db_pool_size,
+        kwargs={"autocommit": True, "options": options, "application_name": "hue-planning-api"},
+        open=False,
+        name="api",
+    )
+    await pool.open(wait=False)
+    app.state.read_pool = pool
+    try:
+        yield
+    finally:
+        await pool.close()
+        provider.close_databases()
+
+
+def _mount_pygeoapi(app: FastAPI, settings: Settings) -> None:
+    config = build_config(base_url=settings.base_url() + "/ogc", max_items=settings.ogc_max_items)
+    files = write_config(config, settings.ogc_dir)
+    # pygeoapi reads these two variables when its Starlette app is imported (there is no other way in).
+    os.environ["PYGEOAPI_CONFIG"] = str(files.config)
+    os.environ["PYGEOAPI_OPENAPI"] = str(files.openapi)
+    module = sys.modules.get("pygeoapi.starlette_app")
+    if module is not None and getattr(module, "_planning_config", None) != str(files.config):
+        # pygeoapi keeps one configuration per process: a second app with other settings reloads it.
+        module = importlib.reload(module)
+    elif module is None:
+        module = importlib.import_module("pygeoapi.starlette_app")
+    module._planning_config = str(files.config)  # type: ignore[attr-defined]
+    app.mount("/ogc", module.APP, name="ogc")
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def _cached(request: Request, body: bytes, media_type: str, cache_control: str) -> Response:
+    tag = _etag(body)
+    headers = {"ETag": tag, "Cache-Control": cache_control, "Access-Control-Allow-Origin": "*"}
+    if tag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(content=body, media_type=media_type, headers=headers)
+
+
+def tiles_router(settings: Settings) -> APIRouter:
+    router = APIRouter(tags=["Vector tiles (OGC API - Tiles)"])
+    base = settings.base_url() + "/ogc"
+
+    def tileset(collections: list[str], path: str) -> dict[str, Any]:
+        return {
+            "title": ", ".join(TILE_LAYERS[c].title_en for c in collections),
+            "dataType": "vector",
+            "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+            "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+            "links": [
+                {
+                    "rel": "item",
+                    "type": "application/vnd.mapbox-vector-tile",
+                    "title": "Mapbox vector tile",
+                    "href": f"{base}{path}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
+                    "templated": True,
+                },
+                {
+                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+                    "href": "https://schemas.opengis.net/tms/2.0/json/examples/tilematrixset/WebMercatorQuad.json",
+                },
+            ],
+            "layers": [
+                {
+                    "id": c,
+                    "title": TILE_LAYERS[c].title_en,
+                    "description": TILE_LAYERS[c].title_vi,
+                    "minTileMatrix": str(TILE_LAYERS[c].min_zoom),
+                    "maxTileMatrix": str(MAX_ZOOM),
+                    "geometryType": "lines" if c == "red_lines" else "polygons",
+                }
+                for c in collections
+            ],
+        }
+
+    @router.get(
+        "/ogc/collections/{collection_id}/tiles",
+        summary="Vector tilesets of a collection (zones, parcels, red_lines)",
+    )
+    def collection_tilesets(collection_id: str) -> JSONResponse:
+        _check_collection(collection_id)
+        ts = tileset([collection_id], f"/collections/{collection_id}")
+        ts["links"].insert(0, {"rel": "self", "href": f"{base}/collections/{collection_id}/tiles/WebMercatorQuad"})
+        return JSONResponse({"tilesets": [ts]})
+
+    @router.get("/ogc/collections/{collection_id}/tiles/WebMercatorQuad", summary="Vector tileset metadata")
+    def collection_tileset(collection_id: str) -> JSONResponse:
+        _check_collection(collection_id)
+        return JSONResponse(tileset([collection_id], f"/collections/{collection_id}"))
+
+    @router.get(
+        "/ogc/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
+        summary="A Mapbox vector tile of one collection",
+        response_class=Response,
+        responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}},
+    )
+    async def collection_tile(request: Request, collection_id: str, z: int, y: int, x: int) -> Response:
+        _check_collection(collection_id)
+        async with request.app.state.read_pool.connection() as conn:
+            body = await tile_async(conn, [collection_id], z, x, y)
+        return _cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
+
+    @router.get("/ogc/tiles/WebMercatorQuad", summary="Vector tileset of the plan map (zones, parcels, red lines)")
+    def dataset_tileset() -> JSONResponse:
+        return JSONResponse(tileset(list(TILE_LAYERS), ""))
+
+    @router.get(
+        "/ogc/tiles/WebMercatorQuad/{z}/{y}/{x}",
+        summary="A Mapbox vector tile of the plan map: layers zones, parcels, red_lines",
+        response_class=Response,
+        responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}},
+    )
+    async def dataset_tile(request: Request, z: int, y: int, x: int) -> Response:
+        async with request.app.state.read_pool.connection() as conn:
+            body = await tile_async(conn, list(TILE_LAYERS), z, x, y)
+        return _cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
+
+    return router
+
+
+def _check_collection(collection_id: str) -> None:
+    from gis_service.errors import NotFound
+
+    if collection_id not in TILE_LAYERS:
+        raise NotFound(f"collection {collection_id!r} has no vector tiles; tiled collections: {', '.join(TILE_LAYERS)}")
+
+
+def lookup_router() -> APIRouter:
+    router = APIRouter(tags=["Zoning lookup (tra cứu quy hoạch)"])
+
+    @router.get("/lookup", summary="Zoning of a point (lon/lat or VN-2000 e/n) or of a sheet and parcel number")
+    async def lookup_route(
+        request: Request,
+        lon: Annotated[float | None, Query(description="WGS84 longitude, degrees")] = None,
+        lat: Annotated[float | None, Query(description="WGS84 latitude, degrees")] = None,
+        e: Annotated[float | None, Query(description="VN-2000 EPSG:9214 easting, metres")] = None,
+        n: Annotated[float | None, Query(description="VN-2000 EPSG:9214 northing, metres")] = None,
+        sheet_no: Annotated[int | None, Query(description="Số tờ (map sheet number)")] = None,
+        parcel_no: Annotated[int | None, Query(description="Số thửa (parcel number)")] = None,
+        ward: Annotated[str | None, Query(description="Phường/xã (ward), name or code", max_length=200)] = None,
+    ) -> Response:
+        """The parcel at the point, every zone of the approved plans it intersects (area m², share %), rules, plan."""
+        query = LookupQuery(lon=lon, lat=lat, e=e, n=n, sheet_no=sheet_no, parcel_no=parcel_no, ward=ward)
+        return await _answer(request, query)
+
+    @router.get("/lookup/parcels/{parcel_id}", summary="Zoning of a parcel by its id")
+    async def lookup_parcel(request: Request, parcel_id: int) -> Response:
+        return await _answer(request, LookupQuery(parcel_id=parcel_id))
+
+    return router
+
+
+async def _answer(request: Request, query: LookupQuery) -> Response:
+    query.mode()  # bad input is refused before a connection is taken
+    async with request.app.state.read_pool.connection() as conn:
+        text = await lookup_json_async(conn, query)
+    return Response(
+        content=text.encode(),
+        media_type="application/json",
+        headers={"Cache-Control": LOOKUP_CACHE_CONTROL, "Access-Control-Allow-Origin": "*"},
+    )
+
+
+def install_read_path(app: FastAPI, settings: Settings) -> None:
+    """Add the lookup and tile routes, then mount pygeoapi at ``/ogc`` (routes first: they win over the mount)."""
+    app.include_router(lookup_router())
+    app.include_router(tiles_router(settings))
+    _mount_pygeoapi(app, settings)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """Malformed parameters are a 400 naming the parameter (FastAPI's default is a 422)."""
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
+            problems.append(f"{where}: {err.get('msg', 'invalid')} (got {err.get('input')!r})")
+        return JSONResponse({"code": ValidationError.code, "description": "; ".join(problems)}, status_code=400)

@@ -1,0 +1,136 @@
+"""The pygeoapi configuration and OpenAPI document, generated from the settings and validated.
+
+pygeoapi reads both files when ``pygeoapi.starlette_app`` is imported (``PYGEOAPI_CONFIG``, ``PYGEOAPI_OPENAPI``).
+The configuration names the database only by a key (``ogc.provider.register_database``), so no password is
+written to disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ogc.layers import LAYERS
+from ogc.provider import CRS84, OUTPUT_CRS
+
+__all__ = ["HUE_BBOX", "OgcFiles", "build_config", "write_config"]
+
+#: Thừa Thiên Huế / Huế city, CRS84
+HUE_BBOX = [107.0, 15.95, 108.25, 16.8]
+DATABASE_KEY = "planning"
+
+
+def build_config(
+    *, base_url: str, database_key: str = DATABASE_KEY, max_items: int = 1000, default_items: int = 10
+) -> dict[str, Any]:
+    """The pygeoapi configuration of the service mounted at ``base_url`` (e.g. ``http://host:8000/ogc``)."""
+    resources: dict[str, Any] = {}
+    for layer in LAYERS.values():
+        resources[layer.name] = {
+            "type": "collection",
+            "title": {"en": layer.title_en, "vi": layer.title_vi},
+            "description": {"en": layer.description, "vi": f"{layer.title_vi} ({layer.title_en})"},
+            "keywords": list(layer.keywords),
+            "extents": {"spatial": {"bbox": HUE_BBOX, "crs": CRS84}},
+            "limits": {"max_items": max_items, "default_items": default_items, "on_exceed": "throttle"},
+            "providers": [
+                {
+                    "type": "feature",
+                    "name": "ogc.provider.PlanningProvider",
+                    "data": database_key,
+                    "table": layer.name,
+                    "id_field": "id",
+                    # pygeoapi's own transforms are bypassed: see ogc.provider (the legal CRS is EPSG:9214).
+                    "storage_crs": CRS84,
+                    "crs": list(OUTPUT_CRS),
+                    "editable": False,
+                }
+            ],
+        }
+    resources["zoning-lookup"] = {
+        "type": "process",
+        "processor": {"name": "ogc.processes.ZoningLookupProcessor", "database": database_key},
+    }
+    return {
+        "server": {
+            "bind": {"host": "127.0.0.1", "port": 8000},  # unused: the app is mounted by FastAPI
+            "url": base_url.rstrip("/"),
+            "mimetype": "application/json; charset=UTF-8",
+            "encoding": "utf-8",
+            "gzip": False,
+            "languages": ["en-US", "vi-VN"],
+            "cors": True,
+            "pretty_print": False,
+            "limits": {"default_items": default_items, "max_items": max_items, "on_exceed": "throttle"},
+            "map": {
+                "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                "attribution": "&copy; OpenStreetMap contributors",
+            },
+        },
+        "logging": {"level": "ERROR"},
+        "metadata": {
+            "identification": {
+                "title": {"en": "Huế planning service", "vi": "Dịch vụ quy hoạch Huế"},
+                "description": {
+                    "en": "Land-use and construction plans of Huế (approved versions), VN-2000 EPSG:9214",
+                    "vi": "Quy hoạch sử dụng đất và quy hoạch xây dựng Huế (đã phê duyệt), VN-2000 EPSG:9214",
+                },
+                "keywords": {"en": ["planning", "zoning", "Huế"], "vi": ["quy hoạch", "Huế"]},
+                "keywords_type": "theme",
+                "terms_of_service": "https://www.apache.org/licenses/LICENSE-2.0",
+                "url": base_url.rsplit("/ogc", 1)[0] + "/",
+            },
+            "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
+            "provider": {"name": "Huế 3D planning service", "url": base_url.rsplit("/ogc", 1)[0] + "/"},
+            "contact": {"name": "Huế 3D planning service", "position": "Maintainer", "role": "pointOfContact"},
+        },
+        "resources": resources,
+    }
+
+
+class OgcFiles:
+    """Paths of a written configuration and its OpenAPI document."""
+
+    def __init__(self, config: Path, openapi: Path) -> None:
+        self.config = config
+        self.openapi = openapi
+
+
+def write_config(config: dict[str, Any], directory: Path) -> OgcFiles:
+    """Validate ``config`` against pygeoapi's schema, write it and its OpenAPI document into ``directory``.
+
+    Files are named after a hash of the configuration, so apps with different settings never share files and an
+    unchanged configuration is not regenerated.
+
+    Raises
+    ------
+    gis_service.errors.ConfigError
+        The configuration does not validate (a bug of this module or a bad setting).
+    """
+    from pygeoapi.config import validate_config
+    from pygeoapi.openapi import get_oas
+
+    from gis_service.errors import ConfigError
+
+    try:
+        validate_config(json.loads(json.dumps(config)))
+    except Exception as exc:  # jsonschema.ValidationError: say where
+        raise ConfigError(f"the generated pygeoapi configuration is invalid: {exc}".splitlines()[0]) from None
+    text = yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    directory.mkdir(parents=True, exist_ok=True)
+    files = OgcFiles(directory / f"pygeoapi-{digest}.yml", directory / f"openapi-{digest}.yml")
+    if not files.config.is_file() or not files.openapi.is_file():
+        oas = get_oas(config, fail_on_invalid_collection=True)
+        tmp = files.openapi.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(yaml.safe_dump(json.loads(json.dumps(oas, default=str)), allow_unicode=True), encoding="utf-8")
+        tmp.replace(files.openapi)
+        tmp = files.config.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(files.config)
+    return files

@@ -1,0 +1,140 @@
+"""CQL2 (text or JSON, parsed by pygeofilter) compiled to a PostgreSQL WHERE clause with bound parameters.
+
+pygeofilter's own SQL back-ends either inline literals (``to_sql_where``) or need an SQLAlchemy model per table, and
+an unknown property silently matches nothing. Here every property is checked against the layer's published
+columns (unknown -> :class:`CqlError`, a 400), every value is a bound parameter (``%s`` for psycopg), and spatial
+literals (CRS84, as pygeoapi hands them over) are compared with the maintained ``geom_4326`` column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from pygeofilter import ast, values
+
+from ogc.layers import Layer
+
+__all__ = ["CqlError", "compile_filter"]
+
+GEOMETRY_NAMES = {"geometry", "geom", "the_geom", "shape"}
+
+COMPARISON = {
+    ast.ComparisonOp.EQ: "=",
+    ast.ComparisonOp.NE: "<>",
+    ast.ComparisonOp.LT: "<",
+    ast.ComparisonOp.LE: "<=",
+    ast.ComparisonOp.GT: ">",
+    ast.ComparisonOp.GE: ">=",
+}
+SPATIAL = {
+    ast.SpatialComparisonOp.INTERSECTS: "ST_Intersects",
+    ast.SpatialComparisonOp.DISJOINT: "ST_Disjoint",
+    ast.SpatialComparisonOp.CONTAINS: "ST_Contains",
+    ast.SpatialComparisonOp.WITHIN: "ST_Within",
+    ast.SpatialComparisonOp.TOUCHES: "ST_Touches",
+    ast.SpatialComparisonOp.CROSSES: "ST_Crosses",
+    ast.SpatialComparisonOp.OVERLAPS: "ST_Overlaps",
+    ast.SpatialComparisonOp.EQUALS: "ST_Equals",
+}
+
+
+class CqlError(ValueError):
+    """A filter that cannot be applied to this layer (unknown property, unsupported operator, bad literal)."""
+
+
+class _Compiler:
+    def __init__(self, layer: Layer) -> None:
+        self.layer = layer
+        self.params: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        self.params.append(value)
+        return "%s"
+
+    def attribute(self, node: ast.Attribute) -> str:
+        name = node.name
+        if name in GEOMETRY_NAMES:
+            return "t.geom_4326"
+        if name == "id":
+            return "t.id"
+        column = self.layer.column_map.get(name)
+        if column is None:
+            known = ", ".join(["id", *self.layer.column_map])
+            raise CqlError(f"filter: collection {self.layer.name!r} has no property {name!r} (known: {known})")
+        return f"t.{column.name}"
+
+    def geometry(self, node: Any) -> str:
+        if isinstance(node, values.Geometry):
+            geo = node.geometry
+            return f"ST_SetSRID(ST_GeomFromGeoJSON({self.param(json.dumps(geo))}), 4326)"
+        if isinstance(node, values.Envelope):
+            return (
+                f"ST_MakeEnvelope({self.param(float(node.x1))}, {self.param(float(node.y1))}, "
+                f"{self.param(float(node.x2))}, {self.param(float(node.y2))}, 4326)"
+            )
+        if isinstance(node, ast.Attribute):
+            sql = self.attribute(node)
+            if sql != "t.geom_4326":
+                raise CqlError(f"filter: {node.name!r} is not a geometry")
+            return sql
+        raise CqlError(f"filter: expected a geometry, got {node!r}")
+
+    def scalar(self, node: Any) -> str:
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node)
+        if isinstance(node, bool | int | float | str | dt.date | dt.datetime):
+            return self.param(node)
+        if isinstance(node, values.Geometry | values.Envelope):
+            return self.geometry(node)
+        raise CqlError(f"filter: unsupported expression {type(node).__name__}")
+
+    def compile(self, node: Any) -> str:
+        if isinstance(node, ast.And | ast.Or):
+            joiner = " AND " if isinstance(node, ast.And) else " OR "
+            return "(" + joiner.join([self.compile(node.lhs), self.compile(node.rhs)]) + ")"
+        if isinstance(node, ast.Not):
+            return f"(NOT {self.compile(node.sub_node)})"
+        if isinstance(node, ast.Comparison):
+            return f"({self.scalar(node.lhs)} {COMPARISON[node.op]} {self.scalar(node.rhs)})"
+        if isinstance(node, ast.Between):
+            op = "NOT BETWEEN" if node.not_ else "BETWEEN"
+            return f"({self.scalar(node.lhs)} {op} {self.scalar(node.low)} AND {self.scalar(node.high)})"
+        if isinstance(node, ast.Like):
+            op = ("NOT " if node.not_ else "") + ("LIKE" if node.nocase is False else "ILIKE")
+            pattern = node.pattern
+            if node.wildcard != "%" or node.singlechar != "_":
+                pattern = pattern.replace(node.wildcard, "%").replace(node.singlechar, "_")
+            return f"({self.scalar(node.lhs)}::text {op} {self.param(pattern)})"
+        if isinstance(node, ast.In):
+            items = ", ".join(self.scalar(v) for v in node.sub_nodes)
+            return f"({self.scalar(node.lhs)} {'NOT IN' if node.not_ else 'IN'} ({items}))"
+        if isinstance(node, ast.IsNull):
+            return f"({self.scalar(node.lhs)} IS {'NOT ' if node.not_ else ''}NULL)"
+        if isinstance(node, ast.SpatialComparisonPredicate):
+            return f"{SPATIAL[node.op]}({self.geometry(node.lhs)}, {self.geometry(node.rhs)})"
+        if isinstance(node, ast.BBox):
+            env = (
+                f"ST_MakeEnvelope({self.param(float(node.minx))}, {self.param(float(node.miny))}, "
+                f"{self.param(float(node.maxx))}, {self.param(float(node.maxy))}, 4326)"
+            )
+            return f"ST_Intersects({self.geometry(node.lhs)}, {env})"
+        if isinstance(node, ast.Include):
+            return "false" if node.not_ else "true"
+        if isinstance(node, bool):
+            return "true" if node else "false"
+        raise CqlError(f"filter: {type(node).__name__} is not supported")
+
+
+def compile_filter(node: Any, layer: Layer) -> tuple[str, list[Any]]:
+    """Compile a pygeofilter AST into ``(sql, params)`` for ``layer`` (table alias ``t``).
+
+    >>> from pygeofilter.parsers.cql2_text import parse
+    >>> from ogc.layers import LAYERS
+    >>> compile_filter(parse("max_floors >= 3 AND land_use_code = 'ODT'"), LAYERS["zones"])
+    ('((t.max_floors >= %s) AND (t.land_use_code = %s))', [3, 'ODT'])
+    """
+    compiler = _Compiler(layer)
+    sql = compiler.compile(node)
+    return sql, compiler.params

@@ -1,0 +1,307 @@
+"""The project's own pygeoapi feature provider (``ogc.provider.PlanningProvider``).
+
+Why not pygeoapi's PostgreSQL provider (measured, see ``bench/serve.py``): it builds a pyproj ``Transformer`` and
+transforms every feature in Python whenever the output CRS differs from the storage CRS, COUNTs the whole table on
+every page, opens a SQLAlchemy engine per configuration, and answers a filter on an unknown property with an empty
+200. This provider:
+
+* reads the geometry copies PostgreSQL maintains (``geom_4326`` for CRS84 and EPSG:4326, ``geom_3857`` for Web
+  Mercator; ``geom`` for the legal EPSG:9214), so no request transforms anything;
+* counts only when it is free (a short last page) or asked (``resulttype=hits``);
+* shares one psycopg connection pool per database and process (pygeoapi builds a provider per request);
+* compiles CQL2 to SQL with bound parameters and refuses unknown properties (400);
+* serves only what the public may see (features of approved plans).
+
+pygeoapi is told that the storage CRS is CRS84 (the ``geom_4326`` copy): it then hands bbox and filter geometries
+over untouched, where with EPSG:9214 it would build a pyproj Transformer per request (18 ms) and transform only two
+corners of a bbox. The legal EPSG:9214 geometry is offered as an output CRS, straight from ``geom``.
+
+Ready for writes: the editing issue adds ``create``/``update``/``delete`` through :mod:`gis_service.editing`
+(history, reason, transactions); reads here never hold a transaction open.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderConnectionError,
+    ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
+    ProviderQueryError,
+)
+
+from ogc.cql import CqlError, compile_filter
+from ogc.layers import LAYERS, Column, Layer
+
+__all__ = [
+    "CRS84",
+    "OUTPUT_CRS",
+    "PlanningProvider",
+    "close_databases",
+    "get_pool",
+    "register_database",
+]
+
+LOGGER = logging.getLogger(__name__)
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+
+
+@dataclass(frozen=True)
+class OutputCrs:
+    uri: str
+    geometry_sql: str  # expression over table alias t
+    decimals: int  # 8 decimals of a degree ~ 1 mm; 3 decimals of a metre = 1 mm
+
+
+# Every offered CRS, each read from a column PostgreSQL maintains (no transform per request).
+OUTPUT_CRS: dict[str, OutputCrs] = {
+    c.uri: c
+    for c in (
+        OutputCrs(CRS84, "t.geom_4326", 8),
+        OutputCrs(EPSG + "4326", "ST_FlipCoordinates(t.geom_4326)", 8),  # EPSG:4326 is latitude first
+        OutputCrs(EPSG + "9214", "t.geom", 3),
+        OutputCrs(EPSG + "3857", "t.geom_3857", 3),
+    )
+}
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    dsn: str
+    pool_size: int = 10
+    statement_timeout_ms: int = 30_000
+
+
+_DATABASES: dict[str, DatabaseConfig] = {}
+_POOLS: dict[str, ConnectionPool] = {}
+_LOCK = threading.Lock()
+_FIELDS: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+def register_database(key: str, dsn: str, *, pool_size: int = 10, statement_timeout_ms: int = 30_000) -> None:
+    """Tell the providers of this process where database ``key`` is (the app does it in its lifespan).
+
+    The URL stays in memory: the pygeoapi configuration on disk names only ``key``.
+    """
+    with _LOCK:
+        old = _DATABASES.get(key)
+        new = DatabaseConfig(dsn, pool_size, statement_timeout_ms)
+        if old != new and key in _POOLS:
+            _POOLS.pop(key).close()
+        _DATABASES[key] = new
+
+
+def close_databases() -> None:
+    """Close every pool of this process (at application shutdown)."""
+    with _LOCK:
+        for pool in _POOLS.values():
+            pool.close()
+        _POOLS.clear()
+
+
+def get_pool(key: str) -> ConnectionPool:
+    """The connection pool of database ``key``, opened on first use."""
+    pool = _POOLS.get(key)
+    if pool is not None:
+        return pool
+    with _LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            cfg = _DATABASES.get(key)
+            if cfg is None:
+                raise ProviderConnectionError(user_msg=f"database {key!r} is not configured in this process")
+            options = f"-c statement_timeout={cfg.statement_timeout_ms}" if cfg.statement_timeout_ms else ""
+            pool = ConnectionPool(
+                cfg.dsn,
+                min_size=1,
+                max_size=cfg.pool_size,
+                kwargs={"autocommit": True, "options": options, "application_name": "hue-planning-ogc"},
+                open=True,
+                name=f"ogc-{key}",
+            )
+            _POOLS[key] = pool
+    return pool
+
+
+def _parse_value(column: Column, raw: str) -> Any:
+    """A query-string value as the column's type, or a 400 naming the property."""
+    try:
+        if column.type == "integer":
+            return int(raw)
+        if column.type == "number":
+            return float(raw)
+        if column.type == "boolean":
+            if raw.lower() not in ("true", "false"):
+                raise ValueError(raw)
+            return raw.lower() == "true"
+    except ValueError:
+        raise ProviderInvalidQueryError(
+            user_msg=f"property {column.name!r} takes a {column.type}, not {raw!r}"
+        ) from None
+    return raw
+
+
+class PlanningProvider(BaseProvider):
+    """Features of one layer of schema ``planning`` (see :data:`ogc.layers.LAYERS`)."""
+
+    def __init__(self, provider_def: dict[str, Any]) -> None:
+        super().__init__(provider_def)
+        layer_name = provider_def.get("table", "")
+        if layer_name not in LAYERS:
+            raise ProviderConnectionError(user_msg=f"unknown layer {layer_name!r}")
+        self.layer: Layer = LAYERS[layer_name]
+        self.database_key = str(provider_def["data"])
+        self.id_field = "id"
+        self.title_field = provider_def.get("title_field")
+        self.get_fields()
+
+    # -- schema ------------------------------------------------------------------------------------------
+    def get_fields(self) -> dict[str, dict[str, Any]]:
+        fields = _FIELDS.get(self.layer.name)
+        if fields is None:
+            fields = {}
+            for c in self.layer.columns:
+                kind = {"type": "string", "format": c.type} if c.type in ("date", "datetime") else {"type": c.type}
+                fields[c.name] = {**kind, "title": c.title}
+            _FIELDS[self.layer.name] = fields
+        self._fields = fields
+        return fields
+
+    # -- reading -----------------------------------------------------------------------------------------
+    def _output(self, crs_transform_spec: Any) -> OutputCrs:
+        if crs_transform_spec is None:
+            return OUTPUT_CRS[CRS84]
+        try:
+            return OUTPUT_CRS[crs_transform_spec.target_crs_uri]
+        except KeyError:
+            raise ProviderInvalidQueryError(
+                user_msg=f"CRS {crs_transform_spec.target_crs_uri} is not offered; use one of {', '.join(OUTPUT_CRS)}"
+            ) from None
+
+    def _select(self, out: OutputCrs, skip_geometry: bool, select_properties: list[str] | None) -> str:
+        columns = self.layer.columns
+        if select_properties:
+            unknown = [p for p in select_properties if p not in self.layer.column_map]
+            if unknown:
+                raise ProviderInvalidQueryError(
+                    user_msg=f"properties: collection {self.layer.name!r} has no property {', '.join(unknown)}"
+                )
+            columns = tuple(c for c in columns if c.name in select_properties)
+        props = ", ".join(f"'{c.name}', {c.sql_cast}" for c in columns)
+        geometry = "NULL::json" if skip_geometry else f"ST_AsGeoJSON({out.geometry_sql}, {out.decimals})::json"
+        return (
+            "json_build_object('type', 'Feature', 'id', t.id, 'geometry', "
+            f"{geometry}, 'properties', json_build_object({props}))"
+        )
+
+    def _run(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        try:
+            with get_pool(self.database_key).connection() as conn:
+                return conn.execute(sql, params).fetchall()
+        except (psycopg.errors.DataError, psycopg.errors.InvalidParameterValue) as exc:
+            message = str(exc).splitlines()[0]
+            raise ProviderInvalidQueryError(user_msg=f"invalid value in the query: {message}") from None
+        except psycopg.errors.QueryCanceled:
+            raise ProviderQueryError(user_msg="the query took too long; narrow it with bbox, filter or limit") from None
+        except psycopg.OperationalError as exc:
+            LOGGER.error("database unavailable: %s", exc)
+            raise ProviderConnectionError(user_msg="the database is unavailable") from None
+
+    def query(
+        self,
+        offset: int = 0,
+        limit: int = 10,
+        resulttype: str = "results",
+        bbox: list[float] | None = None,
+        datetime_: str | None = None,
+        properties: list[tuple[str, str]] | None = None,
+        sortby: list[dict[str, str]] | None = None,
+        select_properties: list[str] | None = None,
+        skip_geometry: bool = False,
+        q: str | None = None,
+        filterq: Any = None,
+        crs_transform_spec: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        out = self._output(crs_transform_spec)
+        where = [self.layer.public_filter]
+        params: list[Any] = []
+        if bbox:
+            if len(bbox) == 6:  # a 3D bbox: x y of its corners
+                bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
+            where.append("ST_Intersects(t.geom_4326, ST_MakeEnvelope(%s, %s, %s, %s, 4326))")
+            params.extend(float(v) for v in bbox)
+        for name, raw in properties or []:
+            if name == "id":
+                where.append("t.id = %s")
+                params.append(_parse_value(Column("id", "integer"), raw))
+                continue
+            column = self.layer.column_map.get(name)
+            if column is None:
+                raise ProviderInvalidQueryError(user_msg=f"collection {self.layer.name!r} has no property {name!r}")
+            where.append(f"t.{column.name} = %s")
+            params.append(_parse_value(column, raw))
+        if filterq is not None:
+            try:
+                sql, filter_params = compile_filter(filterq, self.layer)
+            except CqlError as exc:
+                raise ProviderInvalidQueryError(user_msg=str(exc)) from None
+            where.append(sql)
+            params.extend(filter_params)
+        where_sql = " AND ".join(where)
+
+        if resulttype == "hits":
+            (count,) = self._run(f"SELECT count(*) FROM {self.layer.table} t WHERE {where_sql}", params)[0]
+            return {"type": "FeatureCollection", "features": [], "numberMatched": count, "numberReturned": 0}
+
+        order = []
+        for s in sortby or []:
+            prop = s["property"]
+            if prop != "id" and prop not in self.layer.column_map:
+                raise ProviderInvalidQueryError(user_msg=f"sortby: collection {self.layer.name!r} has no {prop!r}")
+            order.append(f"t.{prop} {'DESC' if s.get('order') == '-' else 'ASC'}")
+        order.append("t.id")
+        sql = (
+            f"SELECT {self._select(out, skip_geometry, select_properties)} FROM {self.layer.table} t "
+            f"WHERE {where_sql} ORDER BY {', '.join(order)} LIMIT %s OFFSET %s"
+        )
+        rows = self._run(sql, [*params, int(limit), int(offset)])
+        features = [r[0] for r in rows]
+        result: dict[str, Any] = {
+            "type": "FeatureCollection",
+            "features": features,
+            "numberReturned": len(features),
+        }
+        if len(features) < limit and (features or offset == 0):
+            result["numberMatched"] = offset + len(features)  # the last page: the count is free
+        return result
+
+    def get(self, identifier: Any, crs_transform_spec: Any = None, **kwargs: Any) -> dict[str, Any]:
+        out = self._output(crs_transform_spec)
+        try:
+            fid = int(str(identifier))
+        except ValueError:
+            raise ProviderItemNotFoundError(user_msg=f"no feature {identifier!r} in {self.layer.name}") from None
+        if not -(2**63) <= fid < 2**63:
+            raise ProviderItemNotFoundError(user_msg=f"no feature {identifier!r} in {self.layer.name}")
+        sql = (
+            f"SELECT {self._select(out, False, None)} FROM {self.layer.table} t "
+            f"WHERE t.id = %s AND {self.layer.public_filter}"
+        )
+        rows = self._run(sql, [fid])
+        if not rows:
+            raise ProviderItemNotFoundError(user_msg=f"no feature {identifier!r} in {self.layer.name}")
+        feature: dict[str, Any] = rows[0][0]
+        return feature
+
+    def __repr__(self) -> str:
+        return f"<PlanningProvider> {self.layer.name}"
