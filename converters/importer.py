@@ -9,6 +9,7 @@ in the history) and adds what is new.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import time
@@ -31,6 +32,7 @@ from converters.encoding import to_unicode
 from converters.errors import ConverterError, EmptyLayer, MissingCRS, UnknownCodes
 from converters.geometry import normalise
 from converters.mapping import TABLE_OF, CodeBook, FieldMap, Profile, coerce, jsonable, load_profile
+from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
 from converters.sources import Batch, SourceLayer, find_sources, read_vector
 from gis_service.editing import change_context
@@ -433,25 +435,30 @@ def _import_layer(
     boundary: list[Any] = []
     text = _TextState()
     unknown_before = Counter(codes.unknown)
-    for batch in batches if batches is not None else _batches(src, opts, profile, lr, report):
-        if source_crs is None:
-            source_crs = _source_crs(batch, src, opts, report)
-            lr.crs = source_crs.how
-            fmap = FieldMap.resolve(profile, kind, list(batch.fields))
-            lr.fields = dict(fmap.columns)
-            if kind in REQUIRED:
-                missing = [
-                    c for c in REQUIRED[kind] if c not in fmap.columns and not (batch.preset and c in batch.preset)
-                ]
-                if missing:
-                    names = {c: profile.fields.get(kind, {}).get(c, [])[:4] for c in missing}
-                    raise ConverterError(
-                        f"{src.label}: no field for {', '.join(missing)} of {kind} (looked for "
-                        f"{'; '.join(f'{c}: ' + ', '.join(v) for c, v in names.items())}; fields are "
-                        f"{', '.join(batch.fields) or 'none'}): add a mapping profile with --mapping"
-                    )
-            if writer is None and kind != "plan-boundary":
-                writer = _Writer(conn, kind, plan_id, COLUMNS[kind])
+    source = iter(batches if batches is not None else _batches(src, opts, profile, lr, report))
+    first = next(source, None)
+    if first is None:
+        raise EmptyLayer(f"{src.label}: the layer has no features")
+    batch = first
+    source_crs = _source_crs(batch, src, opts, report)
+    lr.crs = source_crs.how
+    fmap = FieldMap.resolve(profile, kind, list(batch.fields))
+    lr.fields = dict(fmap.columns)
+    if kind in REQUIRED:
+        missing = [c for c in REQUIRED[kind] if c not in fmap.columns and not (batch.preset and c in batch.preset)]
+        if missing:
+            names = {c: profile.fields.get(kind, {}).get(c, [])[:4] for c in missing}
+            raise ConverterError(
+                f"{src.label}: no field for {', '.join(missing)} of {kind} (looked for "
+                f"{'; '.join(f'{c}: ' + ', '.join(v) for c, v in names.items())}; fields are "
+                f"{', '.join(batch.fields) or 'none'}): add a mapping profile with --mapping"
+            )
+    if writer is None and kind != "plan-boundary":
+        writer = _Writer(conn, kind, plan_id, COLUMNS[kind])
+    assert fmap is not None and source_crs is not None
+
+    def prepare(batch: Batch) -> tuple[list[tuple[Any, ...]], list[Any], list[Any]]:
+        """Rows ready for COPY (and the features' ids), or the boundary's geometries: no database here."""
         assert fmap is not None and source_crs is not None
         lr.read += len(batch.fids)
         geoms = batch.geoms
@@ -468,8 +475,7 @@ def _import_layer(
         check_in_vietnam(geoms, src.label, source_crs)
         geoms, keep = normalise(geoms, batch.fids, kind, lr)
         if kind == "plan-boundary":
-            boundary.extend(geoms)
-            continue
+            return [], [], list(geoms)
         assert writer is not None
         values = _column_values(batch, kind, fmap, codes, lr, errors, keep, text)
         attrs = _attributes(batch, fmap, keep, lr, text)
@@ -502,14 +508,19 @@ def _import_layer(
                 row.append(_building_key(batch, profile, int(keep[i])))
             rows.append(tuple(row))
         errors.raise_if_any()
+        return rows, fids, []
+
+    # Reading and preparing the next batch (a thread) overlaps with the database writing this one.
+    for rows, fids, geoms in prefetch(prepare(b) for b in itertools.chain([first], source)):
+        if geoms:
+            boundary.extend(geoms)
         if rows:
-            writer.copy(rows, [r for r in fids], src.label)
+            assert writer is not None
+            writer.copy(rows, fids, src.label)
         if kind not in ("parcels", "buildings"):
             lr.written += len(rows)
         if progress:
             progress(src.label, lr.read, None)
-    if source_crs is None:
-        raise EmptyLayer(f"{src.label}: the layer has no features")
     errors.raise_if_any()
     new_unknown = codes.unknown - unknown_before
     if new_unknown and not opts.allow_unknown_codes:
