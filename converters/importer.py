@@ -593,9 +593,10 @@ def _quality(conn: Connection, plan_id: int, report: ImportReport, max_zones: in
         return
     gaps = conn.execute(
         sa.text(
-            "WITH u AS (SELECT (ST_Dump(ST_Union(geom))).geom AS g FROM planning.zones WHERE plan_id = :p), "
-            "h AS (SELECT ST_MakePolygon(ST_InteriorRingN(g, i)) AS hole FROM u, "
-            "generate_series(1, ST_NumInteriorRings(g)) i) "
+            "WITH uu AS (SELECT ST_Union(geom) AS g FROM planning.zones WHERE plan_id = :p), "
+            "u AS (SELECT (ST_Dump(g)).geom AS g FROM uu), "
+            "h AS (SELECT ST_Difference(ST_MakePolygon(ST_InteriorRingN(u.g, i)), uu.g) AS hole FROM u, uu, "
+            "generate_series(1, ST_NumInteriorRings(u.g)) i) "
             "SELECT ST_Area(hole), ST_X(ST_PointOnSurface(hole)), ST_Y(ST_PointOnSurface(hole)) FROM h "
             "WHERE ST_Area(hole) > 0.01 ORDER BY 1 DESC"
         ),
