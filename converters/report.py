@@ -101,7 +101,8 @@ class ImportReport:
             out.append(f"  warning: {w}")
         q = self.quality
         if q.get("overlaps"):
-            out.append(f"  {len(q['overlaps'])} overlaps between zones (total {q['overlap_area_m2']:.1f} m²)")
+            n = q.get("overlaps_total", len(q["overlaps"]))
+            out.append(f"  {n} overlaps between zones (total {q['overlap_area_m2']:.1f} m²)")
         if q.get("gaps"):
             out.append(f"  {len(q['gaps'])} gaps inside the zones' outline (total {q['gap_area_m2']:.1f} m²)")
         out.append(f"  {self.seconds:.1f} s")
