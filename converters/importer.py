@@ -34,7 +34,7 @@ from converters.geometry import normalise
 from converters.mapping import TABLE_OF, CodeBook, FieldMap, Profile, coerce, jsonable, load_profile
 from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
-from converters.sources import Batch, SourceLayer, find_sources, read_vector
+from converters.sources import Batch, SourceLayer, find_sources, layer_info, read_vector
 from gis_service.editing import change_context
 
 __all__ = ["ImportOptions", "import_path"]
@@ -436,6 +436,9 @@ def _import_layer(
     boundary: list[Any] = []
     text = _TextState()
     unknown_before = Counter(codes.unknown)
+    total = None
+    if batches is None and src.fmt == "vector":
+        total = int(layer_info(src).get("features") or 0) or None
     source = iter(batches if batches is not None else _batches(src, opts, profile, lr, report))
     first = next(source, None)
     if first is None:
@@ -525,7 +528,7 @@ def _import_layer(
         if kind not in ("parcels", "buildings"):
             lr.written += len(rows)
         if progress:
-            progress(src.label, lr.read, None)
+            progress(src.label, lr.read, total)
     errors.raise_if_any()
     new_unknown = codes.unknown - unknown_before
     if new_unknown and not opts.allow_unknown_codes:
@@ -620,6 +623,15 @@ def _quality(conn: Connection, plan_id: int, report: ImportReport, max_zones: in
         ),
         {"p": plan_id},
     ).all()
+    uncovered = conn.execute(
+        sa.text(
+            "SELECT ST_Area(ST_Difference(p.geom, (SELECT ST_Union(geom) FROM planning.zones WHERE plan_id = p.id))) "
+            "FROM planning.plans p WHERE p.id = :p AND p.geom IS NOT NULL"
+        ),
+        {"p": plan_id},
+    ).scalar_one_or_none()
+    if uncovered is not None:  # roads, water and gaps inside the plan's boundary
+        report.quality["uncovered_in_boundary_m2"] = round(float(uncovered), 1)
     report.quality["gaps"] = [{"area_m2": round(a, 2), "at_9214": [round(x, 2), round(y, 2)]} for a, x, y in gaps[:200]]
     report.quality["gap_area_m2"] = float(sum(g[0] for g in gaps))
 
@@ -640,7 +652,14 @@ def import_path(
     for s in sources:
         if s.kind is None and s.fmt == "vector":
             report.warn(f"{s.label}: not a layer the profile knows (give --kind to import it): skipped")
+    skipped = [s for s in sources if s.kind is None and s.fmt == "vector"]
     sources = [s for s in sources if s.kind is not None or s.fmt in ("dxf", "dgn")]
+    if not sources:
+        layers = ", ".join(s.layer or s.label for s in skipped)
+        raise ConverterError(
+            f"{path.name}: no layer with a TT 16/2025 name (found {layers}): say what it holds with --kind "
+            "(zones, parcels, buildings, red-lines, building-lines) or name its layer in a --mapping profile"
+        )
     sources.sort(key=lambda s: ORDER.index(s.kind) if s.kind in ORDER else 1)
     needs_plan = any(s.kind in PLAN_KINDS or s.kind is None for s in sources)
     if needs_plan and not opts.plan:

@@ -105,5 +105,9 @@ class ImportReport:
             out.append(f"  {n} overlaps between zones (total {q['overlap_area_m2']:.1f} m²)")
         if q.get("gaps"):
             out.append(f"  {len(q['gaps'])} gaps inside the zones' outline (total {q['gap_area_m2']:.1f} m²)")
+        if "uncovered_in_boundary_m2" in q:
+            out.append(
+                f"  {q['uncovered_in_boundary_m2']:,.0f} m² of the plan boundary is in no zone (roads, water, gaps)"
+            )
         out.append(f"  {self.seconds:.1f} s")
         return "\n".join(out)

@@ -221,3 +221,8 @@ def test_import_killed_half_way_leaves_nothing(
             break
         time.sleep(0.1)
     assert snapshot(engine) == before
+
+
+def test_a_layer_of_unknown_kind_asks_for_kind(engine: Engine, seeded: dict[str, str], tmp_path: Path) -> None:
+    zones().to_file(tmp_path / "data.gpkg", layer="lop_1", engine="pyogrio")
+    attempt(engine, tmp_path / "data.gpkg", ConverterError, r"found lop_1\): say what it holds with --kind", kind=None)
