@@ -113,3 +113,58 @@ def test_scan_image_with_a_world_file(engine: Engine, tmp_path: Path) -> None:
         ).one()
     assert t.c - 1 <= x0 and y1 <= t.f + 1 and x0 < t.c + 300 * t.a and np.isfinite(y1)
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_scan_georeferenced_by_ground_control_points(engine: Engine, tmp_path: Path) -> None:
+    from rasterio.control import GroundControlPoint
+
+    tif = ROOT / "sample_data" / "46QPK0000001" / "HoSoScan" / "KinhThanh_QHPK_scan.tif"
+    with rasterio.open(tif) as ds:
+        img, t = ds.read(window=((0, 300), (0, 300))), ds.transform
+    gcps = [
+        GroundControlPoint(row=r, col=c, x=t.c + c * t.a, y=t.f + r * t.e)
+        for r, c in ((0, 0), (0, 300), (300, 0), (300, 300))
+    ]
+    out = tmp_path / "gcp.tif"
+    with rasterio.open(out, "w", driver="GTiff", width=300, height=300, count=3, dtype="uint8",
+                       gcps=gcps, crs="EPSG:9214") as dst:  # fmt: skip
+        dst.write(img)
+    report = import_path(out, engine, ImportOptions(plan="46QPK0000204", user="t"))
+    assert report.layers[0].written >= 2
+    with engine.connect() as c:
+        x0, y1 = c.execute(
+            sa.text(
+                "SELECT min(ST_XMin(z.geom)), max(ST_YMax(z.geom)) FROM planning.zones z "
+                "JOIN planning.plans p ON p.id = z.plan_id WHERE p.code = '46QPK0000204'"
+            )
+        ).one()
+    assert t.c - 1 <= x0 < t.c + 300 * t.a and t.f + 300 * t.e < y1 <= t.f + 1
+
+
+def test_legacy_encoded_shapefile_text_becomes_unicode(engine: Engine, tmp_path: Path) -> None:
+    """A DBF typed with .VnTime (TCVN3) and VNI-Times fonts, no code page: what GDAL gives back is converted."""
+    gdf = gpd.GeoDataFrame(
+        {
+            "maSDD": ["ODT", "ODT"],
+            "kyHieuO": ["A-1", "A-2"],
+            "tenO": ["§Êt ë t¹i ®« thÞ", "Thöûa ñaát"],  # TCVN3 and VNI, as Latin-1 characters
+        },
+        geometry=[square(E, N), square(E + 40, N)],
+        crs="EPSG:9214",
+    )
+    gdf.to_file(tmp_path / "z.shp", engine="pyogrio", encoding="ISO-8859-1")
+    (tmp_path / "z.cpg").unlink(missing_ok=True)
+    report = import_path(tmp_path / "z.shp", engine, ImportOptions(plan="46QPK0000205", kind="zones", user="t"))
+    assert dict(report.layers[0].encodings) == {"tcvn3": 1, "vni": 1}
+    with engine.connect() as c:
+        names = (
+            c.execute(
+                sa.text(
+                    "SELECT z.name FROM planning.zones z JOIN planning.plans p ON p.id = z.plan_id "
+                    "WHERE p.code = '46QPK0000205' ORDER BY z.zone_code"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert names == ["Đất ở tại đô thị", "Thửa đất"]
