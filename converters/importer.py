@@ -225,8 +225,7 @@ class _Writer:
             row = self._exec(
                 f"WITH up AS (INSERT INTO planning.parcels AS t ({cl}) SELECT {cl} FROM import_parcels "
                 f"ON CONFLICT (ward, sheet_no, parcel_no) DO UPDATE SET {sets} "
-                f"WHERE ({', '.join('t.' + c for c in cols)}) "
-                f"IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in cols)}) "
+                f"WHERE {_changed(cols, 't', 'EXCLUDED')} "
                 "RETURNING (xmax = 0) AS inserted) "
                 "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
             ).one()
@@ -249,7 +248,7 @@ class _Writer:
             updated = self._exec(
                 f"UPDATE planning.buildings t SET ({cl2}) = (SELECT {', '.join('s.' + c for c in cols2)}) "
                 "FROM import_buildings s WHERE s.source_key IS NOT NULL AND t.attributes->>'source_key' = s.source_key "
-                f"AND ({', '.join('t.' + c for c in cols2)}) IS DISTINCT FROM ({', '.join('s.' + c for c in cols2)})"
+                f"AND {_changed(cols2, 't', 's')}"
             ).rowcount
             inserted = self._exec(
                 f"INSERT INTO planning.buildings ({cl2}) "
@@ -259,6 +258,15 @@ class _Writer:
             ).rowcount
             lr.written, lr.updated = int(inserted), int(updated)
             lr.unchanged = lr.read - lr.dropped_total - lr.written - lr.updated
+
+
+def _changed(cols: list[str], old: str, new: str) -> str:
+    """SQL: the row's content changed. Where it came from (file name, feature id) is not a change of the parcel."""
+    content = [c for c in cols if c not in ("source", "attributes")]
+    return (
+        f"(({', '.join(f'{old}.{c}' for c in content)}, {old}.attributes - 'source_fid') IS DISTINCT FROM "
+        f"({', '.join(f'{new}.{c}' for c in content)}, {new}.attributes - 'source_fid'))"
+    )
 
 
 def _row_error(exc: psycopg.Error, fids: list[Any], label: str) -> ConverterError:
