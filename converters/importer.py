@@ -9,6 +9,7 @@ in the history) and adds what is new.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import time
@@ -31,8 +32,9 @@ from converters.encoding import to_unicode
 from converters.errors import ConverterError, EmptyLayer, MissingCRS, UnknownCodes
 from converters.geometry import normalise
 from converters.mapping import TABLE_OF, CodeBook, FieldMap, Profile, coerce, jsonable, load_profile
+from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
-from converters.sources import Batch, SourceLayer, find_sources, read_vector
+from converters.sources import Batch, SourceLayer, find_sources, layer_info, read_vector
 from gis_service.editing import change_context
 
 __all__ = ["ImportOptions", "import_path"]
@@ -223,8 +225,7 @@ class _Writer:
             row = self._exec(
                 f"WITH up AS (INSERT INTO planning.parcels AS t ({cl}) SELECT {cl} FROM import_parcels "
                 f"ON CONFLICT (ward, sheet_no, parcel_no) DO UPDATE SET {sets} "
-                f"WHERE ({', '.join('t.' + c for c in cols)}) "
-                f"IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in cols)}) "
+                f"WHERE {_changed(cols, 't', 'EXCLUDED')} "
                 "RETURNING (xmax = 0) AS inserted) "
                 "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
             ).one()
@@ -247,7 +248,7 @@ class _Writer:
             updated = self._exec(
                 f"UPDATE planning.buildings t SET ({cl2}) = (SELECT {', '.join('s.' + c for c in cols2)}) "
                 "FROM import_buildings s WHERE s.source_key IS NOT NULL AND t.attributes->>'source_key' = s.source_key "
-                f"AND ({', '.join('t.' + c for c in cols2)}) IS DISTINCT FROM ({', '.join('s.' + c for c in cols2)})"
+                f"AND {_changed(cols2, 't', 's')}"
             ).rowcount
             inserted = self._exec(
                 f"INSERT INTO planning.buildings ({cl2}) "
@@ -257,6 +258,15 @@ class _Writer:
             ).rowcount
             lr.written, lr.updated = int(inserted), int(updated)
             lr.unchanged = lr.read - lr.dropped_total - lr.written - lr.updated
+
+
+def _changed(cols: list[str], old: str, new: str) -> str:
+    """SQL: the row's content changed. Where it came from (file name, feature id) is not a change of the parcel."""
+    content = [c for c in cols if c not in ("source", "attributes")]
+    return (
+        f"(({', '.join(f'{old}.{c}' for c in content)}, {old}.attributes - 'source_fid') IS DISTINCT FROM "
+        f"({', '.join(f'{new}.{c}' for c in content)}, {new}.attributes - 'source_fid'))"
+    )
 
 
 def _row_error(exc: psycopg.Error, fids: list[Any], label: str) -> ConverterError:
@@ -423,6 +433,7 @@ def _import_layer(
     report: ImportReport,
     progress: ProgressFn | None,
     batches: Iterable[Batch] | None = None,
+    zone_shapes: list[tuple[np.ndarray, list[Any], list[Any]]] | None = None,
 ) -> LayerReport:
     lr = LayerReport(source=src.label, kind=kind, table=TABLE_OF[kind])
     report.layers.append(lr)
@@ -433,25 +444,33 @@ def _import_layer(
     boundary: list[Any] = []
     text = _TextState()
     unknown_before = Counter(codes.unknown)
-    for batch in batches if batches is not None else _batches(src, opts, profile, lr, report):
-        if source_crs is None:
-            source_crs = _source_crs(batch, src, opts, report)
-            lr.crs = source_crs.how
-            fmap = FieldMap.resolve(profile, kind, list(batch.fields))
-            lr.fields = dict(fmap.columns)
-            if kind in REQUIRED:
-                missing = [
-                    c for c in REQUIRED[kind] if c not in fmap.columns and not (batch.preset and c in batch.preset)
-                ]
-                if missing:
-                    names = {c: profile.fields.get(kind, {}).get(c, [])[:4] for c in missing}
-                    raise ConverterError(
-                        f"{src.label}: no field for {', '.join(missing)} of {kind} (looked for "
-                        f"{'; '.join(f'{c}: ' + ', '.join(v) for c, v in names.items())}; fields are "
-                        f"{', '.join(batch.fields) or 'none'}): add a mapping profile with --mapping"
-                    )
-            if writer is None and kind != "plan-boundary":
-                writer = _Writer(conn, kind, plan_id, COLUMNS[kind])
+    total = None
+    if batches is None and src.fmt == "vector":
+        total = int(layer_info(src).get("features") or 0) or None
+    source = iter(batches if batches is not None else _batches(src, opts, profile, lr, report))
+    first = next(source, None)
+    if first is None:
+        raise EmptyLayer(f"{src.label}: the layer has no features")
+    batch = first
+    source_crs = _source_crs(batch, src, opts, report)
+    lr.crs = source_crs.how
+    fmap = FieldMap.resolve(profile, kind, list(batch.fields))
+    lr.fields = dict(fmap.columns)
+    if kind in REQUIRED:
+        missing = [c for c in REQUIRED[kind] if c not in fmap.columns and not (batch.preset and c in batch.preset)]
+        if missing:
+            names = {c: profile.fields.get(kind, {}).get(c, [])[:4] for c in missing}
+            raise ConverterError(
+                f"{src.label}: no field for {', '.join(missing)} of {kind} (looked for "
+                f"{'; '.join(f'{c}: ' + ', '.join(v) for c, v in names.items())}; fields are "
+                f"{', '.join(batch.fields) or 'none'}): add a mapping profile with --mapping"
+            )
+    if writer is None and kind != "plan-boundary":
+        writer = _Writer(conn, kind, plan_id, COLUMNS[kind])
+    assert fmap is not None and source_crs is not None
+
+    def prepare(batch: Batch) -> tuple[list[tuple[Any, ...]], list[Any], list[Any], list[int]]:
+        """Rows ready for COPY (and the features' ids), or the boundary's geometries: no database here."""
         assert fmap is not None and source_crs is not None
         lr.read += len(batch.fids)
         geoms = batch.geoms
@@ -468,8 +487,7 @@ def _import_layer(
         check_in_vietnam(geoms, src.label, source_crs)
         geoms, keep = normalise(geoms, batch.fids, kind, lr)
         if kind == "plan-boundary":
-            boundary.extend(geoms)
-            continue
+            return [], [], list(geoms), []
         assert writer is not None
         values = _column_values(batch, kind, fmap, codes, lr, errors, keep, text)
         attrs = _attributes(batch, fmap, keep, lr, text)
@@ -477,6 +495,7 @@ def _import_layer(
         ewkb = shapely.to_wkb(shapely.set_srid(geoms, STORAGE_EPSG), hex=True, include_srid=True)
         cols = COLUMNS[kind]
         rows: list[tuple[Any, ...]] = []
+        written: list[int] = []
         skip_code = kind == "zones"
         for i in range(len(keep)):
             vals = [values[c][i] for c in cols]
@@ -501,15 +520,23 @@ def _import_layer(
             if kind == "buildings":
                 row.append(_building_key(batch, profile, int(keep[i])))
             rows.append(tuple(row))
+            written.append(i)
         errors.raise_if_any()
+        if zone_shapes is not None and kind == "zones":
+            zone_shapes.append((geoms[written], [fids[i] for i in written], [values["zone_code"][i] for i in written]))
+        return rows, fids, [], written
+
+    # Reading and preparing the next batch (a thread) overlaps with the database writing this one.
+    for rows, fids, geoms, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
+        if geoms:
+            boundary.extend(geoms)
         if rows:
-            writer.copy(rows, [r for r in fids], src.label)
+            assert writer is not None
+            writer.copy(rows, [fids[i] for i in written], src.label)
         if kind not in ("parcels", "buildings"):
             lr.written += len(rows)
         if progress:
-            progress(src.label, lr.read, None)
-    if source_crs is None:
-        raise EmptyLayer(f"{src.label}: the layer has no features")
+            progress(src.label, lr.read, total)
     errors.raise_if_any()
     new_unknown = codes.unknown - unknown_before
     if new_unknown and not opts.allow_unknown_codes:
@@ -560,36 +587,59 @@ def _building_key(batch: Batch, profile: Profile, i: int) -> str | None:
     return None
 
 
+def _overlaps(zone_shapes: list[tuple[np.ndarray, list[Any], list[Any]]], report: ImportReport) -> None:
+    """Zones of the plan that overlap (share area, not only an edge), found with GEOS's STRtree in one pass."""
+    if not zone_shapes:
+        return
+    geoms = np.concatenate([z[0] for z in zone_shapes])
+    fids = [f for z in zone_shapes for f in z[1]]
+    codes = [c for z in zone_shapes for c in z[2]]
+    tree = shapely.STRtree(geoms)
+    pairs = [tree.query(geoms, predicate=p) for p in ("overlaps", "contains")]
+    a = np.concatenate([p[0] for p in pairs])
+    b = np.concatenate([p[1] for p in pairs])
+    pair = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)[a != b], axis=0)
+    found = []
+    if len(pair):
+        area = shapely.area(shapely.intersection(geoms[pair[:, 0]], geoms[pair[:, 1]]))
+        for (i, j), ar in sorted(zip(pair.tolist(), area.tolist(), strict=True), key=lambda x: -x[1]):
+            if ar > 0.01:
+                found.append(
+                    {"features": [fids[i], fids[j]], "zone_codes": [codes[i], codes[j]], "area_m2": round(ar, 2)}
+                )
+    report.quality["overlaps"] = found[:200]
+    report.quality["overlaps_total"] = len(found)
+    report.quality["overlap_area_m2"] = float(sum(f["area_m2"] for f in found))
+
+
 def _quality(conn: Connection, plan_id: int, report: ImportReport, max_zones: int = 10_000) -> None:
+    """Gaps: holes in the union of the plan's zones, less what zones inside them cover."""
     n = conn.execute(sa.text("SELECT count(*) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one()
     if not n:
         return
-    conn.execute(sa.text("ANALYZE planning.zones"))  # fresh statistics, else the self-join below loops naively
-    rows = conn.execute(
-        sa.text(
-            "SELECT a.id, b.id, a.zone_code, b.zone_code, ST_Area(ST_Intersection(a.geom, b.geom)) "
-            "FROM planning.zones a JOIN planning.zones b ON b.plan_id = a.plan_id AND a.id < b.id AND a.geom && b.geom "
-            "WHERE a.plan_id = :p AND ST_Relate(a.geom, b.geom, '2********') ORDER BY 5 DESC"
-        ),
-        {"p": plan_id},
-    ).all()
-    report.quality["overlaps"] = [
-        {"zones": [a, b], "zone_codes": [ca, cb], "area_m2": round(float(ar), 2)} for a, b, ca, cb, ar in rows[:200]
-    ]
-    report.quality["overlap_area_m2"] = float(sum(r[4] for r in rows))
     if n > max_zones:
         report.warn(f"gap check skipped: {n:,} zones (the union behind it is slow beyond {max_zones:,} zones)")
         return
     gaps = conn.execute(
         sa.text(
-            "WITH u AS (SELECT (ST_Dump(ST_Union(geom))).geom AS g FROM planning.zones WHERE plan_id = :p), "
-            "h AS (SELECT ST_MakePolygon(ST_InteriorRingN(g, i)) AS hole FROM u, "
-            "generate_series(1, ST_NumInteriorRings(g)) i) "
+            "WITH uu AS (SELECT ST_Union(geom) AS g FROM planning.zones WHERE plan_id = :p), "
+            "u AS (SELECT (ST_Dump(g)).geom AS g FROM uu), "
+            "h AS (SELECT ST_Difference(ST_MakePolygon(ST_InteriorRingN(u.g, i)), uu.g) AS hole FROM u, uu, "
+            "generate_series(1, ST_NumInteriorRings(u.g)) i) "
             "SELECT ST_Area(hole), ST_X(ST_PointOnSurface(hole)), ST_Y(ST_PointOnSurface(hole)) FROM h "
             "WHERE ST_Area(hole) > 0.01 ORDER BY 1 DESC"
         ),
         {"p": plan_id},
     ).all()
+    uncovered = conn.execute(
+        sa.text(
+            "SELECT ST_Area(ST_Difference(p.geom, (SELECT ST_Union(geom) FROM planning.zones WHERE plan_id = p.id))) "
+            "FROM planning.plans p WHERE p.id = :p AND p.geom IS NOT NULL"
+        ),
+        {"p": plan_id},
+    ).scalar_one_or_none()
+    if uncovered is not None:  # roads, water and gaps inside the plan's boundary
+        report.quality["uncovered_in_boundary_m2"] = round(float(uncovered), 1)
     report.quality["gaps"] = [{"area_m2": round(a, 2), "at_9214": [round(x, 2), round(y, 2)]} for a, x, y in gaps[:200]]
     report.quality["gap_area_m2"] = float(sum(g[0] for g in gaps))
 
@@ -610,7 +660,14 @@ def import_path(
     for s in sources:
         if s.kind is None and s.fmt == "vector":
             report.warn(f"{s.label}: not a layer the profile knows (give --kind to import it): skipped")
+    skipped = [s for s in sources if s.kind is None and s.fmt == "vector"]
     sources = [s for s in sources if s.kind is not None or s.fmt in ("dxf", "dgn")]
+    if not sources:
+        layers = ", ".join(s.layer or s.label for s in skipped)
+        raise ConverterError(
+            f"{path.name}: no layer with a TT 16/2025 name (found {layers}): say what it holds with --kind "
+            "(zones, parcels, buildings, red-lines, building-lines) or name its layer in a --mapping profile"
+        )
     sources.sort(key=lambda s: ORDER.index(s.kind) if s.kind in ORDER else 1)
     needs_plan = any(s.kind in PLAN_KINDS or s.kind is None for s in sources)
     if needs_plan and not opts.plan:
@@ -630,12 +687,15 @@ def import_path(
                     report.seconds = time.perf_counter() - t0
                     return report
                 codes = _codebook(conn)
+                zone_shapes: list[tuple[np.ndarray, list[Any], list[Any]]] | None = [] if opts.check_quality else None
                 for src in sources:
                     if src.fmt in ("dxf", "dgn"):
                         from converters.cad import read_cad
 
                         for kind, batch in read_cad(src, profile, codes, report).items():
-                            _import_layer(conn, src, kind, plan_id, opts, profile, codes, report, progress, [batch])
+                            _import_layer(
+                                conn, src, kind, plan_id, opts, profile, codes, report, progress, [batch], zone_shapes
+                            )
                     elif src.fmt == "scan":
                         from converters.scan import read_scan
 
@@ -645,15 +705,20 @@ def import_path(
                             )
                         ).all()
                         batch = read_scan(src, profile, codes, dict(rgb), report, src_crs=opts.src_crs)
-                        _import_layer(conn, src, "zones", plan_id, opts, profile, codes, report, progress, [batch])
+                        _import_layer(
+                            conn, src, "zones", plan_id, opts, profile, codes, report, progress, [batch], zone_shapes
+                        )
                     else:
                         assert src.kind is not None
-                        _import_layer(conn, src, src.kind, plan_id, opts, profile, codes, report, progress)
+                        _import_layer(
+                            conn, src, src.kind, plan_id, opts, profile, codes, report, progress, None, zone_shapes
+                        )
                 report.code_mappings = [
                     {"from": a, "to": b, "count": n} for (a, b), n in sorted(codes.mapped.items(), key=lambda x: -x[1])
                 ]
                 report.unknown_codes = dict(codes.unknown)
                 if plan_id is not None and opts.check_quality:
+                    _overlaps(zone_shapes or [], report)
                     _quality(conn, plan_id, report)
             if opts.dry_run:
                 tx.rollback()

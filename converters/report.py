@@ -101,8 +101,13 @@ class ImportReport:
             out.append(f"  warning: {w}")
         q = self.quality
         if q.get("overlaps"):
-            out.append(f"  {len(q['overlaps'])} overlaps between zones (total {q['overlap_area_m2']:.1f} m²)")
+            n = q.get("overlaps_total", len(q["overlaps"]))
+            out.append(f"  {n} overlaps between zones (total {q['overlap_area_m2']:.1f} m²)")
         if q.get("gaps"):
             out.append(f"  {len(q['gaps'])} gaps inside the zones' outline (total {q['gap_area_m2']:.1f} m²)")
+        if "uncovered_in_boundary_m2" in q:
+            out.append(
+                f"  {q['uncovered_in_boundary_m2']:,.0f} m² of the plan boundary is in no zone (roads, water, gaps)"
+            )
         out.append(f"  {self.seconds:.1f} s")
         return "\n".join(out)

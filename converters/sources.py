@@ -124,7 +124,8 @@ def find_sources(path: Path, profile: Profile, *, kind: str | None = None) -> li
             )
         out: list[SourceLayer] = []
         for f in sorted([*gis.glob("*.gpkg"), *gis.glob("*.gdb")]):
-            for sl in _vector_layers(str(f), f"{f.parent.name}/{f.name}", profile, kind, (f,)):
+            parts = tuple(sorted(p for p in f.rglob("*") if p.is_file())) if f.is_dir() else (f,)
+            for sl in _vector_layers(str(f), f"{f.parent.name}/{f.name}", profile, kind, parts):
                 out.append(sl)
         known = [s for s in out if s.kind]
         if not known:

@@ -442,6 +442,7 @@ def bulge(p0: tuple[float, float], p1: tuple[float, float], sagitta: float) -> f
 
 def detailed_plan_dxf(path: Path) -> None:
     """The Kim Long detailed plan 1:500 drawn in AutoCAD style: layers, arcs, a hatch, labels (some TCVN3)."""
+    ezdxf.options.write_fixed_meta_data_for_testing = True  # fixed dates and GUIDs: the same bytes on every run
     doc = ezdxf.new("R2010", setup=True)
     for name, color in (
         ("QH_DAT_O", 6),

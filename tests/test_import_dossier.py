@@ -151,3 +151,29 @@ def test_cli_dry_run_writes_nothing_and_reports(engine: Engine, settings: object
     # plan layers are new for this plan code; parcels and buildings are the ones already in the database
     assert sum(layer["written"] for layer in data["layers"] if layer["kind"] != "parcels") >= 124
     assert sum(layer["written"] + layer["unchanged"] for layer in data["layers"]) == 124 + 849 + 732
+
+
+def test_parcels_reimported_alone_update_only_what_changed(
+    engine: Engine, imported: dict[str, object], tmp_path: Path
+) -> None:
+    import geopandas as gpd
+
+    src = DOSSIER / "HoSoGIS" / "HienTrang.gpkg"
+    same = import_path(src, engine, ImportOptions(user="lan.nguyen", kind=None))
+    parcels = next(lr for lr in same.layers if lr.kind == "parcels")
+    assert (parcels.written, parcels.updated, parcels.unchanged) == (0, 0, 849)
+    gdf = gpd.read_file(src, layer="ThuaDat_A", engine="pyogrio")
+    gdf.loc[0, "maMucDichSDD"] = "TMD"
+    gdf.to_file(tmp_path / "HienTrang.gpkg", layer="ThuaDat_A", engine="pyogrio")
+    changed = import_path(
+        tmp_path / "HienTrang.gpkg", engine, ImportOptions(user="lan.nguyen", reason="chuyển mục đích")
+    )
+    assert (changed.layers[0].written, changed.layers[0].updated, changed.layers[0].unchanged) == (0, 1, 848)
+    with engine.connect() as c:
+        last = c.execute(
+            sa.text(
+                "SELECT h.operation, h.reason, h.before->>'land_use_code', h.after->>'land_use_code' "
+                "FROM planning.change_history h WHERE h.table_name = 'parcels' ORDER BY h.id DESC LIMIT 1"
+            )
+        ).one()
+    assert tuple(last) == ("update", "chuyển mục đích", "ODT", "TMD")

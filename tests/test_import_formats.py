@@ -17,7 +17,7 @@ import geopandas as gpd
 import pytest
 import sqlalchemy as sa
 from pyproj import Transformer
-from shapely.geometry import Polygon
+from shapely.geometry import LineString, Polygon
 from sqlalchemy.engine import Engine
 
 from converters import ImportOptions, import_path
@@ -294,3 +294,31 @@ def test_scan_zones_match_the_source_polygons_within_5_percent(engine: Engine) -
             assert best["land_use_code"] == src_code
         checked += 1
     assert checked >= 10
+
+
+def test_dossier_with_a_filegdb(engine: Engine, tmp_path: Path) -> None:
+    """A TT 16/2025 dossier whose HoSoGIS holds a FileGDB: layers go to their tables by their standard names."""
+    gis = tmp_path / "46QPK9999999" / "HoSoGIS"
+    gis.mkdir(parents=True)
+    z = zones_9214()
+    z.to_file(gis / "QuyHoach.gdb", layer="ChucNangSuDungDat_A", driver="OpenFileGDB", engine="pyogrio")
+    e, n = CONTROL_9214
+    red = gpd.GeoDataFrame(
+        {"tenDuong": ["Đinh Tiên Hoàng"], "loGioi": [19.5]},
+        geometry=[LineString([(e - 40, n + 5), (e + 35, n + 5)])],
+        crs="EPSG:9214",
+    )
+    red.to_file(gis / "QuyHoach.gdb", layer="ChiGioiDuongDo_L", driver="OpenFileGDB", engine="pyogrio", mode="a")
+    plan = next_plan()
+    report = import_path(tmp_path / "46QPK9999999", engine, ImportOptions(plan=plan, user="test"))
+    assert sorted((lr.table, lr.written) for lr in report.layers) == [("red_lines", 1), ("zones", 2)]
+    assert zone_rows(engine, plan) == EXPECTED
+    with engine.connect() as c:
+        road = c.execute(
+            sa.text(
+                "SELECT r.road_name, r.red_line_width_m::float FROM planning.red_lines r "
+                "JOIN planning.plans p ON p.id = r.plan_id WHERE p.code = :c"
+            ),
+            {"c": plan},
+        ).one()
+    assert tuple(road) == ("Đinh Tiên Hoàng", 19.5)

@@ -26,8 +26,12 @@ class _Progress:
         if self.quiet:
             return
         if sys.stderr.isatty():
-            of = f"/{total:,}" if total else ""
-            sys.stderr.write(f"\r  {label}: {done:,}{of} features")
+            if total:
+                filled = int(30 * min(done / total, 1.0))
+                bar = f"[{'#' * filled}{'.' * (30 - filled)}] {100 * done / total:3.0f}% "
+                sys.stderr.write(f"\r  {label} {bar}{done:,}/{total:,} features")
+            else:
+                sys.stderr.write(f"\r  {label}: {done:,} features")
             sys.stderr.flush()
         elif done - self.last >= 100_000:
             say(f"  {label}: {done:,} features")
