@@ -402,3 +402,19 @@ def test_building_tiles_follow_changes_of_their_parcel(tiles_db: Any, tmp_path: 
     finally:
         with engine.begin() as conn:
             update_feature(conn, "parcels", sample.parcels[1], {"ward": "Thuận Thành"}, **WHO)
+
+
+def test_a_rebuild_cleans_up_after_an_interrupted_one(tiles_db: Any, tmp_path: Path) -> None:
+    engine, _, _ = tiles_db
+    out = tmp_path / "tidy"
+    build_tilesets(engine, out, layers=["zones"], options=OPTIONS)
+    stray = out / "zones" / "t" / "15" / "1" / "2.glb"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"glTF left over")
+    (out / "zones" / "t" / ".9.glb.123.tmp").write_bytes(b"half a tile")
+    [report] = build_tilesets(engine, out, layers=["zones"], options=OPTIONS)
+    assert report.deleted == ["15/1/2"] and report.written == []
+    assert not stray.exists() and not (out / "zones" / "t" / "15").exists()
+    assert [p.name for p in (out / "zones" / "t").rglob("*") if p.is_file()] == [
+        Path(u).name for _, u in [(t, str(p)) for t, p in tileset_contents(out / "zones" / "tileset.json")]
+    ]
