@@ -142,7 +142,7 @@ def _tile_path(layer_dir: Path, address: str) -> Path:
 
 def _sweep(tiles_dir: Path, keep: set[str]) -> list[str]:
     """Delete contents no tile points at any more (and leftovers of an interrupted build); their addresses."""
-    gone = []
+    gone: list[str] = []
     if not tiles_dir.is_dir():
         return gone
     for path in sorted(tiles_dir.rglob("*")):
