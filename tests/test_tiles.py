@@ -31,6 +31,8 @@ from gis_service.errors import NotFound, ValidationError
 from gis_service.settings import Settings, TileSettings
 from tiles import TileOptions, build_tilesets
 from tiles.geodesy import ecef_to_geodetic, enu_frame, geodetic_to_ecef
+from tiles.glb import Property, glb_bytes
+from tiles.mesh import extrude
 
 ROOT = Path(__file__).resolve().parents[1]
 # Small caps so that 65 buildings make a quadtree of several levels.
@@ -71,8 +73,34 @@ def tileset_contents(tileset_path: Path) -> list[tuple[dict[str, Any], Path]]:
 # --- validity ----------------------------------------------------------------------------------------------
 
 
-def test_every_glb_passes_the_khronos_gltf_validator(built: Path) -> None:
-    files = glb_files(built)
+def big_glb(path: Path) -> Path:
+    """A glb past 65,535 vertices (32-bit indices): one round zone of 12,000 points with a hole."""
+    import shapely
+
+    lon, lat = Transformer.from_crs("EPSG:9214", "EPSG:4326", always_xy=True).transform(E, N)
+    outer = shapely.Point(lon, lat).buffer(0.004, quad_segs=3000)
+    hole = shapely.Point(lon, lat).buffer(0.001, quad_segs=50)
+    geoms = np.array([shapely.Polygon(outer.exterior.coords, [hole.exterior.coords])], dtype=object)
+    origin, rotation = enu_frame(lon, lat)
+    mesh = extrude(geoms, np.array([0.0]), np.array([20.0]), origin, rotation)
+    assert mesh.vertex_count > 65535
+    data = glb_bytes(
+        mesh,
+        colors=np.array([[255, 160, 255, 255]], dtype=np.uint8),
+        translation=np.zeros(3),
+        class_id="zone",
+        class_name="Ô quy hoạch / Plan zone",
+        properties=[Property("land_use_code", "STRING", "Mã loại đất / Land-use code")],
+        columns={"land_use_code": ["ODT"]},
+        translucent=True,
+    )
+    path.write_bytes(data)
+    assert read_glb(path).gltf["accessors"][read_glb(path).primitive["indices"]]["componentType"] == 5125
+    return path
+
+
+def test_every_glb_passes_the_khronos_gltf_validator(built: Path, tmp_path: Path) -> None:
+    files = [*glb_files(built), big_glb(tmp_path / "big.glb")]
     assert len(files) >= 5
     validator = ROOT / "node_modules" / "gltf-validator"
     assert validator.is_dir(), "npm package gltf-validator missing: run ./run.sh setup (npm ci)"
