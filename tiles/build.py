@@ -327,7 +327,8 @@ def _build_layer(
     if stale and manifest_path.is_file():
         # Forget the tiles about to be rewritten first: a build stopped half-way must not leave a manifest that
         # vouches for files it had already replaced.
-        kept = {a: t for a, t in old_tiles.items() if a in tiles and a not in {n.address for n in stale}}
+        rewritten = {n.address for n in stale}
+        kept = {a: t for a, t in old_tiles.items() if a in tiles and a not in rewritten}
         _write_atomic(manifest_path, (json.dumps({**old, "tiles": kept}, indent=1) + "\n").encode())
 
     done = 0
