@@ -446,3 +446,19 @@ def test_a_rebuild_cleans_up_after_an_interrupted_one(tiles_db: Any, tmp_path: P
     assert [p.name for p in (out / "zones" / "t").rglob("*") if p.is_file()] == [
         Path(u).name for _, u in [(t, str(p)) for t, p in tileset_contents(out / "zones" / "tileset.json")]
     ]
+
+
+def test_envelope_heights_follow_the_plan_rules() -> None:
+    from tiles.layers import LAYERS
+
+    zone = LAYERS["zones"].height
+    o = TileOptions(floor_height_m=3.5, default_zone_height_m=12.0, parcel_slab_m=0.3)
+    assert zone({"max_height_m": 19.5, "max_floors": 5}, o) == 19.5
+    assert zone({"max_height_m": None, "max_floors": 4}, o) == 14.0
+    assert zone({"max_height_m": None, "max_floors": None}, o) == 12.0
+    assert zone({"max_height_m": None, "max_floors": 0}, o) == 0.3  # nothing may be built: a slab
+    assert zone({"max_height_m": 0, "max_floors": None}, o) == 0.3
+    building = LAYERS["buildings"].height
+    assert building({"height_m": 7.2, "floors": 2}, o) == 7.2
+    assert building({"height_m": None, "floors": 2}, o) == 7.0
+    assert building({"height_m": None, "floors": None}, o) == TileOptions().default_building_height_m
