@@ -163,7 +163,9 @@ def test_tileset_structure_is_sound(built: Path, layer: str) -> None:
             ext = glb.primitive["extensions"]["EXT_mesh_features"]["featureIds"][0]
             assert ext["featureCount"] == count == len(np.unique(fids)) and fids.max() == count - 1
             assert count <= OPTIONS.max_features_per_tile
-            assert int(glb.gltf["accessors"][glb.primitive["attributes"]["POSITION"]]["count"]) <= 65535
+            vertices = int(glb.gltf["accessors"][glb.primitive["attributes"]["POSITION"]]["count"])
+            assert vertices <= 65535
+            assert count == 1 or vertices <= OPTIONS.max_vertices_per_tile
             for name in table["properties"]:
                 assert len(glb.column(name)) == count
             seen_features += count
@@ -221,6 +223,10 @@ def test_zone_corner_lands_within_5_cm_of_the_database_geometry(built: Path, til
     assert glb.column("max_height_m")[row] == pytest.approx(12.5)
     assert glb.column("max_far")[row] == pytest.approx(1.8)
     mine = glb.feature_ids() == row
+    with engine.connect() as conn:
+        rgb = conn.execute(sa.text("SELECT rgb FROM planning.land_use_codes WHERE code = 'ODT'")).scalar_one()
+    colors = glb.accessor(glb.primitive["attributes"]["COLOR_0"])[mine]
+    assert {tuple(c) for c in colors.tolist()} == {(*map(int, rgb.split()), 255)}  # the official colour
     enu = glb.positions_enu()[mine]
     ecef = enu @ m[:3, :3].T + m[:3, 3]
     to_geodetic = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
