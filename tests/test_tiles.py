@@ -27,7 +27,7 @@ from gis_service.cli import cli
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.editing import delete_feature, update_feature
-from gis_service.errors import NotFound, ValidationError
+from gis_service.errors import ConfigError, NotFound, ValidationError
 from gis_service.settings import Settings, TileSettings
 from tiles import TileOptions, build_tilesets
 from tiles.geodesy import ecef_to_geodetic, enu_frame, geodetic_to_ecef
@@ -304,6 +304,20 @@ def test_heights_follow_the_plan_rules_and_the_dem(tiles_db: Any, tmp_path: Path
         assert mine.min() == pytest.approx(floor, abs=0.01)
         assert mine.max() == pytest.approx(floor + height, abs=0.01)
         assert glb.column("envelope_height_m")[ids.index(zone_id)] == pytest.approx(height)
+    no_crs = tmp_path / "no_crs.tif"
+    with rasterio.open(
+        no_crs,
+        "w",
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="float32",
+        transform=from_origin(E - 400, N + 400, 20, 20),
+    ) as dst:
+        dst.write(data[:4, :4], 1)
+    with pytest.raises(ConfigError, match=r"no_crs\.tif has no coordinate reference system"):
+        build_tilesets(engine, tmp_path / "out3", options=TileOptions(dem_path=no_crs))
     broken = tmp_path / "broken.tif"
     broken.write_bytes(b"not a tiff")
     with pytest.raises(Exception, match=r"broken\.tif"):
