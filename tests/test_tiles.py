@@ -27,10 +27,12 @@ from gis_service.cli import cli
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.editing import delete_feature, update_feature
-from gis_service.errors import NotFound, ValidationError
+from gis_service.errors import ConfigError, NotFound, ValidationError
 from gis_service.settings import Settings, TileSettings
 from tiles import TileOptions, build_tilesets
 from tiles.geodesy import ecef_to_geodetic, enu_frame, geodetic_to_ecef
+from tiles.glb import Property, glb_bytes
+from tiles.mesh import extrude
 
 ROOT = Path(__file__).resolve().parents[1]
 # Small caps so that 65 buildings make a quadtree of several levels.
@@ -71,8 +73,34 @@ def tileset_contents(tileset_path: Path) -> list[tuple[dict[str, Any], Path]]:
 # --- validity ----------------------------------------------------------------------------------------------
 
 
-def test_every_glb_passes_the_khronos_gltf_validator(built: Path) -> None:
-    files = glb_files(built)
+def big_glb(path: Path) -> Path:
+    """A glb past 65,535 vertices (32-bit indices): one round zone of 12,000 points with a hole."""
+    import shapely
+
+    lon, lat = Transformer.from_crs("EPSG:9214", "EPSG:4326", always_xy=True).transform(E, N)
+    outer = shapely.Point(lon, lat).buffer(0.004, quad_segs=3000)
+    hole = shapely.Point(lon, lat).buffer(0.001, quad_segs=50)
+    geoms = np.array([shapely.Polygon(outer.exterior.coords, [hole.exterior.coords])], dtype=object)
+    origin, rotation = enu_frame(lon, lat)
+    mesh = extrude(geoms, np.array([0.0]), np.array([20.0]), origin, rotation)
+    assert mesh.vertex_count > 65535
+    data = glb_bytes(
+        mesh,
+        colors=np.array([[255, 160, 255, 255]], dtype=np.uint8),
+        translation=np.zeros(3),
+        class_id="zone",
+        class_name="Ô quy hoạch / Plan zone",
+        properties=[Property("land_use_code", "STRING", "Mã loại đất / Land-use code")],
+        columns={"land_use_code": ["ODT"]},
+        translucent=True,
+    )
+    path.write_bytes(data)
+    assert read_glb(path).gltf["accessors"][read_glb(path).primitive["indices"]]["componentType"] == 5125
+    return path
+
+
+def test_every_glb_passes_the_khronos_gltf_validator(built: Path, tmp_path: Path) -> None:
+    files = [*glb_files(built), big_glb(tmp_path / "big.glb")]
     assert len(files) >= 5
     validator = ROOT / "node_modules" / "gltf-validator"
     assert validator.is_dir(), "npm package gltf-validator missing: run ./run.sh setup (npm ci)"
@@ -135,7 +163,9 @@ def test_tileset_structure_is_sound(built: Path, layer: str) -> None:
             ext = glb.primitive["extensions"]["EXT_mesh_features"]["featureIds"][0]
             assert ext["featureCount"] == count == len(np.unique(fids)) and fids.max() == count - 1
             assert count <= OPTIONS.max_features_per_tile
-            assert int(glb.gltf["accessors"][glb.primitive["attributes"]["POSITION"]]["count"]) <= 65535
+            vertices = int(glb.gltf["accessors"][glb.primitive["attributes"]["POSITION"]]["count"])
+            assert vertices <= 65535
+            assert count == 1 or vertices <= OPTIONS.max_vertices_per_tile
             for name in table["properties"]:
                 assert len(glb.column(name)) == count
             seen_features += count
@@ -193,6 +223,10 @@ def test_zone_corner_lands_within_5_cm_of_the_database_geometry(built: Path, til
     assert glb.column("max_height_m")[row] == pytest.approx(12.5)
     assert glb.column("max_far")[row] == pytest.approx(1.8)
     mine = glb.feature_ids() == row
+    with engine.connect() as conn:
+        rgb = conn.execute(sa.text("SELECT rgb FROM planning.land_use_codes WHERE code = 'ODT'")).scalar_one()
+    colors = glb.accessor(glb.primitive["attributes"]["COLOR_0"])[mine]
+    assert {tuple(c) for c in colors.tolist()} == {(*map(int, rgb.split()), 255)}  # the official colour
     enu = glb.positions_enu()[mine]
     ecef = enu @ m[:3, :3].T + m[:3, 3]
     to_geodetic = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
@@ -270,6 +304,20 @@ def test_heights_follow_the_plan_rules_and_the_dem(tiles_db: Any, tmp_path: Path
         assert mine.min() == pytest.approx(floor, abs=0.01)
         assert mine.max() == pytest.approx(floor + height, abs=0.01)
         assert glb.column("envelope_height_m")[ids.index(zone_id)] == pytest.approx(height)
+    no_crs = tmp_path / "no_crs.tif"
+    with rasterio.open(
+        no_crs,
+        "w",
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="float32",
+        transform=from_origin(E - 400, N + 400, 20, 20),
+    ) as dst:
+        dst.write(data[:4, :4], 1)
+    with pytest.raises(ConfigError, match=r"no_crs\.tif has no coordinate reference system"):
+        build_tilesets(engine, tmp_path / "out3", options=TileOptions(dem_path=no_crs))
     broken = tmp_path / "broken.tif"
     broken.write_bytes(b"not a tiff")
     with pytest.raises(Exception, match=r"broken\.tif"):
@@ -402,3 +450,35 @@ def test_building_tiles_follow_changes_of_their_parcel(tiles_db: Any, tmp_path: 
     finally:
         with engine.begin() as conn:
             update_feature(conn, "parcels", sample.parcels[1], {"ward": "Thuận Thành"}, **WHO)
+
+
+def test_a_rebuild_cleans_up_after_an_interrupted_one(tiles_db: Any, tmp_path: Path) -> None:
+    engine, _, _ = tiles_db
+    out = tmp_path / "tidy"
+    build_tilesets(engine, out, layers=["zones"], options=OPTIONS)
+    stray = out / "zones" / "t" / "15" / "1" / "2.glb"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"glTF left over")
+    (out / "zones" / "t" / ".9.glb.123.tmp").write_bytes(b"half a tile")
+    [report] = build_tilesets(engine, out, layers=["zones"], options=OPTIONS)
+    assert report.deleted == ["15/1/2"] and report.written == []
+    assert not stray.exists() and not (out / "zones" / "t" / "15").exists()
+    assert [p.name for p in (out / "zones" / "t").rglob("*") if p.is_file()] == [
+        Path(u).name for _, u in [(t, str(p)) for t, p in tileset_contents(out / "zones" / "tileset.json")]
+    ]
+
+
+def test_envelope_heights_follow_the_plan_rules() -> None:
+    from tiles.layers import LAYERS
+
+    zone = LAYERS["zones"].height
+    o = TileOptions(floor_height_m=3.5, default_zone_height_m=12.0, parcel_slab_m=0.3)
+    assert zone({"max_height_m": 19.5, "max_floors": 5}, o) == 19.5
+    assert zone({"max_height_m": None, "max_floors": 4}, o) == 14.0
+    assert zone({"max_height_m": None, "max_floors": None}, o) == 12.0
+    assert zone({"max_height_m": None, "max_floors": 0}, o) == 0.3  # nothing may be built: a slab
+    assert zone({"max_height_m": 0, "max_floors": None}, o) == 0.3
+    building = LAYERS["buildings"].height
+    assert building({"height_m": 7.2, "floors": 2}, o) == 7.2
+    assert building({"height_m": None, "floors": 2}, o) == 7.0
+    assert building({"height_m": None, "floors": None}, o) == TileOptions().default_building_height_m

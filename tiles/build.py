@@ -140,6 +140,25 @@ def _tile_path(layer_dir: Path, address: str) -> Path:
     return layer_dir / "t" / f"{address}.glb"
 
 
+def _sweep(tiles_dir: Path, keep: set[str]) -> list[str]:
+    """Delete contents no tile points at any more (and leftovers of an interrupted build); their addresses."""
+    gone: list[str] = []
+    if not tiles_dir.is_dir():
+        return gone
+    for path in sorted(tiles_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        address = path.relative_to(tiles_dir).with_suffix("").as_posix()
+        if path.name.startswith(".") or path.suffix != ".glb" or address not in keep:
+            path.unlink()
+            if path.suffix == ".glb":
+                gone.append(address)
+    for folder in sorted((p for p in tiles_dir.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return gone
+
+
 def build_tile(
     layer: Layer,
     rows: Sequence[Any],
@@ -255,9 +274,7 @@ def _build_layer(
     old: dict[str, Any] = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     old_tiles: dict[str, dict[str, Any]] = old.get("tiles", {})
     if not keys:
-        for address in old_tiles:
-            _tile_path(layer_dir, address).unlink(missing_ok=True)
-            report.deleted.append(address)
+        report.deleted = _sweep(layer_dir / "t", set())
         for name in ("tileset.json", "manifest.json"):
             (layer_dir / name).unlink(missing_ok=True)
         report.seconds = time.perf_counter() - t0
@@ -307,6 +324,13 @@ def _build_layer(
     report.features, report.tiles = int(ids.size), len(leaves)
     say(f"{layer.name}: {ids.size:,} features in {len(leaves)} tiles, {len(stale)} to write")
 
+    if stale and manifest_path.is_file():
+        # Forget the tiles about to be rewritten first: a build stopped half-way must not leave a manifest that
+        # vouches for files it had already replaced.
+        rewritten = {n.address for n in stale}
+        kept = {a: t for a, t in old_tiles.items() if a in tiles and a not in rewritten}
+        _write_atomic(manifest_path, (json.dumps({**old, "tiles": kept}, indent=1) + "\n").encode())
+
     done = 0
     batch: list[Node] = []
     for i, leaf in enumerate(stale):
@@ -326,9 +350,7 @@ def _build_layer(
         say(f"{layer.name}: {done}/{len(stale)} tiles written")
         batch = []
 
-    for address in sorted(set(old_tiles) - set(tiles)):
-        _tile_path(layer_dir, address).unlink(missing_ok=True)
-        report.deleted.append(address)
+    report.deleted = _sweep(layer_dir / "t", set(tiles))
 
     tileset = _layer_tileset(root, tiles, frame)
     root_volume: dict[str, Any] = dict(tileset.to_dict()["root"]["boundingVolume"])

@@ -43,8 +43,8 @@ class Ground:
                     raise ConfigError(f"DEM {path} has no coordinate reference system: add one (e.g. EPSG:9214)")
                 band = src.read(1, masked=False).astype(np.float64)
                 transform = src.transform
-                # Through the EPSG code where there is one: a WKT of EPSG:9214 read back from a GeoTIFF may lack
-                # the datum shift, and pyproj would then place the DEM about 225 m off.
+                # Through the EPSG code where there is one, so that pyproj picks the registered VN-2000 shift
+                # (EPSG:6960); a custom WKT without TOWGS84 would place the DEM about 225 m off.
                 epsg = src.crs.to_epsg()
                 crs = f"EPSG:{epsg}" if epsg else src.crs.to_wkt()
                 nodata = src.nodata

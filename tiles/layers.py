@@ -56,10 +56,12 @@ class Layer:
 
 
 def _zone_height(row: Mapping[str, Any], options: Any) -> float:
-    if row["max_height_m"]:
-        return float(row["max_height_m"])
-    if row["max_floors"]:
-        return float(row["max_floors"]) * float(options.floor_height_m)
+    """The permitted envelope: max height, else max floors x floor height, else the default. A zone where nothing
+    may be built (0 m or 0 floors: parks, water) is a thin slab, never the default envelope."""
+    if row["max_height_m"] is not None:
+        return max(float(row["max_height_m"]), float(options.parcel_slab_m))
+    if row["max_floors"] is not None:
+        return max(float(row["max_floors"]) * float(options.floor_height_m), float(options.parcel_slab_m))
     return float(options.default_zone_height_m)
 
 
