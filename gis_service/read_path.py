@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -72,7 +73,53 @@ def _mount_pygeoapi(app: FastAPI, settings: Settings) -> None:
     elif module is None:
         module = importlib.import_module("pygeoapi.starlette_app")
     module._planning_config = str(files.config)  # type: ignore[attr-defined]
-    app.mount("/ogc", module.APP, name="ogc")
+    app.mount("/ogc", ExecutionBodyGuard(module.APP), name="ogc")
+
+
+class ExecutionBodyGuard:
+    """Refuses (400) a process execution request whose body is not a JSON object, before pygeoapi sees it.
+
+    pygeoapi 0.24 calls ``data.get('inputs')`` on whatever JSON the body holds: a list, a number or ``null`` ends
+    in an AttributeError and a 500 (found by schemathesis). Everything else passes through untouched.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith("/execution"):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        problem = None
+        try:
+            data = json.loads(body or b"{}")
+            if not isinstance(data, dict):
+                problem = 'the execution request must be a JSON object: {"inputs": {...}}'
+            elif not isinstance(data.get("inputs", {}), dict):
+                problem = '"inputs" of the execution request must be a JSON object: {"lon": ..., "lat": ...}'
+        except ValueError as exc:
+            problem = f"the execution request is not valid JSON: {exc}"
+        if problem is not None:
+            response = JSONResponse({"code": "InvalidParameterValue", "description": problem}, status_code=400)
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 def _etag(body: bytes) -> str:
