@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = {"storage": "bench.storage"}
+BENCHMARKS = {"storage": "bench.storage", "serve": "bench.serve"}
 
 
 def main(argv: list[str] | None = None) -> int:

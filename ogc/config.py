@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from ogc.layers import LAYERS
-from ogc.provider import CRS84, OUTPUT_CRS
+from ogc.provider import CRS84, OUTPUT_CRS, STORAGE_CRS_FOR_PYGEOAPI
 
 __all__ = ["HUE_BBOX", "OgcFiles", "build_config", "write_config"]
 
@@ -45,8 +45,8 @@ def build_config(
                     "data": database_key,
                     "table": layer.name,
                     "id_field": "id",
-                    # pygeoapi's own transforms are bypassed: see ogc.provider (the legal CRS is EPSG:9214).
-                    "storage_crs": CRS84,
+                    # What pygeoapi is told about storage: see ogc.provider (the legal CRS is EPSG:9214).
+                    "storage_crs": STORAGE_CRS_FOR_PYGEOAPI,
                     "crs": list(OUTPUT_CRS),
                     "editable": False,
                 }
