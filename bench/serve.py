@@ -268,7 +268,7 @@ def sql_floor(url: str, statements: list[tuple[str, Any]], repeat: int = 200) ->
         for i in range(repeat + 20):
             sql, params = statements[i % len(statements)]
             t0 = time.perf_counter()
-            conn.execute(sql, params).fetchall()
+            conn.execute(sql, params, prepare=True).fetchall()  # as the service does (psycopg prepares)
             if i >= 20:
                 times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
@@ -331,7 +331,11 @@ def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers
             "point lookup": {
                 "ours": [f"/lookup?lon={lon:.7f}&lat={lat:.7f}" for lon, lat in points],
             },
+            "point lookup, 4 connections (latency)": {
+                "ours": [f"/lookup?lon={lon:.7f}&lat={lat:.7f}" for lon, lat in points],
+            },
         }
+        connections_of = {"point lookup, 4 connections (latency)": 4}
 
         from gis_service.lookup import SQL as LOOKUP_SQL
         from gis_service.vector_tiles import tile_sql
@@ -365,6 +369,7 @@ def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers
                 for lon, lat in points[:50]
             ],
         }
+        floors["point lookup, 4 connections (latency)"] = floors["point lookup"]
         results: dict[str, dict[str, Result | None]] = {name: {} for name in endpoints}
 
         base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GIS_", "PYGEOAPI_"))}
@@ -404,7 +409,7 @@ def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers
                     if not paths:
                         continue
                     try:
-                        res = load(base, paths, seconds, connections)
+                        res = load(base, paths, seconds, connections_of.get(endpoint, connections))
                     except Exception as exc:
                         say(f"{name} {endpoint}: failed: {exc}")
                         results[endpoint][name] = None

@@ -37,6 +37,7 @@ def build_config(
             "description": {"en": layer.description, "vi": f"{layer.title_vi} ({layer.title_en})"},
             "keywords": list(layer.keywords),
             "extents": {"spatial": {"bbox": HUE_BBOX, "crs": CRS84}},
+            "links": _tile_links(base_url, layer.name),
             "limits": {"max_items": max_items, "default_items": default_items, "on_exceed": "throttle"},
             "providers": [
                 {
@@ -91,6 +92,23 @@ def build_config(
         },
         "resources": resources,
     }
+
+
+def _tile_links(base_url: str, name: str) -> list[dict[str, str]]:
+    """Links from a collection to its vector tiles (served by the app, see gis_service.read_path)."""
+    from gis_service.vector_tiles import TILE_LAYERS
+
+    if name not in TILE_LAYERS:
+        return []
+    base = base_url.rstrip("/")
+    return [
+        {
+            "type": "application/json",
+            "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+            "title": "Vector tiles (Mapbox Vector Tiles, WebMercatorQuad)",
+            "href": f"{base}/collections/{name}/tiles",
+        }
+    ]
 
 
 class OgcFiles:
