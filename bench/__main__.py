@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = {"storage": "bench.storage", "import": "bench.import_zones", "tiles": "bench.tiles"}
+BENCHMARKS = {"storage": "bench.storage", "import": "bench.import_zones", "tiles": "bench.tiles", "serve": "bench.serve"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,14 +24,17 @@ __all__ = ["LookupQuery", "lookup", "lookup_json", "lookup_json_async"]
 MIN_SHARED_AREA_M2 = 0.01
 
 _ZONES_AND_ANSWER = """
-, subject AS (
-    SELECT (SELECT geom FROM parcel) AS parcel_geom, coalesce((SELECT geom FROM parcel), (SELECT g FROM pt)) AS g
-), hits AS (
-    SELECT z.*, pl.code AS plan_code, pl.name AS plan_name, pl.level AS plan_level, pl.version AS plan_version,
-           pl.decision_no, pl.decision_date, pl.approving_authority, pl.id AS plan_pk,
+, subject AS MATERIALIZED (
+    SELECT par.geom AS parcel_geom, ST_Area(par.geom) AS parcel_m2, coalesce(par.geom, pt.g) AS g
+    FROM pt LEFT JOIN parcel par ON true
+), hits AS MATERIALIZED (
+    SELECT z.id, z.zone_code, z.name, z.land_use_code, z.max_density_pct, z.max_floors, z.min_floors,
+           z.max_height_m, z.max_far, z.min_setback_m, z.min_ground_elev_m, z.heritage_zone, z.notes,
+           pl.code AS plan_code, pl.name AS plan_name, pl.level AS plan_level, pl.version AS plan_version,
+           pl.decision_no, pl.decision_date, pl.approving_authority, pl.id AS plan_pk, s.parcel_m2,
            CASE WHEN s.parcel_geom IS NULL THEN NULL
-                ELSE ST_Area(ST_Intersection(z.geom, s.parcel_geom)) END AS shared_m2,
-           ST_Area(s.parcel_geom) AS parcel_m2
+                WHEN ST_Contains(z.geom, s.parcel_geom) THEN s.parcel_m2
+                ELSE ST_Area(ST_Intersection(z.geom, s.parcel_geom)) END AS shared_m2
     FROM subject s
     JOIN planning.zones z ON ST_Intersects(z.geom, s.g)
     JOIN planning.plans pl ON pl.id = z.plan_id AND pl.status = 'approved'
@@ -43,16 +46,17 @@ _ZONES_AND_ANSWER = """
 SELECT json_build_object(
     'query', %(query)s::jsonb,
     'location', (SELECT json_build_object(
-        'lon', round(ST_X(ST_Transform(g, 4326))::numeric, 8), 'lat', round(ST_Y(ST_Transform(g, 4326))::numeric, 8),
-        'e', round(ST_X(g)::numeric, 3), 'n', round(ST_Y(g)::numeric, 3)) FROM pt WHERE g IS NOT NULL),
+        'lon', round(ST_X(w)::numeric, 8), 'lat', round(ST_Y(w)::numeric, 8),
+        'e', round(ST_X(g)::numeric, 3), 'n', round(ST_Y(g)::numeric, 3))
+        FROM pt, LATERAL ST_Transform(pt.g, 4326) AS w WHERE pt.g IS NOT NULL),
     'parcel', (SELECT json_build_object(
         'id', p.id, 'ward', p.ward, 'ward_code', p.ward_code, 'sheet_no', p.sheet_no, 'parcel_no', p.parcel_no,
         'address', p.address, 'area_m2', p.area_m2::float8, 'measured_area_m2', round(p.geom_area_m2::numeric, 2),
         'land_use', CASE WHEN p.land_use_code IS NULL THEN NULL ELSE json_build_object(
             'code', p.land_use_code, 'name_vi', c.name_vi, 'name_en', c.name_en, 'color', c.color_hex) END,
-        'centroid', json_build_object('lon', round(ST_X(ST_Transform(ST_PointOnSurface(p.geom), 4326))::numeric, 8),
-                                      'lat', round(ST_Y(ST_Transform(ST_PointOnSurface(p.geom), 4326))::numeric, 8)))
-        FROM parcel p LEFT JOIN planning.land_use_codes c ON c.code = p.land_use_code),
+        'centroid', json_build_object('lon', round(ST_X(w)::numeric, 8), 'lat', round(ST_Y(w)::numeric, 8)))
+        FROM parcel p LEFT JOIN planning.land_use_codes c ON c.code = p.land_use_code,
+             LATERAL ST_Transform(ST_PointOnSurface(p.geom), 4326) AS w),
     'zones', coalesce((SELECT json_agg(json_build_object(
         'id', z.id, 'zone_code', z.zone_code, 'name', z.name,
         'land_use', json_build_object('code', z.land_use_code, 'name_vi', z.name_vi, 'name_en', z.name_en,
@@ -73,15 +77,18 @@ SELECT json_build_object(
 """
 
 _BY_POINT_4326 = (
-    "WITH pt AS (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326), 9214) AS g), "
-    "parcel AS (SELECT p.* FROM planning.parcels p, pt WHERE ST_Intersects(p.geom, pt.g) ORDER BY p.id LIMIT 1)"
+    "WITH pt AS MATERIALIZED (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326), 9214) AS g), "
+    "parcel AS MATERIALIZED (SELECT p.* FROM planning.parcels p, pt WHERE ST_Intersects(p.geom, pt.g) "
+    "ORDER BY p.id LIMIT 1)"
 )
 _BY_POINT_9214 = (
-    "WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 9214) AS g), "
-    "parcel AS (SELECT p.* FROM planning.parcels p, pt WHERE ST_Intersects(p.geom, pt.g) ORDER BY p.id LIMIT 1)"
+    "WITH pt AS MATERIALIZED (SELECT ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 9214) AS g), "
+    "parcel AS MATERIALIZED (SELECT p.* FROM planning.parcels p, pt WHERE ST_Intersects(p.geom, pt.g) "
+    "ORDER BY p.id LIMIT 1)"
 )
 _BY_PARCEL = (
-    "WITH pt AS (SELECT NULL::geometry AS g), parcel AS (SELECT p.* FROM planning.parcels p WHERE p.id = %(parcel_id)s)"
+    "WITH pt AS MATERIALIZED (SELECT NULL::geometry AS g), "
+    "parcel AS MATERIALIZED (SELECT p.* FROM planning.parcels p WHERE p.id = %(parcel_id)s)"
 )
 SQL = {
     "lonlat": _BY_POINT_4326 + _ZONES_AND_ANSWER,
@@ -209,9 +216,9 @@ def lookup_json(conn: psycopg.Connection[Any], query: LookupQuery) -> str:
     parcel_id = None
     if mode == "sheet":
         sql, args = _sheet_sql(query)
-        parcel_id = _sheet_parcel_id(query, conn.execute(sql, args).fetchall())
+        parcel_id = _sheet_parcel_id(query, conn.execute(sql, args, prepare=True).fetchall())
     sql, params = _answer_sql(query, mode, parcel_id)
-    row = conn.execute(sql, params).fetchone()
+    row = conn.execute(sql, params, prepare=True).fetchone()
     assert row is not None
     return _checked(row[0], "parcel" if mode == "sheet" else mode, params)
 
@@ -222,10 +229,10 @@ async def lookup_json_async(conn: psycopg.AsyncConnection[Any], query: LookupQue
     parcel_id = None
     if mode == "sheet":
         sql, args = _sheet_sql(query)
-        cur = await conn.execute(sql, args)
+        cur = await conn.execute(sql, args, prepare=True)
         parcel_id = _sheet_parcel_id(query, await cur.fetchall())
     sql, params = _answer_sql(query, mode, parcel_id)
-    cur = await conn.execute(sql, params)
+    cur = await conn.execute(sql, params, prepare=True)
     row = await cur.fetchone()
     assert row is not None
     return _checked(row[0], "parcel" if mode == "sheet" else mode, params)

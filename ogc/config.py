@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from ogc.layers import LAYERS
-from ogc.provider import CRS84, OUTPUT_CRS
+from ogc.provider import CRS84, OUTPUT_CRS, STORAGE_CRS_FOR_PYGEOAPI
 
 __all__ = ["HUE_BBOX", "OgcFiles", "build_config", "write_config"]
 
@@ -37,6 +37,7 @@ def build_config(
             "description": {"en": layer.description, "vi": f"{layer.title_vi} ({layer.title_en})"},
             "keywords": list(layer.keywords),
             "extents": {"spatial": {"bbox": HUE_BBOX, "crs": CRS84}},
+            "links": _tile_links(base_url, layer.name),
             "limits": {"max_items": max_items, "default_items": default_items, "on_exceed": "throttle"},
             "providers": [
                 {
@@ -45,8 +46,8 @@ def build_config(
                     "data": database_key,
                     "table": layer.name,
                     "id_field": "id",
-                    # pygeoapi's own transforms are bypassed: see ogc.provider (the legal CRS is EPSG:9214).
-                    "storage_crs": CRS84,
+                    # What pygeoapi is told about storage: see ogc.provider (the legal CRS is EPSG:9214).
+                    "storage_crs": STORAGE_CRS_FOR_PYGEOAPI,
                     "crs": list(OUTPUT_CRS),
                     "editable": False,
                 }
@@ -91,6 +92,23 @@ def build_config(
         },
         "resources": resources,
     }
+
+
+def _tile_links(base_url: str, name: str) -> list[dict[str, str]]:
+    """Links from a collection to its vector tiles (served by the app, see gis_service.read_path)."""
+    from gis_service.vector_tiles import TILE_LAYERS
+
+    if name not in TILE_LAYERS:
+        return []
+    base = base_url.rstrip("/")
+    return [
+        {
+            "type": "application/json",
+            "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+            "title": "Vector tiles (Mapbox Vector Tiles, WebMercatorQuad)",
+            "href": f"{base}/collections/{name}/tiles",
+        }
+    ]
 
 
 class OgcFiles:

@@ -67,8 +67,14 @@ class _Compiler:
 
     def geometry(self, node: Any) -> str:
         if isinstance(node, values.Geometry):
-            geo = node.geometry
-            return f"ST_SetSRID(ST_GeomFromGeoJSON({self.param(json.dumps(geo))}), 4326)"
+            geo = dict(node.geometry)
+            crs = str(geo.pop("crs", {}).get("properties", {}).get("name", "")).upper()
+            literal = f"ST_SetSRID(ST_GeomFromGeoJSON({self.param(json.dumps(geo))}), 4326)"
+            if crs.endswith(("EPSG::4326", "EPSG:4326", "EPSG/0/4326")):  # latitude first: to lon/lat
+                return f"ST_FlipCoordinates({literal})"
+            if crs and "CRS84" not in crs:
+                raise CqlError(f"filter: geometry in {crs} cannot be compared; use CRS84 or filter-crs")
+            return literal
         if isinstance(node, values.Envelope):
             return (
                 f"ST_MakeEnvelope({self.param(float(node.x1))}, {self.param(float(node.y1))}, "

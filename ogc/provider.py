@@ -12,9 +12,12 @@ every page, opens a SQLAlchemy engine per configuration, and answers a filter on
 * compiles CQL2 to SQL with bound parameters and refuses unknown properties (400);
 * serves only what the public may see (features of approved plans).
 
-pygeoapi is told that the storage CRS is CRS84 (the ``geom_4326`` copy): it then hands bbox and filter geometries
-over untouched, where with EPSG:9214 it would build a pyproj Transformer per request (18 ms) and transform only two
-corners of a bbox. The legal EPSG:9214 geometry is offered as an output CRS, straight from ``geom``.
+pygeoapi is told that the storage CRS is EPSG:4326 (the ``geom_4326`` copy, read latitude first). Why: pygeoapi
+transforms every bbox into the storage CRS with a new pyproj Transformer per request; with EPSG:9214 that costs
+18 ms (and transforms only two corners of the box), with CRS84 15 ms (``CRS.to_epsg()`` searches the whole EPSG
+database for a CRS that has no EPSG code); with EPSG:4326 it is 0.5 ms. So the provider receives bbox and CQL2
+geometry literals in EPSG:4326 axis order (latitude, longitude) and swaps them back; "no transform" (no ``crs``
+transform spec) means EPSG:4326 output. The legal EPSG:9214 geometry is an output CRS, straight from ``geom``.
 
 Ready for writes: the editing issue adds ``create``/``update``/``delete`` through :mod:`gis_service.editing`
 (history, reason, transactions); reads here never hold a transaction open.
@@ -43,6 +46,7 @@ from ogc.layers import LAYERS, Column, Layer
 __all__ = [
     "CRS84",
     "OUTPUT_CRS",
+    "STORAGE_CRS_FOR_PYGEOAPI",
     "PlanningProvider",
     "close_databases",
     "get_pool",
@@ -53,6 +57,7 @@ LOGGER = logging.getLogger(__name__)
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+STORAGE_CRS_FOR_PYGEOAPI = EPSG + "4326"
 
 
 @dataclass(frozen=True)
@@ -178,8 +183,8 @@ class PlanningProvider(BaseProvider):
 
     # -- reading -----------------------------------------------------------------------------------------
     def _output(self, crs_transform_spec: Any) -> OutputCrs:
-        if crs_transform_spec is None:
-            return OUTPUT_CRS[CRS84]
+        if crs_transform_spec is None:  # the output CRS is what pygeoapi was told is the storage CRS
+            return OUTPUT_CRS[STORAGE_CRS_FOR_PYGEOAPI]
         try:
             return OUTPUT_CRS[crs_transform_spec.target_crs_uri]
         except KeyError:
@@ -238,6 +243,7 @@ class PlanningProvider(BaseProvider):
         if bbox:
             if len(bbox) == 6:  # a 3D bbox: x y of its corners
                 bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
+            bbox = [bbox[1], bbox[0], bbox[3], bbox[2]]  # pygeoapi hands it over in EPSG:4326 order (lat, lon)
             where.append("ST_Intersects(t.geom_4326, ST_MakeEnvelope(%s, %s, %s, %s, 4326))")
             params.extend(float(v) for v in bbox)
         for name, raw in properties or []:

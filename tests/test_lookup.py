@@ -155,6 +155,8 @@ def test_vector_tiles_with_cache_headers(client: TestClient) -> None:
     assert again.status_code == 304 and not again.content
     one = client.get(f"/ogc/collections/zones/tiles/WebMercatorQuad/{z}/{y}/{x}")
     assert set(decoder.decode(one.content)) == {"zones"}
+    collection = client.get("/ogc/collections/zones", params={"f": "json"}).json()
+    assert any(link["href"] == "http://testserver/ogc/collections/zones/tiles" for link in collection["links"])
     meta = client.get("/ogc/collections/zones/tiles").json()
     assert "{tileMatrix}/{tileRow}/{tileCol}" in meta["tilesets"][0]["links"][1]["href"]
 

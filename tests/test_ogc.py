@@ -144,6 +144,11 @@ def test_cql2_text_and_json(client: TestClient, ids: dict[str, Any]) -> None:
     lon, lat = CONTROL_LONLAT
     got = items(client, "parcels", filter=f"S_INTERSECTS(geometry, POINT({lon} {lat}))")
     assert [f["id"] for f in got["features"]] == [ids["p1"]]
+    # the same point given in VN-2000 (filter-crs EPSG:9214) and latitude first (EPSG:4326)
+    got = items(client, "parcels", filter=f"S_INTERSECTS(geometry, POINT({E0} {N0}))", **{"filter-crs": EPSG + "9214"})
+    assert [f["id"] for f in got["features"]] == [ids["p1"]]
+    got = items(client, "parcels", filter=f"S_INTERSECTS(geom, POINT({lat} {lon}))", **{"filter-crs": EPSG + "4326"})
+    assert [f["id"] for f in got["features"]] == [ids["p1"]]
     got = items(client, "parcels", filter="ward LIKE 'Phú%' OR parcel_no IN (34)")
     assert {f["id"] for f in got["features"]} == {ids["p2"], ids["p3"]}
     body = {

@@ -1,0 +1,228 @@
+"""Real clients over real HTTP: OWSLib, GDAL's OAPIF driver (ogrinfo, ogr2ogr), QGIS's OAPIF provider, schemathesis.
+
+The service runs as ``planning serve`` (uvicorn) on a free port over the sample plan of ``tests/ogc_sample.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pyproj
+import pytest
+
+QGIS_PYTHON = "/usr/bin/python3"
+
+
+@pytest.fixture(scope="module")
+def server(sample_plan: tuple[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIS_")}
+    env |= {"GIS_DATABASE_URL": sample_plan[0], "GIS_OGC_DIR": str(tmp_path_factory.mktemp("ogc"))}
+    planning = str(Path(sys.executable).with_name("planning"))
+    # the server's log goes to a file: an unread pipe fills up and blocks the server
+    log_path = tmp_path_factory.mktemp("log") / "serve.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [planning, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "server did not start in 30 s"
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def test_owslib_lists_collections_and_reads_items(server: str, sample_plan: tuple[str, dict[str, Any]]) -> None:
+    from owslib.ogcapi.features import Features
+
+    api = Features(f"{server}/ogc")
+    names = {c["id"] for c in api.collections()["collections"]}
+    assert {"plans", "zones", "parcels", "buildings", "red_lines", "building_lines"} <= names
+    zones = api.collection_items("zones", limit=100)
+    codes = {f["properties"]["zone_code"] for f in zones["features"]}
+    assert {"Z1", "Z2"} <= codes and "D1" not in codes
+    one = api.collection_item("parcels", str(sample_plan[1]["p1"]))
+    assert one["properties"]["parcel_no"] == 35
+    filtered = api.collection_items("parcels", sheet_no=12, parcel_no=34)
+    assert [f["id"] for f in filtered["features"]] == [sample_plan[1]["p2"]]
+
+
+gdal = pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="GDAL (Debian gdal-bin) is not installed")
+
+
+@gdal
+def test_gdal_ogrinfo_reads_the_landing_page(server: str) -> None:
+    out = subprocess.run(
+        ["ogrinfo", "-ro", "-q", f"OAPIF:{server}/ogc"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    for layer in ("plans", "zones", "parcels", "buildings", "red_lines", "building_lines"):
+        assert layer in out.stdout
+    summary = subprocess.run(
+        ["ogrinfo", "-ro", "-so", f"OAPIF:{server}/ogc", "zones"], capture_output=True, text=True, timeout=120
+    )
+    assert summary.returncode == 0, summary.stderr
+    assert "Feature Count: 2" in summary.stdout or "zone_code" in summary.stdout
+
+
+@gdal
+def test_gdal_ogr2ogr_copies_zones_to_geopackage_within_1_cm(
+    server: str, sample_plan: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    import pyogrio  # type: ignore[import-untyped]
+
+    out = tmp_path / "zones.gpkg"
+    run = subprocess.run(
+        ["ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{server}/ogc", "zones"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    df = pyogrio.read_dataframe(out)
+    assert set(df["zone_code"]) >= {"Z1", "Z2"} and "D1" not in set(df["zone_code"])
+    # back to VN-2000 with the official shift, every vertex within 1 cm of the database's geometry
+    to_vn2000 = pyproj.Transformer.from_crs("OGC:CRS84", "EPSG:9214", always_xy=True)
+    with psycopg.connect(sample_plan[0]) as conn:
+        stored: dict[str, Any] = dict(
+            conn.execute(
+                "SELECT zone_code, ST_AsGeoJSON(geom, 4)::json FROM planning.zones WHERE zone_code = ANY(%s)",
+                [list(df["zone_code"])],
+            ).fetchall()
+        )
+    worst = 0.0
+    for code, geom in zip(df["zone_code"], df.geometry, strict=True):
+        served = list(geom.geoms[0].exterior.coords) if geom.geom_type == "MultiPolygon" else list(geom.exterior.coords)
+        expected = stored[code]["coordinates"][0][0]
+        assert len(served) == len(expected)
+        for (lon, lat), (e, n) in zip(served, expected, strict=True):
+            x, y = to_vn2000.transform(lon, lat)
+            worst = max(worst, math.hypot(x - e, y - n))
+    assert worst < 0.01, f"a vertex is {worst:.4f} m off after the round trip"
+
+
+QGIS_SCRIPT = r"""
+import json, sys
+from qgis.core import QgsApplication, QgsVectorLayer
+QgsApplication.setPrefixPath("/usr", True)
+app = QgsApplication([], False)
+app.initQgis()
+layer = QgsVectorLayer(f"url='{sys.argv[1]}' typename='zones'", "zones", "OAPIF")
+out = {"valid": layer.isValid(), "error": layer.error().summary() if not layer.isValid() else ""}
+if layer.isValid():
+    feats = list(layer.getFeatures())
+    out["count"] = len(feats)
+    out["codes"] = sorted(f["zone_code"] for f in feats)
+    out["crs"] = layer.crs().authid()
+print(json.dumps(out), flush=True)
+import os
+os._exit(0)  # QGIS 3.22 segfaults in exitQgis() after network requests in an offscreen session
+
+"""
+
+
+def _qgis_available() -> bool:
+    if not Path(QGIS_PYTHON).exists():
+        return False
+    probe = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True, timeout=60, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _qgis_available(), reason="QGIS (Debian python3-qgis) is not installed")
+def test_qgis_loads_the_zones_layer(server: str, tmp_path: Path) -> None:
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env |= {"QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp_path)}
+    run = subprocess.run(
+        [QGIS_PYTHON, "-c", QGIS_SCRIPT, f"{server}/ogc"], capture_output=True, text=True, timeout=180, env=env
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["valid"], result
+    assert {"Z1", "Z2"} <= set(result["codes"]) and "D1" not in result["codes"]
+
+
+def _offline(node: Any, in_parameters: bool = False, in_responses: bool = False) -> Any:
+    """Drop or neutralise the remote $refs (schemas.opengis.net) of pygeoapi's OpenAPI: no network here."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("http"):
+            if in_parameters:
+                return None
+            if in_responses:
+                return {"description": "see the OGC API specification"}
+            return {}
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if k == "parameters" and isinstance(v, list):
+                out[k] = [p for p in (_offline(x, in_parameters=True) for x in v) if p is not None]
+            elif k == "responses" and isinstance(v, dict):
+                out[k] = {code: _offline(r, in_responses=True) for code, r in v.items()}
+            else:
+                out[k] = _offline(v)
+        return out
+    if isinstance(node, list):
+        return [_offline(x) for x in node]
+    return node
+
+
+@pytest.mark.parametrize("document", ["/ogc/openapi?f=json", "/openapi.json"])
+def test_schemathesis_finds_no_server_error(server: str, document: str) -> None:
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    raw = httpx.get(f"{server}{document}", timeout=30).json()
+    schema = schemathesis.openapi.from_dict(_offline(raw))
+    failures: list[str] = []
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()  # type: ignore[union-attr]
+        if operation.method.upper() not in ("GET", "POST"):
+            continue
+        operations += 1
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        def call(case: Any) -> None:
+            try:
+                response = case.call(base_url=f"{server}/ogc" if document.startswith("/ogc") else server, timeout=30)
+            except Exception as exc:  # a hang or a dropped connection is a failure too
+                failures.append(f"{case.method} {case.formatted_path} {case.query}: {exc!r}")
+                return
+            if response.status_code >= 500:
+                failures.append(f"{case.method} {case.formatted_path} {case.query}: {response.status_code}")
+
+        call()
+    assert operations >= 5
+    assert not failures, "\n".join(failures[:20])
