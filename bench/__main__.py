@@ -7,6 +7,7 @@ import importlib
 import sys
 
 BENCHMARKS = {"storage": "bench.storage", "import": "bench.import_zones", "tiles": "bench.tiles"}
+BENCHMARKS["edits"] = "bench.edits"  # editing API vs gis_service.editing
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ from gis_service.feature_edits import (
     EDITABLE_LAYERS,
     create_item,
     delete_item,
+    deleted_items,
     etag_of,
     history_geometry,
     output_crs,
@@ -280,6 +281,25 @@ def features_router(settings: Settings) -> APIRouter:
             },
             headers={"Cache-Control": "no-cache"},
         )
+
+    @router.get(
+        "/ogc/collections/{collection_id}/deleted",
+        summary="Deleted features that can be restored, latest first",
+    )
+    def deleted(
+        request: Request,
+        collection_id: str,
+        _user: Annotated[User, Depends(require_reader_of_history)],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> JSONResponse:
+        _check_layer(collection_id)
+        with _engine(request).connect() as conn:
+            items = deleted_items(conn, collection_id, limit=limit)
+        for entry in items:
+            entry["links"] = [
+                {"rel": "history", "href": f"{base}/ogc/collections/{collection_id}/items/{entry['id']}/history"}
+            ]
+        return JSONResponse({"collection": collection_id, "deleted": items}, headers={"Cache-Control": "no-cache"})
 
     @router.post(
         "/ogc/collections/{collection_id}/items/{feature_id}/history/{version}/restore",
