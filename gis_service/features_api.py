@@ -18,7 +18,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
+from starlette.routing import Match
+from starlette.types import Scope
 
 from gis_service.auth import Role, User, optional_user, require_role
 from gis_service.auth_api import oauth2_scheme
@@ -109,8 +112,27 @@ def _feature_response(
     return JSONResponse(feature, status_code=status, headers=headers, media_type=GEOJSON)
 
 
+def _is_cql_query(scope: Scope) -> bool:
+    if scope.get("type") != "http" or scope.get("method") != "POST":
+        return False
+    content_type = next((v for k, v in scope.get("headers", ()) if k == b"content-type"), b"")
+    return b"query-cql" in content_type.lower()
+
+
+class EditRoute(APIRoute):
+    """A route that leaves the POST of a CQL2 JSON query (``Content-Type: application/query-cql-json``) on
+    ``/items`` to pygeoapi's search, mounted behind: the same method and path create a feature in Part 4."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if _is_cql_query(scope):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def features_router(settings: Settings) -> APIRouter:
-    router = APIRouter(tags=["Editing (OGC API - Features Part 4)"], dependencies=[Depends(oauth2_scheme)])
+    router = APIRouter(
+        tags=["Editing (OGC API - Features Part 4)"], dependencies=[Depends(oauth2_scheme)], route_class=EditRoute
+    )
     base = settings.base_url()
 
     def _engine(request: Request) -> Engine:

@@ -141,6 +141,14 @@ def test_get_item_carries_an_etag_and_editors_see_drafts(
     assert draft.json()["properties"]["zone_code"] == "D1"
     again = client.get(item("zones", ids["draft_zone"]), headers={**planner, "If-None-Match": draft.headers["etag"]})
     assert again.status_code == 304
+    # a CQL2 JSON query by POST on /items is still a search (pygeoapi), not a creation
+    query = client.post(
+        "/ogc/collections/zones/items",
+        params={"f": "json", "filter-lang": "cql2-json"},
+        json={"op": "=", "args": [{"property": "zone_code"}, "Z1"]},
+        headers={**planner, "Content-Type": "application/query-cql-json"},
+    )
+    assert query.status_code == 200 and [f["id"] for f in query.json()["features"]] == [ids["z1"]]
 
 
 def test_writes_need_if_match_and_a_reason(
