@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from starlette.routing import Match
 from starlette.types import Scope
 
@@ -99,9 +99,16 @@ async def _json_body(request: Request) -> Any:
 def _feature_response(
     engine: Engine, layer: str, feature_id: int, crs_value: str | None, *, status: int = 200, base: str = ""
 ) -> JSONResponse:
-    crs = output_crs(crs_value)
     with engine.connect() as conn:
-        feature = render_item(conn, layer, feature_id, crs)
+        return _rendered(conn, layer, feature_id, crs_value, status=status, base=base)
+
+
+def _rendered(
+    conn: Connection, layer: str, feature_id: int, crs_value: str | None, *, status: int = 200, base: str = ""
+) -> JSONResponse:
+    """The feature as it is in ``conn`` (a write renders its result in its own transaction, sent after commit)."""
+    crs = output_crs(crs_value)
+    feature = render_item(conn, layer, feature_id, crs)
     headers = {
         "ETag": etag_of(layer, feature_id, int(feature["properties"]["row_version"])),
         "Content-Crs": f"<{crs.uri}>",
@@ -167,7 +174,8 @@ def features_router(settings: Settings) -> APIRouter:
         def work() -> Response:
             with engine.begin() as conn:
                 written = create_item(conn, collection_id, body, crs=crs, user=user.name, reason=why)
-            return _feature_response(engine, collection_id, written.feature_id, crs.uri, status=201, base=base)
+                answer = _rendered(conn, collection_id, written.feature_id, crs.uri, status=201, base=base)
+            return answer  # only once committed
 
         return await run_in_threadpool(work)
 
@@ -196,7 +204,8 @@ def features_router(settings: Settings) -> APIRouter:
                 replace_item(
                     conn, collection_id, feature_id, body, crs=crs, if_match=if_match, user=user.name, reason=why
                 )
-            return _feature_response(engine, collection_id, feature_id, crs.uri)
+                answer = _rendered(conn, collection_id, feature_id, crs.uri)
+            return answer  # only once committed
 
         return await run_in_threadpool(work)
 
@@ -225,7 +234,8 @@ def features_router(settings: Settings) -> APIRouter:
                 patch_item(
                     conn, collection_id, feature_id, body, crs=crs, if_match=if_match, user=user.name, reason=why
                 )
-            return _feature_response(engine, collection_id, feature_id, crs.uri)
+                answer = _rendered(conn, collection_id, feature_id, crs.uri)
+            return answer  # only once committed
 
         return await run_in_threadpool(work)
 
@@ -343,7 +353,8 @@ def features_router(settings: Settings) -> APIRouter:
         engine = _engine(request)
         with engine.begin() as conn:
             restore_item(conn, collection_id, feature_id, version, if_match=if_match, user=user.name, reason=why)
-        return _feature_response(engine, collection_id, feature_id, crs)
+            answer = _rendered(conn, collection_id, feature_id, crs)
+        return answer  # only once committed
 
     return router
 
