@@ -6,7 +6,13 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = {"storage": "bench.storage", "import": "bench.import_zones", "tiles": "bench.tiles", "serve": "bench.serve"}
+BENCHMARKS = {
+    "storage": "bench.storage",
+    "import": "bench.import_zones",
+    "tiles": "bench.tiles",
+    "serve": "bench.serve",
+    "edits": "bench.edits",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
