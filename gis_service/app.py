@@ -54,7 +54,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(PlanningError)
     async def planning_error(_request: Request, exc: PlanningError) -> JSONResponse:
-        return JSONResponse({"code": exc.code, "description": exc.message}, status_code=exc.status_code)
+        return JSONResponse(
+            {"code": exc.code, "description": exc.message}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.get("/", summary="Service landing page")
     def landing() -> dict[str, Any]:
@@ -94,6 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from tiles.static import tiles_static_app
 
     app.mount("/tiles/3d", tiles_static_app(settings.tiles.out_dir), name="tiles-3d")  # 'planning tiles build'
+    from gis_service.auth_api import install_auth
+
+    install_auth(app, settings)  # /auth/token, users; CORS
     install_read_path(app, settings)  # pygeoapi at /ogc, vector tiles, zoning lookup
 
     return app
