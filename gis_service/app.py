@@ -99,6 +99,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gis_service.auth_api import install_auth
 
     install_auth(app, settings)  # /auth/token, users; CORS
+    from gis_service.permits.api import install_permits
+
+    install_permits(app)  # /permits: pre-check, applications, recorded checks, decisions, reports
     install_read_path(app, settings)  # pygeoapi at /ogc, vector tiles, zoning lookup
 
     return app

@@ -4,7 +4,7 @@ Every insert and update lands in ``planning.change_history`` like the plan layer
 check runs and decisions are append-only records.
 
 Revision ID: 0003_permits
-Revises: 0001
+Revises: 0002_auth
 Create Date: 2026-11-25
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0003_permits"
-down_revision = "0001"
+down_revision = "0002_auth"
 branch_labels = None
 depends_on = None
 
