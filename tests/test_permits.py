@@ -345,3 +345,34 @@ def test_pdf_report_renders(client: TestClient) -> None:
 
 def test_box_helper_matches_geojson() -> None:
     assert box(0, 0, 1, 1).startswith("SRID=9214;MULTIPOLYGON")
+
+
+def test_permit_check_process_sync_and_async(client: TestClient) -> None:
+    import time
+
+    desc = client.get("/ogc/processes/permit-check", params={"f": "json"})
+    assert desc.status_code == 200
+    assert {"parcel_id", "sheet_no", "lot", "footprint", "use", "road_width_m"} <= set(desc.json()["inputs"])
+    assert "async-execute" in desc.json()["jobControlOptions"]
+    inputs = {**COMPLIANT, "footprint": lonlat_box(-49, 3, -41, 15), "lot": lonlat_box(-50, 0, -40, 20), "crs": "CRS84"}
+    rest = client.post("/permits/check", json=inputs).json()
+    r = client.post("/ogc/processes/permit-check/execution", json={"inputs": inputs})
+    assert r.status_code == 200, r.text
+    assert r.json()["verdict"] == rest["verdict"] and r.json()["rules"] == rest["rules"]
+
+    r = client.post(
+        "/ogc/processes/permit-check/execution", json={"inputs": inputs}, headers={"Prefer": "respond-async"}
+    )
+    assert r.status_code == 201, r.text
+    job = r.headers["location"].split("/ogc/", 1)[1]
+    for _ in range(100):
+        status = client.get(f"/ogc/{job}", params={"f": "json"}).json()["status"]
+        if status in ("successful", "failed"):
+            break
+        time.sleep(0.05)
+    assert status == "successful"
+    result = client.get(f"/ogc/{job}/results", params={"f": "json"})
+    assert result.status_code == 200 and result.json()["rules"] == rest["rules"]
+
+    bad = client.post("/ogc/processes/permit-check/execution", json={"inputs": {**inputs, "use": "XYZ"}})
+    assert bad.status_code == 400 and "neither a land-use code" in bad.json()["description"]
