@@ -7,6 +7,7 @@ import importlib
 import sys
 
 BENCHMARKS = {"storage": "bench.storage", "import": "bench.import_zones", "tiles": "bench.tiles"}
+BENCHMARKS["permits"] = "bench.permits"
 
 
 def main(argv: list[str] | None = None) -> int:
