@@ -104,6 +104,8 @@ def test_straddling_parcel_gets_an_answer_per_zone(client: TestClient, permit_db
     body = r.json()
     # the footprint travelled through the official VN-2000 shift: 16 x 12 m within a few cm²
     assert body["footprint"]["area_m2"] == pytest.approx(192.0, abs=0.05)
+    # and lands where it was drawn: centred 10 m north of the control point, within a centimetre
+    assert abs(body["footprint"]["centroid_e"] - E0) < 0.01 and abs(body["footprint"]["centroid_n"] - (N0 + 10)) < 0.01
     assert body["parcel"]["id"] == permit_db[1]["parcel"] and body["lot"]["area_m2"] == 400.0
     land_use = {x["zone"]["zone_code"]: x for x in by_id(body, "land_use")}
     assert land_use["A"]["status"] == "pass" and land_use["B"]["status"] == "fail"

@@ -107,9 +107,21 @@ WITH fp AS (
 ), rsrc AS ({red_lines}
 ), red AS (
     SELECT r.*, ST_Distance(r.geom, lot.g) AS lot_dist, ST_Distance(r.geom, fp.g) AS fp_dist,
-           ST_ShortestLine(fp.g, r.geom) AS shortest
+           ST_ShortestLine(fp.g, r.geom) AS shortest,
+           ST_LineMerge(ST_Intersection(r.geom, ST_Expand(lot.g, %(search_m)s))) AS clip
     FROM rsrc r JOIN plans p ON p.id = r.plan_id CROSS JOIN lot CROSS JOIN fp
     ORDER BY ST_Distance(r.geom, lot.g), r.id LIMIT 1
+), red_road AS (
+    -- the road side of the red line: the side holding less of the lot
+    SELECT CASE WHEN ST_Area(ST_Intersection(s.l, lot.g)) < ST_Area(ST_Intersection(s.r, lot.g)) THEN s.l ELSE s.r END
+           AS g
+    FROM (SELECT ST_Buffer(clip, 200, 'side=left') AS l, ST_Buffer(clip, 200, 'side=right') AS r FROM red) s
+    CROSS JOIN lot
+), red_measure AS (
+    SELECT coalesce((SELECT max(ST_Distance(d.geom, r.clip))
+                     FROM ST_DumpPoints(ST_Intersection(fp.g, rr.g)) d
+                     WHERE ST_Area(ST_Intersection(fp.g, rr.g)) >= %(min_area)s), 0) AS in_road_m
+    FROM red r CROSS JOIN red_road rr CROSS JOIN fp
 ), bsrc AS ({building_lines}
 ), bl AS (
     SELECT b.*, ST_LineMerge(ST_Intersection(b.geom, ST_Expand(lot.g, %(search_m)s))) AS clip
@@ -158,6 +170,7 @@ SELECT json_build_object(
     'red_line', (SELECT json_build_object('id', r.id, 'plan_id', r.plan_id, 'road_name', r.road_name,
         'width_m', r.red_line_width_m::float8, 'row_version', r.row_version, 'history_id', r.history_id,
         'lot_distance_m', r.lot_dist, 'footprint_distance_m', r.fp_dist,
+        'footprint_in_road_m', (SELECT in_road_m FROM red_measure),
         'frontage_m', CASE WHEN r.lot_dist > %(tol)s THEN 0 ELSE greatest(0,
             ST_Length(ST_Intersection(r.geom, ST_Buffer(lot.g, %(tol)s))) - 2 * sqrt(%(tol)s ^ 2 - r.lot_dist ^ 2)) END)
         FROM red r CROSS JOIN lot),

@@ -245,12 +245,31 @@ class _Rules:
             )
             return
         zones = self.m["zones"] or [None]
+        in_road = _r(self.red.get("footprint_in_road_m"), 3) or 0.0
         for z in zones:
             dist = _r(z["setback_m"] if z is not None else self.red["footprint_distance_m"], 3)
             plan_value = None if z is None else z["min_setback_m"]
+            limit: float | None = None
+            src = _line_plan_source(self.m, self.red, "Chỉ giới đường đỏ")
             if plan_value is not None:
                 limit, src = float(plan_value), _plan_source(z) + " (khoảng lùi tối thiểu)"
-            elif self.req.height_m is None or self.road_width is None:
+            elif self.req.height_m is not None and self.road_width is not None:
+                limit = self.tables.red_line_setback(road_width_m=self.road_width, height_m=self.req.height_m)
+                src = f"{QCVN} Bảng 2.7 (đường {self.road_width:g} m, cao {self.req.height_m:g} m)"
+            if in_road > LINE_TOLERANCE_M:
+                self.add(
+                    "red_line_setback",
+                    "fail",
+                    -in_road,
+                    limit,
+                    "m",
+                    src,
+                    f"Công trình lấn qua chỉ giới đường đỏ {in_road} m vào phần đất dành cho đường.",
+                    f"The footprint crosses the red line by {in_road} m into the road reservation.",
+                    z,
+                )
+                continue
+            if limit is None:
                 missing = "chiều cao công trình" if self.req.height_m is None else "chiều rộng đường"
                 missing_en = "the building height" if self.req.height_m is None else "the road width"
                 self.add(
@@ -265,9 +284,6 @@ class _Rules:
                     z,
                 )
                 continue
-            else:
-                limit = self.tables.red_line_setback(road_width_m=self.road_width, height_m=self.req.height_m)
-                src = f"{QCVN} Bảng 2.7 (đường {self.road_width:g} m, cao {self.req.height_m:g} m)"
             assert dist is not None
             if dist >= limit:
                 self.add(
