@@ -93,6 +93,13 @@ def test_compliant_precheck_needs_no_login(client: TestClient) -> None:
     assert by_id(body, "red_line_setback")[0]["value"] == 3.0
 
 
+def test_uses_are_listed(client: TestClient) -> None:
+    body = client.get("/permits/uses").json()
+    apartment = next(c for c in body["categories"] if c["id"] == "apartment")
+    assert apartment["qcvn_density_table"] == "apartment" and apartment["name_vi"] == "Nhà chung cư"
+    assert body["land_use_code_defaults"]["ODT"] == "detached_house"
+
+
 def test_straddling_parcel_gets_an_answer_per_zone(client: TestClient, permit_db: tuple[str, dict[str, int]]) -> None:
     # the parcel (tờ 5 thửa 7) lies half in zone A (ODT) and half in zone B (TMD); footprint sent in lon/lat
     fp = lonlat_box(-8, 4, 8, 16)

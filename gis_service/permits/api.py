@@ -19,6 +19,7 @@ from gis_service.permits import workflow
 from gis_service.permits.check import check_async
 from gis_service.permits.model import CheckRequest
 from gis_service.permits.report import report_html, report_pdf
+from gis_service.permits.tables import qcvn_tables
 
 __all__ = ["install_permits", "permits_router"]
 
@@ -77,6 +78,24 @@ def _report(result: dict[str, Any], drawing: dict[str, Any], fmt: str, lang: str
 
 def permits_router() -> APIRouter:
     router = APIRouter(prefix="/permits", tags=["Permit checks (kiểm tra cấp phép xây dựng)"])
+
+    @router.get("/uses", summary="What a proposal's use may be: building-use categories and land-use codes")
+    def uses() -> dict[str, Any]:
+        tables = qcvn_tables()
+        return {
+            "categories": [
+                {
+                    "id": c.id,
+                    "name_vi": c.name_vi,
+                    "name_en": c.name_en,
+                    "land_use_codes": list(c.land_use_codes),
+                    "qcvn_density_table": c.density_table,
+                    "housing_lot": c.housing_lot,
+                }
+                for c in tables.categories.values()
+            ],
+            "land_use_code_defaults": tables.default_category,
+        }
 
     @router.post("/check", summary="Pre-check a proposed building against the approved plan and QCVN 01:2021 (anyone)")
     async def precheck(request: Request, body: Annotated[CheckRequest, Body(examples=[EXAMPLE])]) -> JSONResponse:

@@ -237,12 +237,19 @@ def _svg(fig: Figure) -> str:
 
 
 # ---- text parts shared by both backends -------------------------------------------------------------------------
-def _fmt(value: Any, unit: str | None) -> str:
+UNITS_VI = {"floors": "tầng", "ratio": "lần"}
+
+
+def _fmt(value: Any, unit: str | None, lang: str = "en") -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
         value = f"{value:g}"
-    return f"{value} {unit}" if unit and unit not in ("", None) else str(value)
+    if unit == "ratio" and lang == "en":
+        unit = None
+    elif lang == "vi":
+        unit = UNITS_VI.get(unit or "", unit)
+    return f"{value} {unit}" if unit else str(value)
 
 
 def _rows(result: dict[str, Any], lang: str) -> list[list[str]]:
@@ -255,8 +262,8 @@ def _rows(result: dict[str, Any], lang: str) -> list[list[str]]:
                 names[0] if lang == "vi" else names[1],
                 (r.get("zone") or {}).get("zone_code") or "",
                 status[0] if lang == "vi" else status[1],
-                _fmt(r["value"], r["unit"]),
-                _fmt(r["limit"], r["unit"]),
+                _fmt(r["value"], r["unit"], lang),
+                _fmt(r["limit"], r["unit"], lang),
                 r["source"],
                 r["message_vi"] if lang == "vi" else r["message_en"],
             ]

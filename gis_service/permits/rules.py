@@ -413,7 +413,7 @@ class _Rules:
         minimum: float | None = None,
     ) -> None:
         src = _plan_source(z) if z else "quy hoạch đã phê duyệt"
-        shown = value if unit != "tầng" else (None if value is None else int(value))
+        shown = value if unit != "floors" else (None if value is None else int(value))
         if value is None:
             self.add(
                 rid,
@@ -483,7 +483,7 @@ class _Rules:
                 z,
                 None if floors is None else float(floors),
                 None if z is None else z["max_floors"],
-                "tầng",
+                "floors",
                 "số tầng",
                 "number of floors",
                 "floors",
@@ -516,7 +516,7 @@ class _Rules:
                 z,
                 value,
                 None if z is None else z["max_far"],
-                "lần",
+                "ratio",
                 "hệ số sử dụng đất",
                 "floor area ratio",
                 "total_floor_area_m2",
