@@ -8,6 +8,7 @@ import sys
 
 BENCHMARKS = {"storage": "bench.storage", "import": "bench.import_zones", "tiles": "bench.tiles"}
 BENCHMARKS["permits"] = "bench.permits"
+BENCHMARKS["edits"] = "bench.edits"  # editing API vs gis_service.editing
 
 
 def main(argv: list[str] | None = None) -> int:

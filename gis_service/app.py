@@ -38,10 +38,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             statement_timeout_ms=settings.statement_timeout_ms,
         )
         app.state.engine = engine
+        from gis_service.jobs import start_job_runner
+
+        app.state.jobs = start_job_runner(settings, engine)  # background jobs: tile rebuilds after publishing
         try:
             async with open_read_path(app, settings, engine.url.set(drivername="postgresql").render_as_string(False)):
                 yield
         finally:
+            app.state.jobs.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -102,6 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gis_service.permits.api import install_permits
 
     install_permits(app)  # /permits: pre-check, applications, recorded checks, decisions, reports
+    from gis_service.features_api import install_features
+
+    install_features(app, settings)  # OGC API - Features Part 4 writes, history, restore (before the /ogc mount)
+    from gis_service.publish_api import install_publishing
+
+    install_publishing(app, settings)  # /plans (drafts, publish), /jobs
     install_read_path(app, settings)  # pygeoapi at /ogc, vector tiles, zoning lookup
 
     return app
