@@ -12,6 +12,7 @@ BENCHMARKS = {
     "tiles": "bench.tiles",
     "serve": "bench.serve",
     "edits": "bench.edits",
+    "permits": "bench.permits",
 }
 
 
