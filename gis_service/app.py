@@ -56,12 +56,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def planning_error(_request: Request, exc: PlanningError) -> JSONResponse:
         return JSONResponse({"code": exc.code, "description": exc.message}, status_code=exc.status_code)
 
-    @app.get("/", summary="Service landing page")
+    @app.get("/api", summary="Service landing page (the web viewer is at /)")
     def landing() -> dict[str, Any]:
         return {
             "title": "Huế 3D planning service",
             "description": "Land-use and construction plans of Huế on a 3D GIS",
             "links": [
+                {"rel": "alternate", "href": "/", "type": "text/html", "title": "Web viewer (bản đồ quy hoạch)"},
                 {"rel": "service-doc", "href": "/docs", "title": "API documentation"},
                 {"rel": "service-desc", "href": "/openapi.json", "title": "OpenAPI definition"},
                 {"rel": "status", "href": "/healthz", "title": "Health check"},
@@ -95,5 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.mount("/tiles/3d", tiles_static_app(settings.tiles.out_dir), name="tiles-3d")  # 'planning tiles build'
     install_read_path(app, settings)  # pygeoapi at /ogc, vector tiles, zoning lookup
+    from gis_service.viewer import install_viewer
+
+    install_viewer(app, settings)  # the web viewer at /, its files, CesiumJS and MapLibre builds
 
     return app
