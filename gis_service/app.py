@@ -38,10 +38,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             statement_timeout_ms=settings.statement_timeout_ms,
         )
         app.state.engine = engine
+        from gis_service.jobs import start_job_runner
+
+        app.state.jobs = start_job_runner(settings, engine)  # background jobs: tile rebuilds after publishing
         try:
             async with open_read_path(app, settings, engine.url.set(drivername="postgresql").render_as_string(False)):
                 yield
         finally:
+            app.state.jobs.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -54,7 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(PlanningError)
     async def planning_error(_request: Request, exc: PlanningError) -> JSONResponse:
-        return JSONResponse({"code": exc.code, "description": exc.message}, status_code=exc.status_code)
+        return JSONResponse(
+            {"code": exc.code, "description": exc.message}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.get("/api", summary="Service landing page (the web viewer is at /)")
     def landing() -> dict[str, Any]:
@@ -95,6 +101,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from tiles.static import tiles_static_app
 
     app.mount("/tiles/3d", tiles_static_app(settings.tiles.out_dir), name="tiles-3d")  # 'planning tiles build'
+    from gis_service.auth_api import install_auth
+
+    install_auth(app, settings)  # /auth/token, users; CORS
+    from gis_service.features_api import install_features
+
+    install_features(app, settings)  # OGC API - Features Part 4 writes, history, restore (before the /ogc mount)
+    from gis_service.publish_api import install_publishing
+
+    install_publishing(app, settings)  # /plans (drafts, publish), /jobs
     install_read_path(app, settings)  # pygeoapi at /ogc, vector tiles, zoning lookup
     from gis_service.viewer import install_viewer
 

@@ -10,9 +10,15 @@ __all__ = [
     "ConfigError",
     "DatabaseError",
     "DatabaseUnavailable",
+    "Forbidden",
     "LocalClusterError",
     "NotFound",
     "PlanningError",
+    "PreconditionFailed",
+    "PreconditionRequired",
+    "ReadOnly",
+    "TooManyRequests",
+    "Unauthorized",
     "ValidationError",
 ]
 
@@ -22,6 +28,8 @@ class PlanningError(Exception):
 
     status_code: int = 500
     code: str = "ServerError"
+    #: Extra HTTP headers of the answer (e.g. ``WWW-Authenticate``, ``Retry-After``).
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -65,3 +73,58 @@ class ValidationError(PlanningError, ValueError):
 
     status_code = 400
     code = "InvalidParameterValue"
+
+
+class Unauthorized(PlanningError):
+    """No credentials, or credentials that are wrong, expired or revoked (HTTP 401)."""
+
+    status_code = 401
+    code = "Unauthorized"
+
+    def __init__(self, message: str, *, error: str = "invalid_token") -> None:
+        super().__init__(message)
+        # RFC 6750: a request without credentials gets a bare challenge, a bad token names the error.
+        challenge = 'Bearer realm="planning"'
+        if error:
+            challenge += f', error="{error}"'
+        self.headers = {"WWW-Authenticate": challenge}
+
+
+class Forbidden(PlanningError, PermissionError):
+    """The user is known but its role does not allow this (HTTP 403)."""
+
+    status_code = 403
+    code = "Forbidden"
+
+
+class ReadOnly(PlanningError):
+    """The target cannot be changed in its state (an approved or superseded plan version; HTTP 409)."""
+
+    status_code = 409
+    code = "ReadOnly"
+
+
+class PreconditionFailed(PlanningError):
+    """The feature changed since the client read it (``If-Match`` does not match; HTTP 412)."""
+
+    status_code = 412
+    code = "PreconditionFailed"
+
+
+class PreconditionRequired(PlanningError):
+    """A write came without ``If-Match`` (HTTP 428): read the feature first, send its ``ETag``."""
+
+    status_code = 428
+    code = "PreconditionRequired"
+
+
+class TooManyRequests(PlanningError):
+    """Too many attempts (HTTP 429); ``Retry-After`` says when to try again."""
+
+    status_code = 429
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.headers = {"Retry-After": str(retry_after_s)}

@@ -11,7 +11,15 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["LocalDbSettings", "ServerSettings", "Settings", "TileSettings", "ViewerSettings", "project_root"]
+__all__ = [
+    "AuthSettings",
+    "LocalDbSettings",
+    "ServerSettings",
+    "Settings",
+    "TileSettings",
+    "ViewerSettings",
+    "project_root",
+]
 
 
 def project_root() -> Path:
@@ -94,6 +102,24 @@ class ViewerSettings(BaseModel):
     )
 
 
+class AuthSettings(BaseModel):
+    """Users, bearer tokens, login throttling and CORS (``GIS_AUTH__*``)."""
+
+    token_ttl_minutes: int = Field(default=480, ge=1, description="Lifetime of a bearer token (8 hours: a work day).")
+    max_failures_per_user: int = Field(
+        default=5, ge=1, description="Failed logins of one user name within the window before it is slowed down."
+    )
+    max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed logins from one client address within the window."
+    )
+    failure_window_s: int = Field(default=900, ge=1, description="The window of the failure counts, seconds.")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Web origins allowed to call the API from a browser (JSON list, e.g. ["https://qh.hue.gov.vn"]); '
+        '"*" allows any origin (then without credentials). Empty: same origin only.',
+    )
+
+
 class Settings(BaseSettings):
     """All settings of the service.
 
@@ -122,6 +148,7 @@ class Settings(BaseSettings):
         description="Folder for the generated pygeoapi configuration and OpenAPI document.",
     )
     ogc_max_items: int = Field(default=1000, ge=1, description="Largest page of OGC API - Features items.")
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     def base_url(self) -> str:
         """The public URL of the service, without a trailing slash."""

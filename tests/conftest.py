@@ -128,3 +128,35 @@ def sample_plan(db_server: DatabaseServer) -> Iterator[tuple[str, dict[str, Any]
     ids = load_sample(url)
     yield url, ids
     db_server.drop(url)
+
+
+@pytest.fixture(scope="session")
+def auth_headers(database_url: str) -> Iterator[Any]:
+    """Bearer headers of a user of a role: ``auth_headers("planner")`` -> ``{"Authorization": "Bearer ..."}``.
+
+    One user per role and database (``test-<role>``), made once per session; ``database_url=`` for another test
+    database (e.g. the one of ``sample_plan``).
+    """
+    from gis_service.auth import Role, create_user, get_user, issue_token
+    from gis_service.errors import NotFound
+
+    engines: dict[str, Engine] = {}
+    made: dict[tuple[str, str], dict[str, str]] = {}
+
+    def headers(role: str, *, database_url: str = database_url) -> dict[str, str]:
+        key = (database_url, Role(role).value)
+        if key not in made:
+            eng = engines.setdefault(database_url, create_db_engine(database_url, pool_size=1))
+            with eng.begin() as c:
+                name = f"test-{key[1]}"
+                try:
+                    user = get_user(c, name)
+                except NotFound:
+                    user = create_user(c, name, key[1], secrets.token_urlsafe(12))
+                token = issue_token(c, user, ttl_s=3600).access_token
+            made[key] = {"Authorization": f"Bearer {token}"}
+        return dict(made[key])
+
+    yield headers
+    for eng in engines.values():
+        eng.dispose()

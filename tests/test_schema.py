@@ -26,6 +26,7 @@ TABLES = {
     "red_lines",
     "building_lines",
     "change_history",
+    "jobs",  # 0002_auth: background jobs (tile rebuilds)
 }
 
 

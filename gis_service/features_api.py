@@ -1,0 +1,354 @@
+"""OGC API - Features Part 4 (create, replace, update, delete) on the editable collections, feature history and
+restore. Routes registered before the pygeoapi mount at ``/ogc``, so they take the write methods while pygeoapi
+keeps serving reads.
+
+Every write needs a planner's bearer token (admins pass too), an ``X-Change-Reason`` header (percent-encoded UTF-8,
+or plain), and, except creations, ``If-Match`` with the ETag the client read. A ``GET`` of an item carries its
+``ETag``; with a planner's token it also finds features of draft plans (which the public read path hides).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.engine import Engine
+
+from gis_service.auth import Role, User, optional_user, require_role
+from gis_service.auth_api import oauth2_scheme
+from gis_service.editing import feature_history
+from gis_service.errors import PlanningError, ValidationError
+from gis_service.feature_edits import (
+    EDITABLE_LAYERS,
+    create_item,
+    delete_item,
+    etag_of,
+    history_geometry,
+    output_crs,
+    parse_content_crs,
+    patch_item,
+    render_item,
+    replace_item,
+    restore_item,
+)
+from gis_service.settings import Settings
+
+__all__ = ["features_router", "install_features"]
+
+require_planner = require_role(Role.PLANNER)
+require_reader_of_history = require_role(Role.PLANNER, Role.PERMIT_OFFICER)
+GEOJSON = "application/geo+json"
+MAX_BODY_BYTES = 20 * 1024 * 1024
+
+ReasonHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Change-Reason",
+        description="Why the change is made, for the history (required; UTF-8, percent-encoded if need be)",
+    ),
+]
+IfMatchHeader = Annotated[str | None, Header(alias="If-Match", description="The ETag of the feature as read")]
+ContentCrsHeader = Annotated[
+    str | None,
+    Header(
+        alias="Content-Crs", description="CRS of the geometry sent, e.g. <http://www.opengis.net/def/crs/EPSG/0/9214>"
+    ),
+]
+
+
+def change_reason(value: str | None) -> str:
+    """The reason of a change from its header: plain, UTF-8 sent raw, or percent-encoded UTF-8.
+
+    >>> change_reason("QĐ%2006%2F2024%20đi%E1%BB%81u%20chỉnh")
+    'QĐ 06/2024 điều chỉnh'
+    """
+    if value is None or not value.strip():
+        raise ValidationError("send the reason of the change in the X-Change-Reason header (e.g. 'QĐ 06/2024')")
+    text = value
+    try:  # Starlette decodes header bytes as Latin-1: raw UTF-8 comes back here
+        text = value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        text = value
+    if re.search(r"%[0-9A-Fa-f]{2}", text):
+        text = urllib.parse.unquote(text)
+    return text.strip()[:1000]
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise ValidationError(f"the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
+    if not raw:
+        raise ValidationError("the body is empty: send a GeoJSON Feature")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"the body is not JSON: {exc}") from None
+
+
+def _feature_response(
+    engine: Engine, layer: str, feature_id: int, crs_value: str | None, *, status: int = 200, base: str = ""
+) -> JSONResponse:
+    crs = output_crs(crs_value)
+    with engine.connect() as conn:
+        feature = render_item(conn, layer, feature_id, crs)
+    headers = {
+        "ETag": etag_of(layer, feature_id, int(feature["properties"]["row_version"])),
+        "Content-Crs": f"<{crs.uri}>",
+        "Cache-Control": "no-cache",
+    }
+    if status == 201:
+        headers["Location"] = f"{base}/ogc/collections/{layer}/items/{feature_id}"
+    return JSONResponse(feature, status_code=status, headers=headers, media_type=GEOJSON)
+
+
+def features_router(settings: Settings) -> APIRouter:
+    router = APIRouter(tags=["Editing (OGC API - Features Part 4)"], dependencies=[Depends(oauth2_scheme)])
+    base = settings.base_url()
+
+    def _engine(request: Request) -> Engine:
+        engine: Engine = request.app.state.engine
+        return engine
+
+    def _check_layer(layer: str) -> None:
+        if layer not in EDITABLE_LAYERS:
+            from gis_service.errors import NotFound
+
+            raise NotFound(f"collection {layer!r} cannot be edited; editable: {', '.join(EDITABLE_LAYERS)}")
+
+    @router.post(
+        "/ogc/collections/{collection_id}/items",
+        summary="Create a feature (GeoJSON Feature; Content-Crs; X-Change-Reason)",
+        status_code=201,
+        responses={201: {"content": {GEOJSON: {}}}},
+    )
+    async def create(
+        request: Request,
+        collection_id: str,
+        user: Annotated[User, Depends(require_planner)],
+        reason: ReasonHeader = None,
+        content_crs: ContentCrsHeader = None,
+    ) -> Response:
+        _check_layer(collection_id)
+        why = change_reason(reason)
+        crs = parse_content_crs(content_crs)
+        body = await _json_body(request)
+        engine = _engine(request)
+
+        def work() -> Response:
+            with engine.begin() as conn:
+                written = create_item(conn, collection_id, body, crs=crs, user=user.name, reason=why)
+            return _feature_response(engine, collection_id, written.feature_id, crs.uri, status=201, base=base)
+
+        return await run_in_threadpool(work)
+
+    @router.put(
+        "/ogc/collections/{collection_id}/items/{feature_id}",
+        summary="Replace a feature (If-Match; properties not sent are cleared)",
+        responses={200: {"content": {GEOJSON: {}}}},
+    )
+    async def replace(
+        request: Request,
+        collection_id: str,
+        feature_id: int,
+        user: Annotated[User, Depends(require_planner)],
+        reason: ReasonHeader = None,
+        if_match: IfMatchHeader = None,
+        content_crs: ContentCrsHeader = None,
+    ) -> Response:
+        _check_layer(collection_id)
+        why = change_reason(reason)
+        crs = parse_content_crs(content_crs)
+        body = await _json_body(request)
+        engine = _engine(request)
+
+        def work() -> Response:
+            with engine.begin() as conn:
+                replace_item(
+                    conn, collection_id, feature_id, body, crs=crs, if_match=if_match, user=user.name, reason=why
+                )
+            return _feature_response(engine, collection_id, feature_id, crs.uri)
+
+        return await run_in_threadpool(work)
+
+    @router.patch(
+        "/ogc/collections/{collection_id}/items/{feature_id}",
+        summary="Update a feature with a JSON merge patch (If-Match)",
+        responses={200: {"content": {GEOJSON: {}}}},
+    )
+    async def patch(
+        request: Request,
+        collection_id: str,
+        feature_id: int,
+        user: Annotated[User, Depends(require_planner)],
+        reason: ReasonHeader = None,
+        if_match: IfMatchHeader = None,
+        content_crs: ContentCrsHeader = None,
+    ) -> Response:
+        _check_layer(collection_id)
+        why = change_reason(reason)
+        crs = parse_content_crs(content_crs)
+        body = await _json_body(request)
+        engine = _engine(request)
+
+        def work() -> Response:
+            with engine.begin() as conn:
+                patch_item(
+                    conn, collection_id, feature_id, body, crs=crs, if_match=if_match, user=user.name, reason=why
+                )
+            return _feature_response(engine, collection_id, feature_id, crs.uri)
+
+        return await run_in_threadpool(work)
+
+    @router.delete(
+        "/ogc/collections/{collection_id}/items/{feature_id}",
+        summary="Delete a feature (If-Match; recoverable from its history)",
+        status_code=204,
+    )
+    def delete(
+        request: Request,
+        collection_id: str,
+        feature_id: int,
+        user: Annotated[User, Depends(require_planner)],
+        reason: ReasonHeader = None,
+        if_match: IfMatchHeader = None,
+    ) -> Response:
+        _check_layer(collection_id)
+        why = change_reason(reason)
+        with _engine(request).begin() as conn:
+            delete_item(conn, collection_id, feature_id, if_match=if_match, user=user.name, reason=why)
+        return Response(status_code=204)
+
+    @router.get(
+        "/ogc/collections/{collection_id}/items/{feature_id}/history",
+        summary="Every recorded change of a feature, oldest first (also after a delete)",
+    )
+    def history(
+        request: Request,
+        collection_id: str,
+        feature_id: int,
+        _user: Annotated[User, Depends(require_reader_of_history)],
+    ) -> JSONResponse:
+        _check_layer(collection_id)
+        with _engine(request).connect() as conn:
+            entries = feature_history(conn, collection_id, feature_id)
+        if not entries:
+            from gis_service.errors import NotFound
+
+            raise NotFound(f"{collection_id} {feature_id} has no history")
+
+        def state(s: dict[str, Any] | None) -> dict[str, Any] | None:
+            if s is None:
+                return None
+            props = {k: v for k, v in s.items() if k not in ("geom", "id")}
+            return {
+                "type": "Feature",
+                "id": feature_id,
+                "geometry": history_geometry(s.get("geom")),
+                "properties": props,
+            }
+
+        return JSONResponse(
+            {
+                "collection": collection_id,
+                "id": feature_id,
+                "crs": "http://www.opengis.net/def/crs/EPSG/0/9214",
+                "changes": [
+                    {
+                        "id": e.id,
+                        "operation": e.operation,
+                        "version": e.row_version,
+                        "changed_by": e.changed_by,
+                        "changed_at": e.changed_at.isoformat(),
+                        "reason": e.reason,
+                        "restored_from": e.restored_from,
+                        "before": state(e.before),
+                        "after": state(e.after),
+                    }
+                    for e in entries
+                ],
+                "links": [
+                    {"rel": "self", "href": f"{base}/ogc/collections/{collection_id}/items/{feature_id}/history"},
+                    {"rel": "item", "href": f"{base}/ogc/collections/{collection_id}/items/{feature_id}"},
+                ],
+            },
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    @router.post(
+        "/ogc/collections/{collection_id}/items/{feature_id}/history/{version}/restore",
+        summary="Restore a version of a feature (a new recorded change; works after a delete too)",
+        responses={200: {"content": {GEOJSON: {}}}},
+    )
+    def restore(
+        request: Request,
+        collection_id: str,
+        feature_id: int,
+        version: int,
+        user: Annotated[User, Depends(require_planner)],
+        reason: ReasonHeader = None,
+        if_match: IfMatchHeader = None,
+        crs: Annotated[str | None, Query(description="CRS of the answer")] = None,
+    ) -> Response:
+        _check_layer(collection_id)
+        why = change_reason(reason)
+        engine = _engine(request)
+        with engine.begin() as conn:
+            restore_item(conn, collection_id, feature_id, version, if_match=if_match, user=user.name, reason=why)
+        return _feature_response(engine, collection_id, feature_id, crs)
+
+    return router
+
+
+_ITEM_PATH = re.compile(r"^/ogc/collections/(" + "|".join(EDITABLE_LAYERS) + r")/items/(\d{1,18})/?$")
+
+
+async def item_etag_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """``GET`` of an editable item: an ``ETag`` on every answer; editors also read features of draft plans.
+
+    The public answer comes from pygeoapi (the read path); its ETag is derived from the ``row_version`` it returns.
+    """
+    match = _ITEM_PATH.match(request.url.path)
+    if request.method not in ("GET", "HEAD") or match is None:
+        return await call_next(request)
+    layer, feature_id = match.group(1), int(match.group(2))
+    try:
+        user = await run_in_threadpool(optional_user, request) if "authorization" in request.headers else None
+        if user is not None and user.has_role(Role.PLANNER):
+            engine: Engine = request.app.state.engine
+            crs = request.query_params.get("crs")
+            answer = await run_in_threadpool(_feature_response, engine, layer, feature_id, crs)
+            tag = answer.headers["etag"]
+            if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+                return Response(status_code=304, headers={"ETag": tag})
+            return answer
+    except PlanningError as exc:
+        return JSONResponse(
+            {"code": exc.code, "description": exc.message}, status_code=exc.status_code, headers=exc.headers
+        )
+    response = await call_next(request)
+    if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
+        return response
+    body = b""
+    async for chunk in response.body_iterator:  # type: ignore[attr-defined]
+        body += chunk if isinstance(chunk, bytes) else chunk.encode()
+    headers = dict(response.headers)
+    headers.pop("content-length", None)
+    try:
+        version = json.loads(body)["properties"]["row_version"]
+        headers["etag"] = etag_of(layer, feature_id, int(version))
+    except (ValueError, KeyError, TypeError):
+        pass
+    return Response(content=body, status_code=200, headers=headers)
+
+
+def install_features(app: FastAPI, settings: Settings) -> None:
+    """Add the Part 4 and history routes (before the ``/ogc`` mount) and the item ETag middleware."""
+    app.include_router(features_router(settings))
+    app.middleware("http")(item_etag_middleware)

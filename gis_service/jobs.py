@@ -1,0 +1,248 @@
+"""Background jobs (table ``planning.jobs``), run by one thread of the web process, status readable by anyone.
+
+A job is a row: queued -> running -> succeeded | failed, with its parameters, result, last message and who asked.
+The runner claims the oldest queued job (``FOR UPDATE SKIP LOCKED``, so several processes may run runners) and holds
+a session advisory lock on it while it works: a job left ``running`` by a process that died holds no lock, and the
+next runner to start puts it back in the queue. Kinds of job are registered in :data:`HANDLERS`.
+
+The only kind today is ``tiles.rebuild``: after a plan is published, the 3D tiles are brought up to date
+(incrementally: only tiles whose features changed are rewritten, see :mod:`tiles`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from gis_service.db import create_db_engine
+from gis_service.errors import NotFound
+from gis_service.settings import Settings
+
+__all__ = ["HANDLERS", "Job", "JobRunner", "enqueue", "get_job", "list_jobs", "start_job_runner"]
+
+log = logging.getLogger(__name__)
+
+#: Advisory lock namespace of running jobs (first key of pg_advisory_lock(int, int)).
+LOCK_CLASS = 6_2026
+
+Progress = Callable[[str], None]
+Handler = Callable[[Settings, Engine, dict[str, Any], Progress], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    status: str
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    message: str | None
+    created_by: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    def as_json(self, base_url: str = "") -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "params": self.params,
+            "result": self.result,
+            "message": self.message,
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "links": [{"rel": "self", "href": f"{base_url}/jobs/{self.id}"}],
+        }
+
+
+_COLUMNS = "id, kind, status, params, result, message, created_by, created_at, started_at, finished_at"
+
+
+def enqueue(conn: Connection, kind: str, params: dict[str, Any], *, created_by: str | None) -> Job:
+    """Queue a job inside the caller's transaction: it runs only if that transaction commits."""
+    if kind not in HANDLERS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    row = conn.execute(
+        sa.text(
+            f"INSERT INTO planning.jobs (kind, params, created_by) VALUES (:k, CAST(:p AS jsonb), :by) "  # noqa: S608
+            f"RETURNING {_COLUMNS}"
+        ),
+        {"k": kind, "p": json.dumps(params), "by": created_by},
+    ).one()
+    return Job(*row)
+
+
+def get_job(conn: Connection, job_id: int) -> Job:
+    row = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM planning.jobs WHERE id = :id"), {"id": job_id}).one_or_none()  # noqa: S608
+    if row is None:
+        raise NotFound(f"no job {job_id}")
+    return Job(*row)
+
+
+def list_jobs(conn: Connection, *, limit: int = 50) -> list[Job]:
+    rows = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM planning.jobs ORDER BY id DESC LIMIT :n"), {"n": limit}).all()  # noqa: S608
+    return [Job(*r) for r in rows]
+
+
+# ---- handlers ---------------------------------------------------------------------------------------------
+def rebuild_tiles(settings: Settings, engine: Engine, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Bring the served 3D tiles (``GIS_TILES__OUT_DIR``) up to date; only changed tiles are rewritten."""
+    from tiles import TileOptions, build_tilesets
+
+    ts = settings.tiles
+    reports = build_tilesets(
+        engine,
+        ts.out_dir,
+        layers=params.get("layers") or ("zones", "buildings", "parcels"),
+        options=TileOptions(**ts.model_dump(exclude={"out_dir"})),
+        progress=progress,
+    )
+    return {
+        "layers": [
+            {
+                "layer": r.layer,
+                "features": r.features,
+                "tiles": r.tiles,
+                "written": len(r.written),
+                "deleted": len(r.deleted),
+                "seconds": round(r.seconds, 3),
+            }
+            for r in reports
+        ]
+    }
+
+
+HANDLERS: dict[str, Handler] = {"tiles.rebuild": rebuild_tiles}
+
+
+# ---- runner -----------------------------------------------------------------------------------------------
+class JobRunner:
+    """One background thread running queued jobs, woken by :meth:`wake` or every ``poll_s`` seconds."""
+
+    def __init__(self, settings: Settings, engine: Engine, *, poll_s: float = 5.0) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.poll_s = poll_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="planning-jobs", daemon=True)
+
+    def start(self) -> JobRunner:
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.engine.dispose()
+
+    def _loop(self) -> None:
+        try:
+            self._requeue_orphans()
+        except Exception:
+            log.exception("could not look for jobs left running by a stopped process")
+        while not self._stop.is_set():
+            try:
+                while not self._stop.is_set() and self.run_one():
+                    pass
+            except Exception:
+                log.exception("the job runner failed; trying again in %s s", self.poll_s)
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def _requeue_orphans(self) -> None:
+        with self.engine.begin() as conn:
+            ids = conn.execute(sa.text("SELECT id FROM planning.jobs WHERE status = 'running'")).scalars().all()
+            for job_id in ids:
+                free = conn.execute(
+                    sa.text("SELECT pg_try_advisory_xact_lock(:c, :id)"), {"c": LOCK_CLASS, "id": int(job_id)}
+                ).scalar_one()
+                if free:
+                    conn.execute(
+                        sa.text(
+                            "UPDATE planning.jobs SET status = 'queued', started_at = NULL, "
+                            "message = 'queued again: the process running it stopped' WHERE id = :id"
+                        ),
+                        {"id": job_id},
+                    )
+                    log.warning("job %s was left running by a stopped process: queued again", job_id)
+
+    def run_one(self) -> bool:
+        """Run the oldest queued job, if any; True when one ran."""
+        with self.engine.connect() as lock_conn:
+            with self.engine.begin() as conn:
+                row = conn.execute(
+                    sa.text(
+                        "SELECT id, kind, params FROM planning.jobs WHERE status = 'queued' "
+                        "ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1"
+                    )
+                ).one_or_none()
+                if row is None:
+                    return False
+                job_id, kind, params = row
+                lock_conn.execute(sa.text("SELECT pg_advisory_lock(:c, :id)"), {"c": LOCK_CLASS, "id": job_id})
+                lock_conn.commit()
+                conn.execute(
+                    sa.text(
+                        "UPDATE planning.jobs SET status = 'running', started_at = now(), message = NULL WHERE id = :id"
+                    ),
+                    {"id": job_id},
+                )
+            try:
+                self._run(job_id, kind, params)
+            finally:
+                lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :id)"), {"c": LOCK_CLASS, "id": job_id})
+                lock_conn.commit()
+        return True
+
+    def _run(self, job_id: int, kind: str, params: dict[str, Any]) -> None:
+        def progress(message: str) -> None:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    sa.text("UPDATE planning.jobs SET message = :m WHERE id = :id"), {"m": message[:500], "id": job_id}
+                )
+
+        log.info("job %s (%s) started", job_id, kind)
+        try:
+            result = HANDLERS[kind](self.settings, self.engine, params, progress)
+        except Exception as exc:
+            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+            log.exception("job %s (%s) failed", job_id, kind)
+            status, result, text = "failed", None, str(message).splitlines()[0][:500]
+        else:
+            status, text = "succeeded", "done"
+            log.info("job %s (%s) succeeded", job_id, kind)
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE planning.jobs SET status = :s, result = CAST(:r AS jsonb), message = :m, "
+                    "finished_at = now(), progress = 1 WHERE id = :id"
+                ),
+                {"s": status, "r": None if result is None else json.dumps(result), "m": text, "id": job_id},
+            )
+
+
+def start_job_runner(settings: Settings, engine: Engine) -> JobRunner:
+    """Start the runner of this process on an engine of its own (no statement timeout: a rebuild may be long)."""
+    jobs_engine = create_db_engine(
+        engine.url.render_as_string(hide_password=False).replace("postgresql+psycopg://", "postgresql://", 1),
+        pool_size=3,
+        statement_timeout_ms=0,
+    )
+    return JobRunner(settings, jobs_engine).start()
