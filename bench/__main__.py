@@ -6,7 +6,12 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = {"storage": "bench.storage", "import": "bench.import_zones", "tiles": "bench.tiles"}
+BENCHMARKS = {
+    "storage": "bench.storage",
+    "import": "bench.import_zones",
+    "tiles": "bench.tiles",
+    "viewer": "bench.viewer",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
