@@ -105,6 +105,10 @@ def install_viewer(app: FastAPI, settings: Settings) -> None:
     viewer = settings.viewer
     modules = Path(viewer.node_modules)
 
+    from gis_service.viewer.planner import planner_router
+
+    app.include_router(planner_router())
+
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": NO_CACHE})

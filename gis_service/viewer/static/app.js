@@ -14,6 +14,8 @@ const app = {
   ready: { map2d: false, tileset3d: false },
   errors: [],
   tools: [], // role tools (planners, permit officers) register here: { onLanguage() }
+  clickHandlers: [], // (point {lon, lat, x, y}) => true when a tool took the click
+
 };
 window.viewerApp = app;
 
@@ -261,6 +263,10 @@ function show2D() {
 app.show2D = show2D;
 app.show3D = show3D;
 app.lookup = lookup;
+app.openPanel = openPanel;
+app.el = el;
+app.status = status;
+app.apiError = apiError;
 
 // ---------- legend ----------
 function renderLegend() {
@@ -296,7 +302,10 @@ async function start() {
   app.map2d = new Map2D($("#map2d"), config, view);
   if (hash.lon === null && config.extent) app.map2d.fitBounds(config.extent);
   app.map2d.firstRender.then((tms) => { app.timings.map2d = tms; app.ready.map2d = true; });
-  app.map2d.onClick((p) => lookup({ lon: p.lon.toFixed(8), lat: p.lat.toFixed(8) }));
+  app.map2d.onClick((p) => {
+    for (const handler of app.clickHandlers) if (handler(p)) return;
+    lookup({ lon: p.lon.toFixed(8), lat: p.lat.toFixed(8) });
+  });
   app.map2d.map.on("moveend", () => app.view === "2d" && writeHash());
 
   $("#view-2d").addEventListener("click", show2D);

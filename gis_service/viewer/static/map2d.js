@@ -60,7 +60,7 @@ export class Map2D {
   }
 
   onClick(handler) {
-    this.map.on("click", (e) => handler({ lon: e.lngLat.lng, lat: e.lngLat.lat }));
+    this.map.on("click", (e) => handler({ lon: e.lngLat.lng, lat: e.lngLat.lat, x: e.point.x, y: e.point.y }));
     this.map.on("mousemove", "zones-fill", () => (this.map.getCanvas().style.cursor = "pointer"));
     this.map.on("mouseleave", "zones-fill", () => (this.map.getCanvas().style.cursor = ""));
   }

@@ -29,14 +29,25 @@ export class Map3D {
   static async create(container, config) {
     const Cesium = await loadCesium();
     const m = new Map3D();
+    m.timings = { cesium: performance.now() };
     m.Cesium = Cesium;
     Cesium.Ion.defaultAccessToken = "";
     const viewer = new Cesium.Viewer(container, {
       baseLayer: false, baseLayerPicker: false, geocoder: false, animation: false, timeline: false,
       homeButton: false, sceneModePicker: false, navigationHelpButton: false, fullscreenButton: false,
       infoBox: false, selectionIndicator: false, terrainProvider: new Cesium.EllipsoidTerrainProvider(),
-      requestRenderMode: true, maximumRenderTimeChange: Infinity,
+      requestRenderMode: false, skyBox: false, skyAtmosphere: false, shadows: false, msaaSamples: 1,
     });
+    // A plan map, not a flight simulator: no sky, sun, moon, fog or atmosphere (fewer shaders to compile, which
+    // matters most under software WebGL).
+    const scene = viewer.scene;
+    scene.fog.enabled = false;
+    scene.sun = undefined;
+    scene.moon = undefined;
+    scene.globe.showGroundAtmosphere = false;
+    scene.globe.enableLighting = false;
+    scene.postProcessStages.fxaa.enabled = false;
+    scene.backgroundColor = Cesium.Color.fromCssColorString("#e9eef2");
     m.viewer = viewer;
     viewer.scene.globe.baseColor = Cesium.Color.fromCssColorString("#dfe6da");
     const provider = config.base_map && config.base_map.url
@@ -44,7 +55,10 @@ export class Map3D {
       : await Cesium.TileMapServiceImageryProvider.fromUrl(Cesium.buildModuleUrl("Assets/Textures/NaturalEarthII"));
     viewer.imageryLayers.addImageryProvider(provider);
     m.tilesetReady = (async () => {
-      const tileset = await Cesium.Cesium3DTileset.fromUrl("/tiles/3d/tileset.json");
+      const tileset = await Cesium.Cesium3DTileset.fromUrl("/tiles/3d/tileset.json", m.tilesetOptions || {});
+      m.timings.tilesetJson = performance.now();
+      m.timings.tiles = [];
+      tileset.tileLoad.addEventListener(() => m.timings.tiles.push(performance.now()));
       viewer.scene.primitives.add(tileset);
       m.tileset = tileset;
       await new Promise((resolve) => {
@@ -55,7 +69,11 @@ export class Map3D {
         tileset.allTilesLoaded.addEventListener(check);
         check();
       });
-      return performance.now();
+      const loaded = performance.now();
+      // Loaded: from now on draw only when something changes (an idle map costs no CPU).
+      scene.requestRenderMode = true;
+      scene.maximumRenderTimeChange = Infinity;
+      return loaded;
     })();
     return m;
   }
