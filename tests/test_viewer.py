@@ -232,3 +232,101 @@ def test_3d_tileset_loads_and_a_click_shows_the_zoning(served: dict[str, Any], b
         w.check()
     finally:
         w.close()
+
+
+def test_planner_edits_a_zone_sees_it_in_the_history_and_a_stale_save_is_explained(
+    served: dict[str, Any], browser: Any
+) -> None:
+    import httpx
+
+    from gis_service.auth import create_user
+
+    engine = create_db_engine(served["url"], pool_size=1)
+    try:
+        with engine.begin() as c:
+            create_user(c, "lan.nguyen.viewer", "planner", "mat-khau-dai-12")
+    finally:
+        engine.dispose()
+    w = Watched(browser, served["base"], {"width": 1200, "height": 800})
+    page = w.page
+    try:
+        page.goto(served["base"] + "/")
+        wait_2d(page)
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.fill("#sign-in-user", "lan.nguyen.viewer")
+        page.fill("#sign-in-password", "mat-khau-dai-12")
+        page.locator("#sign-in-form button[type=submit]").click()
+        page.locator("li[data-plan='46QPK0000001'] button").click()  # start a draft of the approved plan
+        page.wait_for_selector("#draft-info")
+
+        engine = create_db_engine(served["url"], pool_size=1)
+        try:
+            with engine.connect() as c:
+                zone_id, lon, lat, floors = c.execute(
+                    sa.text(
+                        "SELECT z.id, ST_X(ST_PointOnSurface(z.geom_4326)), ST_Y(ST_PointOnSurface(z.geom_4326)), "
+                        "z.max_floors FROM planning.zones z JOIN planning.plans p ON p.id = z.plan_id "
+                        "WHERE p.status = 'draft' AND z.zone_code = 'ÔQH-09'"
+                    )
+                ).one()
+        finally:
+            engine.dispose()
+        # select the draft zone by clicking it on the 2D map
+        page.evaluate("([lon, lat]) => window.viewerApp.map2d.setView({lon, lat, zoom: 17})", [lon, lat])
+        page.wait_for_function("window.viewerApp.map2d.map.loaded()")
+        page.wait_for_timeout(300)
+        xy = page.evaluate("([lon, lat]) => window.viewerApp.map2d.map.project([lon, lat])", [lon, lat])
+        box = page.locator("#map2d").bounding_box()
+        page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+        page.wait_for_selector("#edit-form")
+        assert page.input_value("#edit-max_floors") == str(floors)
+
+        # a save without a reason is refused in plain words; with one it is saved
+        page.fill("#edit-max_floors", str(floors + 2))
+        page.click("#edit-save")
+        assert "lý do" in page.locator("#edit-message").inner_text()
+        page.fill("#edit-reason", "QĐ 06/2026: tăng tầng cao")
+        page.click("#edit-save")
+        page.wait_for_selector("#edit-message.ok")
+        engine = create_db_engine(served["url"], pool_size=1)
+        try:
+            with engine.connect() as c:
+                stored = c.execute(sa.text("SELECT max_floors FROM planning.zones WHERE id = :i"), {"i": zone_id})
+                assert stored.scalar_one() == floors + 2
+        finally:
+            engine.dispose()
+
+        # the history shows the change with its reason and author
+        page.click("#edit-history")
+        page.wait_for_selector("#history-table")
+        latest = page.locator("#history-table tbody tr").first.inner_text()
+        assert "QĐ 06/2026: tăng tầng cao" in latest and "lan.nguyen.viewer" in latest
+        w.shot("planner_history")
+
+        # someone else saves the zone meanwhile: the page's save gets 412, explained, nothing overwritten
+        page.get_by_role("button", name="Quay lại").click()
+        token = page.evaluate("window.viewerApp.planner.session.token")
+        item = f"{served['base']}/ogc/collections/zones/items/{zone_id}"
+        headers = {"Authorization": f"Bearer {token}"}
+        etag = httpx.get(item, headers=headers).headers["ETag"]
+        other = httpx.patch(
+            item,
+            json={"type": "Feature", "properties": {"notes": "sửa song song"}},
+            headers={**headers, "If-Match": etag, "X-Change-Reason": "other", "Content-Type": "application/json"},
+        )
+        assert other.status_code == 200, other.text
+        page.fill("#edit-max_floors", str(floors + 3))
+        page.fill("#edit-reason", "thử lưu bản cũ")
+        page.click("#edit-save")
+        page.wait_for_selector("#reload-zone")
+        assert "người khác đã sửa" in page.locator("#edit-message").inner_text()
+        w.shot("planner_412")
+        page.click("#reload-zone")
+        page.wait_for_function("document.querySelector('#edit-notes') && document.querySelector('#edit-notes').value")
+        assert page.input_value("#edit-notes") == "sửa song song"
+        assert page.input_value("#edit-max_floors") == str(floors + 2)
+        # the browser logs the 412 answer as a failed resource: the only console error allowed here
+        w.errors = [e for e in w.errors if "412" not in e]
+        w.check()
+    finally:
+        w.close()

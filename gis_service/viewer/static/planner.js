@@ -28,7 +28,7 @@ function renderRoleTools() {
     return;
   }
   const parts = [el("button", { type: "button", id: "sign-out", title: session.user.name, text: `${t("sign_out")} (${session.user.name})`, onclick: signOut })];
-  if (session.user.roles.includes("planner") || session.user.roles.includes("admin"))
+  if (["planner", "admin"].includes(session.user.role))
     parts.unshift(el("button", { type: "button", id: "planner-tools", text: t("planner_tools"), onclick: showPlans }));
   box.replaceChildren(...parts);
 }
@@ -147,7 +147,7 @@ function renderEditForm(message = null) {
     el("input", { name: key, id: `edit-${key}`, value: props[key] ?? "", inputmode: kind === "text" ? null : "decimal" })));
   const reason = el("label", {}, t("change_reason"), el("input", { name: "reason", id: "edit-reason", required: true }));
   const msg = message || el("p", { id: "edit-message", hidden: true });
-  const form = el("form", { id: "edit-form", class: "form" }, inputs, reason, msg,
+  const form = el("form", { id: "edit-form", class: "form", novalidate: true }, inputs, reason, msg,
     el("div", { class: "actions" },
       el("button", { type: "submit", class: "primary", id: "edit-save", text: t("save") }),
       el("button", { type: "button", id: "edit-geometry", "aria-pressed": String(session.editing), text: t("edit_geometry"), onclick: toggleVertices }),
