@@ -325,6 +325,41 @@ def test_planner_edits_a_zone_sees_it_in_the_history_and_a_stale_save_is_explain
         page.wait_for_function("document.querySelector('#edit-notes') && document.querySelector('#edit-notes').value")
         assert page.input_value("#edit-notes") == "sửa song song"
         assert page.input_value("#edit-max_floors") == str(floors + 2)
+
+        # vertex editing in 2D: drag the first corner 20 px to the east, save, the stored boundary moved with it
+        page.click("#edit-geometry")
+        corner = page.evaluate("window.viewerApp.planner.session.geometry.coordinates[0][0][0]")
+        if isinstance(corner[0], list):  # MultiPolygon
+            corner = corner[0]
+        start = page.evaluate("(c) => window.viewerApp.map2d.map.project(c)", corner)
+        page.mouse.move(box["x"] + start["x"], box["y"] + start["y"])
+        page.mouse.down()
+        page.mouse.move(box["x"] + start["x"] + 10, box["y"] + start["y"], steps=3)
+        page.mouse.move(box["x"] + start["x"] + 20, box["y"] + start["y"], steps=3)
+        page.mouse.up()
+        moved = page.evaluate("window.viewerApp.planner.session.geometry.coordinates[0][0][0]")
+        if isinstance(moved[0], list):
+            moved = moved[0]
+        dropped = page.evaluate("(c) => window.viewerApp.map2d.map.project(c)", moved)
+        assert dropped["x"] == pytest.approx(start["x"] + 20, abs=1.5) and dropped["y"] == pytest.approx(
+            start["y"], abs=1.5
+        )
+        page.fill("#edit-reason", "điều chỉnh ranh giới")
+        page.click("#edit-save")
+        page.wait_for_selector("#edit-message.ok")
+        engine = create_db_engine(served["url"], pool_size=1)
+        try:
+            with engine.connect() as c:
+                gap = c.execute(
+                    sa.text(
+                        "SELECT ST_Distance(ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 4326), 9214), "
+                        "ST_Boundary(geom)) FROM planning.zones WHERE id = :i"
+                    ),
+                    {"x": moved[0], "y": moved[1], "i": zone_id},
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        assert gap < 0.01, f"the dragged corner is {gap:.3f} m off the stored boundary"
         # the browser logs the 412 answer as a failed resource: the only console error allowed here
         w.errors = [e for e in w.errors if "412" not in e]
         w.check()
