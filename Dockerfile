@@ -8,6 +8,8 @@ COPY gis_service ./gis_service
 COPY converters ./converters
 COPY tiles ./tiles
 COPY ogc ./ogc
+# the PDF permit report's font (Vietnamese letters)
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 RUN pip install -c constraints.txt . \
     && useradd --system --home /app planning
 USER planning

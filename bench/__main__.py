@@ -6,12 +6,10 @@ import argparse
 import importlib
 import sys
 
-BENCHMARKS = {
-    "storage": "bench.storage",
-    "import": "bench.import_zones",
-    "tiles": "bench.tiles",
-    "viewer": "bench.viewer",
-}
+BENCHMARKS = {"storage": "bench.storage", "import": "bench.import_zones", "tiles": "bench.tiles"}
+BENCHMARKS["permits"] = "bench.permits"
+BENCHMARKS["edits"] = "bench.edits"  # editing API vs gis_service.editing
+BENCHMARKS["viewer"] = "bench.viewer"  # web viewer: first 2D render, 3D tileset loaded
 
 
 def main(argv: list[str] | None = None) -> int:

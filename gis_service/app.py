@@ -104,6 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gis_service.auth_api import install_auth
 
     install_auth(app, settings)  # /auth/token, users; CORS
+    from gis_service.permits.api import install_permits
+
+    install_permits(app)  # /permits: pre-check, applications, recorded checks, decisions, reports
     from gis_service.features_api import install_features
 
     install_features(app, settings)  # OGC API - Features Part 4 writes, history, restore (before the /ogc mount)

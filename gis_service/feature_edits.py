@@ -41,6 +41,7 @@ __all__ = [
     "Written",
     "create_item",
     "delete_item",
+    "deleted_items",
     "etag_of",
     "history_geometry",
     "output_crs",
@@ -385,6 +386,23 @@ def restore_item(
 
 
 # ---- output -----------------------------------------------------------------------------------------------
+def deleted_items(conn: Connection, layer: str, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Features deleted and not restored, latest deletion first: what can be brought back."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT * FROM (SELECT DISTINCT ON (h.feature_id) h.feature_id, h.row_version, h.changed_by, "  # noqa: S608
+            "h.changed_at, h.reason FROM planning.change_history h "
+            f"WHERE h.table_name = :t AND h.operation = 'delete' "
+            f"AND NOT EXISTS (SELECT 1 FROM planning.{_layer(layer)} x WHERE x.id = h.feature_id) "
+            "ORDER BY h.feature_id, h.id DESC) d ORDER BY d.changed_at DESC LIMIT :n"
+        ),
+        {"t": layer, "n": limit},
+    ).all()
+    return [
+        {"id": r[0], "version": r[1], "deleted_by": r[2], "deleted_at": r[3].isoformat(), "reason": r[4]} for r in rows
+    ]
+
+
 def render_item(conn: Connection, layer: str, feature_id: int, crs: InputCrs) -> dict[str, Any]:
     """The feature as GeoJSON in ``crs`` with every stored property (drafts too), for editors."""
     geometry_sql = {

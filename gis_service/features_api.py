@@ -18,7 +18,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
+from starlette.routing import Match
+from starlette.types import Scope
 
 from gis_service.auth import Role, User, optional_user, require_role
 from gis_service.auth_api import oauth2_scheme
@@ -28,6 +31,7 @@ from gis_service.feature_edits import (
     EDITABLE_LAYERS,
     create_item,
     delete_item,
+    deleted_items,
     etag_of,
     history_geometry,
     output_crs,
@@ -108,8 +112,27 @@ def _feature_response(
     return JSONResponse(feature, status_code=status, headers=headers, media_type=GEOJSON)
 
 
+def _is_cql_query(scope: Scope) -> bool:
+    if scope.get("type") != "http" or scope.get("method") != "POST":
+        return False
+    content_type = next((v for k, v in scope.get("headers", ()) if k == b"content-type"), b"")
+    return b"query-cql" in content_type.lower()
+
+
+class EditRoute(APIRoute):
+    """A route that leaves the POST of a CQL2 JSON query (``Content-Type: application/query-cql-json``) on
+    ``/items`` to pygeoapi's search, mounted behind: the same method and path create a feature in Part 4."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if _is_cql_query(scope):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def features_router(settings: Settings) -> APIRouter:
-    router = APIRouter(tags=["Editing (OGC API - Features Part 4)"], dependencies=[Depends(oauth2_scheme)])
+    router = APIRouter(
+        tags=["Editing (OGC API - Features Part 4)"], dependencies=[Depends(oauth2_scheme)], route_class=EditRoute
+    )
     base = settings.base_url()
 
     def _engine(request: Request) -> Engine:
@@ -280,6 +303,25 @@ def features_router(settings: Settings) -> APIRouter:
             },
             headers={"Cache-Control": "no-cache"},
         )
+
+    @router.get(
+        "/ogc/collections/{collection_id}/deleted",
+        summary="Deleted features that can be restored, latest first",
+    )
+    def deleted(
+        request: Request,
+        collection_id: str,
+        _user: Annotated[User, Depends(require_reader_of_history)],
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> JSONResponse:
+        _check_layer(collection_id)
+        with _engine(request).connect() as conn:
+            items = deleted_items(conn, collection_id, limit=limit)
+        for entry in items:
+            entry["links"] = [
+                {"rel": "history", "href": f"{base}/ogc/collections/{collection_id}/items/{entry['id']}/history"}
+            ]
+        return JSONResponse({"collection": collection_id, "deleted": items}, headers={"Cache-Control": "no-cache"})
 
     @router.post(
         "/ogc/collections/{collection_id}/items/{feature_id}/history/{version}/restore",

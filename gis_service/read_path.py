@@ -25,6 +25,7 @@ from gis_service.settings import Settings
 from gis_service.vector_tiles import MAX_ZOOM, TILE_LAYERS, tile_async
 from ogc import provider
 from ogc.config import DATABASE_KEY, build_config, write_config
+from ogc.permit_process import jobs_manager_config
 
 __all__ = ["install_read_path", "open_read_path"]
 
@@ -61,6 +62,7 @@ async def open_read_path(app: FastAPI, settings: Settings, database_url: str) ->
 
 def _mount_pygeoapi(app: FastAPI, settings: Settings) -> None:
     config = build_config(base_url=settings.base_url() + "/ogc", max_items=settings.ogc_max_items)
+    config["server"]["manager"] = jobs_manager_config(settings.ogc_dir / "jobs")  # async processes (permit-check)
     files = write_config(config, settings.ogc_dir)
     # pygeoapi reads these two variables when its Starlette app is imported (there is no other way in).
     os.environ["PYGEOAPI_CONFIG"] = str(files.config)

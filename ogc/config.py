@@ -56,6 +56,10 @@ def build_config(
         "type": "process",
         "processor": {"name": "ogc.processes.ZoningLookupProcessor", "database": database_key},
     }
+    resources["permit-check"] = {  # sync and async (Prefer: respond-async; jobs: ogc.permit_process)
+        "type": "process",
+        "processor": {"name": "ogc.permit_process.PermitCheckProcessor", "database": database_key},
+    }
     return {
         "server": {
             "bind": {"host": "127.0.0.1", "port": 8000},  # unused: the app is mounted by FastAPI

@@ -141,6 +141,14 @@ def test_get_item_carries_an_etag_and_editors_see_drafts(
     assert draft.json()["properties"]["zone_code"] == "D1"
     again = client.get(item("zones", ids["draft_zone"]), headers={**planner, "If-None-Match": draft.headers["etag"]})
     assert again.status_code == 304
+    # a CQL2 JSON query by POST on /items is still a search (pygeoapi), not a creation
+    query = client.post(
+        "/ogc/collections/zones/items",
+        params={"f": "json", "filter-lang": "cql2-json"},
+        json={"op": "=", "args": [{"property": "zone_code"}, "Z1"]},
+        headers={**planner, "Content-Type": "application/query-cql-json"},
+    )
+    assert query.status_code == 200 and [f["id"] for f in query.json()["features"]] == [ids["z1"]]
 
 
 def test_writes_need_if_match_and_a_reason(
@@ -377,6 +385,9 @@ def test_create_replace_delete_and_restore_through_the_api(
     assert changes[0]["reason"] == "thêm ô mới" and changes[-1]["reason"] == "xoá"
     assert changes[0]["after"]["geometry"]["coordinates"][0][0][0] == [E0 - 100, N0 - 100]  # every digit kept
 
+    gone = client.get("/ogc/collections/zones/deleted", headers=planner).json()["deleted"]
+    assert {"id": fid, "version": 4, "deleted_by": "test-planner", "reason": "xoá"}.items() <= gone[0].items()
+
     restored = client.post(
         item("zones", fid) + "/history/1/restore", headers=write_headers(planner, reason="khôi phục")
     )
@@ -388,6 +399,7 @@ def test_create_replace_delete_and_restore_through_the_api(
         k: v for k, v in v1.items() if k not in bookkeeping
     }, "the restored row is exactly version 1 (geometry EWKB included)"
     assert now["row_version"] == 5 and restored.headers["etag"] == f'"zones-{fid}-v5"'  # after v4 deleted
+    assert fid not in [d["id"] for d in client.get("/ogc/collections/zones/deleted", headers=planner).json()["deleted"]]
     last = client.get(item("zones", fid) + "/history", headers=planner).json()["changes"][-1]
     assert last["operation"] == "restore" and last["restored_from"] == changes[0]["id"]
 

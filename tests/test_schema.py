@@ -27,6 +27,9 @@ TABLES = {
     "building_lines",
     "change_history",
     "jobs",  # 0002_auth: background jobs (tile rebuilds)
+    "permit_applications",  # 0003_permits
+    "permit_checks",
+    "permit_decisions",
 }
 
 
@@ -130,6 +133,8 @@ def test_geometry_columns_use_the_legal_crs_with_indexes(conn: Connection) -> No
         ("buildings", 9214, "MULTIPOLYGON"),
         ("red_lines", 9214, "MULTILINESTRING"),
         ("building_lines", 9214, "MULTILINESTRING"),
+        ("permit_applications", 9214, "MULTIPOLYGON"),  # 0003_permits: the lot
+        ("permit_checks", 9214, "MULTIPOLYGON"),  # the footprint checked
     }
     derived = {(t, c, s) for t, c, s, _ in cols if c != "geom"}
     for table, _, _ in storage:

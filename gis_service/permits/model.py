@@ -1,0 +1,249 @@
+"""What a permit check takes (:class:`Proposal`) and gives (:class:`RuleResult`), and the checks of its input.
+
+Geometry arrives as GeoJSON in CRS84 (lon, lat) unless ``crs`` says EPSG:9214; it is checked here (type, finite
+coordinates in range, validity with the place of the problem) and handed to PostGIS as WKB, which transforms it
+with the database's SRID 9214 row (the official VN-2000 shift).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import shapely
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+from shapely.geometry.base import BaseGeometry
+
+from gis_service.errors import ValidationError
+from gis_service.permits.tables import qcvn_tables
+
+__all__ = [
+    "CRS84",
+    "EPSG_9214",
+    "CheckRequest",
+    "Proposal",
+    "RuleResult",
+    "parse_request",
+]
+
+CRS84 = "CRS84"
+EPSG_9214 = "EPSG:9214"
+_CRS_ALIASES = {
+    "crs84": CRS84,
+    "ogc:crs84": CRS84,
+    "http://www.opengis.net/def/crs/ogc/1.3/crs84": CRS84,
+    "epsg:4326": CRS84,
+    "epsg:9214": EPSG_9214,
+    "http://www.opengis.net/def/crs/epsg/0/9214": EPSG_9214,
+}
+# VN-2000 TM-3 107-00 eastings/northings of the province with a wide margin (as the lookup) and a CRS84 box.
+E_RANGE = (300_000.0, 800_000.0)
+N_RANGE = (1_600_000.0, 2_000_000.0)
+LON_RANGE = (102.0, 110.0)
+LAT_RANGE = (8.0, 24.0)
+MAX_FOOTPRINT_M2 = 1_000_000.0
+
+
+class CheckRequest(BaseModel):
+    """A permit check as sent to ``POST /permits/check`` and the ``permit-check`` process."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parcel_id: int | None = Field(default=None, gt=0, description="Id of the parcel (parcels collection)")
+    sheet_no: int | None = Field(default=None, gt=0, description="Số tờ (with parcel_no)")
+    parcel_no: int | None = Field(default=None, gt=0, description="Số thửa (with sheet_no)")
+    ward: str | None = Field(default=None, max_length=200, description="Ward, when the numbers exist in several")
+    lot: dict[str, Any] | None = Field(default=None, description="The lot as a GeoJSON polygon (instead of a parcel)")
+    footprint: dict[str, Any] = Field(description="Building footprint, GeoJSON Polygon or MultiPolygon")
+    crs: str = Field(default=CRS84, description="CRS of lot and footprint: CRS84 (default) or EPSG:9214")
+    floors: int | None = Field(default=None, ge=0, le=200, description="Floors above ground")
+    basements: int | None = Field(default=None, ge=0, le=20, description="Basement floors")
+    height_m: float | None = Field(default=None, ge=0, le=1000, description="Building height in metres")
+    total_floor_area_m2: float | None = Field(
+        default=None, ge=0, description="Total floor area above ground (m²), for the FAR"
+    )
+    use: str = Field(
+        min_length=1, max_length=40, description="A land-use code (ODT, TMD, ...) or a building-use category"
+    )
+    road_width_m: float | None = Field(
+        default=None, gt=0, le=500, description="Red-line width of the road the lot faces (else from the red lines)"
+    )
+    red_line_id: int | None = Field(default=None, gt=0, description="The red line the lot faces (else the nearest)")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A checked request: lot and footprint as WKB with their SRID, the use resolved to codes and a category."""
+
+    request: CheckRequest
+    footprint_wkb: bytes
+    footprint_srid: int
+    lot_wkb: bytes | None
+    lot_srid: int
+    use_codes: tuple[str, ...]
+    category: str | None
+
+
+@dataclass
+class RuleResult:
+    """One rule's answer (for one zone when the rule depends on the zone)."""
+
+    id: str
+    status: Literal["pass", "fail", "warn", "not_applicable"]
+    value: Any
+    limit: Any
+    unit: str | None
+    source: str
+    message_vi: str
+    message_en: str
+    zone: dict[str, Any] | None = field(default=None)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        if d["zone"] is None:
+            del d["zone"]
+        return d
+
+
+def parse_request(data: dict[str, Any] | CheckRequest) -> Proposal:
+    """Check a request and turn it into a :class:`Proposal`.
+
+    Raises
+    ------
+    ValidationError
+        Naming the field and the problem (e.g. ``footprint: Self-intersection at lon 107.57901 lat 16.46981``).
+    """
+    if isinstance(data, CheckRequest):
+        req = data
+    else:
+        try:
+            req = CheckRequest.model_validate(data)
+        except PydanticValidationError as exc:
+            problems = []
+            for err in exc.errors():
+                where = ".".join(str(p) for p in err["loc"]) or "input"
+                problems.append(f"{where}: {err['msg']}")
+            raise ValidationError("; ".join(problems)) from None
+    crs = _CRS_ALIASES.get(req.crs.strip().lower())
+    if crs is None:
+        raise ValidationError(f"crs: unknown CRS {req.crs!r}; give CRS84 (lon/lat, the default) or EPSG:9214")
+    srid = 4326 if crs == CRS84 else 9214
+    given = [
+        name
+        for name, present in (
+            ("parcel_id", req.parcel_id is not None),
+            ("sheet_no and parcel_no", req.sheet_no is not None or req.parcel_no is not None),
+            ("lot", req.lot is not None),
+        )
+        if present
+    ]
+    if len(given) != 1:
+        raise ValidationError(
+            "give the lot in one way: parcel_id, or sheet_no and parcel_no (optionally ward), or lot (a GeoJSON "
+            f"polygon); got {', '.join(given) or 'none'}"
+        )
+    if (req.sheet_no is None) != (req.parcel_no is None):
+        raise ValidationError("sheet_no and parcel_no go together (số tờ and số thửa)")
+    footprint = _polygon("footprint", req.footprint, crs)
+    lot = _polygon("lot", req.lot, crs) if req.lot is not None else None
+    codes, category = resolve_use(req.use)
+    return Proposal(
+        request=req,
+        footprint_wkb=shapely.to_wkb(footprint),
+        footprint_srid=srid,
+        lot_wkb=None if lot is None else shapely.to_wkb(lot),
+        lot_srid=srid,
+        use_codes=codes,
+        category=category,
+    )
+
+
+def resolve_use(use: str) -> tuple[tuple[str, ...], str | None]:
+    """A land-use code or a category → (land-use codes, category).
+
+    >>> resolve_use("detached_house")
+    (('ODT', 'ONT'), 'detached_house')
+    >>> resolve_use("tmd")
+    (('TMD',), 'commercial')
+    """
+    tables = qcvn_tables()
+    key = use.strip()
+    if key.lower() in tables.categories:
+        cat = tables.categories[key.lower()]
+        return cat.land_use_codes, cat.id
+    code = key.upper()
+    if re.fullmatch(r"[A-Z]{3}", code) and (code in _known_codes()):
+        return (code,), tables.default_category.get(code)
+    raise ValidationError(
+        f"use: {use!r} is neither a land-use code (e.g. ODT, TMD, DGD) nor a building-use category "
+        f"({', '.join(tables.categories)})"
+    )
+
+
+def _known_codes() -> frozenset[str]:
+    from gis_service.reference_data import land_use_codes
+
+    global _CODES
+    if _CODES is None:
+        _CODES = frozenset(c.code for c in land_use_codes())
+    return _CODES
+
+
+_CODES: frozenset[str] | None = None
+
+
+def _polygon(name: str, geojson: dict[str, Any] | None, crs: str) -> BaseGeometry:
+    if not isinstance(geojson, dict):
+        raise ValidationError(f"{name}: expected a GeoJSON Polygon or MultiPolygon object")
+    if geojson.get("type") == "Feature":
+        geojson = geojson.get("geometry") or {}
+    kind = geojson.get("type")
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise ValidationError(f"{name}: a GeoJSON Polygon or MultiPolygon is needed, not {kind!r}")
+    import json
+
+    try:
+        geom = shapely.from_geojson(json.dumps(geojson))
+    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
+        raise ValidationError(f"{name}: not a readable GeoJSON {kind}: {str(exc).splitlines()[0]}") from None
+    if geom.is_empty:
+        raise ValidationError(f"{name}: the polygon is empty")
+    if shapely.has_z(geom):
+        geom = shapely.force_2d(geom)
+    coords = shapely.get_coordinates(geom)
+    if not all(math.isfinite(v) for v in coords.ravel()):
+        raise ValidationError(f"{name}: coordinates must be finite numbers")
+    xs, ys = coords[:, 0], coords[:, 1]
+    if crs == CRS84:
+        if not (LON_RANGE[0] <= xs.min() and xs.max() <= LON_RANGE[1] and LAT_RANGE[0] <= ys.min() <= LAT_RANGE[1]):
+            swapped = LON_RANGE[0] <= ys.min() and ys.max() <= LON_RANGE[1]
+            hint = "; lon and lat look swapped" if swapped else ""
+            if xs.min() > 1000:
+                hint = "; these look like VN-2000 metres: add crs EPSG:9214"
+            raise ValidationError(
+                f"{name}: coordinates are not lon/lat (CRS84) in Việt Nam: lon {xs.min():.6f}..{xs.max():.6f}, "
+                f"lat {ys.min():.6f}..{ys.max():.6f}{hint}"
+            )
+    elif not (E_RANGE[0] <= xs.min() and xs.max() <= E_RANGE[1] and N_RANGE[0] <= ys.min() and ys.max() <= N_RANGE[1]):
+        swapped = E_RANGE[0] <= ys.min() <= E_RANGE[1] and N_RANGE[0] <= xs.min() <= N_RANGE[1]
+        raise ValidationError(
+            f"{name}: coordinates are not VN-2000 (EPSG:9214, TM-3 107-00) metres in Huế: e {xs.min():.3f}.."
+            f"{xs.max():.3f}, n {ys.min():.3f}..{ys.max():.3f}" + ("; e and n look swapped" if swapped else "")
+        )
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        where = ""
+        if m := re.search(r"\[([-0-9.e+]+) ([-0-9.e+]+)\]", reason):
+            x, y = float(m[1]), float(m[2])
+            where = f" at lon {x:.7f} lat {y:.7f}" if crs == CRS84 else f" at e {x:.3f} n {y:.3f}"
+            reason = reason[: m.start()].strip()
+        raise ValidationError(
+            f"{name}: the polygon is invalid: {reason}{where}; draw it without crossing edges, "
+            "with at least 3 distinct corners and closed rings"
+        )
+    if geom.area == 0:
+        raise ValidationError(f"{name}: the polygon has no area")
+    return geom
