@@ -13,6 +13,7 @@ BENCHMARKS = {
     "serve": "bench.serve",
     "edits": "bench.edits",
     "permits": "bench.permits",
+    "viewer": "bench.viewer",
 }
 
 

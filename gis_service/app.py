@@ -62,12 +62,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"code": exc.code, "description": exc.message}, status_code=exc.status_code, headers=exc.headers
         )
 
-    @app.get("/", summary="Service landing page")
+    @app.get("/api", summary="Service landing page (the web viewer is at /)")
     def landing() -> dict[str, Any]:
         return {
             "title": "Huế 3D planning service",
             "description": "Land-use and construction plans of Huế on a 3D GIS",
             "links": [
+                {"rel": "alternate", "href": "/", "type": "text/html", "title": "Web viewer (bản đồ quy hoạch)"},
                 {"rel": "service-doc", "href": "/docs", "title": "API documentation"},
                 {"rel": "service-desc", "href": "/openapi.json", "title": "OpenAPI definition"},
                 {"rel": "status", "href": "/healthz", "title": "Health check"},
@@ -113,5 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_publishing(app, settings)  # /plans (drafts, publish), /jobs
     install_read_path(app, settings)  # pygeoapi at /ogc, vector tiles, zoning lookup
+    from gis_service.viewer import install_viewer
+
+    install_viewer(app, settings)  # the web viewer at /, its files, CesiumJS and MapLibre builds
 
     return app

@@ -11,7 +11,15 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["AuthSettings", "LocalDbSettings", "ServerSettings", "Settings", "TileSettings", "project_root"]
+__all__ = [
+    "AuthSettings",
+    "LocalDbSettings",
+    "ServerSettings",
+    "Settings",
+    "TileSettings",
+    "ViewerSettings",
+    "project_root",
+]
 
 
 def project_root() -> Path:
@@ -79,6 +87,21 @@ class TileSettings(BaseModel):
     max_vertices_per_tile: int = Field(default=60_000, ge=100)
 
 
+class ViewerSettings(BaseModel):
+    """The web viewer at ``/`` (CesiumJS and MapLibre from the npm packages of ``package.json``)."""
+
+    base_map_url: str | None = Field(
+        default=None,
+        description="XYZ raster tile URL of a base map ({z}/{x}/{y}), e.g. a local tile server. Unset: no base map in "
+        "2D, the Natural Earth imagery packaged with CesiumJS in 3D; nothing is fetched from the internet.",
+    )
+    base_map_attribution: str = Field(default="", description="Credit shown for the base map.")
+    node_modules: Path = Field(
+        default_factory=lambda: project_root() / "node_modules",
+        description="Folder of the npm packages (cesium, maplibre-gl) installed by the set-up.",
+    )
+
+
 class AuthSettings(BaseModel):
     """Users, bearer tokens, login throttling and CORS (``GIS_AUTH__*``)."""
 
@@ -112,6 +135,7 @@ class Settings(BaseSettings):
     local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     tiles: TileSettings = Field(default_factory=TileSettings)
+    viewer: ViewerSettings = Field(default_factory=ViewerSettings)
     db_pool_size: int = Field(default=10, ge=1)
     statement_timeout_ms: int = Field(default=30_000, ge=0)
     public_url: str | None = Field(

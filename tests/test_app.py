@@ -78,8 +78,10 @@ def test_planning_serve_answers_over_real_http(database_url: str) -> None:
                 assert time.monotonic() < deadline, "server did not start in 30 s"
                 time.sleep(0.2)
         assert r.status_code == 200 and r.json()["database"] == "reachable"
-        landing = httpx.get(f"http://127.0.0.1:{port}/", timeout=5).json()
-        assert {link["href"] for link in landing["links"]} >= {"/healthz", "/docs"}
+        landing = httpx.get(f"http://127.0.0.1:{port}/api", timeout=5).json()
+        assert {link["href"] for link in landing["links"]} >= {"/healthz", "/docs", "/"}
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)  # the web viewer
+        assert page.headers["content-type"].startswith("text/html") and "/viewer/app.js" in page.text
         # a second server on the same port is refused with one line, not a traceback
         clash = subprocess.run(
             [planning, "serve", "--host", "127.0.0.1", "--port", str(port)],

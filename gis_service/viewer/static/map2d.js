@@ -1,0 +1,100 @@
+// The 2D map: MapLibre GL JS with the plan's vector tiles (zones in their official colours, parcels, red lines).
+import * as maplibregl from "/vendor/maplibre/maplibre-gl.mjs";
+
+const TILES = "/ogc/tiles/WebMercatorQuad/{z}/{y}/{x}";
+
+function style(config) {
+  const sources = {
+    plan: { type: "vector", tiles: [location.origin + TILES], minzoom: 0, maxzoom: 19 },
+    selection: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+  };
+  const layers = [{ id: "background", type: "background", paint: { "background-color": "#eef1ea" } }];
+  if (config.base_map && config.base_map.url) {
+    sources.base = { type: "raster", tiles: [config.base_map.url], tileSize: 256,
+                     attribution: config.base_map.attribution || "" };
+    layers.push({ id: "base", type: "raster", source: "base" });
+  }
+  const selected = ["boolean", ["feature-state", "selected"], false];
+  layers.push(
+    { id: "zones-fill", type: "fill", source: "plan", "source-layer": "zones",
+      paint: { "fill-color": ["coalesce", ["get", "color"], "#cccccc"],
+               "fill-opacity": ["case", selected, 0.85, 0.6] } },
+    { id: "zones-line", type: "line", source: "plan", "source-layer": "zones",
+      paint: { "line-color": ["case", selected, "#0b5cad", "#6b6b6b"],
+               "line-width": ["case", selected, 3, 0.8] } },
+    { id: "parcels-line", type: "line", source: "plan", "source-layer": "parcels", minzoom: 14,
+      paint: { "line-color": "#444", "line-width": 0.5, "line-opacity": 0.7 } },
+    { id: "parcels-selected", type: "line", source: "plan", "source-layer": "parcels", minzoom: 12,
+      filter: ["==", ["id"], -1], paint: { "line-color": "#d81b60", "line-width": 3 } },
+    { id: "red-lines", type: "line", source: "plan", "source-layer": "red_lines",
+      paint: { "line-color": "#e31a1c", "line-width": 2 } },
+    { id: "selection-fill", type: "fill", source: "selection", filter: ["==", ["geometry-type"], "Polygon"],
+      paint: { "fill-color": ["coalesce", ["get", "color"], "#1565c0"], "fill-opacity": 0.25 } },
+    { id: "selection-line", type: "line", source: "selection",
+      paint: { "line-color": ["coalesce", ["get", "color"], "#1565c0"], "line-width": 3,
+               "line-dasharray": ["case", ["==", ["get", "kind"], "measure"], ["literal", [2, 1]], ["literal", [1, 0]]] } },
+    { id: "selection-point", type: "circle", source: "selection", filter: ["==", ["geometry-type"], "Point"],
+      paint: { "circle-radius": 6, "circle-color": ["coalesce", ["get", "color"], "#d81b60"],
+               "circle-stroke-color": "#fff", "circle-stroke-width": 2 } },
+  );
+  return { version: 8, sources, layers };
+}
+
+export class Map2D {
+  constructor(container, config, view) {
+    this.selectedZones = [];
+    this.map = new maplibregl.Map({
+      container,
+      style: style(config),
+      center: [view.lon, view.lat],
+      zoom: view.zoom,
+      attributionControl: config.base_map ? { compact: true } : false,
+      maxPitch: 0,
+      dragRotate: false,
+      fadeDuration: 0,
+    });
+    this.map.touchZoomRotate.disableRotation();
+    this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+    this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+    this.firstRender = new Promise((resolve) => this.map.once("idle", () => resolve(performance.now())));
+  }
+
+  onClick(handler) {
+    this.map.on("click", (e) => handler({ lon: e.lngLat.lng, lat: e.lngLat.lat, x: e.point.x, y: e.point.y }));
+    this.map.on("mousemove", "zones-fill", () => (this.map.getCanvas().style.cursor = "pointer"));
+    this.map.on("mouseleave", "zones-fill", () => (this.map.getCanvas().style.cursor = ""));
+  }
+
+  view() {
+    const c = this.map.getCenter();
+    return { lon: c.lng, lat: c.lat, zoom: this.map.getZoom() };
+  }
+
+  setView(view) {
+    this.map.jumpTo({ center: [view.lon, view.lat], zoom: view.zoom });
+  }
+
+  resize() {
+    this.map.resize();
+  }
+
+  // Highlight the looked-up parcel and zones (vector tile ids are the database ids).
+  highlight(answer) {
+    for (const id of this.selectedZones) this.map.setFeatureState({ source: "plan", sourceLayer: "zones", id }, { selected: false });
+    this.selectedZones = (answer && answer.zones ? answer.zones : []).map((z) => z.id);
+    for (const id of this.selectedZones) this.map.setFeatureState({ source: "plan", sourceLayer: "zones", id }, { selected: true });
+    const parcelId = answer && answer.parcel ? answer.parcel.id : -1;
+    this.map.setFilter("parcels-selected", ["==", ["id"], parcelId]);
+  }
+
+  // Extra shapes (footprints, measured setbacks, edited geometry): a GeoJSON FeatureCollection.
+  showShapes(collection) {
+    this.map.getSource("selection").setData(collection || { type: "FeatureCollection", features: [] });
+  }
+
+  fitBounds(bbox) {
+    this.map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 30, duration: 0 });
+  }
+}
+
+export { maplibregl };

@@ -1,0 +1,367 @@
+"""The web viewer in headless Chromium (Debian chromium, software WebGL) on the published sample plan of Huế.
+
+One browser for the module; every page blocks requests that leave the machine and fails on console errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from conftest import DatabaseServer
+from viewer_served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, load_published_sample, serve
+
+from gis_service.db import create_db_engine
+from gis_service.db.migrate import upgrade
+
+STRADDLING = {"ward": "Phú Xuân", "sheet_no": 3, "parcel_no": 9}
+
+
+@pytest.fixture(scope="module")
+def served(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    assert Path(CHROMIUM).exists(), "Debian chromium missing: run ./run.sh setup"
+    url = db_server.create("viewer")
+    try:
+        upgrade(url)
+        tiles = tmp_path_factory.mktemp("viewer") / "tiles"
+        load_published_sample(url, tiles)
+        engine = create_db_engine(url, pool_size=1)
+        with engine.connect() as c:
+            row = c.execute(
+                sa.text(
+                    "SELECT id, ST_X(ST_Transform(ST_PointOnSurface(geom), 4326)), "
+                    "ST_Y(ST_Transform(ST_PointOnSurface(geom), 4326)) FROM planning.parcels "
+                    "WHERE ward = :ward AND sheet_no = :sheet_no AND parcel_no = :parcel_no"
+                ),
+                STRADDLING,
+            ).one()
+        engine.dispose()
+        with serve(url, tiles) as base:
+            yield {"base": base, "url": url, "parcel_id": row[0], "parcel_lonlat": (row[1], row[2])}
+    finally:
+        db_server.drop(url)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Watched:
+    """A page whose console errors, page errors and requests beyond the app are recorded."""
+
+    def __init__(self, browser: Any, base: str, viewport: dict[str, int]) -> None:
+        self.context = browser.new_context(viewport=viewport)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        local = (base, "blob:", "data:")
+
+        def route(r: Any) -> None:
+            if r.request.url.startswith(local):
+                r.continue_()
+            else:
+                self.outside.append(r.request.url)
+                r.abort()
+
+        self.page.route("**/*", route)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def check(self) -> None:
+        assert not self.errors, f"console errors: {self.errors[:5]}"
+        assert not self.outside, f"the page tried to reach the network: {json.dumps(self.outside[:5])}"
+        assert self.page.evaluate("window.viewerApp.errors") == []
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"viewer_{name}.png"))
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def wait_2d(page: Any) -> None:
+    page.wait_for_function("window.viewerApp && window.viewerApp.ready.map2d", timeout=60_000)
+
+
+def zone_shares(page: Any) -> dict[str, float]:
+    return {
+        s.get_attribute("data-zone"): float(s.get_attribute("data-share"))
+        for s in page.locator("#panel section.zone").all()
+    }
+
+
+def test_page_2d_click_on_a_straddling_parcel_shows_both_zones_and_language_switch(
+    served: dict[str, Any], browser: Any
+) -> None:
+    w = Watched(browser, served["base"], {"width": 1200, "height": 800})
+    page = w.page
+    try:
+        page.goto(served["base"] + "/")
+        wait_2d(page)
+        assert page.locator("h1").inner_text() == "Bản đồ quy hoạch Huế"
+        assert page.evaluate("document.documentElement.lang") == "vi"
+        # the legend: the land-use codes of the approved plan, official colours from the database
+        page.get_by_role("button", name="Chú giải").click()
+        legend = page.locator("#legend li[data-code='TMD']")
+        assert "thương mại" in legend.inner_text().lower()
+        assert page.locator("#legend li").count() >= 5
+
+        # zoom on the parcel, click it on the map: both zones with their shares (56 % and 44 %)
+        lon, lat = served["parcel_lonlat"]
+        page.evaluate("([lon, lat]) => window.viewerApp.map2d.setView({lon, lat, zoom: 18})", [lon, lat])
+        page.wait_for_function("window.viewerApp.map2d.map.areTilesLoaded()", timeout=30_000)
+        xy = page.evaluate("([lon, lat]) => window.viewerApp.map2d.map.project([lon, lat])", [lon, lat])
+        box = page.locator("#map2d").bounding_box()
+        page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+        page.wait_for_selector("#panel section.zone >> nth=1")
+        shares = zone_shares(page)
+        assert shares == pytest.approx({"ÔQH-09": 56.0, "ÔQH-10": 44.0}, abs=0.1)
+        panel = page.locator("#panel").inner_text()
+        assert "Tờ 3, thửa 9" in panel and "Phú Xuân" in panel and "1234/QĐ-UBND" in panel
+        assert "Mật độ xây dựng tối đa" in panel
+        # the selected zones are highlighted on the map
+        assert sorted(page.evaluate("window.viewerApp.map2d.selectedZones")) == sorted(
+            z["id"] for z in page.evaluate("window.viewerApp.answer.zones")
+        )
+        assert f"parcel={served['parcel_id']}" in page.url
+        w.shot("2d_straddling_vi")
+
+        # English: the labels change, the answer is shown again in English
+        page.get_by_role("button", name="EN").click()
+        page.wait_for_function("document.documentElement.lang === 'en'")
+        assert page.locator("h1").inner_text() == "Huế planning map"
+        assert page.locator("#search-go").inner_text() == "Look up"
+        panel = page.locator("#panel").inner_text()
+        assert "Sheet 3, parcel 9" in panel and "Max building density" in panel
+        assert "Commercial" in page.locator("#legend li[data-code='TMD']").inner_text()
+        w.shot("2d_straddling_en")
+        w.check()
+    finally:
+        w.close()
+
+
+def test_search_by_sheet_and_parcel_and_permalink_on_a_phone(served: dict[str, Any], browser: Any) -> None:
+    w = Watched(browser, served["base"], {"width": 390, "height": 780})
+    page = w.page
+    try:
+        page.goto(served["base"] + "/")
+        wait_2d(page)
+        # keyboard only: skip link to the search, type, Enter
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        page.keyboard.type("3")
+        assert page.evaluate("document.activeElement.id") == "search-sheet"
+        page.keyboard.press("Tab")
+        page.keyboard.type("9")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#panel section.zone >> nth=1")
+        assert zone_shares(page) == pytest.approx({"ÔQH-09": 56.0, "ÔQH-10": 44.0}, abs=0.1)
+        # the panel fits the phone's width
+        box = page.locator("#panel").bounding_box()
+        assert box["width"] <= 390 and box["x"] >= 0
+        w.shot("phone_search")
+        link = page.url
+        assert f"parcel={served['parcel_id']}" in link
+
+        # an unknown parcel: a plain message
+        page.fill("#search-sheet", "999")
+        page.fill("#search-parcel", "1")
+        page.click("#search-go")
+        page.wait_for_selector("#panel .error")
+        assert "Không tìm thấy" in page.locator("#panel .error").inner_text()
+        w.errors = [e for e in w.errors if "404" not in e]  # the browser logs the answer's status
+
+        # the permalink reopens the same parcel
+        other = w.context.new_page()
+        other.on("pageerror", lambda e: w.errors.append(str(e)))
+        other.goto(link)
+        other.wait_for_selector("#panel section.zone >> nth=1")
+        assert "3" in other.locator("#parcel-info").inner_text()
+        assert zone_shares(other) == pytest.approx({"ÔQH-09": 56.0, "ÔQH-10": 44.0}, abs=0.1)
+        w.check()
+    finally:
+        w.close()
+
+
+def test_3d_tileset_loads_and_a_click_shows_the_zoning(served: dict[str, Any], browser: Any) -> None:
+    w = Watched(browser, served["base"], {"width": 1000, "height": 700})
+    page = w.page
+    try:
+        lon, lat = served["parcel_lonlat"]
+        page.goto(served["base"] + f"/#v=2d&lon={lon}&lat={lat}&z=17.5")
+        wait_2d(page)
+        page.get_by_role("button", name="3D").click()
+        page.wait_for_function("window.viewerApp.ready.tileset3d || window.viewerApp.errors.length", timeout=120_000)
+        assert page.evaluate("window.viewerApp.errors") == []
+        assert page.evaluate("window.viewerApp.map3d.tileset.tilesLoaded")
+        # the place is kept: the 3D view looks at the parcel
+        v = page.evaluate("window.viewerApp.map3d.view()")
+        assert v["lon"] == pytest.approx(lon, abs=2e-4) and v["lat"] == pytest.approx(lat, abs=2e-4)
+        assert v["zoom"] == pytest.approx(17.5, abs=0.3)
+        # click the ground of the parcel through the translucent envelopes: a zone is picked and the lookup shown
+        xy = page.evaluate(
+            """([lon, lat]) => { const v = window.viewerApp.map3d.viewer; v.scene.render();
+            const ground = Cesium.Cartesian3.fromDegrees(lon, lat, 0);
+            const p = Cesium.SceneTransforms.worldToWindowCoordinates(v.scene, ground);
+            return {x: p.x, y: p.y}; }""",
+            [lon, lat],
+        )
+        box = page.locator("#map3d").bounding_box()
+        page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+        page.wait_for_selector("#panel section.zone")
+        assert page.locator("#feature-info").count() == 1
+        assert page.locator("#panel section.zone").count() >= 1
+        w.shot("3d")
+        # back to 2D at the same place
+        page.get_by_role("button", name="2D").click()
+        v2 = page.evaluate("window.viewerApp.map2d.view()")
+        assert v2["lon"] == pytest.approx(lon, abs=2e-4) and v2["lat"] == pytest.approx(lat, abs=2e-4)
+        w.check()
+    finally:
+        w.close()
+
+
+def test_planner_edits_a_zone_sees_it_in_the_history_and_a_stale_save_is_explained(
+    served: dict[str, Any], browser: Any
+) -> None:
+    import httpx
+
+    from gis_service.auth import create_user
+
+    engine = create_db_engine(served["url"], pool_size=1)
+    try:
+        with engine.begin() as c:
+            create_user(c, "lan.nguyen.viewer", "planner", "mat-khau-dai-12")
+    finally:
+        engine.dispose()
+    w = Watched(browser, served["base"], {"width": 1200, "height": 800})
+    page = w.page
+    try:
+        page.goto(served["base"] + "/")
+        wait_2d(page)
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.fill("#sign-in-user", "lan.nguyen.viewer")
+        page.fill("#sign-in-password", "mat-khau-dai-12")
+        page.locator("#sign-in-form button[type=submit]").click()
+        page.locator("li[data-plan='46QPK0000001'] button").click()  # start a draft of the approved plan
+        page.wait_for_selector("#draft-info")
+
+        engine = create_db_engine(served["url"], pool_size=1)
+        try:
+            with engine.connect() as c:
+                zone_id, lon, lat, floors = c.execute(
+                    sa.text(
+                        "SELECT z.id, ST_X(ST_PointOnSurface(z.geom_4326)), ST_Y(ST_PointOnSurface(z.geom_4326)), "
+                        "z.max_floors FROM planning.zones z JOIN planning.plans p ON p.id = z.plan_id "
+                        "WHERE p.status = 'draft' AND z.zone_code = 'ÔQH-09'"
+                    )
+                ).one()
+        finally:
+            engine.dispose()
+        # select the draft zone by clicking it on the 2D map
+        page.evaluate("([lon, lat]) => window.viewerApp.map2d.setView({lon, lat, zoom: 17})", [lon, lat])
+        page.wait_for_function("window.viewerApp.map2d.map.loaded()")
+        page.wait_for_timeout(300)
+        xy = page.evaluate("([lon, lat]) => window.viewerApp.map2d.map.project([lon, lat])", [lon, lat])
+        box = page.locator("#map2d").bounding_box()
+        page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+        page.wait_for_selector("#edit-form")
+        assert page.input_value("#edit-max_floors") == str(floors)
+
+        # a save without a reason is refused in plain words; with one it is saved
+        page.fill("#edit-max_floors", str(floors + 2))
+        page.click("#edit-save")
+        assert "lý do" in page.locator("#edit-message").inner_text()
+        page.fill("#edit-reason", "QĐ 06/2026: tăng tầng cao")
+        page.click("#edit-save")
+        page.wait_for_selector("#edit-message.ok")
+        engine = create_db_engine(served["url"], pool_size=1)
+        try:
+            with engine.connect() as c:
+                stored = c.execute(sa.text("SELECT max_floors FROM planning.zones WHERE id = :i"), {"i": zone_id})
+                assert stored.scalar_one() == floors + 2
+        finally:
+            engine.dispose()
+
+        # the history shows the change with its reason and author
+        page.click("#edit-history")
+        page.wait_for_selector("#history-table")
+        latest = page.locator("#history-table tbody tr").first.inner_text()
+        assert "QĐ 06/2026: tăng tầng cao" in latest and "lan.nguyen.viewer" in latest
+        w.shot("planner_history")
+
+        # someone else saves the zone meanwhile: the page's save gets 412, explained, nothing overwritten
+        page.get_by_role("button", name="Quay lại").click()
+        token = page.evaluate("window.viewerApp.planner.session.token")
+        item = f"{served['base']}/ogc/collections/zones/items/{zone_id}"
+        headers = {"Authorization": f"Bearer {token}"}
+        etag = httpx.get(item, headers=headers).headers["ETag"]
+        other = httpx.patch(
+            item,
+            json={"type": "Feature", "properties": {"notes": "sửa song song"}},
+            headers={**headers, "If-Match": etag, "X-Change-Reason": "other", "Content-Type": "application/json"},
+        )
+        assert other.status_code == 200, other.text
+        page.fill("#edit-max_floors", str(floors + 3))
+        page.fill("#edit-reason", "thử lưu bản cũ")
+        page.click("#edit-save")
+        page.wait_for_selector("#reload-zone")
+        assert "người khác đã sửa" in page.locator("#edit-message").inner_text()
+        w.shot("planner_412")
+        page.click("#reload-zone")
+        page.wait_for_function("document.querySelector('#edit-notes') && document.querySelector('#edit-notes').value")
+        assert page.input_value("#edit-notes") == "sửa song song"
+        assert page.input_value("#edit-max_floors") == str(floors + 2)
+
+        # vertex editing in 2D: drag the first corner 20 px to the east, save, the stored boundary moved with it
+        page.click("#edit-geometry")
+        corner = page.evaluate("window.viewerApp.planner.session.geometry.coordinates[0][0][0]")
+        if isinstance(corner[0], list):  # MultiPolygon
+            corner = corner[0]
+        start = page.evaluate("(c) => window.viewerApp.map2d.map.project(c)", corner)
+        page.mouse.move(box["x"] + start["x"], box["y"] + start["y"])
+        page.mouse.down()
+        page.mouse.move(box["x"] + start["x"] + 10, box["y"] + start["y"], steps=3)
+        page.mouse.move(box["x"] + start["x"] + 20, box["y"] + start["y"], steps=3)
+        page.mouse.up()
+        moved = page.evaluate("window.viewerApp.planner.session.geometry.coordinates[0][0][0]")
+        if isinstance(moved[0], list):
+            moved = moved[0]
+        dropped = page.evaluate("(c) => window.viewerApp.map2d.map.project(c)", moved)
+        assert dropped["x"] == pytest.approx(start["x"] + 20, abs=1.5) and dropped["y"] == pytest.approx(
+            start["y"], abs=1.5
+        )
+        page.fill("#edit-reason", "điều chỉnh ranh giới")
+        page.click("#edit-save")
+        page.wait_for_selector("#edit-message.ok")
+        engine = create_db_engine(served["url"], pool_size=1)
+        try:
+            with engine.connect() as c:
+                gap = c.execute(
+                    sa.text(
+                        "SELECT ST_Distance(ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 4326), 9214), "
+                        "ST_Boundary(geom)) FROM planning.zones WHERE id = :i"
+                    ),
+                    {"x": moved[0], "y": moved[1], "i": zone_id},
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        assert gap < 0.01, f"the dragged corner is {gap:.3f} m off the stored boundary"
+        # the browser logs the 412 answer as a failed resource: the only console error allowed here
+        w.errors = [e for e in w.errors if "412" not in e]
+        w.check()
+    finally:
+        w.close()
