@@ -99,7 +99,7 @@ def test_gdal_ogrinfo_reads_the_landing_page(server: str) -> None:
 def test_gdal_ogr2ogr_copies_zones_to_geopackage_within_1_cm(
     server: str, sample_plan: tuple[str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    import pyogrio  # type: ignore[import-untyped]
+    import pyogrio
 
     out = tmp_path / "zones.gpkg"
     run = subprocess.run(
