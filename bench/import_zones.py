@@ -134,5 +134,6 @@ def run(scale: float = 1.0) -> None:
         print(
             f"  ratio data-model floor/ogr2ogr: {floor_wall / base_wall:.2f} (any importer into planning.zones pays it)"
         )
+        print(f"  ratio ours/data-model floor: {ours_wall / floor_wall:.2f} (our own overhead on top of the model)")
         print(f"  peak memory of our import: {peak / 2**20:,.0f} MB (target < 2048 MB)")
         print(f"  history entries written: {hist[0]:,}")

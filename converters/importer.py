@@ -612,36 +612,39 @@ def _overlaps(zone_shapes: list[tuple[np.ndarray, list[Any], list[Any]]], report
     report.quality["overlap_area_m2"] = float(sum(f["area_m2"] for f in found))
 
 
-def _quality(conn: Connection, plan_id: int, report: ImportReport, max_zones: int = 10_000) -> None:
-    """Gaps: holes in the union of the plan's zones, less what zones inside them cover."""
-    n = conn.execute(sa.text("SELECT count(*) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one()
-    if not n:
+def _quality(
+    conn: Connection,
+    plan_id: int,
+    zone_shapes: list[tuple[np.ndarray, list[Any], list[Any]]],
+    report: ImportReport,
+    max_zones: int = 20_000,
+) -> None:
+    """Gaps (holes in the union of the plan's zones, less what zones inside them cover) and the part of the plan's
+    boundary no zone covers. The union runs in GEOS on the shapes just imported (PostGIS 3.3's ST_Union of the
+    same zones is about twice as slow)."""
+    if not zone_shapes:
         return
-    if n > max_zones:
-        report.warn(f"gap check skipped: {n:,} zones (the union behind it is slow beyond {max_zones:,} zones)")
+    geoms = np.concatenate([z[0] for z in zone_shapes])
+    if len(geoms) > max_zones:
+        report.warn(f"gap check skipped: {len(geoms):,} zones (the union behind it is slow beyond {max_zones:,})")
         return
-    gaps = conn.execute(
-        sa.text(
-            "WITH uu AS (SELECT ST_Union(geom) AS g FROM planning.zones WHERE plan_id = :p), "
-            "u AS (SELECT (ST_Dump(g)).geom AS g FROM uu), "
-            "h AS (SELECT ST_Difference(ST_MakePolygon(ST_InteriorRingN(u.g, i)), uu.g) AS hole FROM u, uu, "
-            "generate_series(1, ST_NumInteriorRings(u.g)) i) "
-            "SELECT ST_Area(hole), ST_X(ST_PointOnSurface(hole)), ST_Y(ST_PointOnSurface(hole)) FROM h "
-            "WHERE ST_Area(hole) > 0.01 ORDER BY 1 DESC"
-        ),
-        {"p": plan_id},
-    ).all()
-    uncovered = conn.execute(
-        sa.text(
-            "SELECT ST_Area(ST_Difference(p.geom, (SELECT ST_Union(geom) FROM planning.zones WHERE plan_id = p.id))) "
-            "FROM planning.plans p WHERE p.id = :p AND p.geom IS NOT NULL"
-        ),
-        {"p": plan_id},
+    union = shapely.union_all(geoms)
+    holes = [shapely.Polygon(ring) for part in shapely.get_parts(union) for ring in part.interiors]
+    gaps = []
+    for hole in holes:
+        gap = shapely.difference(hole, union)
+        if gap.area > 0.01:
+            p = shapely.point_on_surface(gap)
+            gaps.append({"area_m2": round(gap.area, 2), "at_9214": [round(p.x, 2), round(p.y, 2)]})
+    gaps.sort(key=lambda g: -float(g["area_m2"]))
+    report.quality["gaps"] = gaps[:200]
+    report.quality["gap_area_m2"] = float(sum(float(g["area_m2"]) for g in gaps))
+    boundary = conn.execute(
+        sa.text("SELECT ST_AsBinary(geom) FROM planning.plans WHERE id = :p AND geom IS NOT NULL"), {"p": plan_id}
     ).scalar_one_or_none()
-    if uncovered is not None:  # roads, water and gaps inside the plan's boundary
-        report.quality["uncovered_in_boundary_m2"] = round(float(uncovered), 1)
-    report.quality["gaps"] = [{"area_m2": round(a, 2), "at_9214": [round(x, 2), round(y, 2)]} for a, x, y in gaps[:200]]
-    report.quality["gap_area_m2"] = float(sum(g[0] for g in gaps))
+    if boundary is not None:  # roads, water and gaps inside the plan's boundary
+        outline = shapely.from_wkb(bytes(boundary))
+        report.quality["uncovered_in_boundary_m2"] = round(float(shapely.difference(outline, union).area), 1)
 
 
 def import_path(
@@ -719,7 +722,7 @@ def import_path(
                 report.unknown_codes = dict(codes.unknown)
                 if plan_id is not None and opts.check_quality:
                     _overlaps(zone_shapes or [], report)
-                    _quality(conn, plan_id, report)
+                    _quality(conn, plan_id, zone_shapes or [], report)
             if opts.dry_run:
                 tx.rollback()
             else:
