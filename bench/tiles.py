@@ -114,8 +114,17 @@ def py3dtiles_export(url: str, out: Path, timeout: float) -> tuple[float | None,
             timeout=timeout,
             check=False,
         )
-    except subprocess.TimeoutExpired:
-        return None, None, f"did not finish within {timeout:.0f} s (input prepared by PostGIS in {prep:.1f} s)"
+    except subprocess.TimeoutExpired:  # subprocess.run has killed and reaped it: its CPU time is counted
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+        return (
+            None,
+            None,
+            (
+                f"did not finish within {timeout:.0f} s, having used {cpu:.1f} s of CPU "
+                f"(input prepared by PostGIS in {prep:.1f} s)"
+            ),
+        )
     took = time.perf_counter() - t0
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
