@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from psycopg_pool import AsyncConnectionPool
@@ -306,8 +307,13 @@ def install_read_path(app: FastAPI, settings: Settings) -> None:
     _mount_pygeoapi(app, settings)
 
     @app.exception_handler(RequestValidationError)
-    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        """Malformed parameters are a 400 naming the parameter (FastAPI's default is a 422)."""
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        """Malformed parameters of the read path are a 400 naming the parameter, as OGC APIs answer.
+
+        Other routes keep FastAPI's default (422).
+        """
+        if not request.url.path.startswith(("/ogc", "/lookup")):
+            return await request_validation_exception_handler(request, exc)
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
