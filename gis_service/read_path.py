@@ -10,10 +10,13 @@ import gc
 import hashlib
 import importlib
 import json
+import logging
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -30,6 +33,8 @@ from ogc import provider
 from ogc.config import DATABASE_KEY, build_config, write_config
 
 __all__ = ["install_read_path", "open_read_path"]
+
+LOGGER = logging.getLogger(__name__)
 
 TILE_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
 LOOKUP_CACHE_CONTROL = "public, max-age=60"
@@ -68,7 +73,12 @@ async def open_read_path(app: FastAPI, settings: Settings, database_url: str) ->
 
 def _mount_pygeoapi(app: FastAPI, settings: Settings) -> None:
     config = build_config(base_url=settings.base_url() + "/ogc", max_items=settings.ogc_max_items)
-    files = write_config(config, settings.ogc_dir)
+    try:
+        files = write_config(config, settings.ogc_dir)
+    except OSError as exc:  # e.g. a read-only install folder in a container: the files are derived, any folder does
+        fallback = Path(tempfile.gettempdir()) / f"hue-planning-ogc-{os.getuid()}"
+        LOGGER.warning("cannot write the pygeoapi configuration to %s (%s); using %s", settings.ogc_dir, exc, fallback)
+        files = write_config(config, fallback)
     # pygeoapi reads these two variables when its Starlette app is imported (there is no other way in).
     os.environ["PYGEOAPI_CONFIG"] = str(files.config)
     os.environ["PYGEOAPI_OPENAPI"] = str(files.openapi)

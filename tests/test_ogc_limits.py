@@ -24,3 +24,14 @@ def test_limit_above_the_cap_is_cut_to_the_cap(sample_plan: tuple[str, dict[str,
             p for p in doc["paths"]["/collections/parcels/items"]["get"]["parameters"] if p.get("name") == "limit"
         )
         assert limit["schema"]["maximum"] == 2
+
+
+def test_an_unwritable_ogc_dir_falls_back_to_a_temporary_folder(
+    sample_plan: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    settings = Settings(database_url=sample_plan[0], public_url="http://testserver", ogc_dir=blocker / "ogc")
+    with TestClient(create_app(settings)) as client:
+        r = client.get("/ogc/collections/zones/items", params={"f": "json"})
+        assert r.status_code == 200 and r.json()["features"]
