@@ -217,7 +217,8 @@ def load_wrk(base: str, paths: list[str], seconds: float, connections: int) -> R
         plist.write_text("\n".join(paths) + "\n")
         script = Path(d) / "paths.lua"
         script.write_text(WRK_LUA % plist)
-        cmd = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{max(1, int(seconds))}s", "-s", str(script), base]
+        cmd = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{max(1, int(seconds))}s", "--timeout", "10s"]
+        cmd += ["-s", str(script), base]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     m = re.search(r"^JSON (.*)$", out, re.M)
     if not m:

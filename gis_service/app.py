@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 {"rel": "service-doc", "href": "/docs", "title": "API documentation"},
                 {"rel": "service-desc", "href": "/openapi.json", "title": "OpenAPI definition"},
                 {"rel": "status", "href": "/healthz", "title": "Health check"},
+                {"rel": "data", "href": "/ogc", "title": "OGC API: features, zoning-lookup process, vector tiles"},
+                {"rel": "service", "href": "/lookup", "title": "Zoning lookup (tra cứu quy hoạch)"},
             ],
         }
 

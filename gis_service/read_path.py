@@ -10,13 +10,17 @@ import gc
 import hashlib
 import importlib
 import json
+import logging
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from psycopg_pool import AsyncConnectionPool
@@ -30,6 +34,8 @@ from ogc.config import DATABASE_KEY, build_config, write_config
 from ogc.permit_process import jobs_manager_config
 
 __all__ = ["install_read_path", "open_read_path"]
+
+LOGGER = logging.getLogger(__name__)
 
 TILE_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
 LOOKUP_CACHE_CONTROL = "public, max-age=60"
@@ -68,8 +74,14 @@ async def open_read_path(app: FastAPI, settings: Settings, database_url: str) ->
 
 def _mount_pygeoapi(app: FastAPI, settings: Settings) -> None:
     config = build_config(base_url=settings.base_url() + "/ogc", max_items=settings.ogc_max_items)
-    config["server"]["manager"] = jobs_manager_config(settings.ogc_dir / "jobs")  # async processes (permit-check)
-    files = write_config(config, settings.ogc_dir)
+    try:
+        config["server"]["manager"] = jobs_manager_config(settings.ogc_dir / "jobs")  # async processes (permit-check)
+        files = write_config(config, settings.ogc_dir)
+    except OSError as exc:  # e.g. a read-only install folder in a container: the files are derived, any folder does
+        fallback = Path(tempfile.gettempdir()) / f"hue-planning-ogc-{os.getuid()}"
+        LOGGER.warning("cannot write the pygeoapi configuration to %s (%s); using %s", settings.ogc_dir, exc, fallback)
+        config["server"]["manager"] = jobs_manager_config(fallback / "jobs")
+        files = write_config(config, fallback)
     # pygeoapi reads these two variables when its Starlette app is imported (there is no other way in).
     os.environ["PYGEOAPI_CONFIG"] = str(files.config)
     os.environ["PYGEOAPI_OPENAPI"] = str(files.openapi)
@@ -229,23 +241,59 @@ def _check_collection(collection_id: str) -> None:
         raise NotFound(f"collection {collection_id!r} has no vector tiles; tiled collections: {', '.join(TILE_LAYERS)}")
 
 
+LOOKUP_PARAMS: dict[str, tuple[type, str]] = {
+    "lon": (float, "WGS84 longitude, degrees (with lat)"),
+    "lat": (float, "WGS84 latitude, degrees (with lon)"),
+    "e": (float, "VN-2000 EPSG:9214 easting, metres (with n)"),
+    "n": (float, "VN-2000 EPSG:9214 northing, metres (with e)"),
+    "sheet_no": (int, "Số tờ: map sheet number (with parcel_no)"),
+    "parcel_no": (int, "Số thửa: parcel number (with sheet_no)"),
+    "ward": (str, "Phường/xã: ward name or code, when the numbers exist in several wards"),
+}
+
+
+def _query_parameter(name: str, kind: type, text: str) -> dict[str, Any]:
+    schema = {float: {"type": "number"}, int: {"type": "integer"}, str: {"type": "string", "maxLength": 200}}[kind]
+    return {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
+
+
+def _lookup_query(request: Request) -> LookupQuery:
+    values: dict[str, Any] = {}
+    for name, raw in request.query_params.items():
+        spec = LOOKUP_PARAMS.get(name)
+        if spec is None:  # e.g. f=json or a cache buster; a misspelt lon/lat is caught by LookupQuery.mode()
+            continue
+        kind = spec[0]
+        if kind is str:
+            if len(raw) > 200:
+                raise ValidationError(f"{name} is longer than 200 characters")
+            values[name] = raw
+            continue
+        try:
+            values[name] = kind(raw)
+        except ValueError:
+            noun = "a number" if kind is float else "a whole number"
+            raise ValidationError(f"{name} must be {noun}, not {raw!r}") from None
+    return LookupQuery(**values)
+
+
 def lookup_router() -> APIRouter:
     router = APIRouter(tags=["Zoning lookup (tra cứu quy hoạch)"])
 
-    @router.get("/lookup", summary="Zoning of a point (lon/lat or VN-2000 e/n) or of a sheet and parcel number")
-    async def lookup_route(
-        request: Request,
-        lon: Annotated[float | None, Query(description="WGS84 longitude, degrees")] = None,
-        lat: Annotated[float | None, Query(description="WGS84 latitude, degrees")] = None,
-        e: Annotated[float | None, Query(description="VN-2000 EPSG:9214 easting, metres")] = None,
-        n: Annotated[float | None, Query(description="VN-2000 EPSG:9214 northing, metres")] = None,
-        sheet_no: Annotated[int | None, Query(description="Số tờ (map sheet number)")] = None,
-        parcel_no: Annotated[int | None, Query(description="Số thửa (parcel number)")] = None,
-        ward: Annotated[str | None, Query(description="Phường/xã (ward), name or code", max_length=200)] = None,
-    ) -> Response:
-        """The parcel at the point, every zone of the approved plans it intersects (area m², share %), rules, plan."""
-        query = LookupQuery(lon=lon, lat=lat, e=e, n=n, sheet_no=sheet_no, parcel_no=parcel_no, ward=ward)
-        return await _answer(request, query)
+    @router.get(
+        "/lookup",
+        summary="Zoning of a point (lon/lat or VN-2000 e/n) or of a sheet and parcel number",
+        openapi_extra={
+            "parameters": [_query_parameter(name, kind, text) for name, (kind, text) in LOOKUP_PARAMS.items()]
+        },
+    )
+    async def lookup_route(request: Request) -> Response:
+        """The parcel at the point, every zone of the approved plans it intersects (area m², share %), rules, plan.
+
+        The parameters are read by hand (documented through ``openapi_extra``): the citizens' hot path, where
+        FastAPI's per-parameter validation was a noticeable share of the time of a request.
+        """
+        return await _answer(request, _lookup_query(request))
 
     @router.get("/lookup/parcels/{parcel_id}", summary="Zoning of a parcel by its id")
     async def lookup_parcel(request: Request, parcel_id: int) -> Response:
@@ -272,8 +320,13 @@ def install_read_path(app: FastAPI, settings: Settings) -> None:
     _mount_pygeoapi(app, settings)
 
     @app.exception_handler(RequestValidationError)
-    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        """Malformed parameters are a 400 naming the parameter (FastAPI's default is a 422)."""
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        """Malformed parameters of the read path are a 400 naming the parameter, as OGC APIs answer.
+
+        Other routes keep FastAPI's default (422).
+        """
+        if not request.url.path.startswith(("/ogc", "/lookup")):
+            return await request_validation_exception_handler(request, exc)
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
