@@ -192,6 +192,9 @@ def _values(conn: Connection, layer: str, props: Mapping[str, Any]) -> dict[str,
     values = dict(props)
     if "attributes" in values and values["attributes"] is not None and not isinstance(values["attributes"], dict):
         raise ValidationError("'attributes' must be a JSON object")
+    for name, value in values.items():
+        if name != "attributes" and not isinstance(value, str | int | float | bool | None):
+            raise ValidationError(f"property {name!r} takes a single value, not {type(value).__name__} {value!r:.80}")
     return values
 
 
