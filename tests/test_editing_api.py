@@ -281,6 +281,26 @@ def test_bad_input_is_400_and_changes_nothing(
             "Polygon or MultiPolygon",
         ),
         ({"geometry": square(0, 0, 5)}, {"Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/2154>"}, "not offered"),
+        (
+            {
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[107.57, 16.46], [107.58, 16.46], [107.58, 16.47], [107.57, 16.46]]],
+                }
+            },
+            {"Content-Crs": EPSG9214},
+            "outside Huế",
+        ),  # lon/lat sent as VN-2000
+        (
+            {
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[16.46, 107.57], [16.46, 107.58], [16.47, 107.58], [16.46, 107.57]]],
+                }
+            },
+            {},
+            "axes in its order",
+        ),  # latitude first in CRS84
         ({"properties": {"max_density_pct": 140}}, {}, "max_density_pct"),
         ({"properties": {"no_such_field": 1}}, {}, "no_such_field"),
         ({"properties": {"max_floors": [1, 2]}}, {}, "max_floors"),
