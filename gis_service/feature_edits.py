@@ -15,13 +15,16 @@ caller's transaction, through :mod:`gis_service.editing` (so every change is in 
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import shapely
 import sqlalchemy as sa
+from pyproj import Transformer
 from sqlalchemy.engine import Connection
 
 from gis_service.editing import (
@@ -150,12 +153,39 @@ def _geometry(layer: str, geometry: Any, crs: InputCrs) -> str:
         geom = shapely.force_2d(geom)
     if crs.lat_first:
         geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
+    _check_where(geom, crs)
     if not shapely.is_valid(geom):
         reason = shapely.is_valid_reason(geom)
         raise ValidationError(
             f"the geometry is invalid: {reason} (coordinates in {crs.uri}); repair it and send it again"
         )
     return str(shapely.to_wkb(shapely.set_srid(geom, crs.srid), hex=True, include_srid=True))
+
+
+#: Where plan features may lie (CRS84): Huế and well around it. Catches coordinates sent in another CRS than
+#: Content-Crs says, and swapped axes, which would otherwise be stored far away without complaint.
+SERVICE_AREA = (106.0, 15.0, 109.0, 17.8)
+
+
+@functools.cache
+def _to_crs84(srid: int) -> Transformer:
+    return Transformer.from_crs(f"EPSG:{srid}", "OGC:CRS84", always_xy=True)
+
+
+def _check_where(geom: Any, crs: InputCrs) -> None:
+    x0, y0, x1, y1 = geom.bounds
+    if crs.srid == 4326:
+        lons, lats = [x0, x1], [y0, y1]
+    else:
+        lons, lats = _to_crs84(crs.srid).transform([x0, x1, x0, x1], [y0, y0, y1, y1])
+    w, s, e, n = SERVICE_AREA
+    finite = all(math.isfinite(v) for v in (*lons, *lats))
+    if not finite or min(lons) < w or max(lons) > e or min(lats) < s or max(lats) > n:
+        where = f"lon {min(lons):.4f}..{max(lons):.4f}, lat {min(lats):.4f}..{max(lats):.4f}" if finite else "nowhere"
+        raise ValidationError(
+            f"the geometry lies at {where}, outside Huế ({w}-{e}° E, {s}-{n}° N): are the coordinates in "
+            f"{crs.uri} (Content-Crs), with the axes in its order?"
+        )
 
 
 def _feature_parts(body: Any, *, need_geometry: bool) -> tuple[Any, dict[str, Any]]:
@@ -192,6 +222,9 @@ def _values(conn: Connection, layer: str, props: Mapping[str, Any]) -> dict[str,
     values = dict(props)
     if "attributes" in values and values["attributes"] is not None and not isinstance(values["attributes"], dict):
         raise ValidationError("'attributes' must be a JSON object")
+    for name, value in values.items():
+        if name != "attributes" and not isinstance(value, str | int | float | bool | None):
+            raise ValidationError(f"property {name!r} takes a single value, not {type(value).__name__} {value!r:.80}")
     return values
 
 

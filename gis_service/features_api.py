@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -50,6 +50,7 @@ require_reader_of_history = require_role(Role.PLANNER, Role.PERMIT_OFFICER)
 GEOJSON = "application/geo+json"
 MAX_BODY_BYTES = 20 * 1024 * 1024
 
+FeatureId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Feature id")]
 ReasonHeader = Annotated[
     str | None,
     Header(
@@ -187,7 +188,7 @@ def features_router(settings: Settings) -> APIRouter:
     async def replace(
         request: Request,
         collection_id: str,
-        feature_id: int,
+        feature_id: FeatureId,
         user: Annotated[User, Depends(require_planner)],
         reason: ReasonHeader = None,
         if_match: IfMatchHeader = None,
@@ -217,7 +218,7 @@ def features_router(settings: Settings) -> APIRouter:
     async def patch(
         request: Request,
         collection_id: str,
-        feature_id: int,
+        feature_id: FeatureId,
         user: Annotated[User, Depends(require_planner)],
         reason: ReasonHeader = None,
         if_match: IfMatchHeader = None,
@@ -247,7 +248,7 @@ def features_router(settings: Settings) -> APIRouter:
     def delete(
         request: Request,
         collection_id: str,
-        feature_id: int,
+        feature_id: FeatureId,
         user: Annotated[User, Depends(require_planner)],
         reason: ReasonHeader = None,
         if_match: IfMatchHeader = None,
@@ -265,7 +266,7 @@ def features_router(settings: Settings) -> APIRouter:
     def history(
         request: Request,
         collection_id: str,
-        feature_id: int,
+        feature_id: FeatureId,
         _user: Annotated[User, Depends(require_reader_of_history)],
     ) -> JSONResponse:
         _check_layer(collection_id)
@@ -341,7 +342,7 @@ def features_router(settings: Settings) -> APIRouter:
     def restore(
         request: Request,
         collection_id: str,
-        feature_id: int,
+        feature_id: FeatureId,
         version: int,
         user: Annotated[User, Depends(require_planner)],
         reason: ReasonHeader = None,
