@@ -75,6 +75,7 @@ export function openPanel(title, ...content) {
   $("#panel-title").textContent = title;
   $("#panel-body").replaceChildren(...content);
   const panel = $("#panel");
+  panel.classList.remove("wide");
   panel.hidden = false;
   app.map2d && app.map2d.resize();
   app.map3d && app.map3d.resize();
