@@ -298,6 +298,7 @@ async function start() {
   app.config = config;
   for (const b of ["vi", "en"]) $(`#lang-${b}`).setAttribute("aria-pressed", String(b === lang()));
   renderLegend();
+  if (!(config.plans || []).length) status(t("no_approved_plan"));
   let view = { lon: config.default_center[0], lat: config.default_center[1], zoom: 14 };
   if (hash.lon !== null && hash.lat !== null) view = { lon: hash.lon, lat: hash.lat, zoom: hash.z ?? 16 };
   app.map2d = new Map2D($("#map2d"), config, view);
