@@ -111,6 +111,7 @@ def pins_of(m: dict[str, Any]) -> dict[str, Any]:
     for key, table in (("red_line", "red_lines"), ("building_line", "building_lines")):
         if m[key] is not None:
             rows[table].append((m[key]["id"], m[key]["row_version"]))
+            plan_ids.setdefault(m[key]["plan_id"], m[key]["plan_row_version"])  # a line may come from another plan
     rows["plans"] = list(plan_ids.items())
     parcel = m["parcel"]
     return {"rows": rows, "parcel": None if parcel is None else (parcel["id"], parcel["row_version"])}

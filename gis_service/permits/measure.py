@@ -106,7 +106,8 @@ WITH fp AS (
     WHERE z.level_rank = (SELECT max(level_rank) FROM zhit) AND ST_Area(z.fp_part) >= %(min_area)s
 ), rsrc AS ({red_lines}
 ), red AS (
-    SELECT r.*, ST_Distance(r.geom, lot.g) AS lot_dist, ST_Distance(r.geom, fp.g) AS fp_dist,
+    SELECT r.*, p.row_version AS plan_row_version, ST_Distance(r.geom, lot.g) AS lot_dist,
+           ST_Distance(r.geom, fp.g) AS fp_dist,
            ST_ShortestLine(fp.g, r.geom) AS shortest,
            ST_LineMerge(ST_Intersection(r.geom, ST_Expand(lot.g, %(search_m)s))) AS clip
     FROM rsrc r JOIN plans p ON p.id = r.plan_id CROSS JOIN lot CROSS JOIN fp
@@ -124,7 +125,8 @@ WITH fp AS (
     FROM red r CROSS JOIN red_road rr CROSS JOIN fp
 ), bsrc AS ({building_lines}
 ), bl AS (
-    SELECT b.*, ST_LineMerge(ST_Intersection(b.geom, ST_Expand(lot.g, %(search_m)s))) AS clip
+    SELECT b.*, p.row_version AS plan_row_version,
+           ST_LineMerge(ST_Intersection(b.geom, ST_Expand(lot.g, %(search_m)s))) AS clip
     FROM bsrc b JOIN plans p ON p.id = b.plan_id CROSS JOIN lot
     ORDER BY ST_Distance(b.geom, lot.g), b.id LIMIT 1
 ), bl_sides AS (
@@ -169,6 +171,7 @@ SELECT json_build_object(
         ORDER BY z.fp_m2 DESC, z.id) FROM zones z), '[]'::json),
     'red_line', (SELECT json_build_object('id', r.id, 'plan_id', r.plan_id, 'road_name', r.road_name,
         'width_m', r.red_line_width_m::float8, 'row_version', r.row_version, 'history_id', r.history_id,
+        'plan_row_version', r.plan_row_version,
         'lot_distance_m', r.lot_dist, 'footprint_distance_m', r.fp_dist,
         'footprint_in_road_m', (SELECT in_road_m FROM red_measure),
         'frontage_m', CASE WHEN r.lot_dist > %(tol)s THEN 0 ELSE greatest(0,
@@ -176,6 +179,7 @@ SELECT json_build_object(
         FROM red r CROSS JOIN lot),
     'building_line', (SELECT json_build_object('id', b.id, 'plan_id', b.plan_id, 'road_name', b.road_name,
         'setback_m', b.setback_m::float8, 'row_version', b.row_version, 'history_id', b.history_id,
+        'plan_row_version', b.plan_row_version,
         'behind_m', m.behind_m, 'protrudes_m', m.protrudes_m)
         FROM bl b CROSS JOIN bl_measure m),
     'drawing', CASE WHEN %(drawing)s THEN json_build_object(
