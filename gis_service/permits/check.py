@@ -78,6 +78,10 @@ def answer(proposal: Proposal, m: dict[str, Any]) -> dict[str, Any]:
         "lot": {"area_m2": round(m["lot"]["area_m2"], 2)},
         "footprint": {
             "area_m2": round(m["footprint"]["area_m2"], 2),
+            "grazed_zones": [
+                {"id": g["id"], "zone_code": g["zone_code"], "area_m2": round(g["fp_m2"], 2)}
+                for g in m["footprint"]["grazed_zones"] or []
+            ],
             "centroid_e": round(m["footprint"]["centroid_e"], 3),
             "centroid_n": round(m["footprint"]["centroid_n"], 3),
         },

@@ -31,6 +31,10 @@ SEARCH_M = 30.0
 FRONTAGE_TOLERANCE_M = 1.0
 #: Smaller shared areas (m²) are digitising noise (the footprint only touches the zone).
 MIN_AREA_M2 = 0.01
+#: A footprint stands in a zone when it covers at least the smaller of these there: 1 m² or 2 % of the footprint
+#: (a 1:2000 plan's lines are good to a few decimetres on the ground; a sliver along a zone edge is that noise).
+SLIVER_M2 = 1.0
+SLIVER_SHARE = 0.02
 
 _ZONE_COLUMNS = (
     "id, plan_id, zone_code, name, land_use_code, max_density_pct, max_floors, min_floors, max_height_m, max_far, "
@@ -101,9 +105,12 @@ WITH fp AS (
            CASE p.level WHEN 'detailed' THEN 4 WHEN 'zoning' THEN 3 WHEN 'general' THEN 2 ELSE 1 END AS level_rank,
            ST_Intersection(z.geom, fp.g) AS fp_part, ST_Area(ST_Intersection(z.geom, lot.g)) AS lot_m2
     FROM zsrc z JOIN plans p ON p.id = z.plan_id CROSS JOIN fp CROSS JOIN lot
+), level AS (
+    SELECT z.*, ST_Area(z.fp_part) AS fp_m2 FROM zhit z WHERE z.level_rank = (SELECT max(level_rank) FROM zhit)
 ), zones AS (
-    SELECT z.*, ST_Area(z.fp_part) AS fp_m2 FROM zhit z
-    WHERE z.level_rank = (SELECT max(level_rank) FROM zhit) AND ST_Area(z.fp_part) >= %(min_area)s
+    -- a zone the footprint only grazes (digitising noise along a zone edge) is not one it stands in
+    SELECT l.* FROM level l CROSS JOIN fp
+    WHERE l.fp_m2 >= greatest(%(min_area)s, least(%(sliver_m2)s, %(sliver_share)s * ST_Area(fp.g)))
 ), rsrc AS ({red_lines}
 ), red AS (
     SELECT r.*, p.row_version AS plan_row_version, ST_Distance(r.geom, lot.g) AS lot_dist,
@@ -155,7 +162,9 @@ SELECT json_build_object(
         'row_version', p.row_version, 'history_id', p.history_id) FROM parcel p),
     'footprint', (SELECT json_build_object(
         'area_m2', ST_Area(fp.g), 'outside_lot_m2', ST_Area(ST_Difference(fp.g, lot.g)),
-        'outside_zones_m2', greatest(0, ST_Area(fp.g) - coalesce((SELECT sum(fp_m2) FROM zones), 0)),
+        'outside_zones_m2', greatest(0, ST_Area(fp.g) - coalesce((SELECT sum(fp_m2) FROM level), 0)),
+        'grazed_zones', (SELECT json_agg(json_build_object('id', l.id, 'zone_code', l.zone_code, 'fp_m2', l.fp_m2))
+                         FROM level l WHERE l.id NOT IN (SELECT id FROM zones) AND l.fp_m2 >= %(min_area)s),
         'centroid_e', ST_X(ST_Centroid(fp.g)), 'centroid_n', ST_Y(ST_Centroid(fp.g))) FROM fp, lot),
     'zones', coalesce((SELECT json_agg(json_build_object(
         'id', z.id, 'zone_code', z.zone_code, 'name', z.name, 'land_use_code', z.land_use_code,
@@ -212,6 +221,8 @@ def measure_params(
         "search_m": SEARCH_M,
         "tol": FRONTAGE_TOLERANCE_M,
         "min_area": MIN_AREA_M2,
+        "sliver_m2": SLIVER_M2,
+        "sliver_share": SLIVER_SHARE,
         "drawing": drawing,
     }
     if pins is None:
