@@ -334,6 +334,8 @@ def test_pdf_report_renders(client: TestClient) -> None:
     data = {**COMPLIANT, "footprint": box_geojson(-49, 2.5, -41, 15)}  # over the building line: a failing rule
     html = client.post("/permits/check/report.html", json=data)
     assert html.status_code == 200 and "Chỉ giới xây dựng" in html.text and "Không đạt" in html.text
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    (ROOT / "test-artifacts" / "permit_report.html").write_text(html.text, encoding="utf-8")
     r = client.post("/permits/check/report.pdf", json=data)
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content[:5] == b"%PDF-"
     pdf = pdfium.PdfDocument(r.content)
@@ -345,7 +347,7 @@ def test_pdf_report_renders(client: TestClient) -> None:
     assert 0.01 < ink < 0.6, ink  # text, table and drawing, not a blank (or black) page
     assert len(set(image.crop((0, 0, image.width, image.height // 3)).get_flattened_data())) > 20
     text = pdf[0].get_textpage().get_text_range()
-    assert "Kết quả kiểm tra cấp phép xây dựng" in text and "Mật độ xây dựng" in text
+    assert "Kết quả kiểm tra cấp phép xây dựng" in text and "KHÔNG PHÙ HỢP" in text and "Chỉ giới xây dựng" in text
     assert client.post("/permits/check/report.pdf", json=data, params={"lang": "fr"}).status_code == 400
     buf = io.BytesIO()
     image.save(buf, format="PNG")

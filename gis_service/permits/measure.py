@@ -195,10 +195,10 @@ SELECT json_build_object(
         'lot', (SELECT ST_AsGeoJSON(g, 3)::json FROM lot),
         'footprint', (SELECT ST_AsGeoJSON(g, 3)::json FROM fp),
         'zones', (SELECT json_agg(json_build_object('zone_code', z.zone_code, 'land_use_code', z.land_use_code,
-            'color', c.color_hex, 'geom', ST_AsGeoJSON(ST_Intersection(z.geom, ST_Expand(lot.g, 15)), 3)::json))
+            'color', c.color_hex, 'geom', ST_AsGeoJSON(ST_Intersection(z.geom, ST_Expand(lot.g, 80)), 3)::json))
             FROM zones z CROSS JOIN lot LEFT JOIN planning.land_use_codes c ON c.code = z.land_use_code),
-        'red_line', (SELECT ST_AsGeoJSON(ST_Intersection(r.geom, ST_Expand(lot.g, 15)), 3)::json FROM red r, lot),
-        'building_line', (SELECT ST_AsGeoJSON(ST_Intersection(b.clip, ST_Expand(lot.g, 15)), 3)::json FROM bl b, lot),
+        'red_line', (SELECT ST_AsGeoJSON(ST_Intersection(r.geom, ST_Expand(lot.g, 80)), 3)::json FROM red r, lot),
+        'building_line', (SELECT ST_AsGeoJSON(ST_Intersection(b.clip, ST_Expand(lot.g, 80)), 3)::json FROM bl b, lot),
         'setback', (SELECT ST_AsGeoJSON(r.shortest, 3)::json FROM red r)) END
 )::text
 """
