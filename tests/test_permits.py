@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from permits_sample import CODE, E0, N0, box, box_geojson, load_permit_plan
+from permits_sample import CODE, E0, N0, box_geojson, load_permit_plan
 from pyproj import Transformer
 
 from gis_service import create_app
@@ -352,10 +352,6 @@ def test_pdf_report_renders(client: TestClient) -> None:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_box_helper_matches_geojson() -> None:
-    assert box(0, 0, 1, 1).startswith("SRID=9214;MULTIPOLYGON")
 
 
 def test_permit_check_process_sync_and_async(client: TestClient) -> None:
