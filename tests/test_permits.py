@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from permits_sample import CODE, E0, N0, box_geojson, load_permit_plan
+from permits_sample import CODE, E0, N0, box, box_geojson, load_permit_plan
 from pyproj import Transformer
 
 from gis_service import create_app
@@ -383,3 +383,38 @@ def test_permit_check_process_sync_and_async(client: TestClient) -> None:
 
     bad = client.post("/ogc/processes/permit-check/execution", json={"inputs": {**inputs, "use": "XYZ"}})
     assert bad.status_code == 400 and "neither a land-use code" in bad.json()["description"]
+
+
+def test_recorded_parcel_check_survives_a_parcel_edit(
+    client: TestClient, officer: dict[str, str], permit_db: tuple[str, dict[str, int]]
+) -> None:
+    from gis_service.editing import update_feature
+
+    url, ids = permit_db
+    app_id = client.post(
+        "/permits/applications",
+        json={"reference": "GPXD-2026-0002", "applicant_name": "Trần Thị Bình"},
+        headers=officer,
+    ).json()["id"]
+    data = {
+        "parcel_id": ids["parcel"],
+        "footprint": lonlat_box(-8, 4, -2, 16),
+        "use": "ODT",
+        "floors": 2,
+        "height_m": 8,
+        "total_floor_area_m2": 140,
+    }
+    first = client.post(f"/permits/applications/{app_id}/checks", json=data, headers=officer).json()
+    assert first["lot"]["area_m2"] == 400.0 and first["parcel"]["row_version"] == 1
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:  # the parcel is split: half of it goes
+            update_feature(
+                conn, "parcels", ids["parcel"], {"geom": box(-10, 0, 0, 20)}, user="địa chính", reason="tách thửa"
+            )
+    finally:
+        engine.dispose()
+    rerun = client.post(f"/permits/checks/{first['check_id']}/rerun", headers=officer).json()
+    assert rerun["reproduced"] is True and rerun["rerun"]["lot"]["area_m2"] == 400.0
+    now = client.post("/permits/check", json=data).json()
+    assert now["lot"]["area_m2"] == 200.0 and now["parcel"]["row_version"] == 2
