@@ -210,6 +210,7 @@ def _httpx(base: str, bodies: list[dict[str, Any]]) -> float:
 
 def run(scale: float = 1.0) -> None:
     print("\nPermit checks: POST /permits/check on the Kinh thành sample (real HTTP, uvicorn) vs the raw SQL floor")
+    print(f"  {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work on the machine skews the rates)")
     with throwaway_database() as url, tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         t0 = time.perf_counter()
@@ -248,3 +249,4 @@ def run(scale: float = 1.0) -> None:
             )
         verdict = "met" if best >= TARGET else "NOT met"
         print(f"  best API rate {best:.1f} checks/s vs target {TARGET:.0f}: {verdict}; SQL floor {floor:.1f} checks/s")
+        print(f"  load average at the end {os.getloadavg()[0]:.1f}")

@@ -7,6 +7,7 @@ alone (page, modules, MapLibre, CesiumJS, gzip) without drawing anything. Target
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
 import tempfile
@@ -143,7 +144,9 @@ def run(scale: float = 1.0) -> None:
                 browser.close()
     first_2d_with_3d = statistics.median(b[0] for b in both)
     tileset = statistics.median(b[1] for b in both)
+    load = os.getloadavg()[0]
     print(f"\nWeb viewer in headless Chromium, software WebGL (SwiftShader), median of {runs} cold page loads")
+    print(f"  machine: {os.cpu_count()} cores, load average {load:.1f} at the end of the run")
     print(f"  {'case':<62} {'measured':>9} {'target':>8}")
     print(f"  {'baseline: fetch the static assets alone (13 files, gzip)':<62} {assets:>8.2f}s {'':>8}")
     print(f"  {'first 2D render (vector tiles drawn), 2D page':<62} {first_2d:>8.2f}s {TARGET_2D_S:>7.1f}s")

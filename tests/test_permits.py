@@ -334,6 +334,8 @@ def test_pdf_report_renders(client: TestClient) -> None:
     data = {**COMPLIANT, "footprint": box_geojson(-49, 2.5, -41, 15)}  # over the building line: a failing rule
     html = client.post("/permits/check/report.html", json=data)
     assert html.status_code == 200 and "Chỉ giới xây dựng" in html.text and "Không đạt" in html.text
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    (ROOT / "test-artifacts" / "permit_report.html").write_text(html.text, encoding="utf-8")
     r = client.post("/permits/check/report.pdf", json=data)
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content[:5] == b"%PDF-"
     pdf = pdfium.PdfDocument(r.content)
@@ -345,15 +347,11 @@ def test_pdf_report_renders(client: TestClient) -> None:
     assert 0.01 < ink < 0.6, ink  # text, table and drawing, not a blank (or black) page
     assert len(set(image.crop((0, 0, image.width, image.height // 3)).get_flattened_data())) > 20
     text = pdf[0].get_textpage().get_text_range()
-    assert "Kết quả kiểm tra cấp phép xây dựng" in text and "Mật độ xây dựng" in text
+    assert "Kết quả kiểm tra cấp phép xây dựng" in text and "KHÔNG PHÙ HỢP" in text and "Chỉ giới xây dựng" in text
     assert client.post("/permits/check/report.pdf", json=data, params={"lang": "fr"}).status_code == 400
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_box_helper_matches_geojson() -> None:
-    assert box(0, 0, 1, 1).startswith("SRID=9214;MULTIPOLYGON")
 
 
 def test_permit_check_process_sync_and_async(client: TestClient) -> None:
@@ -385,3 +383,38 @@ def test_permit_check_process_sync_and_async(client: TestClient) -> None:
 
     bad = client.post("/ogc/processes/permit-check/execution", json={"inputs": {**inputs, "use": "XYZ"}})
     assert bad.status_code == 400 and "neither a land-use code" in bad.json()["description"]
+
+
+def test_recorded_parcel_check_survives_a_parcel_edit(
+    client: TestClient, officer: dict[str, str], permit_db: tuple[str, dict[str, int]]
+) -> None:
+    from gis_service.editing import update_feature
+
+    url, ids = permit_db
+    app_id = client.post(
+        "/permits/applications",
+        json={"reference": "GPXD-2026-0002", "applicant_name": "Trần Thị Bình"},
+        headers=officer,
+    ).json()["id"]
+    data = {
+        "parcel_id": ids["parcel"],
+        "footprint": lonlat_box(-8, 4, -2, 16),
+        "use": "ODT",
+        "floors": 2,
+        "height_m": 8,
+        "total_floor_area_m2": 140,
+    }
+    first = client.post(f"/permits/applications/{app_id}/checks", json=data, headers=officer).json()
+    assert first["lot"]["area_m2"] == 400.0 and first["parcel"]["row_version"] == 1
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:  # the parcel is split: half of it goes
+            update_feature(
+                conn, "parcels", ids["parcel"], {"geom": box(-10, 0, 0, 20)}, user="địa chính", reason="tách thửa"
+            )
+    finally:
+        engine.dispose()
+    rerun = client.post(f"/permits/checks/{first['check_id']}/rerun", headers=officer).json()
+    assert rerun["reproduced"] is True and rerun["rerun"]["lot"]["area_m2"] == 400.0
+    now = client.post("/permits/check", json=data).json()
+    assert now["lot"]["area_m2"] == 200.0 and now["parcel"]["row_version"] == 2

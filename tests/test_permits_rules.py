@@ -189,6 +189,26 @@ CASES: list[tuple[str, tuple[float, ...], tuple[float, ...], dict[str, Any], str
         -1.5,
         0,
     ),
+    (
+        "footprint grazing zone B by 5 cm: only zone A's use counts",
+        (-20, 100, 0.05, 120),
+        (-19, 101, 0.05, 119),
+        {},
+        "land_use",
+        "pass",
+        "ODT",
+        "ODT",
+    ),
+    (
+        "footprint 2 m into zone B: zone B's use counts too",
+        (-20, 100, 2, 120),
+        (-19, 101, 2, 119),
+        {"use": "ODT"},
+        "land_use/B",
+        "fail",
+        "ODT",
+        "TMD",
+    ),
     ("behind the building line", (-50, 0, -40, 20), (-50, 3, -40, 15), {}, "building_line", "pass", 0.0, 0),
     ("5 cm over the building line", (-50, 0, -40, 20), (-50, 2.95, -40, 15), {}, "building_line", "fail", -0.05, 0),
     ("inside the lot", LOT100, (-100, 100, -90, 105), {}, "inside_lot", "pass", 0.0, 0),
@@ -287,7 +307,8 @@ def test_rule_boundaries(
     limit: Any,
 ) -> None:
     result = run(pg, lot, fp, **extra)
-    r = rule(result, rid)
+    rid, _, zone = rid.partition("/")
+    r = rule(result, rid, zone or None)
     assert r["status"] == status, r
     if isinstance(value, float):
         assert r["value"] == pytest.approx(value, abs=0.0051), r
@@ -305,3 +326,10 @@ def test_table_values_come_from_data() -> None:
     assert t.red_line_setback(road_width_m=18.99, height_m=27.9) == 4
     assert t.apartment_density(3000, 60) == 75 and t.commercial_density(35000, 50) == 40
     assert t.lot_size(19) == (5, 45) and t.lot_size(18.9) == (4, 36)
+
+
+def test_a_grazed_zone_is_reported_not_checked(pg: psycopg.Connection[Any]) -> None:
+    result = run(pg, (-20, 100, 0.05, 120), (-19, 101, 0.05, 119), use="TMD")
+    assert [z["zone_code"] for z in result["footprint"]["grazed_zones"]] == ["B"]
+    assert result["footprint"]["grazed_zones"][0]["area_m2"] == pytest.approx(0.9, abs=0.01)
+    assert [r["zone"]["zone_code"] for r in result["rules"] if r["id"] == "land_use"] == ["A"]

@@ -365,3 +365,110 @@ def test_planner_edits_a_zone_sees_it_in_the_history_and_a_stale_save_is_explain
         w.check()
     finally:
         w.close()
+
+
+def test_permit_officer_checks_a_non_compliant_proposal_and_records_a_decision(
+    served: dict[str, Any], browser: Any, tmp_path: Path
+) -> None:
+    from pyproj import Geod
+
+    from gis_service.auth import create_user
+
+    engine = create_db_engine(served["url"], pool_size=1)
+    try:
+        with engine.begin() as c:
+            create_user(c, "officer.viewer", "permit_officer", "mat-khau-can-bo-1")
+            ring = json.loads(
+                c.execute(
+                    sa.text(
+                        "SELECT ST_AsGeoJSON(ST_Buffer(geom_4326, -0.00003), 9) FROM planning.parcels WHERE id = :i"
+                    ),
+                    {"i": served["parcel_id"]},
+                ).scalar_one()
+            )["coordinates"][0]
+    finally:
+        engine.dispose()
+    w = Watched(browser, served["base"], {"width": 1280, "height": 800})
+    page = w.page
+    try:
+        page.goto(served["base"] + "/")
+        wait_2d(page)
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.fill("#sign-in-user", "officer.viewer")
+        page.fill("#sign-in-password", "mat-khau-can-bo-1")
+        page.locator("#sign-in-form button[type=submit]").click()
+        page.wait_for_selector("#sign-out")
+        page.fill("#search-sheet", "3")
+        page.fill("#search-parcel", "9")
+        page.click("#search-go")
+        page.wait_for_selector("#panel section.zone")
+        page.wait_for_function("window.viewerApp.map2d.map.loaded()")
+        page.click("#permit-tools")
+
+        # a footprint from a file is read (CRS84 GeoJSON) ...
+        upload = tmp_path / "footprint.geojson"
+        feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": {}}
+        upload.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+        page.set_input_files("#permit-file", str(upload))
+        page.wait_for_function("window.viewerApp.permits.state.footprint !== null")
+        assert "footprint.geojson" in page.locator("#permit-footprint-info").inner_text()
+        # ... and one drawn on the map by clicking its corners replaces it
+        page.click("#permit-draw")
+        box = page.locator("#map2d").bounding_box()
+        for corner in ring[:-1]:
+            xy = page.evaluate("(c) => window.viewerApp.map2d.map.project(c)", corner)
+            page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
+        page.click("#permit-finish")
+        drawn = page.evaluate("window.viewerApp.permits.state.footprint.coordinates[0]")
+        assert len(drawn) == len(ring)
+
+        # six floors where the plan allows three: not compliant, the failing rule highlighted
+        page.fill("#permit-floors", "6")
+        page.fill("#permit-height_m", "20")
+        page.fill("#permit-total_floor_area_m2", "600")
+        page.click("#permit-run")
+        page.wait_for_selector("#permit-rules")
+        page.wait_for_function("window.viewerApp.permits.state.drawn")
+        assert "Không phù hợp" in page.locator("#permit-verdict").inner_text()
+        floors = page.locator("#permit-rules tr.fail[data-rule='floors']")
+        assert floors.count() == 2  # both zones of the straddling parcel allow 3 floors
+        assert "Tầng cao" in floors.first.inner_text() and "Không đạt" in floors.first.inner_text()
+        assert page.locator("#permit-rules tr.pass").count() >= 1
+        # the measured setback is drawn on the map, as long as the server measured it
+        result = page.evaluate("window.viewerApp.permits.state.result")
+        shapes = page.evaluate("window.viewerApp.map2d.map.getSource('selection')._data.geojson.features")
+        measure = next(f for f in shapes if f["properties"].get("kind") == "measure")
+        (x0, y0), (x1, y1) = measure["geometry"]["coordinates"]
+        length = Geod(ellps="WGS84").line_length([x0, x1], [y0, y1])
+        assert length == pytest.approx(result["red_line"]["footprint_distance_m"], abs=0.15)
+        w.shot("permit_check")
+
+        # the printable report as PDF
+        with page.expect_download() as download:
+            page.click("#permit-pdf")
+        assert Path(download.value.path()).read_bytes()[:5] == b"%PDF-"
+
+        # an officer records the decision on the check
+        page.fill("#decision-reference", "GPXD-2026-0042")
+        page.fill("#decision-applicant", "Nguyễn Văn A")
+        page.select_option("#decision-kind", "reject")
+        page.fill("#decision-comment", "Vượt tầng cao cho phép")
+        page.click("#decision-save")
+        page.wait_for_selector("#decision-message.ok")
+        application_id = int(page.get_attribute("#decision-message", "data-application") or 0)
+        engine = create_db_engine(served["url"], pool_size=1)
+        try:
+            with engine.connect() as c:
+                row = c.execute(
+                    sa.text(
+                        "SELECT a.reference, d.decision, d.comment FROM planning.permit_applications a "
+                        "JOIN planning.permit_decisions d ON d.application_id = a.id WHERE a.id = :i"
+                    ),
+                    {"i": application_id},
+                ).one()
+        finally:
+            engine.dispose()
+        assert tuple(row) == ("GPXD-2026-0042", "reject", "Vượt tầng cao cho phép")
+        w.check()
+    finally:
+        w.close()

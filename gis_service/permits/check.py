@@ -78,6 +78,10 @@ def answer(proposal: Proposal, m: dict[str, Any]) -> dict[str, Any]:
         "lot": {"area_m2": round(m["lot"]["area_m2"], 2)},
         "footprint": {
             "area_m2": round(m["footprint"]["area_m2"], 2),
+            "grazed_zones": [
+                {"id": g["id"], "zone_code": g["zone_code"], "area_m2": round(g["fp_m2"], 2)}
+                for g in m["footprint"]["grazed_zones"] or []
+            ],
             "centroid_e": round(m["footprint"]["centroid_e"], 3),
             "centroid_n": round(m["footprint"]["centroid_n"], 3),
         },
@@ -111,6 +115,7 @@ def pins_of(m: dict[str, Any]) -> dict[str, Any]:
     for key, table in (("red_line", "red_lines"), ("building_line", "building_lines")):
         if m[key] is not None:
             rows[table].append((m[key]["id"], m[key]["row_version"]))
+            plan_ids.setdefault(m[key]["plan_id"], m[key]["plan_row_version"])  # a line may come from another plan
     rows["plans"] = list(plan_ids.items())
     parcel = m["parcel"]
     return {"rows": rows, "parcel": None if parcel is None else (parcel["id"], parcel["row_version"])}

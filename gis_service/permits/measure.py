@@ -31,6 +31,10 @@ SEARCH_M = 30.0
 FRONTAGE_TOLERANCE_M = 1.0
 #: Smaller shared areas (m²) are digitising noise (the footprint only touches the zone).
 MIN_AREA_M2 = 0.01
+#: A footprint stands in a zone when it covers at least the smaller of these there: 1 m² or 2 % of the footprint
+#: (a 1:2000 plan's lines are good to a few decimetres on the ground; a sliver along a zone edge is that noise).
+SLIVER_M2 = 1.0
+SLIVER_SHARE = 0.02
 
 _ZONE_COLUMNS = (
     "id, plan_id, zone_code, name, land_use_code, max_density_pct, max_floors, min_floors, max_height_m, max_far, "
@@ -101,12 +105,16 @@ WITH fp AS (
            CASE p.level WHEN 'detailed' THEN 4 WHEN 'zoning' THEN 3 WHEN 'general' THEN 2 ELSE 1 END AS level_rank,
            ST_Intersection(z.geom, fp.g) AS fp_part, ST_Area(ST_Intersection(z.geom, lot.g)) AS lot_m2
     FROM zsrc z JOIN plans p ON p.id = z.plan_id CROSS JOIN fp CROSS JOIN lot
+), level AS (
+    SELECT z.*, ST_Area(z.fp_part) AS fp_m2 FROM zhit z WHERE z.level_rank = (SELECT max(level_rank) FROM zhit)
 ), zones AS (
-    SELECT z.*, ST_Area(z.fp_part) AS fp_m2 FROM zhit z
-    WHERE z.level_rank = (SELECT max(level_rank) FROM zhit) AND ST_Area(z.fp_part) >= %(min_area)s
+    -- a zone the footprint only grazes (digitising noise along a zone edge) is not one it stands in
+    SELECT l.* FROM level l CROSS JOIN fp
+    WHERE l.fp_m2 >= greatest(%(min_area)s, least(%(sliver_m2)s, %(sliver_share)s * ST_Area(fp.g)))
 ), rsrc AS ({red_lines}
 ), red AS (
-    SELECT r.*, ST_Distance(r.geom, lot.g) AS lot_dist, ST_Distance(r.geom, fp.g) AS fp_dist,
+    SELECT r.*, p.row_version AS plan_row_version, ST_Distance(r.geom, lot.g) AS lot_dist,
+           ST_Distance(r.geom, fp.g) AS fp_dist,
            ST_ShortestLine(fp.g, r.geom) AS shortest,
            ST_LineMerge(ST_Intersection(r.geom, ST_Expand(lot.g, %(search_m)s))) AS clip
     FROM rsrc r JOIN plans p ON p.id = r.plan_id CROSS JOIN lot CROSS JOIN fp
@@ -124,7 +132,8 @@ WITH fp AS (
     FROM red r CROSS JOIN red_road rr CROSS JOIN fp
 ), bsrc AS ({building_lines}
 ), bl AS (
-    SELECT b.*, ST_LineMerge(ST_Intersection(b.geom, ST_Expand(lot.g, %(search_m)s))) AS clip
+    SELECT b.*, p.row_version AS plan_row_version,
+           ST_LineMerge(ST_Intersection(b.geom, ST_Expand(lot.g, %(search_m)s))) AS clip
     FROM bsrc b JOIN plans p ON p.id = b.plan_id CROSS JOIN lot
     ORDER BY ST_Distance(b.geom, lot.g), b.id LIMIT 1
 ), bl_sides AS (
@@ -153,7 +162,9 @@ SELECT json_build_object(
         'row_version', p.row_version, 'history_id', p.history_id) FROM parcel p),
     'footprint', (SELECT json_build_object(
         'area_m2', ST_Area(fp.g), 'outside_lot_m2', ST_Area(ST_Difference(fp.g, lot.g)),
-        'outside_zones_m2', greatest(0, ST_Area(fp.g) - coalesce((SELECT sum(fp_m2) FROM zones), 0)),
+        'outside_zones_m2', greatest(0, ST_Area(fp.g) - coalesce((SELECT sum(fp_m2) FROM level), 0)),
+        'grazed_zones', (SELECT json_agg(json_build_object('id', l.id, 'zone_code', l.zone_code, 'fp_m2', l.fp_m2))
+                         FROM level l WHERE l.id NOT IN (SELECT id FROM zones) AND l.fp_m2 >= %(min_area)s),
         'centroid_e', ST_X(ST_Centroid(fp.g)), 'centroid_n', ST_Y(ST_Centroid(fp.g))) FROM fp, lot),
     'zones', coalesce((SELECT json_agg(json_build_object(
         'id', z.id, 'zone_code', z.zone_code, 'name', z.name, 'land_use_code', z.land_use_code,
@@ -169,6 +180,7 @@ SELECT json_build_object(
         ORDER BY z.fp_m2 DESC, z.id) FROM zones z), '[]'::json),
     'red_line', (SELECT json_build_object('id', r.id, 'plan_id', r.plan_id, 'road_name', r.road_name,
         'width_m', r.red_line_width_m::float8, 'row_version', r.row_version, 'history_id', r.history_id,
+        'plan_row_version', r.plan_row_version,
         'lot_distance_m', r.lot_dist, 'footprint_distance_m', r.fp_dist,
         'footprint_in_road_m', (SELECT in_road_m FROM red_measure),
         'frontage_m', CASE WHEN r.lot_dist > %(tol)s THEN 0 ELSE greatest(0,
@@ -176,16 +188,17 @@ SELECT json_build_object(
         FROM red r CROSS JOIN lot),
     'building_line', (SELECT json_build_object('id', b.id, 'plan_id', b.plan_id, 'road_name', b.road_name,
         'setback_m', b.setback_m::float8, 'row_version', b.row_version, 'history_id', b.history_id,
+        'plan_row_version', b.plan_row_version,
         'behind_m', m.behind_m, 'protrudes_m', m.protrudes_m)
         FROM bl b CROSS JOIN bl_measure m),
     'drawing', CASE WHEN %(drawing)s THEN json_build_object(
         'lot', (SELECT ST_AsGeoJSON(g, 3)::json FROM lot),
         'footprint', (SELECT ST_AsGeoJSON(g, 3)::json FROM fp),
         'zones', (SELECT json_agg(json_build_object('zone_code', z.zone_code, 'land_use_code', z.land_use_code,
-            'color', c.color_hex, 'geom', ST_AsGeoJSON(ST_Intersection(z.geom, ST_Expand(lot.g, 15)), 3)::json))
+            'color', c.color_hex, 'geom', ST_AsGeoJSON(ST_Intersection(z.geom, ST_Expand(lot.g, 80)), 3)::json))
             FROM zones z CROSS JOIN lot LEFT JOIN planning.land_use_codes c ON c.code = z.land_use_code),
-        'red_line', (SELECT ST_AsGeoJSON(ST_Intersection(r.geom, ST_Expand(lot.g, 15)), 3)::json FROM red r, lot),
-        'building_line', (SELECT ST_AsGeoJSON(ST_Intersection(b.clip, ST_Expand(lot.g, 15)), 3)::json FROM bl b, lot),
+        'red_line', (SELECT ST_AsGeoJSON(ST_Intersection(r.geom, ST_Expand(lot.g, 80)), 3)::json FROM red r, lot),
+        'building_line', (SELECT ST_AsGeoJSON(ST_Intersection(b.clip, ST_Expand(lot.g, 80)), 3)::json FROM bl b, lot),
         'setback', (SELECT ST_AsGeoJSON(r.shortest, 3)::json FROM red r)) END
 )::text
 """
@@ -208,6 +221,8 @@ def measure_params(
         "search_m": SEARCH_M,
         "tol": FRONTAGE_TOLERANCE_M,
         "min_area": MIN_AREA_M2,
+        "sliver_m2": SLIVER_M2,
+        "sliver_share": SLIVER_SHARE,
         "drawing": drawing,
     }
     if pins is None:

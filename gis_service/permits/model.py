@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import shapely
@@ -102,9 +102,18 @@ class RuleResult:
     zone: dict[str, Any] | None = field(default=None)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        if d["zone"] is None:
-            del d["zone"]
+        d = {
+            "id": self.id,
+            "status": self.status,
+            "value": self.value,
+            "limit": self.limit,
+            "unit": self.unit,
+            "source": self.source,
+            "message_vi": self.message_vi,
+            "message_en": self.message_en,
+        }  # by hand: dataclasses.asdict deep-copies and costs more than the rules themselves
+        if self.zone is not None:
+            d["zone"] = dict(self.zone)
         return d
 
 

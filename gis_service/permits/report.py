@@ -136,7 +136,7 @@ def _clipped(geojson: dict[str, Any] | None, view: tuple[float, float, float, fl
     return None if geom.is_empty else json.loads(shapely.to_geojson(geom))
 
 
-def figure(drawing: dict[str, Any], lang: str = "vi", *, width: float = 460, height: float = 250) -> Figure:
+def figure(drawing: dict[str, Any], lang: str = "vi", *, width: float = 460, height: float = 270) -> Figure:
     """The drawing of a check (``measurements["drawing"]``) as shapes in page units (y down), north up."""
     lot = _parts(drawing.get("lot"))
     pts = [p for poly in lot for ring in poly for p in ring] or [
@@ -146,7 +146,7 @@ def figure(drawing: dict[str, Any], lang: str = "vi", *, width: float = 460, hei
     pad = max(4.0, 0.25 * max(max(xs) - min(xs), max(ys) - min(ys)))
     x0, x1, y0, y1 = min(xs) - pad, max(xs) + pad, min(ys) - pad, max(ys) + pad
     # the same scale both ways: widen the view to the figure's shape, then cut everything to it
-    aspect = (width - 20) / (height - 40)
+    aspect = (width - 20) / (height - 52)
     if (x1 - x0) / (y1 - y0) < aspect:
         grow = ((y1 - y0) * aspect - (x1 - x0)) / 2
         x0, x1 = x0 - grow, x1 + grow
@@ -154,9 +154,9 @@ def figure(drawing: dict[str, Any], lang: str = "vi", *, width: float = 460, hei
         grow = ((x1 - x0) / aspect - (y1 - y0)) / 2
         y0, y1 = y0 - grow, y1 + grow
     view = (x0, y0, x1, y1)
-    scale = min((width - 20) / (x1 - x0), (height - 40) / (y1 - y0))
+    scale = min((width - 20) / (x1 - x0), (height - 52) / (y1 - y0))
     ox = 10 + ((width - 20) - scale * (x1 - x0)) / 2
-    oy = 10 + ((height - 40) - scale * (y1 - y0)) / 2
+    oy = 10 + ((height - 52) - scale * (y1 - y0)) / 2
 
     def tr(p: tuple[float, float]) -> tuple[float, float]:
         return ox + (p[0] - x0) * scale, oy + (y1 - p[1]) * scale
@@ -202,10 +202,10 @@ def figure(drawing: dict[str, Any], lang: str = "vi", *, width: float = 460, hei
         ("#555555", _t("footprint", lang)),
         ("#e07000", _t("setback", lang)),
     ]
-    lx = max(110.0, bx + bar * scale + 48)
+    lx, ly = 12.0, by - 14  # the legend on a row above the scale bar
     for color, label in legend:
-        shapes.append(Shape("line", [[(lx, by), (lx + 14, by)]], stroke=color, width=3))
-        shapes.append(Shape("text", [[(lx + 18, by + 3)]], fill="#000000", text=label, size=8))
+        shapes.append(Shape("line", [[(lx, ly), (lx + 14, ly)]], stroke=color, width=3))
+        shapes.append(Shape("text", [[(lx + 18, ly + 3)]], fill="#000000", text=label, size=8))
         lx += 24 + 4.4 * len(label)
     return Figure(width, height, shapes)
 
@@ -400,7 +400,7 @@ def report_pdf(
     v = VERDICT[result["verdict"]]
     verdict_style = ParagraphStyle("v", fontName=bold, fontSize=12, leading=15, textColor=colors.HexColor(v[2]))
 
-    fig = figure(drawing, lang)
+    fig = figure(drawing, lang, width=440, height=235)
     d = Drawing(fig.width, fig.height)
     g = Group()
     for s in fig.shapes:  # page y runs down in the figure, up in reportlab

@@ -75,6 +75,7 @@ export function openPanel(title, ...content) {
   $("#panel-title").textContent = title;
   $("#panel-body").replaceChildren(...content);
   const panel = $("#panel");
+  panel.classList.remove("wide");
   panel.hidden = false;
   app.map2d && app.map2d.resize();
   app.map3d && app.map3d.resize();
@@ -297,6 +298,7 @@ async function start() {
   app.config = config;
   for (const b of ["vi", "en"]) $(`#lang-${b}`).setAttribute("aria-pressed", String(b === lang()));
   renderLegend();
+  if (!(config.plans || []).length) status(t("no_approved_plan"));
   let view = { lon: config.default_center[0], lat: config.default_center[1], zoom: 14 };
   if (hash.lon !== null && hash.lat !== null) view = { lon: hash.lon, lat: hash.lat, zoom: hash.z ?? 16 };
   app.map2d = new Map2D($("#map2d"), config, view);
