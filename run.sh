@@ -22,9 +22,18 @@ setup)
 demo)
     bash scripts/setup.sh
     "$VENV/planning" db up
-    # the sample plans; a re-run finds the same files already imported and changes nothing
-    "$VENV/planning" import sample_data/46QPK0000001 --plan 46QPK0000001 --name "Quy hoạch phân khu Kinh thành Huế" --reason "demo data"
-    "$VENV/planning" import sample_data/46QCT0000001/HoSoBASIC/KimLong_QHCT_1-500.dxf --plan 46QCT0000001 --src-crs EPSG:9214 --name "Quy hoạch chi tiết 1/500 khu dân cư Kim Long" --reason "demo data"
+    # the sample plans (a re-run finds the same files already imported and changes nothing), then published
+    # with a sample decision so that citizens see them: only approved plans are public
+    "$VENV/planning" import sample_data/46QPK0000001 --plan 46QPK0000001 --name "Quy hoạch phân khu Kinh thành Huế" \
+        --decision-no "DEMO-01/QĐ-UBND" --decision-date 2024-06-15 --reason "demo data"
+    "$VENV/planning" import sample_data/46QCT0000001/HoSoBASIC/KimLong_QHCT_1-500.dxf --plan 46QCT0000001 \
+        --src-crs EPSG:9214 --name "Quy hoạch chi tiết 1/500 khu dân cư Kim Long" \
+        --decision-no "DEMO-02/QĐ-UBND" --decision-date 2024-09-20 --reason "demo data"
+    for code in 46QPK0000001 46QCT0000001; do
+        if "$VENV/planning" plans list --code "$code" | grep -q " draft "; then
+            "$VENV/planning" plans publish "$code" --user demo --reason "demo data"
+        fi
+    done
     # the 3D tiles of what is in the database (only what changed is rebuilt)
     "$VENV/planning" tiles build
     exec "$VENV/planning" serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
