@@ -15,13 +15,16 @@ caller's transaction, through :mod:`gis_service.editing` (so every change is in 
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import shapely
 import sqlalchemy as sa
+from pyproj import Transformer
 from sqlalchemy.engine import Connection
 
 from gis_service.editing import (
@@ -150,12 +153,39 @@ def _geometry(layer: str, geometry: Any, crs: InputCrs) -> str:
         geom = shapely.force_2d(geom)
     if crs.lat_first:
         geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
+    _check_where(geom, crs)
     if not shapely.is_valid(geom):
         reason = shapely.is_valid_reason(geom)
         raise ValidationError(
             f"the geometry is invalid: {reason} (coordinates in {crs.uri}); repair it and send it again"
         )
     return str(shapely.to_wkb(shapely.set_srid(geom, crs.srid), hex=True, include_srid=True))
+
+
+#: Where plan features may lie (CRS84): Huế and well around it. Catches coordinates sent in another CRS than
+#: Content-Crs says, and swapped axes, which would otherwise be stored far away without complaint.
+SERVICE_AREA = (106.0, 15.0, 109.0, 17.8)
+
+
+@functools.cache
+def _to_crs84(srid: int) -> Transformer:
+    return Transformer.from_crs(f"EPSG:{srid}", "OGC:CRS84", always_xy=True)
+
+
+def _check_where(geom: Any, crs: InputCrs) -> None:
+    x0, y0, x1, y1 = geom.bounds
+    if crs.srid == 4326:
+        lons, lats = [x0, x1], [y0, y1]
+    else:
+        lons, lats = _to_crs84(crs.srid).transform([x0, x1, x0, x1], [y0, y0, y1, y1])
+    w, s, e, n = SERVICE_AREA
+    finite = all(math.isfinite(v) for v in (*lons, *lats))
+    if not finite or min(lons) < w or max(lons) > e or min(lats) < s or max(lats) > n:
+        where = f"lon {min(lons):.4f}..{max(lons):.4f}, lat {min(lats):.4f}..{max(lats):.4f}" if finite else "nowhere"
+        raise ValidationError(
+            f"the geometry lies at {where}, outside Huế ({w}-{e}° E, {s}-{n}° N): are the coordinates in "
+            f"{crs.uri} (Content-Crs), with the axes in its order?"
+        )
 
 
 def _feature_parts(body: Any, *, need_geometry: bool) -> tuple[Any, dict[str, Any]]:
@@ -171,8 +201,19 @@ def _feature_parts(body: Any, *, need_geometry: bool) -> tuple[Any, dict[str, An
     return body.get("geometry"), {k: v for k, v in props.items() if k not in READ_ONLY_PROPERTIES}
 
 
+_COLUMNS: dict[str, tuple[str, ...]] = {}
+
+
+def _editable(conn: Connection, layer: str) -> tuple[str, ...]:
+    """The editable columns of a layer, read from the catalog once per process (a migration means a restart)."""
+    cols = _COLUMNS.get(layer)
+    if cols is None:
+        cols = _COLUMNS[layer] = tuple(editable_columns(conn, layer))
+    return cols
+
+
 def _values(conn: Connection, layer: str, props: Mapping[str, Any]) -> dict[str, Any]:
-    cols = set(editable_columns(conn, layer))
+    cols = set(_editable(conn, layer))
     unknown = sorted(set(props) - cols)
     if unknown:
         raise ValidationError(
@@ -181,6 +222,9 @@ def _values(conn: Connection, layer: str, props: Mapping[str, Any]) -> dict[str,
     values = dict(props)
     if "attributes" in values and values["attributes"] is not None and not isinstance(values["attributes"], dict):
         raise ValidationError("'attributes' must be a JSON object")
+    for name, value in values.items():
+        if name != "attributes" and not isinstance(value, str | int | float | bool | None):
+            raise ValidationError(f"property {name!r} takes a single value, not {type(value).__name__} {value!r:.80}")
     return values
 
 
@@ -202,10 +246,14 @@ def _merge_patch(target: Any, patch: Any) -> Any:
 
 
 # ---- checks -----------------------------------------------------------------------------------------------
-def _check_plans_are_drafts(conn: Connection, layer: str, plan_ids: set[Any]) -> None:
+def _check_plans_are_drafts(
+    conn: Connection, layer: str, plan_ids: set[Any], *, current: Mapping[str, Any] | None = None
+) -> None:
     if layer not in PLAN_LAYERS:
         return
     ids = {p for p in plan_ids if p is not None}
+    if current is not None and ids == {current.get("plan_id")} and current.get("_plan_status") == "draft":
+        return  # the plan of the feature, locked with it by _lock
     for pid in ids:
         if not isinstance(pid, int) or isinstance(pid, bool):
             raise ValidationError(f"plan_id must be an integer, not {pid!r}")
@@ -254,13 +302,18 @@ def _check_if_match(layer: str, feature_id: int, current: Mapping[str, Any] | No
 
 def _lock(conn: Connection, layer: str, feature_id: int) -> dict[str, Any] | None:
     """The current row (without geometry) locked for this transaction, or None."""
-    row = conn.execute(
-        sa.text(
-            f"SELECT to_jsonb(t) - ARRAY['geom', 'geom_4326', 'geom_3857'] FROM planning.{_layer(layer)} t "  # noqa: S608
+    if _layer(layer) in PLAN_LAYERS:  # with the status of its plan, share-locked: publishing waits for this edit
+        sql = (
+            f"SELECT to_jsonb(t) - ARRAY['geom', 'geom_4326', 'geom_3857'] "  # noqa: S608
+            f"|| jsonb_build_object('_plan_status', p.status) FROM planning.{layer} t "
+            "JOIN planning.plans p ON p.id = t.plan_id WHERE t.id = :id FOR UPDATE OF t FOR SHARE OF p"
+        )
+    else:
+        sql = (
+            f"SELECT to_jsonb(t) - ARRAY['geom', 'geom_4326', 'geom_3857'] FROM planning.{layer} t "  # noqa: S608
             "WHERE t.id = :id FOR UPDATE"
-        ),
-        {"id": feature_id},
-    ).scalar_one_or_none()
+        )
+    row = conn.execute(sa.text(sql), {"id": feature_id}).scalar_one_or_none()
     return None if row is None else dict(row)
 
 
@@ -309,10 +362,10 @@ def replace_item(
     if body.get("id") is not None and str(body["id"]) != str(feature_id):
         raise ValidationError(f"the body is feature {body['id']!r}, the address is {layer} {feature_id}")
     values = _values(conn, layer, props)
-    for column in editable_columns(conn, layer):
+    for column in _editable(conn, layer):
         values.setdefault(column, {} if column == "attributes" else None)
     values["geom"] = _geometry(layer, geometry, crs)
-    _check_plans_are_drafts(conn, layer, {current.get("plan_id"), values.get("plan_id")})
+    _check_plans_are_drafts(conn, layer, {current.get("plan_id"), values.get("plan_id")}, current=current)
     state = update_feature(conn, layer, feature_id, values, user=user, reason=reason)
     return Written(layer, feature_id, int(state["row_version"]))
 
@@ -350,7 +403,8 @@ def patch_item(
         values["attributes"] = {}
     if patch.get("geometry") is not None:
         values["geom"] = _geometry(layer, patch["geometry"], crs)
-    _check_plans_are_drafts(conn, layer, {current.get("plan_id"), values.get("plan_id", current.get("plan_id"))})
+    plan_ids = {current.get("plan_id"), values.get("plan_id", current.get("plan_id"))}
+    _check_plans_are_drafts(conn, layer, plan_ids, current=current)
     if not values:
         return Written(layer, feature_id, int(current["row_version"]))
     state = update_feature(conn, layer, feature_id, values, user=user, reason=reason)
@@ -364,7 +418,7 @@ def delete_item(
     current = _lock(conn, _layer(layer), feature_id)
     _check_if_match(layer, feature_id, current, if_match)
     assert current is not None
-    _check_plans_are_drafts(conn, layer, {current.get("plan_id")})
+    _check_plans_are_drafts(conn, layer, {current.get("plan_id")}, current=current)
     delete_feature(conn, layer, feature_id, user=user, reason=reason)
     return Written(layer, feature_id, None)
 

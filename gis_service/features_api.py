@@ -15,11 +15,11 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from starlette.routing import Match
 from starlette.types import Scope
 
@@ -50,6 +50,7 @@ require_reader_of_history = require_role(Role.PLANNER, Role.PERMIT_OFFICER)
 GEOJSON = "application/geo+json"
 MAX_BODY_BYTES = 20 * 1024 * 1024
 
+FeatureId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Feature id")]
 ReasonHeader = Annotated[
     str | None,
     Header(
@@ -99,9 +100,16 @@ async def _json_body(request: Request) -> Any:
 def _feature_response(
     engine: Engine, layer: str, feature_id: int, crs_value: str | None, *, status: int = 200, base: str = ""
 ) -> JSONResponse:
-    crs = output_crs(crs_value)
     with engine.connect() as conn:
-        feature = render_item(conn, layer, feature_id, crs)
+        return _rendered(conn, layer, feature_id, crs_value, status=status, base=base)
+
+
+def _rendered(
+    conn: Connection, layer: str, feature_id: int, crs_value: str | None, *, status: int = 200, base: str = ""
+) -> JSONResponse:
+    """The feature as it is in ``conn`` (a write renders its result in its own transaction, sent after commit)."""
+    crs = output_crs(crs_value)
+    feature = render_item(conn, layer, feature_id, crs)
     headers = {
         "ETag": etag_of(layer, feature_id, int(feature["properties"]["row_version"])),
         "Content-Crs": f"<{crs.uri}>",
@@ -167,7 +175,8 @@ def features_router(settings: Settings) -> APIRouter:
         def work() -> Response:
             with engine.begin() as conn:
                 written = create_item(conn, collection_id, body, crs=crs, user=user.name, reason=why)
-            return _feature_response(engine, collection_id, written.feature_id, crs.uri, status=201, base=base)
+                answer = _rendered(conn, collection_id, written.feature_id, crs.uri, status=201, base=base)
+            return answer  # only once committed
 
         return await run_in_threadpool(work)
 
@@ -179,7 +188,7 @@ def features_router(settings: Settings) -> APIRouter:
     async def replace(
         request: Request,
         collection_id: str,
-        feature_id: int,
+        feature_id: FeatureId,
         user: Annotated[User, Depends(require_planner)],
         reason: ReasonHeader = None,
         if_match: IfMatchHeader = None,
@@ -196,7 +205,8 @@ def features_router(settings: Settings) -> APIRouter:
                 replace_item(
                     conn, collection_id, feature_id, body, crs=crs, if_match=if_match, user=user.name, reason=why
                 )
-            return _feature_response(engine, collection_id, feature_id, crs.uri)
+                answer = _rendered(conn, collection_id, feature_id, crs.uri)
+            return answer  # only once committed
 
         return await run_in_threadpool(work)
 
@@ -208,7 +218,7 @@ def features_router(settings: Settings) -> APIRouter:
     async def patch(
         request: Request,
         collection_id: str,
-        feature_id: int,
+        feature_id: FeatureId,
         user: Annotated[User, Depends(require_planner)],
         reason: ReasonHeader = None,
         if_match: IfMatchHeader = None,
@@ -225,7 +235,8 @@ def features_router(settings: Settings) -> APIRouter:
                 patch_item(
                     conn, collection_id, feature_id, body, crs=crs, if_match=if_match, user=user.name, reason=why
                 )
-            return _feature_response(engine, collection_id, feature_id, crs.uri)
+                answer = _rendered(conn, collection_id, feature_id, crs.uri)
+            return answer  # only once committed
 
         return await run_in_threadpool(work)
 
@@ -237,7 +248,7 @@ def features_router(settings: Settings) -> APIRouter:
     def delete(
         request: Request,
         collection_id: str,
-        feature_id: int,
+        feature_id: FeatureId,
         user: Annotated[User, Depends(require_planner)],
         reason: ReasonHeader = None,
         if_match: IfMatchHeader = None,
@@ -255,7 +266,7 @@ def features_router(settings: Settings) -> APIRouter:
     def history(
         request: Request,
         collection_id: str,
-        feature_id: int,
+        feature_id: FeatureId,
         _user: Annotated[User, Depends(require_reader_of_history)],
     ) -> JSONResponse:
         _check_layer(collection_id)
@@ -331,7 +342,7 @@ def features_router(settings: Settings) -> APIRouter:
     def restore(
         request: Request,
         collection_id: str,
-        feature_id: int,
+        feature_id: FeatureId,
         version: int,
         user: Annotated[User, Depends(require_planner)],
         reason: ReasonHeader = None,
@@ -343,7 +354,8 @@ def features_router(settings: Settings) -> APIRouter:
         engine = _engine(request)
         with engine.begin() as conn:
             restore_item(conn, collection_id, feature_id, version, if_match=if_match, user=user.name, reason=why)
-        return _feature_response(engine, collection_id, feature_id, crs)
+            answer = _rendered(conn, collection_id, feature_id, crs)
+        return answer  # only once committed
 
     return router
 

@@ -281,8 +281,31 @@ def test_bad_input_is_400_and_changes_nothing(
             "Polygon or MultiPolygon",
         ),
         ({"geometry": square(0, 0, 5)}, {"Content-Crs": "<http://www.opengis.net/def/crs/EPSG/0/2154>"}, "not offered"),
+        (
+            {
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[107.57, 16.46], [107.58, 16.46], [107.58, 16.47], [107.57, 16.46]]],
+                }
+            },
+            {"Content-Crs": EPSG9214},
+            "outside Huế",
+        ),  # lon/lat sent as VN-2000
+        (
+            {
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[16.46, 107.57], [16.46, 107.58], [16.47, 107.58], [16.46, 107.57]]],
+                }
+            },
+            {},
+            "axes in its order",
+        ),  # latitude first in CRS84
         ({"properties": {"max_density_pct": 140}}, {}, "max_density_pct"),
         ({"properties": {"no_such_field": 1}}, {}, "no_such_field"),
+        ({"properties": {"max_floors": [1, 2]}}, {}, "max_floors"),
+        ({"properties": {"max_floors": "nhiều"}}, {}, "integer"),
+        ({"properties": {"min_floors": 9, "max_floors": 2}}, {}, "zones_floors_order"),
         ({"properties": {"land_use_code": "XYZ"}}, {}, "land_use_code"),
     ]
     for body, extra, expected in cases:
@@ -295,6 +318,8 @@ def test_bad_input_is_400_and_changes_nothing(
         content=b"{not json",
     )
     assert r.status_code == 400 and "not JSON" in r.json()["description"]
+    huge = client.patch(item("zones", 2**70), headers=write_headers(planner, tag), json={"properties": {}})
+    assert huge.status_code == 400
     assert row(db, "zones", fid) == before
 
 

@@ -157,3 +157,44 @@ def test_new_draft_from_the_approved_version_edited_and_published(
     assert len(jobs) >= 1 and all(j["kind"] == "tiles.rebuild" for j in jobs)
     assert client.get("/jobs").status_code == 401
     assert client.get("/jobs/999999").status_code == 404
+
+
+def test_jobs_left_running_by_a_dead_process_run_again_and_failures_say_why(
+    pub_db: tuple[str, dict[str, Any]], db: Engine, tiles_dir: Path
+) -> None:
+    from gis_service.jobs import JobRunner
+
+    with db.begin() as c:
+        orphan = c.execute(
+            sa.text(
+                "INSERT INTO planning.jobs (kind, status, params, started_at) "
+                "VALUES ('tiles.rebuild', 'running', '{}', now() - interval '1 hour') RETURNING id"
+            )
+        ).scalar_one()
+        broken = c.execute(
+            sa.text(
+                "INSERT INTO planning.jobs (kind, params) VALUES ('tiles.rebuild', '{\"layers\": [\"nope\"]}') "
+                "RETURNING id"
+            )
+        ).scalar_one()
+    settings = Settings(database_url=pub_db[0], tiles=TileSettings(out_dir=tiles_dir))
+    runner = JobRunner(settings, create_db_engine(pub_db[0], pool_size=3, statement_timeout_ms=0), poll_s=0.2).start()
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with db.connect() as c:
+                states: dict[int, str] = dict(
+                    c.execute(
+                        sa.text("SELECT id, status FROM planning.jobs WHERE id IN (:a, :b)"), {"a": orphan, "b": broken}
+                    ).all()
+                )
+            if set(states.values()) <= {"succeeded", "failed"}:
+                break
+            assert time.monotonic() < deadline, states
+            time.sleep(0.2)
+    finally:
+        runner.stop()
+    assert states == {orphan: "succeeded", broken: "failed"}
+    with db.connect() as c:
+        message = c.execute(sa.text("SELECT message FROM planning.jobs WHERE id = :b"), {"b": broken}).scalar_one()
+    assert "unknown layer nope" in message
