@@ -100,6 +100,8 @@ def test_a_taken_port_gives_a_clear_error(workdir: Path) -> None:
     assert port is not None
     cluster.down()
     with socket.socket() as squatter:
+        # the stopped server's closed connections may sit in TIME_WAIT on that port: bind as a server would
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", port))
         squatter.listen()
         with pytest.raises(LocalClusterError, match=f"port {port} on 127.0.0.1 is already taken"):
