@@ -323,9 +323,9 @@ def install_read_path(app: FastAPI, settings: Settings) -> None:
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         """Malformed parameters of the read path are a 400 naming the parameter, as OGC APIs answer.
 
-        Other routes keep FastAPI's default (422).
+        So are those of the permit checks (their acceptance asks for it). Other routes keep FastAPI's default (422).
         """
-        if not request.url.path.startswith(("/ogc", "/lookup")):
+        if not request.url.path.startswith(("/ogc", "/lookup", "/permits")):
             return await request_validation_exception_handler(request, exc)
         problems = []
         for err in exc.errors():
