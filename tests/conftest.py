@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -160,3 +162,26 @@ def auth_headers(database_url: str) -> Iterator[Any]:
     yield headers
     for eng in engines.values():
         eng.dispose()
+
+
+# Programs the set-up (scripts/setup.sh) installs from Debian. A test that needs one fails when it is missing, with
+# the way out, instead of being skipped: a skip would hide a broken set-up in CI.
+QGIS_PYTHON = "/usr/bin/python3"  # Debian's python3-qgis lives in the system Python, not in .venv
+
+
+@pytest.fixture(scope="session")
+def gdal_bin() -> str:
+    """The folder of ogr2ogr/ogrinfo (Debian gdal-bin)."""
+    ogr2ogr = shutil.which("ogr2ogr")
+    if ogr2ogr is None or shutil.which("ogrinfo") is None:
+        pytest.fail("ogr2ogr/ogrinfo are missing: ./run.sh setup installs them (Debian gdal-bin)")
+    return os.path.dirname(ogr2ogr)
+
+
+@pytest.fixture(scope="session")
+def qgis_python() -> str:
+    """A Python that imports QGIS (Debian python3-qgis)."""
+    probe = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True, timeout=120, check=False)
+    if probe.returncode != 0:
+        pytest.fail(f"QGIS does not import in {QGIS_PYTHON}: ./run.sh setup installs it (Debian python3-qgis)")
+    return QGIS_PYTHON

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,8 +20,6 @@ import httpx
 import psycopg
 import pyproj
 import pytest
-
-QGIS_PYTHON = "/usr/bin/python3"
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +74,7 @@ def test_owslib_lists_collections_and_reads_items(server: str, sample_plan: tupl
     assert [f["id"] for f in filtered["features"]] == [sample_plan[1]["p2"]]
 
 
-gdal = pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="GDAL (Debian gdal-bin) is not installed")
-
-
-@gdal
-def test_gdal_ogrinfo_reads_the_landing_page(server: str) -> None:
+def test_gdal_ogrinfo_reads_the_landing_page(server: str, gdal_bin: str) -> None:
     out = subprocess.run(
         ["ogrinfo", "-ro", "-q", f"OAPIF:{server}/ogc"], capture_output=True, text=True, timeout=120, check=False
     )
@@ -95,9 +88,8 @@ def test_gdal_ogrinfo_reads_the_landing_page(server: str) -> None:
     assert "Feature Count: 2" in summary.stdout or "zone_code" in summary.stdout
 
 
-@gdal
 def test_gdal_ogr2ogr_copies_zones_to_geopackage_within_1_cm(
-    server: str, sample_plan: tuple[str, dict[str, Any]], tmp_path: Path
+    server: str, sample_plan: tuple[str, dict[str, Any]], tmp_path: Path, gdal_bin: str
 ) -> None:
     import pyogrio
 
@@ -151,21 +143,13 @@ os._exit(0)  # QGIS 3.22 segfaults in exitQgis() after network requests in an of
 """
 
 
-def _qgis_available() -> bool:
-    if not Path(QGIS_PYTHON).exists():
-        return False
-    probe = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], capture_output=True, timeout=60, check=False)
-    return probe.returncode == 0
-
-
-@pytest.mark.skipif(not _qgis_available(), reason="QGIS (Debian python3-qgis) is not installed")
-def test_qgis_loads_the_zones_layer(server: str, tmp_path: Path) -> None:
+def test_qgis_loads_the_zones_layer(server: str, tmp_path: Path, qgis_python: str) -> None:
     runtime = tmp_path / "xdg"
     runtime.mkdir(mode=0o700)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env |= {"QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime), "HOME": str(tmp_path)}
     run = subprocess.run(
-        [QGIS_PYTHON, "-c", QGIS_SCRIPT, f"{server}/ogc"], capture_output=True, text=True, timeout=180, env=env
+        [qgis_python, "-c", QGIS_SCRIPT, f"{server}/ogc"], capture_output=True, text=True, timeout=180, env=env
     )
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
