@@ -26,7 +26,7 @@ from starlette.types import Scope
 from gis_service.auth import Role, User, optional_user, require_role
 from gis_service.auth_api import oauth2_scheme
 from gis_service.editing import feature_history
-from gis_service.errors import PlanningError, ValidationError
+from gis_service.errors import NotFound, PlanningError, ValidationError
 from gis_service.feature_edits import (
     EDITABLE_LAYERS,
     create_item,
@@ -83,6 +83,43 @@ def change_reason(value: str | None) -> str:
     if re.search(r"%[0-9A-Fa-f]{2}", text):
         text = urllib.parse.unquote(text)
     return text.strip()[:1000]
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _check_layer(layer: str) -> None:
+    if layer not in EDITABLE_LAYERS:
+        raise NotFound(f"collection {layer!r} cannot be edited; editable: {', '.join(EDITABLE_LAYERS)}")
+
+
+async def _change_existing(
+    request: Request,
+    collection_id: str,
+    feature_id: int,
+    change: Callable[..., Any],
+    *,
+    user: User,
+    reason: str | None,
+    if_match: str | None,
+    content_crs: str | None,
+) -> Response:
+    """PUT and PATCH: check the request, apply ``change`` (replace or merge patch) and answer the committed feature."""
+    _check_layer(collection_id)
+    why = change_reason(reason)
+    crs = parse_content_crs(content_crs)
+    body = await _json_body(request)
+    engine = _engine(request)
+
+    def work() -> Response:
+        with engine.begin() as conn:
+            change(conn, collection_id, feature_id, body, crs=crs, if_match=if_match, user=user.name, reason=why)
+            answer = _rendered(conn, collection_id, feature_id, crs.uri)
+        return answer  # only once committed
+
+    return await run_in_threadpool(work)
 
 
 async def _json_body(request: Request) -> Any:
@@ -143,16 +180,6 @@ def features_router(settings: Settings) -> APIRouter:
     )
     base = settings.base_url()
 
-    def _engine(request: Request) -> Engine:
-        engine: Engine = request.app.state.engine
-        return engine
-
-    def _check_layer(layer: str) -> None:
-        if layer not in EDITABLE_LAYERS:
-            from gis_service.errors import NotFound
-
-            raise NotFound(f"collection {layer!r} cannot be edited; editable: {', '.join(EDITABLE_LAYERS)}")
-
     @router.post(
         "/ogc/collections/{collection_id}/items",
         summary="Create a feature (GeoJSON Feature; Content-Crs; X-Change-Reason)",
@@ -194,21 +221,16 @@ def features_router(settings: Settings) -> APIRouter:
         if_match: IfMatchHeader = None,
         content_crs: ContentCrsHeader = None,
     ) -> Response:
-        _check_layer(collection_id)
-        why = change_reason(reason)
-        crs = parse_content_crs(content_crs)
-        body = await _json_body(request)
-        engine = _engine(request)
-
-        def work() -> Response:
-            with engine.begin() as conn:
-                replace_item(
-                    conn, collection_id, feature_id, body, crs=crs, if_match=if_match, user=user.name, reason=why
-                )
-                answer = _rendered(conn, collection_id, feature_id, crs.uri)
-            return answer  # only once committed
-
-        return await run_in_threadpool(work)
+        return await _change_existing(
+            request,
+            collection_id,
+            feature_id,
+            replace_item,
+            user=user,
+            reason=reason,
+            if_match=if_match,
+            content_crs=content_crs,
+        )
 
     @router.patch(
         "/ogc/collections/{collection_id}/items/{feature_id}",
@@ -224,21 +246,16 @@ def features_router(settings: Settings) -> APIRouter:
         if_match: IfMatchHeader = None,
         content_crs: ContentCrsHeader = None,
     ) -> Response:
-        _check_layer(collection_id)
-        why = change_reason(reason)
-        crs = parse_content_crs(content_crs)
-        body = await _json_body(request)
-        engine = _engine(request)
-
-        def work() -> Response:
-            with engine.begin() as conn:
-                patch_item(
-                    conn, collection_id, feature_id, body, crs=crs, if_match=if_match, user=user.name, reason=why
-                )
-                answer = _rendered(conn, collection_id, feature_id, crs.uri)
-            return answer  # only once committed
-
-        return await run_in_threadpool(work)
+        return await _change_existing(
+            request,
+            collection_id,
+            feature_id,
+            patch_item,
+            user=user,
+            reason=reason,
+            if_match=if_match,
+            content_crs=content_crs,
+        )
 
     @router.delete(
         "/ogc/collections/{collection_id}/items/{feature_id}",
@@ -273,8 +290,6 @@ def features_router(settings: Settings) -> APIRouter:
         with _engine(request).connect() as conn:
             entries = feature_history(conn, collection_id, feature_id)
         if not entries:
-            from gis_service.errors import NotFound
-
             raise NotFound(f"{collection_id} {feature_id} has no history")
 
         def state(s: dict[str, Any] | None) -> dict[str, Any] | None:
