@@ -5,20 +5,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from conftest import DatabaseServer
 from fastapi.responses import HTMLResponse
 from pyproj import Transformer
 from starlette.staticfiles import StaticFiles
 from tiles_sample import PLAN_CODE, E, N, make_sample
+from viewer_served import CHROMIUM, CHROMIUM_ARGS, serve_app
 
 from gis_service import create_app
 from gis_service.db import create_db_engine
@@ -28,18 +25,6 @@ from tiles import TileOptions, build_tilesets
 
 ROOT = Path(__file__).resolve().parents[1]
 CESIUM = ROOT / "node_modules" / "cesium" / "Build" / "Cesium"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
-
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>3D tiles test</title>
 <script>window.CESIUM_BASE_URL = "/test-cesium/";</script>
@@ -86,13 +71,6 @@ PICK = """([lon, lat, h]) => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def served(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert (CESIUM / "Cesium.js").is_file(), "npm package cesium missing: run ./run.sh setup (npm ci)"
@@ -112,19 +90,10 @@ def served(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory) 
     page = PAGE.replace("__LON__", f"{lon:.8f}").replace("__LAT__", f"{lat:.8f}")
     app.mount("/test-cesium", StaticFiles(directory=CESIUM), name="test-cesium")
     app.add_api_route("/test-page", lambda: HTMLResponse(page), include_in_schema=False)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve_app(app) as base:
+            yield base
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         db_server.drop(url)
 
 

@@ -64,10 +64,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(url: str, tiles_dir: Path, **settings: Any) -> Iterator[str]:
-    """The app on 127.0.0.1 in a thread; yields its base URL."""
+def serve_app(app: Any) -> Iterator[str]:
+    """An ASGI app on 127.0.0.1 in a thread (uvicorn, real HTTP); yields its base URL."""
     port = free_port()
-    app = create_app(Settings(database_url=url, tiles=TileSettings(out_dir=tiles_dir), **settings))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -80,3 +79,10 @@ def serve(url: str, tiles_dir: Path, **settings: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve(url: str, tiles_dir: Path, **settings: Any) -> Iterator[str]:
+    """The app on 127.0.0.1 in a thread; yields its base URL."""
+    with serve_app(create_app(Settings(database_url=url, tiles=TileSettings(out_dir=tiles_dir), **settings))) as base:
+        yield base
