@@ -157,12 +157,21 @@ class JobRunner:
             self._requeue_orphans()
         except Exception:
             log.exception("could not look for jobs left running by a stopped process")
+        last_failure: str | None = None
         while not self._stop.is_set():
             try:
                 while not self._stop.is_set() and self.run_one():
                     pass
-            except Exception:
-                log.exception("the job runner failed; trying again in %s s", self.poll_s)
+                if last_failure is not None:
+                    log.info("the job runner works again")
+                    last_failure = None
+            except Exception as exc:
+                # e.g. a database not migrated yet: say it once, not every few seconds until it is fixed
+                if repr(exc) != last_failure:
+                    log.exception("the job runner failed; trying again every %s s", self.poll_s)
+                    last_failure = repr(exc)
+                else:
+                    log.debug("the job runner still fails: %s", exc)
             self._wake.wait(self.poll_s)
             self._wake.clear()
 
