@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from gis_service import __version__
 from gis_service.db import check_database, create_db_engine, resolve_database_url
@@ -61,6 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(
             {"code": exc.code, "description": exc.message}, status_code=exc.status_code, headers=exc.headers
         )
+
+    from gis_service.request_guard import NulGuard, nul_in_body_handler
+
+    app.add_middleware(NulGuard)  # a NUL in the URL: 400 before any handler (our routes and pygeoapi's)
+    app.add_exception_handler(DataError, nul_in_body_handler)
+    app.add_exception_handler(psycopg.DataError, nul_in_body_handler)
 
     @app.get("/api", summary="Service landing page (the web viewer is at /)")
     def landing() -> dict[str, Any]:

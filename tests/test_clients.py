@@ -197,7 +197,12 @@ def test_schemathesis_finds_no_server_error(server: str, document: str) -> None:
         operations += 1
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8")),
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def call(case: Any) -> None:
             try:
                 response = case.call(base_url=f"{server}/ogc" if document.startswith("/ogc") else server, timeout=30)
@@ -210,3 +215,34 @@ def test_schemathesis_finds_no_server_error(server: str, document: str) -> None:
         call()
     assert operations >= 5
     assert not failures, "\n".join(failures[:20])
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("/plans?code=A%00B", "code"),
+        ("/lookup?sheet_no=3&parcel_no=9&ward=Kim%00Long", "ward"),
+        ("/ogc/collections/zones/items?filter=code%3D%27Z%001%27", "filter"),
+        ("/ogc/collections/zones/items?f=json&na%00me=1", "na\\0me"),
+    ],
+)
+def test_a_nul_character_in_the_address_is_a_400_that_names_the_parameter(
+    server: str, path: str, parameter: str
+) -> None:
+    response = httpx.get(f"{server}{path}", timeout=30)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == "InvalidParameterValue"
+    assert f"'{parameter}'" in body["description"] and "NUL" in body["description"]
+
+
+def test_a_nul_character_in_a_json_body_is_a_400(server: str) -> None:
+    ring = [[107.56, 16.46], [107.5601, 16.46], [107.5601, 16.4601], [107.56, 16.46]]
+    square = {"type": "Polygon", "coordinates": [ring]}
+    response = httpx.post(
+        f"{server}/permits/check",
+        json={"sheet_no": 3, "parcel_no": 9, "ward": "Kim\u0000Long", "footprint": square, "use": "ODT", "floors": 3},
+        timeout=30,
+    )
+    assert response.status_code == 400, response.text
+    assert "NUL" in response.json()["description"]
