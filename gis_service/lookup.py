@@ -99,6 +99,9 @@ SQL = {
 # VN-2000 TM-3 107-00 eastings and northings of the province (with a wide margin): catches swapped or degree values.
 E_RANGE = (300_000.0, 800_000.0)
 N_RANGE = (1_600_000.0, 2_000_000.0)
+# WGS84 degrees (w, s, e, n) of Vietnam with its seas and islands. A point anywhere in it gets an answer (maybe with
+# no zones); farther away the VN-2000 projection of the lookup (TM-3 107-00) fails, so the answer is a 400 saying why.
+LONLAT_RANGE = (100.0, 6.0, 118.0, 24.0)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,12 @@ class LookupQuery:
                 raise ValidationError(f"lat must be between -90 and 90 degrees, not {self.lat}{hint}")
             if not -180 <= self.lon <= 180:
                 raise ValidationError(f"lon must be between -180 and 180 degrees, not {self.lon}")
+            w, s, e, n = LONLAT_RANGE
+            if not (w <= self.lon <= e and s <= self.lat <= n):
+                raise ValidationError(
+                    f"lon={self.lon}, lat={self.lat} is not in Vietnam: this service answers for positions between "
+                    f"{w:.0f} and {e:.0f}° E and {s:.0f} and {n:.0f}° N (Huế is near lon 107.6, lat 16.5)"
+                )
         if mode == "en":
             assert self.e is not None and self.n is not None
             if not (E_RANGE[0] <= self.e <= E_RANGE[1] and N_RANGE[0] <= self.n <= N_RANGE[1]):

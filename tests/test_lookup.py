@@ -99,6 +99,8 @@ def test_same_numbers_in_two_wards_asks_for_the_ward(client: TestClient) -> None
         ({"lon": 107.5}, 400, "lon and lat"),
         ({"lon": 16.4698, "lat": 107.579}, 400, "swapped"),
         ({"lon": "abc", "lat": 16}, 400, "lon"),
+        ({"lon": 12, "lat": 0}, 400, "not in Vietnam"),  # found by schemathesis: the projection failed, a 500
+        ({"lon": 179.9, "lat": 89.9}, 400, "not in Vietnam"),
         ({"e": 107.579, "n": 16.4698}, 400, "VN-2000"),
         ({"e": 1821650, "n": 561625}, 400, "swapped"),
         ({"sheet_no": 0, "parcel_no": 3}, 400, "sheet_no"),
