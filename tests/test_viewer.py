@@ -206,7 +206,8 @@ def test_3d_tileset_loads_and_a_click_shows_the_zoning(served: dict[str, Any], b
         page.get_by_role("button", name="3D").click()
         page.wait_for_function("window.viewerApp.ready.tileset3d || window.viewerApp.errors.length", timeout=120_000)
         assert page.evaluate("window.viewerApp.errors") == []
-        assert page.evaluate("window.viewerApp.map3d.tileset.tilesLoaded")
+        # the tileset said it was loaded; a camera move right after may ask for more tiles: wait, do not sample once
+        page.wait_for_function("window.viewerApp.map3d.tileset.tilesLoaded", timeout=60_000)
         # the place is kept: the 3D view looks at the parcel
         v = page.evaluate("window.viewerApp.map3d.view()")
         assert v["lon"] == pytest.approx(lon, abs=2e-4) and v["lat"] == pytest.approx(lat, abs=2e-4)
