@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from gis_service.errors import NotFound, ValidationError
+from gis_service.service_area import E_RANGE, LAT_RANGE, LON_RANGE, N_RANGE
 
 __all__ = ["LookupQuery", "lookup", "lookup_json", "lookup_json_async"]
 
@@ -96,13 +97,6 @@ SQL = {
     "parcel": _BY_PARCEL + _ZONES_AND_ANSWER,
 }
 
-# VN-2000 TM-3 107-00 eastings and northings of the province (with a wide margin): catches swapped or degree values.
-E_RANGE = (300_000.0, 800_000.0)
-N_RANGE = (1_600_000.0, 2_000_000.0)
-# WGS84 degrees (w, s, e, n) of Vietnam with its seas and islands. A point anywhere in it gets an answer (maybe with
-# no zones); farther away the VN-2000 projection of the lookup (TM-3 107-00) fails, so the answer is a 400 saying why.
-LONLAT_RANGE = (100.0, 6.0, 118.0, 24.0)
-
 
 @dataclass(frozen=True)
 class LookupQuery:
@@ -148,7 +142,8 @@ class LookupQuery:
                 raise ValidationError(f"lat must be between -90 and 90 degrees, not {self.lat}{hint}")
             if not -180 <= self.lon <= 180:
                 raise ValidationError(f"lon must be between -180 and 180 degrees, not {self.lon}")
-            w, s, e, n = LONLAT_RANGE
+            # anywhere in Việt Nam gets an answer (maybe with no zones); farther away the projection would fail
+            (w, e), (s, n) = LON_RANGE, LAT_RANGE
             if not (w <= self.lon <= e and s <= self.lat <= n):
                 raise ValidationError(
                     f"lon={self.lon}, lat={self.lat} is not in Vietnam: this service answers for positions between "

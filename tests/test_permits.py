@@ -177,6 +177,14 @@ def test_missing_plan_values_need_review_never_pass(client: TestClient) -> None:
         ({"footprint": {"type": "Polygon", "coordinates": [[[1, 2], [3]]]}}, "footprint"),
         ({"crs": "EPSG:3405"}, "unknown CRS"),
         ({"crs": "CRS84"}, "look like VN-2000 metres"),
+        (  # a corner far north of Việt Nam: the whole box is checked, not only its lowest corner
+            {
+                "crs": "CRS84",
+                "footprint": lonlat_box(-49, 3, -41, 15),
+                "lot": {"type": "Polygon", "coordinates": [[[107.5, 16], [107.6, 16], [107.6, 60], [107.5, 16]]]},
+            },
+            "lot: coordinates are not lon/lat (CRS84) in Việt Nam",
+        ),
         ({"use": "XYZ"}, "neither a land-use code"),
         ({"parcel_id": 5}, "give the lot in one way"),
         ({"floors": -1}, "floors"),

@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis_service.errors import ValidationError
 from gis_service.permits.tables import qcvn_tables
+from gis_service.service_area import E_RANGE, LAT_RANGE, LON_RANGE, N_RANGE
 
 __all__ = [
     "CRS84",
@@ -39,11 +40,6 @@ _CRS_ALIASES = {
     "epsg:9214": EPSG_9214,
     "http://www.opengis.net/def/crs/epsg/0/9214": EPSG_9214,
 }
-# VN-2000 TM-3 107-00 eastings/northings of the province with a wide margin (as the lookup) and a CRS84 box.
-E_RANGE = (300_000.0, 800_000.0)
-N_RANGE = (1_600_000.0, 2_000_000.0)
-LON_RANGE = (102.0, 110.0)
-LAT_RANGE = (8.0, 24.0)
 MAX_FOOTPRINT_M2 = 1_000_000.0
 
 
@@ -227,7 +223,8 @@ def _polygon(name: str, geojson: dict[str, Any] | None, crs: str) -> BaseGeometr
         raise ValidationError(f"{name}: coordinates must be finite numbers")
     xs, ys = coords[:, 0], coords[:, 1]
     if crs == CRS84:
-        if not (LON_RANGE[0] <= xs.min() and xs.max() <= LON_RANGE[1] and LAT_RANGE[0] <= ys.min() <= LAT_RANGE[1]):
+        in_lon = LON_RANGE[0] <= xs.min() and xs.max() <= LON_RANGE[1]
+        if not (in_lon and LAT_RANGE[0] <= ys.min() and ys.max() <= LAT_RANGE[1]):
             swapped = LON_RANGE[0] <= ys.min() and ys.max() <= LON_RANGE[1]
             hint = "; lon and lat look swapped" if swapped else ""
             if xs.min() > 1000:
