@@ -22,7 +22,7 @@ from pyproj.exceptions import CRSError
 
 from converters.errors import MissingCRS
 
-__all__ = ["STORAGE_CRS", "SourceCRS", "parse_crs", "recognise_crs", "to_storage"]
+__all__ = ["STORAGE_CRS", "SourceCRS", "parse_crs", "recognise_crs", "serving_geometries", "to_storage"]
 
 STORAGE_EPSG = 9214
 STORAGE_CRS = CRS.from_epsg(STORAGE_EPSG)
@@ -204,3 +204,21 @@ def check_in_vietnam(geoms: np.ndarray, where: str, source: SourceCRS) -> None:
             f"{x0:.0f} {y0:.0f} {x1:.0f} {y1:.0f}): the coordinate system is wrong or missing; give the right one "
             "with --src-crs (e.g. EPSG:9214, vn2000:107, EPSG:4326)"
         )
+
+
+# The serving copies of planning.zones (geom_4326, geom_3857), computed here for the rows an import loads in bulk.
+# The 7-parameter shift is the one of the database's SRID 9214 row (EPSG:6960); a test compares with ST_Transform.
+_SERVING: dict[int, Transformer] = {}
+
+
+def serving_geometries(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """EPSG:9214 geometries as lon/lat (EPSG:4326, x = lon) and as Web Mercator (EPSG:3857), vectorised."""
+    if not _SERVING:
+        _SERVING[4326] = Transformer.from_crs(STORAGE_CRS, CRS.from_epsg(4326), always_xy=True)
+        _SERVING[3857] = Transformer.from_crs(CRS.from_epsg(4326), CRS.from_epsg(3857), always_xy=True)
+    xy = shapely.get_coordinates(geoms)
+    lon, lat = _SERVING[4326].transform(xy[:, 0], xy[:, 1])
+    mx, my = _SERVING[3857].transform(lon, lat)
+    g4326 = shapely.set_coordinates(geoms.copy(), np.column_stack([lon, lat]))
+    g3857 = shapely.set_coordinates(geoms.copy(), np.column_stack([mx, my]))
+    return g4326, g3857

@@ -27,7 +27,15 @@ import sqlalchemy as sa
 from pyproj import CRS
 from sqlalchemy.engine import Connection, Engine
 
-from converters.crs import STORAGE_EPSG, SourceCRS, check_in_vietnam, parse_crs, recognise_crs, to_storage
+from converters.crs import (
+    STORAGE_EPSG,
+    SourceCRS,
+    check_in_vietnam,
+    parse_crs,
+    recognise_crs,
+    serving_geometries,
+    to_storage,
+)
 from converters.encoding import to_unicode
 from converters.errors import ConverterError, EmptyLayer, MissingCRS, UnknownCodes
 from converters.geometry import normalise
@@ -176,10 +184,19 @@ def _ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: Import
     return int(row[0])
 
 
-class _Writer:
-    """Rows of one layer into its table: COPY, in batches, inside the import's transaction."""
+def _zone_partition(plan_id: int) -> str:
+    return f"planning.zones_plan_{int(plan_id)}"
 
-    def __init__(self, conn: Connection, kind: str, plan_id: int | None, columns: list[str]) -> None:
+
+class _Writer:
+    """Rows of one layer into its table: COPY, in batches, inside the import's transaction.
+
+    Zones of a plan version go in bulk into a table of their own (``planning.zones_plan_<id>``, a copy of the
+    columns and checks of ``planning.zones``), with their serving columns computed here; ``_attach_zones`` then
+    builds its indexes and attaches it as the plan's partition (migration 0004 says why).
+    """
+
+    def __init__(self, conn: Connection, kind: str, plan_id: int | None, columns: list[str], user: str) -> None:
         self.conn = conn
         self.kind = kind
         self.table = TABLE_OF[kind]
@@ -188,7 +205,17 @@ class _Writer:
         if kind in ("zones", "red-lines", "building-lines"):
             self.columns = ["plan_id", *self.columns]
         self.staged = kind in ("parcels", "buildings")
+        self.bulk = kind == "zones" and plan_id is not None
         self.target = f"import_{self.table}" if self.staged else f"planning.{self.table}"
+        if self.bulk:
+            assert plan_id is not None
+            self.target = _zone_partition(plan_id)
+            self.columns += ["geom_4326", "geom_3857", "geom_area_m2", "created_by", "updated_by"]
+            self.user = user
+            self._exec(
+                f"CREATE TABLE IF NOT EXISTS {self.target} "
+                "(LIKE planning.zones INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+            )
         if self.staged:
             extra = ", NULL::text AS source_key" if kind == "buildings" else ""
             self._exec(
@@ -466,7 +493,7 @@ def _import_layer(
                 f"{', '.join(batch.fields) or 'none'}): add a mapping profile with --mapping"
             )
     if writer is None and kind != "plan-boundary":
-        writer = _Writer(conn, kind, plan_id, COLUMNS[kind])
+        writer = _Writer(conn, kind, plan_id, COLUMNS[kind], opts.user)
     assert fmap is not None and source_crs is not None
 
     def prepare(batch: Batch) -> tuple[list[tuple[Any, ...]], list[Any], list[Any], list[int]]:
@@ -493,6 +520,14 @@ def _import_layer(
         attrs = _attributes(batch, fmap, keep, lr, text)
         fids = [f.item() if hasattr(f, "item") else f for f in batch.fids[keep]]
         ewkb = shapely.to_wkb(shapely.set_srid(geoms, STORAGE_EPSG), hex=True, include_srid=True)
+        serving: list[Any] = []
+        if writer.bulk:
+            g4326, g3857 = serving_geometries(geoms)
+            serving = [
+                shapely.to_wkb(shapely.set_srid(g4326, 4326), hex=True, include_srid=True),
+                shapely.to_wkb(shapely.set_srid(g3857, 3857), hex=True, include_srid=True),
+                shapely.area(geoms),
+            ]
         cols = COLUMNS[kind]
         rows: list[tuple[Any, ...]] = []
         written: list[int] = []
@@ -519,6 +554,8 @@ def _import_layer(
             row = ([plan_id] if writer.columns[0] == "plan_id" else []) + vals + [src.label, attrs[i], ewkb[i]]
             if kind == "buildings":
                 row.append(_building_key(batch, profile, int(keep[i])))
+            if writer.bulk:
+                row += [serving[0][i], serving[1][i], float(serving[2][i]), writer.user, writer.user]
             rows.append(tuple(row))
             written.append(i)
         errors.raise_if_any()
@@ -650,6 +687,33 @@ def _quality(
         report.quality["uncovered_in_boundary_m2"] = round(float(shapely.difference(outline, union).area), 1)
 
 
+def _attach_zones(conn: Connection, plan_id: int, user: str, reason: str, report: ImportReport) -> None:
+    """Attach the plan version's bulk-loaded zones as its partition of ``planning.zones``.
+
+    PostgreSQL builds the partition's indexes here, each in one pass, and checks the foreign keys (plan, land-use
+    code) in one query each. The history gets one ``planning.bulk_loads`` row; each zone's own ``insert`` entry is
+    written when first needed (``planning.ensure_history``).
+    """
+    part = _zone_partition(plan_id)
+    if conn.execute(sa.text("SELECT to_regclass(:t)"), {"t": part}).scalar() is None:
+        return
+    rows = sum(lr.written for lr in report.layers if lr.kind == "zones")
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.text(f"ALTER TABLE planning.zones ATTACH PARTITION {part} FOR VALUES IN ({int(plan_id)})"))
+    except sa.exc.DBAPIError as exc:
+        orig = exc.orig
+        msg = (orig.diag.message_primary if isinstance(orig, psycopg.Error) else None) or str(orig)
+        raise ConverterError(f"the database refused the plan's zones: {msg}") from None
+    conn.execute(
+        sa.text(
+            "INSERT INTO planning.bulk_loads (table_name, plan_id, row_count, loaded_by, reason) "
+            "VALUES ('zones', :p, :n, :u, :r)"
+        ),
+        {"p": plan_id, "n": rows, "u": user, "r": reason},
+    )
+
+
 def import_path(
     path: Path, engine: Engine, options: ImportOptions | None = None, *, progress: ProgressFn | None = None
 ) -> ImportReport:
@@ -726,6 +790,8 @@ def import_path(
                 if plan_id is not None and opts.check_quality:
                     _overlaps(zone_shapes or [], report)
                     _quality(conn, plan_id, zone_shapes or [], report)
+                if plan_id is not None:
+                    _attach_zones(conn, plan_id, opts.user, reason, report)
             if opts.dry_run:
                 tx.rollback()
             else:

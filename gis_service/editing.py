@@ -39,6 +39,8 @@ __all__ = [
 #: Tables of schema ``planning`` that hold plan layers with history (the layer name is the table name).
 LAYERS: tuple[str, ...] = ("plans", "zones", "parcels", "buildings", "red_lines", "building_lines")
 BOOKKEEPING = frozenset({"id", "created_at", "created_by", "updated_at", "updated_by", "row_version"})
+#: Kept from geom by the database (generated columns, or a trigger in planning.zones): never set by users.
+SERVING_COLUMNS = frozenset({"geom_4326", "geom_3857", "geom_area_m2"})
 STORAGE_SRID = 9214
 
 
@@ -75,7 +77,7 @@ def editable_columns(conn: Connection, layer: str) -> list[str]:
         ),
         {"t": f"planning.{_table(layer)}"},
     ).scalars()
-    return [c for c in rows if c not in BOOKKEEPING]
+    return [c for c in rows if c not in BOOKKEEPING and c not in SERVING_COLUMNS]
 
 
 @contextmanager
@@ -259,7 +261,9 @@ def delete_feature(conn: Connection, layer: str, feature_id: int, *, user: str, 
 
 
 def feature_history(conn: Connection, layer: str, feature_id: int) -> list[HistoryEntry]:
-    """Every recorded change of a feature, oldest first."""
+    """Every recorded change of a feature, oldest first (a bulk-imported zone's insert entry is written first)."""
+    if _table(layer) == "zones":
+        conn.execute(sa.text("SELECT planning.ensure_history(ARRAY[CAST(:id AS bigint)])"), {"id": feature_id})
     rows = conn.execute(
         sa.text(
             "SELECT id, table_name, feature_id, operation, row_version, changed_by, changed_at, reason, "

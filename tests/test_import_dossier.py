@@ -65,15 +65,26 @@ def test_dossier_import_creates_plan_and_layers(engine: Engine, imported: dict[s
         ).one()
         assert z[0] == "TMD" and float(z[1]) == 60 and z[2] == 3 and float(z[3]) == 12.0
         assert z[6].startswith("Khu vực bảo vệ") and z[7] == CODE and z[8] == "Đất thương mại dịch vụ"
-        # the history names the importing user and the reason, one entry per feature
+        # the zones were loaded in bulk: one record names the importing user and the reason...
+        load = c.execute(
+            sa.text("SELECT loaded_by, reason, row_count FROM planning.bulk_loads WHERE plan_id = :p"), {"p": plan[0]}
+        ).one()
+        assert load[0] == "lan.nguyen" and load[1].startswith("import of 46QPK0000001") and load[2] == 65
+        # ...and each zone's own insert entry, written when first needed, says the same, one per feature
+        c.execute(
+            sa.text("SELECT planning.ensure_history(array_agg(id)) FROM planning.zones WHERE plan_id = :p"),
+            {"p": plan[0]},
+        )
         who = c.execute(
             sa.text(
-                "SELECT DISTINCT changed_by, reason FROM planning.change_history WHERE table_name = 'zones' "
-                "AND feature_id IN (SELECT id FROM planning.zones WHERE plan_id = :p)"
+                "SELECT changed_by, reason, count(*), count(DISTINCT feature_id) FROM planning.change_history "
+                "WHERE table_name = 'zones' AND operation = 'insert' "
+                "AND feature_id IN (SELECT id FROM planning.zones WHERE plan_id = :p) GROUP BY 1, 2"
             ),
             {"p": plan[0]},
         ).all()
         assert len(who) == 1 and who[0][0] == "lan.nguyen" and who[0][1].startswith("import of 46QPK0000001")
+        assert who[0][2] == who[0][3] == 65
         # the legacy code BHK became HNK, the source code kept
         old = c.execute(
             sa.text(

@@ -165,6 +165,11 @@ def _pins(conn: Connection, m: dict[str, Any]) -> dict[str, Any]:
             raise PlanningError(f"{table} {fid} version {version} has no history entry: the check cannot be pinned")
         return int(hid)
 
+    if used["rows"].get("zones"):  # bulk-imported zones get their insert entries when first pinned
+        conn.execute(
+            sa.text("SELECT planning.ensure_history(CAST(:ids AS bigint[]))"),
+            {"ids": [fid for fid, _ in used["rows"]["zones"]]},
+        )
     for table, rows in used["rows"].items():
         pins[table] = [entry(table, fid, v) for fid, v in rows]
     if used["parcel"] is not None:
