@@ -1,0 +1,183 @@
+"""A plan version's zones are loaded in bulk into a partition of their own (migration 0004).
+
+What the bulk path must keep from the row-by-row model: serving columns equal to PostGIS's own ``ST_Transform`` and
+``ST_Area``, a history that shows each zone's import (who, why) before its edits and restores it exactly, the
+database's checks, and a downgrade that gives every row and history entry back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from shapely.geometry import Polygon
+from sqlalchemy.engine import Engine
+from test_import_formats import CONTROL_9214, next_plan, zones_9214
+
+from converters import ImportOptions, import_path
+from converters.errors import ConverterError
+from gis_service.db.engine import create_db_engine
+from gis_service.db.migrate import downgrade, upgrade
+from gis_service.editing import feature_history, restore_feature, update_feature
+
+
+def _import(engine: Engine, tmp_path: Path, plan: str, user: str = "lan.nguyen") -> int:
+    zones_9214().to_file(tmp_path / "zones.gpkg", layer="ChucNangSuDungDat_A", engine="pyogrio")
+    report = import_path(tmp_path / "zones.gpkg", engine, ImportOptions(plan=plan, user=user, reason="import test"))
+    return int(report.plan["id"])
+
+
+def test_zones_land_in_their_plans_partition_with_exact_serving_columns(engine: Engine, tmp_path: Path) -> None:
+    plan_id = _import(engine, tmp_path, next_plan())
+    with engine.connect() as c:
+        where = c.execute(
+            sa.text(
+                "SELECT DISTINCT c.relname FROM planning.zones z JOIN pg_class c ON c.oid = z.tableoid "
+                "WHERE z.plan_id = :p"
+            ),
+            {"p": plan_id},
+        ).scalars()
+        assert list(where) == [f"zones_plan_{plan_id}"]
+        off = c.execute(
+            sa.text(
+                "SELECT max(ST_HausdorffDistance(geom_4326, ST_Transform(geom, 4326))), "
+                "max(ST_HausdorffDistance(geom_3857, ST_Transform(geom, 3857))), "
+                "max(abs(geom_area_m2 - ST_Area(geom))), bool_and(ST_SRID(geom_4326) = 4326), count(*) "
+                "FROM planning.zones WHERE plan_id = :p"
+            ),
+            {"p": plan_id},
+        ).one()
+        # computed by pyproj in the importer, the same 7-parameter shift as the database: equal to well under 1 mm
+        assert off[0] < 1e-9 and off[1] < 1e-4 and off[2] < 1e-6 and off[3] and off[4] == 2
+        load = c.execute(
+            sa.text("SELECT loaded_by, reason, row_count FROM planning.bulk_loads WHERE plan_id = :p"), {"p": plan_id}
+        ).one()
+        assert tuple(load) == ("lan.nguyen", "import test", 2)
+        # the control point reads back in lon/lat from the serving column within 1 cm
+        d = c.execute(
+            sa.text(
+                "SELECT min(ST_Distance(ST_Transform((dp).geom, 9214), ST_SetSRID(ST_MakePoint(:e, :n), 9214))) "
+                "FROM (SELECT ST_DumpPoints(geom_4326) dp FROM planning.zones WHERE plan_id = :p) x"
+            ),
+            {"p": plan_id, "e": CONTROL_9214[0], "n": CONTROL_9214[1]},
+        ).scalar_one()
+        assert d < 0.01
+
+
+def test_a_bulk_loaded_zone_shows_its_import_then_its_edits_and_restores_exactly(
+    engine: Engine, tmp_path: Path
+) -> None:
+    plan_id = _import(engine, tmp_path, next_plan())
+    with engine.begin() as c:
+        zid, original = c.execute(
+            sa.text(
+                "SELECT id, planning.row_state(to_jsonb(z), z.geom) FROM planning.zones z "
+                "WHERE plan_id = :p ORDER BY id LIMIT 1"
+            ),
+            {"p": plan_id},
+        ).one()
+        assert (
+            c.execute(
+                sa.text("SELECT count(*) FROM planning.change_history WHERE table_name = 'zones' AND feature_id = :i"),
+                {"i": zid},
+            ).scalar_one()
+            == 0
+        )  # nothing written per zone at import time
+        update_feature(c, "zones", zid, {"max_floors": 9}, user="minh.tran", reason="sửa tầng cao")
+        update_feature(c, "zones", zid, {"max_floors": 7}, user="minh.tran", reason="sửa lại")
+        hist = feature_history(c, "zones", zid)
+        assert [(h.operation, h.row_version, h.changed_by, h.reason) for h in hist] == [
+            ("insert", 1, "lan.nguyen", "import test"),
+            ("update", 2, "minh.tran", "sửa tầng cao"),
+            ("update", 3, "minh.tran", "sửa lại"),
+        ]
+        assert hist[0].after == original  # the insert entry is the row as loaded
+        assert hist[1].before == original
+        state = restore_feature(c, "zones", zid, version=1, user="minh.tran", reason="về bản nhập")
+        for key in ("max_floors", "land_use_code", "geom", "zone_code", "attributes"):
+            assert state[key] == original[key]
+        # the serving columns follow the restored geometry (trigger), and a later read adds no entry twice
+        assert len(feature_history(c, "zones", zid)) == 4
+
+
+def test_deleting_a_bulk_loaded_zone_keeps_its_import_in_the_history(engine: Engine, tmp_path: Path) -> None:
+    plan_id = _import(engine, tmp_path, next_plan())
+    with engine.begin() as c:
+        zid = c.execute(sa.text("SELECT min(id) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one()
+        c.execute(sa.text("SELECT set_config('planning.user', 'minh.tran', true)"))
+        c.execute(sa.text("DELETE FROM planning.zones WHERE id = :i"), {"i": zid})
+        ops = c.execute(
+            sa.text(
+                "SELECT operation, changed_by FROM planning.change_history "
+                "WHERE table_name = 'zones' AND feature_id = :i ORDER BY id"
+            ),
+            {"i": zid},
+        ).all()
+        assert [tuple(r) for r in ops] == [("insert", "lan.nguyen"), ("delete", "minh.tran")]
+
+
+def test_edits_of_a_bulk_loaded_zone_keep_the_serving_columns_right(engine: Engine, tmp_path: Path) -> None:
+    plan_id = _import(engine, tmp_path, next_plan())
+    e, n = CONTROL_9214
+    moved = Polygon([(e + 100, n), (e + 140, n), (e + 140, n + 30), (e + 100, n + 30)])
+    with engine.begin() as c:
+        zid = c.execute(sa.text("SELECT min(id) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one()
+        update_feature(c, "zones", zid, {"geom": moved}, user="minh.tran", reason="dời ô")
+        # a direct write to a serving column is overwritten: they always follow geom
+        c.execute(sa.text("UPDATE planning.zones SET geom_area_m2 = 1, geom_4326 = NULL WHERE id = :i"), {"i": zid})
+        row = c.execute(
+            sa.text(
+                "SELECT geom_area_m2, ST_HausdorffDistance(geom_4326, ST_Transform(geom, 4326)), "
+                "ST_HausdorffDistance(geom_3857, ST_Transform(geom, 3857)) FROM planning.zones WHERE id = :i"
+            ),
+            {"i": zid},
+        ).one()
+        assert abs(row[0] - 1200) < 1e-6 and row[1] == 0 and row[2] == 0
+
+
+def test_a_refused_zone_leaves_no_partition_behind(engine: Engine, tmp_path: Path) -> None:
+    gdf = zones_9214()
+    gdf.loc[1, "matDoXayDung"] = 140.0  # a density above 100 %
+    gdf.to_file(tmp_path / "zones.gpkg", layer="ChucNangSuDungDat_A", engine="pyogrio")
+    with engine.connect() as c:
+        before = c.execute(sa.text("SELECT count(*) FROM pg_class WHERE relname LIKE 'zones_plan_%'")).scalar_one()
+    with pytest.raises(ConverterError):
+        import_path(tmp_path / "zones.gpkg", engine, ImportOptions(plan=next_plan(), user="lan.nguyen"))
+    with engine.connect() as c:
+        after = c.execute(sa.text("SELECT count(*) FROM pg_class WHERE relname LIKE 'zones_plan_%'")).scalar_one()
+    assert after == before
+
+
+def test_downgrade_puts_bulk_loaded_zones_and_their_history_back(empty_database_url: str, tmp_path: Path) -> None:
+    url = empty_database_url
+    upgrade(url)
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        plan_id = _import(engine, tmp_path, next_plan())
+        with engine.connect() as c:
+            before = c.execute(
+                sa.text("SELECT id, zone_code, ST_AsEWKB(geom) FROM planning.zones WHERE plan_id = :p ORDER BY id"),
+                {"p": plan_id},
+            ).all()
+    finally:
+        engine.dispose()
+    downgrade(url, "0003_permits")
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        with engine.connect() as c:
+            after = c.execute(
+                sa.text("SELECT id, zone_code, ST_AsEWKB(geom) FROM planning.zones WHERE plan_id = :p ORDER BY id"),
+                {"p": plan_id},
+            ).all()
+            inserts = c.execute(
+                sa.text(
+                    "SELECT count(*) FROM planning.change_history WHERE table_name = 'zones' AND operation = 'insert' "
+                    "AND changed_by = 'lan.nguyen'"
+                )
+            ).scalar_one()
+            kind = c.execute(sa.text("SELECT relkind FROM pg_class WHERE oid = 'planning.zones'::regclass")).scalar()
+        assert [tuple(r) for r in after] == [tuple(r) for r in before] and inserts == 2 and kind == "r"
+    finally:
+        engine.dispose()
+    upgrade(url)
