@@ -25,6 +25,7 @@ from gis_service.editing import feature_history, restore_feature, update_feature
 def _import(engine: Engine, tmp_path: Path, plan: str, user: str = "lan.nguyen") -> int:
     zones_9214().to_file(tmp_path / "zones.gpkg", layer="ChucNangSuDungDat_A", engine="pyogrio")
     report = import_path(tmp_path / "zones.gpkg", engine, ImportOptions(plan=plan, user=user, reason="import test"))
+    assert report.plan is not None
     return int(report.plan["id"])
 
 
