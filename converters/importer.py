@@ -11,16 +11,19 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
 import psycopg
 import shapely
 import sqlalchemy as sa
@@ -39,7 +42,8 @@ from converters.crs import (
 from converters.encoding import to_unicode
 from converters.errors import ConverterError, EmptyLayer, MissingCRS, UnknownCodes
 from converters.geometry import normalise
-from converters.mapping import TABLE_OF, CodeBook, FieldMap, Profile, coerce, jsonable, load_profile
+from converters.mapping import NUM_COLUMNS, TABLE_OF, CodeBook, FieldMap, Profile, coerce, jsonable, load_profile
+from converters.pgcopy import copy_rows, jsonb
 from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
 from converters.sources import Batch, SourceLayer, find_sources, layer_info, read_vector
@@ -231,9 +235,7 @@ class _Writer:
 
     def copy(self, rows: list[tuple[Any, ...]], fids: list[Any], label: str) -> None:
         try:
-            with self.raw.cursor() as cur, cur.copy(f"COPY {self.target} ({', '.join(self.columns)}) FROM STDIN") as cp:
-                for row in rows:
-                    cp.write_row(row)
+            copy_rows(self.raw, self.target, self.columns, rows)
         except psycopg.Error as exc:
             raise _row_error(exc, fids, label) from None
 
@@ -338,6 +340,12 @@ class _ValueErrors:
         if len(self.items) < MAX_LISTED_ERRORS:
             self.items.append(f"feature {fid}: {msg}")
 
+    def add_rows(self, fids: np.ndarray, msg: str) -> None:
+        """The same bad value in several features."""
+        for fid in fids[: max(0, MAX_LISTED_ERRORS - len(self.items))].tolist():
+            self.items.append(f"feature {fid}: {msg}")
+        self.count += len(fids)
+
     def raise_if_any(self) -> None:
         if self.count:
             more = f" (and {self.count - len(self.items)} more)" if self.count > len(self.items) else ""
@@ -345,7 +353,7 @@ class _ValueErrors:
 
 
 class _TextState:
-    """Per source field: once 2,000 non-ASCII values needed no conversion, the field is taken as Unicode."""
+    """Per source field: once 2,000 distinct non-ASCII values needed no conversion, the field is taken as Unicode."""
 
     SETTLE_AFTER = 2000
 
@@ -353,17 +361,51 @@ class _TextState:
         self.seen: Counter[str] = Counter()
         self.converted: Counter[str] = Counter()
 
-    def convert(self, name: str, v: str, memo: dict[Any, Any], lr: LayerReport) -> str:
+    def convert(self, name: str, v: str, lr: LayerReport, count: int = 1) -> str:
+        """``v`` in Unicode; ``count`` features hold it (the report counts features)."""
         if self.seen[name] >= self.SETTLE_AFTER and not self.converted[name]:
             return v
         self.seen[name] += 1
-        if v not in memo:
-            memo[v] = to_unicode(v)
-        out, enc = memo[v]
+        out, enc = to_unicode(v)
         if enc:
-            self.converted[name] += 1
-            lr.encodings[enc] += 1
+            self.converted[name] += count
+            lr.encodings[enc] += count
         return str(out)
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's index among the distinct values, and the distinct values (found by hashing, in first-seen order).
+
+    The per-value work of a batch (decoding legacy text, mapping codes, checking ranges) is then done once per
+    distinct value: a million zones hold a few dozen codes, densities and floor counts.
+    """
+    idx, uniq = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray(idx, dtype=np.intp), np.asarray(uniq)
+
+
+def _is_null(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _source_values(batch: Batch, fmap: FieldMap, col: str, keep: np.ndarray) -> np.ndarray | None:
+    """The kept features' source values for a model column (preset by a CAD or scan reader, or a mapped field)."""
+    if batch.preset is not None and col in batch.preset:
+        vals = np.empty(len(keep), dtype=object)
+        vals[:] = [batch.preset[col][i] for i in keep]
+        return vals
+    if col in fmap.columns:
+        return np.asarray(batch.fields[fmap.columns[col]][keep])
+    return None
+
+
+def _none(values: np.ndarray) -> np.ndarray:
+    """True where a value is None (compared element by element in C)."""
+    out: np.ndarray = np.equal(values, cast(Any, None))
+    return out
+
+
+def _as_float(values: np.ndarray) -> np.ndarray:
+    return np.where(_none(values), np.nan, values).astype(float)
 
 
 def _column_values(
@@ -375,68 +417,99 @@ def _column_values(
     errors: _ValueErrors,
     keep: np.ndarray,
     text: _TextState,
-) -> dict[str, list[Any]]:
-    """Mapped, converted and checked values of each model column for the kept features."""
+) -> dict[str, np.ndarray]:
+    """Mapped, converted and checked values of each model column for the kept features (object arrays; numeric
+    columns as ``Decimal``, as binary COPY wants them)."""
     n = len(keep)
-    out: dict[str, list[Any]] = {}
-    memo: dict[Any, Any] = {}
+    out: dict[str, np.ndarray] = {}
     fids = batch.fids[keep]
     for col in COLUMNS[kind]:
-        if batch.preset is not None and col in batch.preset:
-            vals = [batch.preset[col][i] for i in keep]
-        elif col in fmap.columns:
-            vals = list(batch.fields[fmap.columns[col]][keep])
-        else:
-            out[col] = [None] * n
+        vals = _source_values(batch, fmap, col, keep)
+        if vals is None:
+            out[col] = np.full(n, None, dtype=object)
             continue
-        res: list[Any] = []
-        for i, v in enumerate(vals):
+        idx, uniq = _factorize(vals)
+        counts = np.bincount(idx, minlength=len(uniq))
+        res = np.empty(len(uniq), dtype=object)
+        field_name = fmap.columns.get(col, col)
+        for u in range(len(uniq)):
+            v = uniq[u]
             if isinstance(v, str) and not v.isascii():
-                v = text.convert(col, v, memo, lr)
+                v = text.convert(col, v, lr, int(counts[u]))
             if col == "land_use_code":
-                if v is None or (isinstance(v, float) and np.isnan(v)):
-                    res.append(None)
-                    continue
-                res.append(codes.map(v))
+                res[u] = None if _is_null(v) else codes.map(v, count=int(counts[u]))
                 continue
             try:
                 cv = coerce(col, v)
             except (TypeError, ValueError) as exc:
-                errors.add(fids[i], f"{fmap.columns.get(col, col)} = {v!r} is not valid for {col} ({exc})")
-                res.append(None)
+                errors.add_rows(fids[idx == u], f"{field_name} = {v!r} is not valid for {col} ({exc})")
                 continue
             if cv is not None and col in RANGES:
                 lo, hi = RANGES[col]
                 if not lo <= cv <= hi:
-                    errors.add(fids[i], f"{fmap.columns.get(col, col)} = {cv} is outside {lo:g}–{hi:g} ({col})")
-            res.append(cv)
-        out[col] = res
+                    errors.add_rows(fids[idx == u], f"{field_name} = {cv} is outside {lo:g}–{hi:g} ({col})")
+            res[u] = Decimal(repr(cv)) if cv is not None and col in NUM_COLUMNS else cv
+        out[col] = res[idx]
     if kind == "zones":
-        for i in range(n):
-            mn, mx = out["min_floors"][i], out["max_floors"][i]
-            if mn is not None and mx is not None and mn > mx:
-                errors.add(fids[i], f"min floors {mn} above max floors {mx}")
+        mn, mx = out["min_floors"], out["max_floors"]
+        for i in np.flatnonzero(_as_float(mn) > _as_float(mx)):
+            errors.add(fids[i], f"min floors {mn[i]} above max floors {mx[i]}")
     return out
 
 
-def _attributes(batch: Batch, fmap: FieldMap, keep: np.ndarray, lr: LayerReport, text: _TextState) -> list[str]:
-    kept = [(name, batch.fields[name][keep]) for name in fmap.kept if name in batch.fields]
-    fids = batch.fids[keep]
-    extra = batch.preset.get("attributes") if batch.preset else None
-    out = []
-    memo: dict[Any, Any] = {}
-    for i in range(len(keep)):
-        d: dict[str, Any] = {}
-        for name, arr in kept:
-            v = jsonable(arr[i])
+def _raw_codes(batch: Batch, fmap: FieldMap, keep: np.ndarray) -> np.ndarray:
+    """The land-use code as written in the source (Unicode, stripped), or None, for each kept feature."""
+    if batch.preset is not None and "land_use_code_raw" in batch.preset:
+        out = np.empty(len(keep), dtype=object)
+        out[:] = [None if (v := batch.preset["land_use_code_raw"][i]) is None else str(v) for i in keep]
+        return out
+    name = fmap.columns.get("land_use_code")
+    if name is None:
+        return np.full(len(keep), None, dtype=object)
+    idx, uniq = _factorize(np.asarray(batch.fields[name][keep]))
+    res = np.empty(len(uniq), dtype=object)
+    for u in range(len(uniq)):
+        v = uniq[u]
+        res[u] = None if _is_null(v) or str(v).strip() == "" else to_unicode(str(v).strip())[0]
+    out_codes: np.ndarray = res[idx]
+    return out_codes
+
+
+def _attributes(
+    batch: Batch, fmap: FieldMap, keep: np.ndarray, lr: LayerReport, text: _TextState, more: np.ndarray
+) -> np.ndarray:
+    """The ``attributes`` JSON of each kept feature, as binary COPY jsonb: the source fields kept (each distinct value
+    encoded once), ``source_fid``, a reader's own attributes, and ``more`` (a JSON member or None per feature).
+    Later members win over earlier ones of the same name, as in the JSON's meaning for PostgreSQL."""
+    members: list[np.ndarray] = []
+    for name in fmap.kept:
+        if name not in batch.fields:
+            continue
+        idx, uniq = _factorize(np.asarray(batch.fields[name][keep]))
+        counts = np.bincount(idx, minlength=len(uniq))
+        key = json.dumps(name, ensure_ascii=False) + ": "
+        enc = np.empty(len(uniq), dtype=object)
+        for u in range(len(uniq)):
+            v = jsonable(uniq[u])
             if isinstance(v, str) and not v.isascii():
-                v = text.convert(name, v, memo, lr)
-            if v is not None:
-                d[name] = v
-        d["source_fid"] = jsonable(fids[i])
-        if extra is not None:
-            d.update(extra[int(keep[i])])
-        out.append(json.dumps(d, ensure_ascii=False))
+                v = text.convert(name, v, lr, int(counts[u]))
+            enc[u] = None if v is None else key + json.dumps(v, ensure_ascii=False)
+        members.append(enc[idx])
+    fids = batch.fids[keep]
+    fid_member = np.empty(len(keep), dtype=object)
+    if fids.dtype.kind in "iu":
+        fid_member[:] = [f'"source_fid": {f}' for f in fids.tolist()]
+    else:
+        fid_member[:] = ['"source_fid": ' + json.dumps(jsonable(f), ensure_ascii=False) for f in fids]
+    members.append(fid_member)
+    extra = batch.preset.get("attributes") if batch.preset else None
+    if extra is not None:
+        own = np.empty(len(keep), dtype=object)
+        own[:] = [json.dumps(extra[int(i)], ensure_ascii=False)[1:-1] or None for i in keep]
+        members.append(own)
+    members.append(more)
+    out = np.empty(len(keep), dtype=object)
+    out[:] = [jsonb("{" + ", ".join([m for m in parts if m is not None]) + "}") for parts in zip(*members, strict=True)]
     return out
 
 
@@ -497,13 +570,16 @@ def _import_layer(
     assert fmap is not None and source_crs is not None
 
     def prepare(batch: Batch) -> tuple[list[tuple[Any, ...]], list[Any], list[Any], list[int]]:
-        """Rows ready for COPY (and the features' ids), or the boundary's geometries: no database here."""
+        """Rows ready for COPY (and the features' ids), or the boundary's geometries: no database here.
+
+        Column-wise: each step runs over the batch's arrays (GEOS, PROJ, numpy), and Python touches each distinct
+        value once; only the final rows are built per feature, for psycopg's binary COPY."""
         assert fmap is not None and source_crs is not None
         lr.read += len(batch.fids)
         geoms = batch.geoms
         if geoms.dtype != object or (len(geoms) and isinstance(geoms[0], (bytes, bytearray))):
             geoms = shapely.from_wkb(geoms, on_invalid="ignore")
-            bad = np.flatnonzero(shapely.is_missing(geoms) & np.array([g is not None for g in batch.geoms]))
+            bad = np.flatnonzero(shapely.is_missing(geoms) & ~_none(batch.geoms))
             if len(bad):
                 raise ConverterError(
                     f"{src.label}: unreadable geometry in feature(s) "
@@ -517,51 +593,63 @@ def _import_layer(
             return [], [], list(geoms), []
         assert writer is not None
         values = _column_values(batch, kind, fmap, codes, lr, errors, keep, text)
-        attrs = _attributes(batch, fmap, keep, lr, text)
-        fids = [f.item() if hasattr(f, "item") else f for f in batch.fids[keep]]
-        ewkb = shapely.to_wkb(shapely.set_srid(geoms, STORAGE_EPSG), hex=True, include_srid=True)
-        serving: list[Any] = []
-        if writer.bulk:
-            g4326, g3857 = serving_geometries(geoms)
-            serving = [
-                shapely.to_wkb(shapely.set_srid(g4326, 4326), hex=True, include_srid=True),
-                shapely.to_wkb(shapely.set_srid(g3857, 3857), hex=True, include_srid=True),
-                shapely.area(geoms),
-            ]
-        cols = COLUMNS[kind]
-        rows: list[tuple[Any, ...]] = []
-        written: list[int] = []
-        skip_code = kind == "zones"
-        for i in range(len(keep)):
-            vals = [values[c][i] for c in cols]
-            if "land_use_code" in values and values["land_use_code"][i] is not None:
-                raw_val = _raw_code(batch, fmap, int(keep[i]))
-                if raw_val is not None and raw_val.upper() != values["land_use_code"][i]:
-                    attrs[i] = json.dumps({**json.loads(attrs[i]), "source_land_use_code": raw_val}, ensure_ascii=False)
-            elif "land_use_code" in values:
-                raw_val = _raw_code(batch, fmap, int(keep[i]))
-                if raw_val is not None:
-                    if skip_code:
-                        lr.drop(fids[i], f"unknown land-use code {raw_val!r}")
-                        continue
-                    attrs[i] = json.dumps({**json.loads(attrs[i]), "source_land_use_code": raw_val}, ensure_ascii=False)
-                elif kind in REQUIRED and "land_use_code" in REQUIRED[kind]:
+        fids = batch.fids[keep].tolist()
+        n = len(keep)
+        ok = np.ones(n, dtype=bool)
+        more = np.full(n, None, dtype=object)  # the source's own code, when it is not the one stored
+        if "land_use_code" in values:
+            code = values["land_use_code"]
+            raw = _raw_codes(batch, fmap, keep)
+            has_code, has_raw = ~_none(code), ~_none(raw)
+            both = np.flatnonzero(has_code & has_raw)
+            differs = both[[raw[i].upper() != code[i] for i in both]]
+            unknown = np.flatnonzero(~has_code & has_raw)
+            if kind == "zones":  # with --allow-unknown-codes: left out and listed (else the layer fails below)
+                for i in unknown:
+                    lr.drop(fids[i], f"unknown land-use code {raw[i]!r}")
+                ok[unknown] = False
+            else:
+                differs = np.union1d(differs, unknown)
+            more[differs] = ['"source_land_use_code": ' + json.dumps(raw[i], ensure_ascii=False) for i in differs]
+            if kind in REQUIRED and "land_use_code" in REQUIRED[kind]:
+                for i in np.flatnonzero(~has_code & ~has_raw):
                     errors.add(fids[i], "no land-use code")
-                    continue
-            if kind == "parcels" and any(values[c][i] is None for c in REQUIRED["parcels"]):
+                ok &= has_code | has_raw
+        if kind == "parcels":
+            missing = np.zeros(n, dtype=bool)
+            for c in REQUIRED["parcels"]:
+                missing |= _none(values[c])
+            for i in np.flatnonzero(missing & ok):
                 errors.add(fids[i], "missing ward, sheet or parcel number")
-                continue
-            row = ([plan_id] if writer.columns[0] == "plan_id" else []) + vals + [src.label, attrs[i], ewkb[i]]
-            if kind == "buildings":
-                row.append(_building_key(batch, profile, int(keep[i])))
-            if writer.bulk:
-                row += [serving[0][i], serving[1][i], float(serving[2][i]), writer.user, writer.user]
-            rows.append(tuple(row))
-            written.append(i)
+            ok &= ~missing
         errors.raise_if_any()
+        attrs = _attributes(batch, fmap, keep, lr, text, more)
+        written = np.flatnonzero(ok)
+        kept_geoms = geoms[written]
+        columns: list[Iterable[Any]] = []
+        if writer.columns[0] == "plan_id":
+            columns.append(itertools.repeat(plan_id))
+        columns += [values[c][written] for c in COLUMNS[kind]]
+        columns += [
+            itertools.repeat(src.label),
+            attrs[written],
+            shapely.to_wkb(shapely.set_srid(kept_geoms, STORAGE_EPSG), include_srid=True),
+        ]
+        if kind == "buildings":
+            columns.append([_building_key(batch, profile, int(keep[i])) for i in written])
+        if writer.bulk:
+            g4326, g3857 = serving_geometries(kept_geoms)
+            columns += [
+                shapely.to_wkb(shapely.set_srid(g4326, 4326), include_srid=True),
+                shapely.to_wkb(shapely.set_srid(g3857, 3857), include_srid=True),
+                shapely.area(kept_geoms).tolist(),
+                itertools.repeat(writer.user),
+                itertools.repeat(writer.user),
+            ]
+        rows = list(zip(*columns, strict=False))  # the constant columns are endless repeats
         if zone_shapes is not None and kind == "zones":
-            zone_shapes.append((geoms[written], [fids[i] for i in written], [values["zone_code"][i] for i in written]))
-        return rows, fids, [], written
+            zone_shapes.append((kept_geoms, [fids[i] for i in written], values["zone_code"][written].tolist()))
+        return rows, fids, [], written.tolist()
 
     # Reading and preparing the next batch (a thread) overlaps with the database writing this one.
     for rows, fids, geoms, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
@@ -599,19 +687,6 @@ def _import_layer(
     if lr.written + lr.updated + lr.unchanged == 0 and kind != "plan-boundary":
         raise EmptyLayer(f"{src.label}: no feature left to import ({lr.dropped_total} dropped: see the report)")
     return lr
-
-
-def _raw_code(batch: Batch, fmap: FieldMap, i: int) -> str | None:
-    if batch.preset is not None and "land_use_code_raw" in batch.preset:
-        v = batch.preset["land_use_code_raw"][i]
-        return None if v is None else str(v)
-    name = fmap.columns.get("land_use_code")
-    if name is None:
-        return None
-    v = batch.fields[name][i]
-    if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
-        return None
-    return to_unicode(str(v).strip())[0]
 
 
 def _building_key(batch: Batch, profile: Profile, i: int) -> str | None:

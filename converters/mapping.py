@@ -233,8 +233,9 @@ class CodeBook:
             names[_norm(name)] = code
         return cls(current, dict(legacy), names)
 
-    def map(self, raw: Any) -> str | None:
-        """The current code for a source value (code, legacy code or Vietnamese name); records what it did."""
+    def map(self, raw: Any, count: int = 1) -> str | None:
+        """The current code for a source value (code, legacy code or Vietnamese name) that ``count`` features hold;
+        records what it did."""
         if raw is None:
             return None
         text = to_unicode(str(raw).strip())[0]
@@ -244,11 +245,11 @@ class CodeBook:
         if code in self.current:
             return code
         if code in self.legacy:
-            self.mapped[(code, self.legacy[code])] += 1
+            self.mapped[(code, self.legacy[code])] += count
             return self.legacy[code]
         by_name = self.names.get(_norm(text))
         if by_name:
-            self.mapped[(text, by_name)] += 1
+            self.mapped[(text, by_name)] += count
             return by_name
-        self.unknown[text] += 1
+        self.unknown[text] += count
         return None
