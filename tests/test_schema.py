@@ -150,6 +150,8 @@ def test_geometry_columns_use_the_legal_crs_with_indexes(conn: Connection) -> No
     )
     for table, _, _ in storage:
         for col in ("geom", "geom_4326", "geom_3857"):
+            if (table, col) in {("zones", "geom_3857"), ("zones_default", "geom_3857")}:
+                continue  # 0004: vector tiles find zones through geom_4326 (a tile is a lon/lat rectangle too)
             assert f"{table}_{col}_idx" in gist
 
 

@@ -16,6 +16,8 @@ written row by row, checks and foreign keys). Now:
   needed: before its first update or delete (trigger ``zones_history_0bulk_*``, which fires before the history
   triggers) and when the history is read or pinned (``planning.ensure_history``). Its content is exact: a zone
   without any history entry has not changed since it was loaded.
+* No Web Mercator index on zones: vector tiles find features through ``geom_4326`` (a tile is a lon/lat rectangle
+  too), which saves building a third spatial index per import.
 * The primary key is ``(id, plan_id)``, as PostgreSQL requires the partition key in it; ids still come from one
   sequence, so ``id`` alone names a zone.
 
@@ -151,7 +153,7 @@ ALTER TABLE planning.zones RENAME TO zones_default;
 ALTER TABLE planning.zones_default ADD CONSTRAINT zones_default_pkey PRIMARY KEY (id, plan_id);
 ALTER INDEX planning.zones_geom_idx RENAME TO zones_default_geom_idx;
 ALTER INDEX planning.zones_geom_4326_idx RENAME TO zones_default_geom_4326_idx;
-ALTER INDEX planning.zones_geom_3857_idx RENAME TO zones_default_geom_3857_idx;
+DROP INDEX planning.zones_geom_3857_idx;  -- vector tiles find features through geom_4326 (gis_service/vector_tiles.py)
 ALTER INDEX planning.zones_land_use_code_idx RENAME TO zones_default_land_use_code_idx;
 ALTER INDEX planning.zones_plan_id_idx RENAME TO zones_default_plan_id_idx;
 
@@ -164,7 +166,6 @@ ALTER TABLE planning.zones
     ADD CONSTRAINT zones_land_use_code_fkey FOREIGN KEY (land_use_code) REFERENCES planning.land_use_codes (code);
 CREATE INDEX zones_geom_idx ON planning.zones USING gist (geom);
 CREATE INDEX zones_geom_4326_idx ON planning.zones USING gist (geom_4326);
-CREATE INDEX zones_geom_3857_idx ON planning.zones USING gist (geom_3857);
 CREATE INDEX zones_land_use_code_idx ON planning.zones (land_use_code);
 ALTER TABLE planning.zones ATTACH PARTITION planning.zones_default DEFAULT;
 COMMENT ON TABLE planning.zones IS
@@ -217,7 +218,6 @@ ALTER TABLE planning.zones ADD CONSTRAINT zones_pkey PRIMARY KEY (id);
 ALTER SEQUENCE planning.zones_id_seq OWNED BY planning.zones.id;
 ALTER INDEX planning.zones_default_geom_idx RENAME TO zones_geom_idx;
 ALTER INDEX planning.zones_default_geom_4326_idx RENAME TO zones_geom_4326_idx;
-ALTER INDEX planning.zones_default_geom_3857_idx RENAME TO zones_geom_3857_idx;
 ALTER INDEX planning.zones_default_land_use_code_idx RENAME TO zones_land_use_code_idx;
 ALTER INDEX planning.zones_default_plan_id_idx RENAME TO zones_plan_id_idx;
 ALTER TABLE planning.zones DROP COLUMN geom_area_m2, DROP COLUMN geom_4326, DROP COLUMN geom_3857;
