@@ -36,7 +36,7 @@ from converters.crs import (
     check_in_vietnam,
     parse_crs,
     recognise_crs,
-    serving_geometries,
+    serving_coordinates,
     to_storage,
 )
 from converters.encoding import to_unicode
@@ -47,6 +47,7 @@ from converters.pgcopy import copy_rows, jsonb
 from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
 from converters.sources import Batch, SourceLayer, find_sources, layer_info, read_vector
+from converters.wkb import MultiPolygonWKB
 from gis_service.editing import change_context
 
 __all__ = ["ImportOptions", "import_path"]
@@ -630,18 +631,19 @@ def _import_layer(
         if writer.columns[0] == "plan_id":
             columns.append(itertools.repeat(plan_id))
         columns += [values[c][written] for c in COLUMNS[kind]]
-        columns += [
-            itertools.repeat(src.label),
-            attrs[written],
-            shapely.to_wkb(shapely.set_srid(kept_geoms, STORAGE_EPSG), include_srid=True),
-        ]
+        if writer.bulk:  # zones: one WKB, rewritten with the serving coordinates
+            shapes = MultiPolygonWKB(kept_geoms)
+            lonlat, merc = serving_coordinates(shapes.coordinates())
+            geom_column: list[bytes] = shapes.ewkb(STORAGE_EPSG)
+        else:
+            geom_column = shapely.to_wkb(shapely.set_srid(kept_geoms, STORAGE_EPSG), include_srid=True).tolist()
+        columns += [itertools.repeat(src.label), attrs[written], geom_column]
         if kind == "buildings":
             columns.append([_building_key(batch, profile, int(keep[i])) for i in written])
         if writer.bulk:
-            g4326, g3857 = serving_geometries(kept_geoms)
             columns += [
-                shapely.to_wkb(shapely.set_srid(g4326, 4326), include_srid=True),
-                shapely.to_wkb(shapely.set_srid(g3857, 3857), include_srid=True),
+                shapes.ewkb(4326, lonlat),
+                shapes.ewkb(3857, merc),
                 shapely.area(kept_geoms).tolist(),
                 itertools.repeat(writer.user),
                 itertools.repeat(writer.user),

@@ -1,0 +1,46 @@
+"""converters.wkb writes the same bytes as shapely, for shapes with several parts and holes."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from converters.crs import serving_coordinates
+from converters.wkb import MultiPolygonWKB
+
+
+def _shapes() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    out = []
+    for _ in range(300):
+        parts = []
+        for p in range(int(rng.integers(1, 4))):
+            c = rng.random(2) * 1000 + [500_000 + 60 * p, 1_800_000]
+            part = shapely.Point(c).buffer(10 + rng.random() * 5, quad_segs=int(rng.integers(1, 6)))
+            if rng.random() < 0.5:  # one or two holes
+                part = part.difference(shapely.Point(c).buffer(3, quad_segs=2))
+                part = part.difference(shapely.Point(c + [6, 0]).buffer(1, quad_segs=1))
+            parts.append(part)
+        out.append(shapely.MultiPolygon(parts))
+    return np.array(out, dtype=object)
+
+
+def test_points_and_ewkb_match_shapely() -> None:
+    geoms = _shapes()
+    w = MultiPolygonWKB(geoms)
+    xy = w.coordinates()
+    assert np.array_equal(xy, shapely.get_coordinates(geoms))
+    assert w.ewkb(9214) == shapely.to_wkb(shapely.set_srid(geoms, 9214), include_srid=True).tolist()
+    moved = xy * 2 + 1
+    expected = shapely.to_wkb(shapely.set_srid(shapely.set_coordinates(geoms.copy(), moved), 4326), include_srid=True)
+    assert w.ewkb(4326, moved) == expected.tolist()
+
+
+def test_serving_coordinates_match_proj_web_mercator() -> None:
+    from pyproj import Transformer
+
+    xy = np.array([[561625.296, 1821650.262], [540_000.0, 1_800_000.0]])
+    lonlat, merc = serving_coordinates(xy)
+    assert abs(lonlat[0, 0] - 107.5790) < 1e-7 and abs(lonlat[0, 1] - 16.4698) < 1e-7  # the control point
+    x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
+    assert np.abs(merc - np.column_stack([x, y])).max() < 1e-6
