@@ -19,7 +19,7 @@ def _shapes() -> np.ndarray:
             part = shapely.Point(c).buffer(10 + rng.random() * 5, quad_segs=int(rng.integers(1, 6)))
             if rng.random() < 0.5:  # one or two holes
                 part = part.difference(shapely.Point(c).buffer(3, quad_segs=2))
-                part = part.difference(shapely.Point(c + [6, 0]).buffer(1, quad_segs=1))
+                part = part.difference(shapely.Point(c + np.array([6.0, 0.0])).buffer(1, quad_segs=1))
             parts.append(part)
         out.append(shapely.MultiPolygon(parts))
     return np.array(out, dtype=object)
