@@ -54,6 +54,8 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     quality: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    #: Wall time of the import's steps (s): reading and writing the layers, quality checks, attaching the zones.
+    timings: dict[str, float] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
