@@ -127,7 +127,8 @@ def test_geometry_columns_use_the_legal_crs_with_indexes(conn: Connection) -> No
             "WHERE f_table_schema = 'planning' ORDER BY 1, 2"
         )
     ).all()
-    storage = {(t, s, ty) for t, c, s, ty in cols if c == "geom"}
+    # zones_plan_<id>: a bulk-imported plan version's partition of zones (0004), made by the importer
+    storage = {(t, s, ty) for t, c, s, ty in cols if c == "geom" and not t.startswith("zones_plan_")}
     assert storage == {
         ("plans", 9214, "MULTIPOLYGON"),
         ("zones", 9214, "MULTIPOLYGON"),
