@@ -33,13 +33,28 @@ def _repair(geoms: np.ndarray, fids: np.ndarray, report: LayerReport) -> np.ndar
     return out
 
 
+def _all_clean_polygons(geoms: np.ndarray) -> bool:
+    if not len(geoms) or not (shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON).all():
+        return False
+    if shapely.has_z(geoms).any() or shapely.is_empty(geoms).any():
+        return False
+    return bool(shapely.is_valid(geoms).all() and (shapely.area(geoms) >= MIN_PART_AREA_M2).all())
+
+
 def normalise(geoms: np.ndarray, fids: np.ndarray, kind: str, report: LayerReport) -> tuple[np.ndarray, np.ndarray]:
     """Geometries as the model stores them (MultiPolygon or MultiLineString, 2D, valid); returns (geoms, kept index).
+
+    Zones that need nothing done come back as the valid 2D Polygons they are (written as MultiPolygons by
+    :class:`converters.wkb.MultiPolygonWKB`).
 
     Invalid geometries are repaired (each repair reported with the feature's id and what changed); empty and
     zero-area parts are dropped, and features left with nothing are dropped and reported.
     """
     n = len(geoms)
+    if kind == "zones" and _all_clean_polygons(geoms):
+        # The usual case, decided in a few vectorised GEOS passes: valid 2D polygons, none too small. They stay
+        # Polygons: converters.wkb writes them as one-part MultiPolygons, without a new shape each.
+        return geoms, np.arange(n)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(missing):
         report.drop(fids[i].item() if hasattr(fids[i], "item") else fids[i], "no geometry")

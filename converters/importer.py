@@ -16,6 +16,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -83,6 +84,7 @@ RANGES = {
     "parcel_no": (1, 1e9),
 }
 PLAN_KINDS = ("zones", "red-lines", "building-lines", "plan-boundary")
+POLYGONAL_KINDS = ("zones", "parcels", "buildings")
 ORDER = ("plan-boundary", "zones", "red-lines", "building-lines", "parcels", "buildings")
 LEVEL_OF = {"QHC": "general", "QPK": "zoning", "QCT": "detailed", "QSD": "land_use"}
 SCALE_OF = {"general": 10000, "zoning": 2000, "detailed": 500, "land_use": 10000}
@@ -620,6 +622,11 @@ def _import_layer(
         if kind == "plan-boundary":
             return [], [], list(geoms), []
         assert writer is not None
+        shapes: MultiPolygonWKB | None = None
+        serving: Future[tuple[np.ndarray, np.ndarray]] | None = None
+        if writer.bulk:  # PROJ runs on the other core (no GIL) while the attributes are mapped here
+            shapes = MultiPolygonWKB(geoms)
+            serving = proj_pool.submit(serving_coordinates, shapes.coordinates())
         values = _column_values(batch, kind, fmap, codes, lr, errors, keep, text)
         fids = batch.fids[keep].tolist()
         n = len(keep)
@@ -658,16 +665,21 @@ def _import_layer(
         if writer.columns[0] == "plan_id":
             columns.append(itertools.repeat(plan_id))
         columns += [values[c][written] for c in COLUMNS[kind]]
-        if writer.bulk:  # zones: one WKB, rewritten with the serving coordinates
-            shapes = MultiPolygonWKB(kept_geoms)
-            lonlat, merc = serving_coordinates(shapes.coordinates())
+        if shapes is not None and serving is not None:  # zones: one WKB, rewritten with the serving coordinates
+            lonlat, merc = serving.result()
+            if len(written) < len(keep):  # some zones left out (unknown codes): the shapes of those kept
+                shapes = MultiPolygonWKB(kept_geoms)
+                lonlat, merc = serving_coordinates(shapes.coordinates())
             geom_column: list[bytes] = shapes.ewkb(STORAGE_EPSG)
+        elif kind in POLYGONAL_KINDS:
+            geom_column = MultiPolygonWKB(kept_geoms).ewkb(STORAGE_EPSG)
         else:
             geom_column = shapely.to_wkb(shapely.set_srid(kept_geoms, STORAGE_EPSG), include_srid=True).tolist()
         columns += [itertools.repeat(src.label), attrs[written], geom_column]
         if kind == "buildings":
             columns.append([_building_key(batch, profile, int(keep[i])) for i in written])
         if writer.bulk:
+            assert shapes is not None
             columns += [
                 shapes.ewkb(4326, lonlat),
                 shapes.ewkb(3857, merc),
@@ -681,16 +693,17 @@ def _import_layer(
         return rows, fids, [], written.tolist()
 
     # Reading and preparing the next batch (a thread) overlaps with the database writing this one.
-    for rows, fids, geoms, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
-        if geoms:
-            boundary.extend(geoms)
-        if rows:
-            assert writer is not None
-            writer.copy(rows, [fids[i] for i in written], src.label)
-        if kind not in ("parcels", "buildings"):
-            lr.written += len(rows)
-        if progress:
-            progress(src.label, lr.read, total)
+    with ThreadPoolExecutor(1, thread_name_prefix="import-proj") as proj_pool:
+        for rows, fids, geoms, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
+            if geoms:
+                boundary.extend(geoms)
+            if rows:
+                assert writer is not None
+                writer.copy(rows, [fids[i] for i in written], src.label)
+            if kind not in ("parcels", "buildings"):
+                lr.written += len(rows)
+            if progress:
+                progress(src.label, lr.read, total)
     errors.raise_if_any()
     new_unknown = codes.unknown - unknown_before
     if new_unknown and not opts.allow_unknown_codes:

@@ -31,7 +31,8 @@ def _u32(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 
 class MultiPolygonWKB:
-    """The WKB of an array of 2D MultiPolygons as one buffer, with each shape's byte range and each point's offset."""
+    """The WKB of an array of 2D MultiPolygons (or Polygons, written as one-part MultiPolygons) as one buffer, with
+    each shape's byte range and each point's offset."""
 
     def __init__(self, geoms: np.ndarray) -> None:
         wkb = shapely.to_wkb(geoms, byte_order=1, output_dimension=2)
@@ -39,18 +40,22 @@ class MultiPolygonWKB:
         self.buf = np.frombuffer(b"".join(wkb), dtype=np.uint8)
         self.starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         self.lengths = lengths
-        if len(wkb) and (
-            (self.buf[self.starts] != 1).any() or (_u32(self.buf, self.starts + 1) != _MULTIPOLYGON).any()
-        ):
-            raise ValueError("not little-endian 2D MultiPolygon WKB")
+        types = _u32(self.buf, self.starts + 1) if len(wkb) else np.zeros(0, dtype=np.int64)
+        self.polygons = bool(len(wkb)) and bool((types == _POLYGON).all())
+        if len(wkb) and ((self.buf[self.starts] != 1).any() or not (self.polygons or (types == _MULTIPOLYGON).all())):
+            raise ValueError("not little-endian 2D Polygon or MultiPolygon WKB (all of one type)")
         self.points = self._point_offsets()
 
     def _point_offsets(self) -> np.ndarray:
         """Byte offset of every point (x there, y 8 bytes on), in coordinate order, found level by level: all first
         polygons, then all second ones..., so a loop turns once per part or ring of the most divided shape."""
         buf = self.buf
-        n_polys = _u32(buf, self.starts + 5)
-        cursor = self.starts + 9
+        if self.polygons:  # each shape is its one polygon record
+            n_polys = np.ones(len(self.starts), dtype=np.int64)
+            cursor = self.starts.copy()
+        else:
+            n_polys = _u32(buf, self.starts + 5)
+            cursor = self.starts + 9
         ring_starts: list[np.ndarray] = []
         ring_points: list[np.ndarray] = []
         order: list[np.ndarray] = []  # (shape, polygon, ring) of each ring, to put the points back in shape order
@@ -95,4 +100,8 @@ class MultiPolygonWKB:
         # EWKB: the type gets the SRID flag and the SRID follows it; the rest is the WKB as it was.
         head = b"\x01" + (_MULTIPOLYGON | _SRID_FLAG).to_bytes(4, "little") + srid.to_bytes(4, "little")
         data = buf.tobytes()
-        return [head + data[s + 5 : s + n] for s, n in zip(self.starts.tolist(), self.lengths.tolist(), strict=True)]
+        spans = zip(self.starts.tolist(), self.lengths.tolist(), strict=True)
+        if self.polygons:  # a one-part MultiPolygon: the count, then the polygon record as it is
+            head += (1).to_bytes(4, "little")
+            return [head + data[s : s + n] for s, n in spans]
+        return [head + data[s + 5 : s + n] for s, n in spans]

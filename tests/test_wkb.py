@@ -44,3 +44,14 @@ def test_serving_coordinates_match_proj_web_mercator() -> None:
     assert abs(lonlat[0, 0] - 107.5790) < 1e-7 and abs(lonlat[0, 1] - 16.4698) < 1e-7  # the control point
     x, y = Transformer.from_crs(4326, 3857, always_xy=True).transform(lonlat[:, 0], lonlat[:, 1])
     assert np.abs(merc - np.column_stack([x, y])).max() < 1e-6
+
+
+def test_polygons_are_written_as_one_part_multipolygons() -> None:
+    polys = np.array([shapely.get_geometry(g, 0) for g in _shapes()], dtype=object)
+    w = MultiPolygonWKB(polys)
+    assert np.array_equal(w.coordinates(), shapely.get_coordinates(polys))
+    multi = shapely.multipolygons(polys.reshape(-1, 1))
+    assert w.ewkb(9214) == shapely.to_wkb(shapely.set_srid(multi, 9214), include_srid=True).tolist()
+    moved = w.coordinates() - 5
+    expected = shapely.set_srid(shapely.set_coordinates(multi.copy(), moved), 3857)
+    assert w.ewkb(3857, moved) == shapely.to_wkb(expected, include_srid=True).tolist()
