@@ -376,6 +376,10 @@ class _TextState:
         self.seen: Counter[str] = Counter()
         self.converted: Counter[str] = Counter()
 
+    def settled(self, name: str) -> bool:
+        """The field is taken as Unicode: its values need no look any more."""
+        return self.seen[name] >= self.SETTLE_AFTER and not self.converted[name]
+
     def convert(self, name: str, v: str, lr: LayerReport, count: int = 1) -> str:
         """``v`` in Unicode; ``count`` features hold it (the report counts features)."""
         if self.seen[name] >= self.SETTLE_AFTER and not self.converted[name]:
@@ -447,10 +451,12 @@ def _column_values(
         counts = np.bincount(idx, minlength=len(uniq))
         res = np.empty(len(uniq), dtype=object)
         field_name = fmap.columns.get(col, col)
+        settled = text.settled(col)
         for u in range(len(uniq)):
             v = uniq[u]
-            if isinstance(v, str) and not v.isascii():
+            if not settled and isinstance(v, str) and not v.isascii():
                 v = text.convert(col, v, lr, int(counts[u]))
+                settled = text.settled(col)
             if col == "land_use_code":
                 res[u] = None if _is_null(v) else codes.map(v, count=int(counts[u]))
                 continue
@@ -504,10 +510,12 @@ def _attributes(
         counts = np.bincount(idx, minlength=len(uniq))
         key = json.dumps(name, ensure_ascii=False) + ": "
         enc = np.empty(len(uniq), dtype=object)
+        settled = text.settled(name)
         for u in range(len(uniq)):
             v = jsonable(uniq[u])
-            if isinstance(v, str) and not v.isascii():
+            if not settled and isinstance(v, str) and not v.isascii():
                 v = text.convert(name, v, lr, int(counts[u]))
+                settled = text.settled(name)
             enc[u] = None if v is None else key + json.dumps(v, ensure_ascii=False)
         members.append(enc[idx])
     fids = batch.fids[keep]

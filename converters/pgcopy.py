@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
+from psycopg.types.string import BytesBinaryDumper
 
 __all__ = ["copy_rows", "jsonb"]
 
@@ -61,7 +62,10 @@ def copy_rows(conn: psycopg.Connection[Any], table: str, columns: Sequence[str],
     """COPY ``rows`` (tuples in ``columns`` order) into ``table`` in binary: geometry as EWKB bytes, jsonb as
     :func:`jsonb` bytes, numeric as ``Decimal``."""
     types = _types(conn, table, columns)
-    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as cp:
-        cp.set_types(types)
-        for row in rows:
-            cp.write_row(row)
+    with conn.cursor() as cur:
+        # bytea's dumper by type is dbapi20's Binary one, written in Python; this one psycopg has in C
+        cur.adapters.register_dumper(bytes, BytesBinaryDumper)
+        with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as cp:
+            cp.set_types(types)
+            for row in rows:
+                cp.write_row(row)
