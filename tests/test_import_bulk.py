@@ -40,6 +40,16 @@ def test_zones_land_in_their_plans_partition_with_exact_serving_columns(engine: 
             {"p": plan_id},
         ).scalars()
         assert list(where) == [f"zones_plan_{plan_id}"]
+        # each index of planning.zones once on the plan's table (built before ATTACH, which adopted it), no other
+        idx = c.execute(
+            sa.text(
+                "SELECT count(*), count(h.inhparent), (SELECT count(*) FROM pg_index WHERE indrelid = "
+                "'planning.zones'::regclass) FROM pg_index i LEFT JOIN pg_inherits h ON h.inhrelid = i.indexrelid "
+                "WHERE i.indrelid = to_regclass(:t)"
+            ),
+            {"t": f"planning.zones_plan_{plan_id}"},
+        ).one()
+        assert idx[0] == idx[1] == idx[2] == 4
         off = c.execute(
             sa.text(
                 "SELECT max(ST_HausdorffDistance(geom_4326, ST_Transform(geom, 4326))), "
