@@ -85,6 +85,8 @@ RANGES = {
 }
 PLAN_KINDS = ("zones", "red-lines", "building-lines", "plan-boundary")
 POLYGONAL_KINDS = ("zones", "parcels", "buildings")
+#: Columns the plan's table of bulk zones has as defaults during the load, so they are not sent with every row.
+BULK_DEFAULTS = ("plan_id", "created_by", "updated_by")
 ORDER = ("plan-boundary", "zones", "red-lines", "building-lines", "parcels", "buildings")
 LEVEL_OF = {"QHC": "general", "QPK": "zoning", "QCT": "detailed", "QSD": "land_use"}
 SCALE_OF = {"general": 10000, "zoning": 2000, "detailed": 500, "land_use": 10000}
@@ -244,13 +246,17 @@ class _Writer:
         self._exec(
             f"ALTER TABLE {part} ADD CONSTRAINT {name}_plan_id_check CHECK (plan_id IS NOT NULL AND plan_id = {pid})"
         )
+        user = self._exec("SELECT quote_literal(:u)", {"u": self.user}).scalar_one()
+        defaults = {"plan_id": str(pid), "created_by": user, "updated_by": user}
+        assert set(defaults) == set(BULK_DEFAULTS)
+        self._exec(f"ALTER TABLE {part} " + ", ".join(f"ALTER {c} SET DEFAULT {v}" for c, v in defaults.items()))
 
     def _exec(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         return self.conn.execute(sa.text(sql), params or {})
 
-    def copy(self, rows: list[tuple[Any, ...]], fids: list[Any], label: str) -> None:
+    def copy(self, rows: list[tuple[Any, ...]], fids: list[Any], label: str, columns: list[str]) -> None:
         try:
-            copy_rows(self.raw, self.target, self.columns, rows)
+            copy_rows(self.raw, self.target, columns, rows)
         except psycopg.Error as exc:
             raise _row_error(exc, fids, label) from None
 
@@ -658,6 +664,7 @@ def _import_layer(
         if writer.columns[0] == "plan_id":
             columns.append(itertools.repeat(plan_id))
         columns += [values[c][written] for c in COLUMNS[kind]]
+        names = list(writer.columns)
         if shapes is not None and serving is not None:  # zones: one WKB, rewritten with the serving coordinates
             lonlat, merc = serving.result()
             if len(written) < len(keep):  # some zones left out (unknown codes): the shapes of those kept
@@ -680,19 +687,27 @@ def _import_layer(
                 itertools.repeat(writer.user),
                 itertools.repeat(writer.user),
             ]
-        rows = list(zip(*columns, strict=False))  # the constant columns are endless repeats
+        # Fields the batch leaves empty are not sent (NULL is their default), nor what the plan's table of bulk zones
+        # has as its defaults (plan, user): a third fewer fields to format and parse for a usual plan file.
+        sent = [
+            (name, col)
+            for name, col in zip(names, columns, strict=True)
+            if not (writer.bulk and name in BULK_DEFAULTS)
+            and not (name in COLUMNS[kind] and isinstance(col, np.ndarray) and bool(_none(col).all()))
+        ]
+        rows = list(zip(*[c for _, c in sent], strict=False))  # the constant columns are endless repeats
         if zone_shapes is not None and kind == "zones":
             zone_shapes.append((kept_geoms, [fids[i] for i in written], values["zone_code"][written].tolist()))
-        return rows, fids, [], written.tolist()
+        return rows, fids, [n for n, _ in sent], written.tolist()
 
     # Reading and preparing the next batch (a thread) overlaps with the database writing this one.
     with ThreadPoolExecutor(1, thread_name_prefix="import-proj") as proj_pool:
-        for rows, fids, geoms, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
-            if geoms:
-                boundary.extend(geoms)
+        for rows, fids, sent, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
+            if kind == "plan-boundary":
+                boundary.extend(sent)
             if rows:
                 assert writer is not None
-                writer.copy(rows, [fids[i] for i in written], src.label)
+                writer.copy(rows, [fids[i] for i in written], src.label, sent)
             if kind not in ("parcels", "buildings"):
                 lr.written += len(rows)
             if progress:
@@ -830,6 +845,7 @@ def _attach_zones(conn: Connection, plan_id: int, user: str, reason: str, report
             )
         ).all()
     ]
+    keys.append(f"ALTER TABLE {part} " + ", ".join(f"ALTER {c} DROP DEFAULT" for c in BULK_DEFAULTS))
     try:
         with conn.begin_nested():
             for sql in keys:
