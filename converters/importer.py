@@ -87,6 +87,8 @@ PLAN_KINDS = ("zones", "red-lines", "building-lines", "plan-boundary")
 POLYGONAL_KINDS = ("zones", "parcels", "buildings")
 #: Columns the plan's table of bulk zones has as defaults during the load, so they are not sent with every row.
 BULK_DEFAULTS = ("plan_id", "created_by", "updated_by")
+#: Model columns of plain text (no code, number or range to check).
+TEXT_COLUMNS = frozenset({"zone_code", "name", "heritage_zone", "notes", "ward", "ward_code", "address", "road_name"})
 ORDER = ("plan-boundary", "zones", "red-lines", "building-lines", "parcels", "buildings")
 LEVEL_OF = {"QHC": "general", "QPK": "zoning", "QCT": "detailed", "QSD": "land_use"}
 SCALE_OF = {"general": 10000, "zoning": 2000, "detailed": 500, "land_use": 10000}
@@ -442,9 +444,10 @@ def _column_values(
     errors: _ValueErrors,
     keep: np.ndarray,
     text: _TextState,
+    unmapped: set[str],
 ) -> dict[str, np.ndarray]:
     """Mapped, converted and checked values of each model column for the kept features (object arrays; numeric
-    columns as ``Decimal``, as binary COPY wants them)."""
+    columns as ``Decimal``, as binary COPY wants them). Columns no source field feeds are added to ``unmapped``."""
     n = len(keep)
     out: dict[str, np.ndarray] = {}
     fids = batch.fids[keep]
@@ -452,6 +455,14 @@ def _column_values(
         vals = _source_values(batch, fmap, col, keep)
         if vals is None:
             out[col] = np.full(n, None, dtype=object)
+            unmapped.add(col)
+            continue
+        if col in TEXT_COLUMNS and vals.dtype == object and text.settled(col):
+            # Plain text once the field is known to be Unicode: names and zone codes are mostly all different, so
+            # hashing them buys nothing; each is stripped (empty → NULL) as coerce does.
+            res_text = np.empty(n, dtype=object)
+            res_text[:] = [(v.strip() or None) if type(v) is str else coerce(col, v) for v in vals.tolist()]
+            out[col] = res_text
             continue
         idx, uniq = _factorize(vals)
         counts = np.bincount(idx, minlength=len(uniq))
@@ -608,7 +619,8 @@ def _import_layer(
         geoms = batch.geoms
         if geoms.dtype != object or (len(geoms) and isinstance(geoms[0], (bytes, bytearray))):
             geoms = shapely.from_wkb(geoms, on_invalid="ignore")
-            bad = np.flatnonzero(shapely.is_missing(geoms) & ~_none(batch.geoms))
+            missing = shapely.is_missing(geoms)
+            bad = np.flatnonzero(missing & ~_none(batch.geoms)) if missing.any() else np.zeros(0, dtype=np.intp)
             if len(bad):
                 raise ConverterError(
                     f"{src.label}: unreadable geometry in feature(s) "
@@ -626,7 +638,8 @@ def _import_layer(
         if writer.bulk:  # PROJ runs on the other core (no GIL) while the attributes are mapped here
             shapes = MultiPolygonWKB(geoms)
             serving = proj_pool.submit(serving_coordinates, shapes.coordinates())
-        values = _column_values(batch, kind, fmap, codes, lr, errors, keep, text)
+        unmapped: set[str] = set()
+        values = _column_values(batch, kind, fmap, codes, lr, errors, keep, text, unmapped)
         fids = batch.fids[keep].tolist()
         n = len(keep)
         ok = np.ones(n, dtype=bool)
@@ -687,13 +700,12 @@ def _import_layer(
                 itertools.repeat(writer.user),
                 itertools.repeat(writer.user),
             ]
-        # Fields the batch leaves empty are not sent (NULL is their default), nor what the plan's table of bulk zones
-        # has as its defaults (plan, user): a third fewer fields to format and parse for a usual plan file.
+        # Fields the source does not have are not sent (NULL is their default), nor what the plan's table of bulk
+        # zones has as its defaults (plan, user): a third fewer fields to format and parse for a usual plan file.
         sent = [
             (name, col)
             for name, col in zip(names, columns, strict=True)
-            if not (writer.bulk and name in BULK_DEFAULTS)
-            and not (name in COLUMNS[kind] and isinstance(col, np.ndarray) and bool(_none(col).all()))
+            if not (writer.bulk and name in BULK_DEFAULTS) and name not in unmapped
         ]
         rows = list(zip(*[c for _, c in sent], strict=False))  # the constant columns are endless repeats
         if zone_shapes is not None and kind == "zones":
