@@ -44,7 +44,7 @@ from converters.encoding import to_unicode
 from converters.errors import ConverterError, EmptyLayer, MissingCRS, UnknownCodes
 from converters.geometry import normalise
 from converters.mapping import NUM_COLUMNS, TABLE_OF, CodeBook, FieldMap, Profile, coerce, jsonable, load_profile
-from converters.pgcopy import copy_rows, jsonb
+from converters.pgcopy import copy_rows, jsonb, numeric
 from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
 from converters.sources import Batch, SourceLayer, find_sources, layer_info, read_vector
@@ -447,7 +447,7 @@ def _column_values(
     unmapped: set[str],
 ) -> dict[str, np.ndarray]:
     """Mapped, converted and checked values of each model column for the kept features (object arrays; numeric
-    columns as ``Decimal``, as binary COPY wants them). Columns no source field feeds are added to ``unmapped``."""
+    columns encoded for binary COPY, once per distinct value). Columns no source field feeds go in ``unmapped``."""
     n = len(keep)
     out: dict[str, np.ndarray] = {}
     fids = batch.fids[keep]
@@ -486,7 +486,7 @@ def _column_values(
                 lo, hi = RANGES[col]
                 if not lo <= cv <= hi:
                     errors.add_rows(fids[idx == u], f"{field_name} = {cv} is outside {lo:g}–{hi:g} ({col})")
-            res[u] = Decimal(repr(cv)) if cv is not None and col in NUM_COLUMNS else cv
+            res[u] = numeric(Decimal(repr(cv))) if cv is not None and col in NUM_COLUMNS else cv
         out[col] = res[idx]
     if kind == "zones":
         mn, mx = out["min_floors"], out["max_floors"]
