@@ -102,7 +102,7 @@ def run(scale: float = 1.0) -> None:
             conn.execute(
                 "SELECT ST_AsMVT(t, 'zones') FROM (SELECT id, land_use_code, "
                 "ST_AsMVTGeom(geom_3857, ST_TileEnvelope(%(z)s, %(x)s, %(y)s)) AS g FROM planning.zones "
-                "WHERE geom_3857 && ST_TileEnvelope(%(z)s, %(x)s, %(y)s)) t",
+                "WHERE geom_4326 && ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326)) t",
                 tile,
             ).fetchone()
 
@@ -125,7 +125,11 @@ def run(scale: float = 1.0) -> None:
                 timed(read_maintained),
                 timed(read_transform_python),
             ),
-            ("z15 MVT tile from geom_3857 vs ST_Transform per tile", timed(mvt_maintained), timed(mvt_transform)),
+            (
+                "z15 MVT tile from geom_3857 (found by geom_4326) vs ST_Transform",
+                timed(mvt_maintained),
+                timed(mvt_transform),
+            ),
             (f"write {n * n} zones (history, derived, indexes) vs bare table", w_ours, w_plain),
         ]
         report(f"storage ({n * n} zones in PostGIS)", rows)
