@@ -195,6 +195,14 @@ def _ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: Import
     return int(row[0])
 
 
+def _zone_geometry_columns(geoms: np.ndarray) -> list[list[Any]]:
+    """The geometry columns of bulk zones, from one WKB: EWKB in EPSG:9214, its lon/lat and Web Mercator copies
+    (``converters.wkb`` rewrites the points), and the area in m²."""
+    shapes = MultiPolygonWKB(geoms)
+    lonlat, merc = serving_coordinates(shapes.coordinates())
+    return [shapes.ewkb(STORAGE_EPSG), shapes.ewkb(4326, lonlat), shapes.ewkb(3857, merc), shapely.area(geoms).tolist()]
+
+
 def _zone_partition(plan_id: int) -> str:
     return f"planning.zones_plan_{int(plan_id)}"
 
@@ -633,11 +641,9 @@ def _import_layer(
         if kind == "plan-boundary":
             return [], [], list(geoms), []
         assert writer is not None
-        shapes: MultiPolygonWKB | None = None
-        serving: Future[tuple[np.ndarray, np.ndarray]] | None = None
-        if writer.bulk:  # PROJ runs on the other core (no GIL) while the attributes are mapped here
-            shapes = MultiPolygonWKB(geoms)
-            serving = proj_pool.submit(serving_coordinates, shapes.coordinates())
+        geometry: Future[list[list[Any]]] | None = None
+        if writer.bulk:  # WKB and PROJ work beside this thread (GEOS, PROJ and numpy release the GIL)
+            geometry = proj_pool.submit(_zone_geometry_columns, geoms)
         unmapped: set[str] = set()
         values = _column_values(batch, kind, fmap, codes, lr, errors, keep, text, unmapped)
         fids = batch.fids[keep].tolist()
@@ -678,12 +684,12 @@ def _import_layer(
             columns.append(itertools.repeat(plan_id))
         columns += [values[c][written] for c in COLUMNS[kind]]
         names = list(writer.columns)
-        if shapes is not None and serving is not None:  # zones: one WKB, rewritten with the serving coordinates
-            lonlat, merc = serving.result()
+        bulk_columns: list[list[Any]] = []
+        if geometry is not None:
+            bulk_columns = geometry.result()
             if len(written) < len(keep):  # some zones left out (unknown codes): the shapes of those kept
-                shapes = MultiPolygonWKB(kept_geoms)
-                lonlat, merc = serving_coordinates(shapes.coordinates())
-            geom_column: list[bytes] = shapes.ewkb(STORAGE_EPSG)
+                bulk_columns = _zone_geometry_columns(kept_geoms)
+            geom_column: list[Any] = bulk_columns[0]
         elif kind in POLYGONAL_KINDS:
             geom_column = MultiPolygonWKB(kept_geoms).ewkb(STORAGE_EPSG)
         else:
@@ -692,14 +698,7 @@ def _import_layer(
         if kind == "buildings":
             columns.append([_building_key(batch, profile, int(keep[i])) for i in written])
         if writer.bulk:
-            assert shapes is not None
-            columns += [
-                shapes.ewkb(4326, lonlat),
-                shapes.ewkb(3857, merc),
-                shapely.area(kept_geoms).tolist(),
-                itertools.repeat(writer.user),
-                itertools.repeat(writer.user),
-            ]
+            columns += [*bulk_columns[1:], itertools.repeat(writer.user), itertools.repeat(writer.user)]
         # Fields the source does not have are not sent (NULL is their default), nor what the plan's table of bulk
         # zones has as its defaults (plan, user): a third fewer fields to format and parse for a usual plan file.
         sent = [
