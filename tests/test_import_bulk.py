@@ -192,3 +192,18 @@ def test_downgrade_puts_bulk_loaded_zones_and_their_history_back(empty_database_
     finally:
         engine.dispose()
     upgrade(url)
+
+
+def test_readers_are_not_held_up_while_an_import_loads(engine: Engine, tmp_path: Path) -> None:
+    """During the load (after each batch's COPY), another session reads and edits planning.zones without waiting."""
+    zones_9214().to_file(tmp_path / "zones.gpkg", layer="ChucNangSuDungDat_A", engine="pyogrio")
+    seen: list[int] = []
+
+    def meanwhile(label: str, done: int, total: int | None) -> None:
+        with engine.begin() as other:
+            other.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+            seen.append(int(other.execute(sa.text("SELECT count(*) FROM planning.zones")).scalar_one()))
+            other.execute(sa.text("UPDATE planning.zones SET notes = notes WHERE false"))
+
+    import_path(tmp_path / "zones.gpkg", engine, ImportOptions(plan=next_plan(), user="t"), progress=meanwhile)
+    assert seen  # the callback ran while the import's transaction was open
