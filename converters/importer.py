@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 import psycopg
 import shapely
 import sqlalchemy as sa

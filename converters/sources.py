@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow
 import pyogrio
 import pyogrio.errors
 from pyogrio import raw
@@ -233,10 +234,12 @@ def read_vector(src: SourceLayer, *, batch_size: int = BATCH_SIZE) -> Iterator[B
                 read += rb.num_rows
                 yield Batch(np.asarray(fids), geoms, fields, meta.get("crs"))
         return
-    except Exception as exc:  # any failure of the stream: the paged reader decides what it is
-        if isinstance(exc, pyogrio.errors.GeometryError):
-            where = f"near feature {read + 1}"
-            raise CorruptFile(f"{src.label}: unreadable geometry {where} ({_first_line(exc)})") from None
+    except pyogrio.errors.GeometryError as exc:
+        raise CorruptFile(f"{src.label}: unreadable geometry near feature {read + 1} ({_first_line(exc)})") from None
+    except (*_READ_ERRORS, pyarrow.ArrowException):
+        # GDAL or Arrow could not go on (text that is not UTF-8, or a damaged file): the paged reader reads on from
+        # here, and says the file is corrupt if it cannot either. Anything else is our fault and is raised.
+        pass
     yield from _read_paged(src, total, read, batch_size)
 
 
