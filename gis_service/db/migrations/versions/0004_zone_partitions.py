@@ -5,9 +5,10 @@ Why: writing a million zones into one table row by row cost about 7x ``ogr2ogr``
 written row by row, checks and foreign keys). Now:
 
 * ``planning.zones`` is partitioned by ``plan_id``. The importer loads a new plan version's zones into a table of its
-  own, created in the import's transaction (``planning.zones_plan_<id>``): bare rows, then the indexes built once,
-  then ``ATTACH PARTITION``, which validates the checks and foreign keys in one pass each. Zones of plans made any
-  other way (a draft started from an approved version, the API) live in ``planning.zones_default``, the old table.
+  own, created in the import's transaction (``planning.zones_plan_<id>``): rows checked as they go in, then each
+  index built in one pass and each foreign key checked with one query, then ``ATTACH PARTITION``, which adopts
+  them. Zones of plans made any other way (a draft started from an approved version, the API) live in
+  ``planning.zones_default``, the old table.
 * ``geom_4326``, ``geom_3857`` and ``geom_area_m2`` are plain columns kept by a trigger (``tg_zone_serving_geometry``)
   on every insert and update, since a partition cannot be attached with generated columns it did not compute
   itself. The importer supplies them for the rows it loads (computed with the same PROJ pipeline as ``ST_Transform``).
@@ -34,9 +35,6 @@ revision = "0004_zone_partitions"
 down_revision = "0003_permits"
 branch_labels = None
 depends_on = None
-
-#: The columns derived from ``geom`` for serving; never edited, never in the history.
-SERVING_COLUMNS = ("geom_4326", "geom_3857", "geom_area_m2")
 
 FUNCTIONS_SQL = """
 -- Bookkeeping: "nothing changed" now ignores the serving columns on both sides (plain columns in zones: NEW carries
@@ -102,37 +100,49 @@ COMMENT ON TABLE planning.bulk_loads IS
   'Plan versions whose zones were loaded in bulk by an import: who, when, why. A zone''s insert entry in '
   'change_history is written from this when first needed (planning.ensure_history).';
 
--- The insert entries of bulk-loaded zones read from ``src`` (rows of planning.zones) that have no history yet.
-CREATE FUNCTION planning.bulk_insert_entries_sql(src text) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT format(
+-- SQL over the bulk-loaded zones among ``src`` (rows of planning.zones) that have no history entry yet:
+-- ``what`` 'any' asks whether there is one, 'write' writes their insert entries (the row as loaded).
+CREATE FUNCTION planning.bulk_entries_sql(src text, what text) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE what WHEN 'any' THEN 'SELECT EXISTS (SELECT 1 ' ELSE
         'INSERT INTO planning.change_history (table_name, feature_id, operation, row_version, changed_by, '
         'changed_at, reason, transaction_id, after, after_geom) '
         'SELECT ''zones'', s.id, ''insert'', s.row_version, b.loaded_by, b.loaded_at, b.reason, b.transaction_id, '
-        '(SELECT to_jsonb(x) FROM (SELECT %s) x), s.geom FROM %s s '
-        'JOIN planning.bulk_loads b ON b.table_name = ''zones'' AND b.plan_id = s.plan_id '
-        'WHERE NOT EXISTS (SELECT 1 FROM planning.change_history h '
-        '                  WHERE h.table_name = ''zones'' AND h.feature_id = s.id) ORDER BY s.id',
-        planning.history_columns('planning.zones'::regclass, 's'), src)
+        || format('(SELECT to_jsonb(x) FROM (SELECT %s) x), s.geom ', planning.history_columns('planning.zones', 's'))
+        END
+        || format('FROM %s s JOIN planning.bulk_loads b ON b.table_name = ''zones'' AND b.plan_id = s.plan_id ', src)
+        || 'WHERE NOT EXISTS (SELECT 1 FROM planning.change_history h '
+        || 'WHERE h.table_name = ''zones'' AND h.feature_id = s.id)'
+        || CASE what WHEN 'any' THEN ')' ELSE ' ORDER BY s.id' END
 $$;
 
--- Writers and readers materialize one at a time, so an entry is never written twice.
+-- Entries are written under a lock, writers and readers one at a time, and looked for again once it is held: an
+-- entry is never written twice. Zones that have their entries (nearly always) cost one indexed look, no lock.
+-- (The transition table old_rows is only visible here, in the trigger's own function: hence SQL text, not a call.)
 CREATE FUNCTION planning.tg_zones_bulk_history() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    pending boolean;
 BEGIN
-    PERFORM pg_advisory_xact_lock(9214, 1);
-    EXECUTE planning.bulk_insert_entries_sql('old_rows');
+    EXECUTE planning.bulk_entries_sql('old_rows', 'any') INTO pending;
+    IF pending THEN
+        PERFORM pg_advisory_xact_lock(9214, 1);
+        EXECUTE planning.bulk_entries_sql('old_rows', 'write');
+    END IF;
     RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION planning.ensure_history(ids bigint[]) RETURNS void LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    rows constant text := '(SELECT * FROM planning.zones WHERE id = ANY($1))';
+    pending boolean;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM planning.bulk_loads) THEN
-        RETURN;
+    EXECUTE planning.bulk_entries_sql(rows, 'any') INTO pending USING ids;
+    IF pending THEN
+        PERFORM pg_advisory_xact_lock(9214, 1);
+        EXECUTE planning.bulk_entries_sql(rows, 'write') USING ids;
     END IF;
-    PERFORM pg_advisory_xact_lock(9214, 1);
-    EXECUTE planning.bulk_insert_entries_sql('(SELECT * FROM planning.zones WHERE id = ANY($1))') USING ids;
 END
 $$;
 COMMENT ON FUNCTION planning.ensure_history(bigint[]) IS
@@ -238,7 +248,7 @@ CREATE TRIGGER zones_history_delete AFTER DELETE ON planning.zones
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_record_history();
 DROP FUNCTION planning.ensure_history(bigint[]);
 DROP FUNCTION planning.tg_zones_bulk_history();
-DROP FUNCTION planning.bulk_insert_entries_sql(text);
+DROP FUNCTION planning.bulk_entries_sql(text, text);
 DROP FUNCTION planning.tg_zone_serving_geometry();
 DROP TABLE planning.bulk_loads;
 """
