@@ -15,8 +15,9 @@ POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 LINEAR = (shapely.GeometryType.LINESTRING, shapely.GeometryType.MULTILINESTRING, shapely.GeometryType.LINEARRING)
 
 
-def _repair(geoms: np.ndarray, fids: np.ndarray, report: LayerReport) -> np.ndarray:
-    invalid = np.flatnonzero(~shapely.is_valid(geoms) & ~shapely.is_missing(geoms))
+def _repair(geoms: np.ndarray, fids: np.ndarray, report: LayerReport, valid: np.ndarray | None = None) -> np.ndarray:
+    valid = shapely.is_valid(geoms) if valid is None else valid
+    invalid = np.flatnonzero(~valid & ~shapely.is_missing(geoms))
     if not len(invalid):
         return geoms
     out = geoms.copy()
@@ -33,12 +34,15 @@ def _repair(geoms: np.ndarray, fids: np.ndarray, report: LayerReport) -> np.ndar
     return out
 
 
-def _all_clean_polygons(geoms: np.ndarray) -> bool:
+def _all_clean_polygons(geoms: np.ndarray) -> tuple[bool, np.ndarray | None]:
+    """Whether every shape is a valid, non-empty 2D Polygon of at least the minimum area; and the validity of each
+    when it was looked at (so a repair need not look again)."""
     if not len(geoms) or not (shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON).all():
-        return False
+        return False, None
     if shapely.has_z(geoms).any() or shapely.is_empty(geoms).any():
-        return False
-    return bool(shapely.is_valid(geoms).all() and (shapely.area(geoms) >= MIN_PART_AREA_M2).all())
+        return False, None
+    valid = shapely.is_valid(geoms)
+    return bool(valid.all() and (shapely.area(geoms) >= MIN_PART_AREA_M2).all()), valid
 
 
 def normalise(geoms: np.ndarray, fids: np.ndarray, kind: str, report: LayerReport) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +55,8 @@ def normalise(geoms: np.ndarray, fids: np.ndarray, kind: str, report: LayerRepor
     zero-area parts are dropped, and features left with nothing are dropped and reported.
     """
     n = len(geoms)
-    if kind == "zones" and _all_clean_polygons(geoms):
+    clean, valid = _all_clean_polygons(geoms) if kind == "zones" else (False, None)
+    if clean:
         # The usual case, decided in a few vectorised GEOS passes: valid 2D polygons, none too small. They stay
         # Polygons: converters.wkb writes them as one-part MultiPolygons, without a new shape each.
         return geoms, np.arange(n)
@@ -61,7 +66,7 @@ def normalise(geoms: np.ndarray, fids: np.ndarray, kind: str, report: LayerRepor
     geoms = shapely.force_2d(geoms)
     polygonal = kind in ("zones", "parcels", "buildings", "plan-boundary")
     if polygonal:
-        geoms = _repair(geoms, fids, report)
+        geoms = _repair(geoms, fids, report, valid)
     parts, idx = shapely.get_parts(geoms, return_index=True)
     # make_valid may give collections (polygons with stray lines): explode one more level.
     types = shapely.get_type_id(parts)

@@ -43,7 +43,17 @@ from converters.crs import (
 from converters.encoding import to_unicode
 from converters.errors import ConverterError, EmptyLayer, MissingCRS, UnknownCodes
 from converters.geometry import normalise
-from converters.mapping import NUM_COLUMNS, TABLE_OF, CodeBook, FieldMap, Profile, coerce, jsonable, load_profile
+from converters.mapping import (
+    NUM_COLUMNS,
+    TABLE_OF,
+    TEXT_COLUMNS,
+    CodeBook,
+    FieldMap,
+    Profile,
+    coerce,
+    jsonable,
+    load_profile,
+)
 from converters.pgcopy import copy_rows, jsonb, numeric
 from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
@@ -87,8 +97,6 @@ PLAN_KINDS = ("zones", "red-lines", "building-lines", "plan-boundary")
 POLYGONAL_KINDS = ("zones", "parcels", "buildings")
 #: Columns the plan's table of bulk zones has as defaults during the load, so they are not sent with every row.
 BULK_DEFAULTS = ("plan_id", "created_by", "updated_by")
-#: Model columns of plain text (no code, number or range to check).
-TEXT_COLUMNS = frozenset({"zone_code", "name", "heritage_zone", "notes", "ward", "ward_code", "address", "road_name"})
 ORDER = ("plan-boundary", "zones", "red-lines", "building-lines", "parcels", "buildings")
 LEVEL_OF = {"QHC": "general", "QPK": "zoning", "QCT": "detailed", "QSD": "land_use"}
 SCALE_OF = {"general": 10000, "zoning": 2000, "detailed": 500, "land_use": 10000}

@@ -44,6 +44,8 @@ NUM_COLUMNS = {
     "red_line_width_m",
     "setback_m",
 }
+#: Plain text: no code to map, no number or range to check.
+TEXT_COLUMNS = {"zone_code", "name", "heritage_zone", "notes", "ward", "ward_code", "address", "road_name"}
 
 
 @dataclass
