@@ -26,6 +26,8 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 import sqlalchemy as sa
 from pyproj import CRS
@@ -54,7 +56,7 @@ from converters.mapping import (
     jsonable,
     load_profile,
 )
-from converters.pgcopy import copy_rows, jsonb, numeric
+from converters.pgcopy import BIN, Const, copy_columns, numeric
 from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
 from converters.sources import Batch, SourceLayer, find_sources, layer_info, read_vector
@@ -203,12 +205,12 @@ def _ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: Import
     return int(row[0])
 
 
-def _zone_geometry_columns(geoms: np.ndarray) -> list[list[Any]]:
+def _zone_geometry_columns(geoms: np.ndarray) -> list[Any]:
     """The geometry columns of bulk zones, from one WKB: EWKB in EPSG:9214, its lon/lat and Web Mercator copies
     (``converters.wkb`` rewrites the points), and the area in m²."""
     shapes = MultiPolygonWKB(geoms)
     lonlat, merc = serving_coordinates(shapes.coordinates())
-    return [shapes.ewkb(STORAGE_EPSG), shapes.ewkb(4326, lonlat), shapes.ewkb(3857, merc), shapely.area(geoms).tolist()]
+    return [shapes.field(STORAGE_EPSG), shapes.field(4326, lonlat), shapes.field(3857, merc), shapely.area(geoms)]
 
 
 def _zone_partition(plan_id: int) -> str:
@@ -272,9 +274,9 @@ class _Writer:
     def _exec(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         return self.conn.execute(sa.text(sql), params or {})
 
-    def copy(self, rows: list[tuple[Any, ...]], fids: list[Any], label: str, columns: list[str]) -> None:
+    def copy(self, columns: list[str], values: list[Any], n: int, fids: list[Any], label: str) -> None:
         try:
-            copy_rows(self.raw, self.target, columns, rows)
+            copy_columns(self.raw, self.target, columns, values, n)
         except psycopg.Error as exc:
             raise _row_error(exc, fids, label) from None
 
@@ -529,13 +531,20 @@ def _raw_codes(batch: Batch, fmap: FieldMap, keep: np.ndarray) -> np.ndarray:
     return out_codes
 
 
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
 def _attributes(
     batch: Batch, fmap: FieldMap, keep: np.ndarray, lr: LayerReport, text: _TextState, more: np.ndarray
-) -> np.ndarray:
-    """The ``attributes`` JSON of each kept feature, as binary COPY jsonb: the source fields kept (each distinct value
-    encoded once), ``source_fid``, a reader's own attributes, and ``more`` (a JSON member or None per feature).
-    Later members win over earlier ones of the same name, as in the JSON's meaning for PostgreSQL."""
-    members: list[np.ndarray] = []
+) -> pa.Array:
+    """The ``attributes`` JSON of each kept feature, as binary COPY jsonb fields: the source fields kept (each
+    distinct value encoded once), ``source_fid``, a reader's own attributes, and ``more`` (a JSON member or None per
+    feature). Later members win over earlier ones of the same name, as in the JSON's meaning for PostgreSQL.
+
+    Arrow joins the members row by row. Each member carries its own comma (those before ``source_fid``, which every
+    feature has, end with one; those after it start with one), and a member a feature lacks is empty."""
+    parts: list[pa.Array | pa.Scalar] = [_text("\x01{")]  # jsonb's format version, then the document
     for name in fmap.kept:
         if name not in batch.fields:
             continue
@@ -549,24 +558,23 @@ def _attributes(
             if not settled and isinstance(v, str) and not v.isascii():
                 v = text.convert(name, v, lr, int(counts[u]))
                 settled = text.settled(name)
-            enc[u] = None if v is None else key + json.dumps(v, ensure_ascii=False)
-        members.append(enc[idx])
+            enc[u] = "" if v is None else key + json.dumps(v, ensure_ascii=False) + ", "
+        parts.append(pa.array(enc, pa.large_string()).take(pa.array(idx)))
     fids = batch.fids[keep]
-    fid_member = np.empty(len(keep), dtype=object)
     if fids.dtype.kind in "iu":
-        fid_member[:] = [f'"source_fid": {f}' for f in fids.tolist()]
+        parts += [_text('"source_fid": '), pa.array(fids, pa.int64()).cast(pa.large_string())]
     else:
-        fid_member[:] = ['"source_fid": ' + json.dumps(jsonable(f), ensure_ascii=False) for f in fids]
-    members.append(fid_member)
+        fid_member = ['"source_fid": ' + json.dumps(jsonable(f), ensure_ascii=False) for f in fids]
+        parts.append(pa.array(fid_member, pa.large_string()))
     extra = batch.preset.get("attributes") if batch.preset else None
     if extra is not None:
-        own = np.empty(len(keep), dtype=object)
-        own[:] = [json.dumps(extra[int(i)], ensure_ascii=False)[1:-1] or None for i in keep]
-        members.append(own)
-    members.append(more)
-    out = np.empty(len(keep), dtype=object)
-    out[:] = [jsonb("{" + ", ".join([m for m in parts if m is not None]) + "}") for parts in zip(*members, strict=True)]
-    return out
+        own = [json.dumps(extra[int(i)], ensure_ascii=False)[1:-1] for i in keep]
+        parts.append(pa.array([", " + m if m else "" for m in own], pa.large_string()))
+    if not _none(more).all():
+        parts.append(pa.array([", " + m if m is not None else "" for m in more.tolist()], pa.large_string()))
+    parts.append(_text("}"))
+    out: pa.Array = pc.binary_join_element_wise(*parts, _text(""))
+    return out.cast(BIN)
 
 
 def _batches(
@@ -625,11 +633,12 @@ def _import_layer(
         writer = _Writer(conn, kind, plan_id, COLUMNS[kind], opts.user)
     assert fmap is not None and source_crs is not None
 
-    def prepare(batch: Batch) -> tuple[list[tuple[Any, ...]], list[Any], list[Any], list[int]]:
-        """Rows ready for COPY (and the features' ids), or the boundary's geometries: no database here.
+    def prepare(batch: Batch) -> tuple[list[Any], int, list[Any], list[str], list[int]]:
+        """Columns ready for COPY (their values, the row count, the features' ids, the column names and which
+        features are written), or the boundary's geometries: no database here.
 
-        Column-wise: each step runs over the batch's arrays (GEOS, PROJ, numpy), and Python touches each distinct
-        value once; only the final rows are built per feature, for psycopg's binary COPY."""
+        Column-wise: each step runs over the batch's arrays (GEOS, PROJ, numpy, Arrow), and Python touches each
+        distinct value once; ``converters.pgcopy`` lays the columns into rows."""
         assert fmap is not None and source_crs is not None
         lr.read += len(batch.fids)
         geoms = batch.geoms
@@ -647,7 +656,7 @@ def _import_layer(
         check_in_vietnam(geoms, src.label, source_crs)
         geoms, keep = normalise(geoms, batch.fids, kind, lr)
         if kind == "plan-boundary":
-            return [], [], list(geoms), []
+            return list(geoms), 0, [], [], []
         assert writer is not None
         geometry: Future[list[list[Any]]] | None = None
         if writer.bulk:  # WKB and PROJ work beside this thread (GEOS, PROJ and numpy release the GIL)
@@ -687,48 +696,51 @@ def _import_layer(
         attrs = _attributes(batch, fmap, keep, lr, text, more)
         written = np.flatnonzero(ok)
         kept_geoms = geoms[written]
-        columns: list[Iterable[Any]] = []
+        columns: list[Any] = []
         if writer.columns[0] == "plan_id":
-            columns.append(itertools.repeat(plan_id))
+            columns.append(Const(plan_id))
         columns += [values[c][written] for c in COLUMNS[kind]]
         names = list(writer.columns)
-        bulk_columns: list[list[Any]] = []
+        bulk_columns: list[Any] = []
         if geometry is not None:
             bulk_columns = geometry.result()
             if len(written) < len(keep):  # some zones left out (unknown codes): the shapes of those kept
                 bulk_columns = _zone_geometry_columns(kept_geoms)
-            geom_column: list[Any] = bulk_columns[0]
+            geom_column: Any = bulk_columns[0]
         elif kind in POLYGONAL_KINDS:
-            geom_column = MultiPolygonWKB(kept_geoms).ewkb(STORAGE_EPSG)
+            geom_column = MultiPolygonWKB(kept_geoms).field(STORAGE_EPSG)
         else:
-            geom_column = shapely.to_wkb(shapely.set_srid(kept_geoms, STORAGE_EPSG), include_srid=True).tolist()
-        columns += [itertools.repeat(src.label), attrs[written], geom_column]
+            geom_column = shapely.to_wkb(shapely.set_srid(kept_geoms, STORAGE_EPSG), include_srid=True)
+        if len(written) < len(keep):
+            attrs = attrs.take(pa.array(written))
+        columns += [Const(src.label), attrs, geom_column]
         if kind == "buildings":
-            columns.append([_building_key(batch, profile, int(keep[i])) for i in written])
+            keys = np.empty(len(written), dtype=object)
+            keys[:] = [_building_key(batch, profile, int(keep[i])) for i in written]
+            columns.append(keys)
         if writer.bulk:
-            columns += [*bulk_columns[1:], itertools.repeat(writer.user), itertools.repeat(writer.user)]
+            columns += [*bulk_columns[1:], Const(writer.user), Const(writer.user)]
         # Fields the source does not have are not sent (NULL is their default), nor what the plan's table of bulk
-        # zones has as its defaults (plan, user): a third fewer fields to format and parse for a usual plan file.
+        # zones has as its defaults (plan, user): a third fewer fields to encode and parse for a usual plan file.
         sent = [
             (name, col)
             for name, col in zip(names, columns, strict=True)
             if not (writer.bulk and name in BULK_DEFAULTS) and name not in unmapped
         ]
-        rows = list(zip(*[c for _, c in sent], strict=False))  # the constant columns are endless repeats
         if zone_shapes is not None and kind == "zones":
             zone_shapes.append((kept_geoms, [fids[i] for i in written], values["zone_code"][written].tolist()))
-        return rows, fids, [n for n, _ in sent], written.tolist()
+        return [c for _, c in sent], len(written), fids, [n for n, _ in sent], written.tolist()
 
     # Reading and preparing the next batch (a thread) overlaps with the database writing this one.
     with ThreadPoolExecutor(1, thread_name_prefix="import-proj") as proj_pool:
-        for rows, fids, sent, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
+        for cols, n_rows, fids, sent, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
             if kind == "plan-boundary":
-                boundary.extend(sent)
-            if rows:
+                boundary.extend(cols)
+            if n_rows:
                 assert writer is not None
-                writer.copy(rows, [fids[i] for i in written], src.label, sent)
+                writer.copy(sent, cols, n_rows, [fids[i] for i in written], src.label)
             if kind not in ("parcels", "buildings"):
-                lr.written += len(rows)
+                lr.written += n_rows
             if progress:
                 progress(src.label, lr.read, total)
     errors.raise_if_any()

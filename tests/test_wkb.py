@@ -55,3 +55,18 @@ def test_polygons_are_written_as_one_part_multipolygons() -> None:
     moved = w.coordinates() - 5
     expected = shapely.set_srid(shapely.set_coordinates(multi.copy(), moved), 3857)
     assert w.ewkb(3857, moved) == shapely.to_wkb(expected, include_srid=True).tolist()
+
+
+def test_fitted_serving_coordinates_are_proj_to_a_micrometre() -> None:
+    """Many points are transformed through a fitted polynomial, only where it comes within 1e-11° (about 1 µm) of
+    PROJ; over a whole country's extent it may not, and PROJ then does every point."""
+    from converters.crs import FIT_MIN_POINTS, _proj_serving
+
+    rng = np.random.default_rng(3)
+    for width, height in ((3_000.0, 2_000.0), (40_000.0, 60_000.0), (600_000.0, 1_500_000.0)):
+        xy = np.column_stack([300_000 + rng.random(FIT_MIN_POINTS * 2) * width,
+                              1_000_000 + rng.random(FIT_MIN_POINTS * 2) * height])  # fmt: skip
+        lonlat, merc = serving_coordinates(xy)
+        exact = _proj_serving(xy)
+        assert np.abs(lonlat - exact[:, :2]).max() <= 2e-11
+        assert np.abs(merc[:, 1] - exact[:, 2]).max() <= 2e-6
