@@ -266,8 +266,8 @@ class _ServingFit:
 
         Fitted on a grid of Chebyshev nodes over the points' bounding box, then checked against PROJ at other
         points: the centres between the nodes and a sample of the points themselves."""
-        x0, y0 = xy.min(axis=0)
-        x1, y1 = xy.max(axis=0)
+        x, y = xy[:, 0], xy[:, 1]
+        x0, x1, y0, y1 = x.min(), x.max(), y.min(), y.max()
         centre = ((x0 + x1) / 2, (y0 + y1) / 2)
         half = (max((x1 - x0) / 2, 1.0), max((y1 - y0) / 2, 1.0))
         nodes = np.cos(np.pi * (np.arange(_FIT_NODES) + 0.5) / _FIT_NODES)

@@ -56,11 +56,11 @@ from converters.mapping import (
     jsonable,
     load_profile,
 )
-from converters.pgcopy import BIN, Const, copy_columns, numeric
+from converters.pgcopy import BIN, Const, copy_encoded, encode_rows, numeric, table_types
 from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
 from converters.sources import Batch, SourceLayer, find_sources, layer_info, read_vector
-from converters.wkb import MultiPolygonWKB
+from converters.wkb import copy_shapes
 from gis_service.editing import change_context
 
 __all__ = ["ImportOptions", "import_path"]
@@ -208,7 +208,7 @@ def _ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: Import
 def _zone_geometry_columns(geoms: np.ndarray) -> list[Any]:
     """The geometry columns of bulk zones, from one WKB: EWKB in EPSG:9214, its lon/lat and Web Mercator copies
     (``converters.wkb`` rewrites the points), and the area in m²."""
-    shapes = MultiPolygonWKB(geoms)
+    shapes = copy_shapes(geoms)
     lonlat, merc = serving_coordinates(shapes.coordinates())
     return [shapes.field(STORAGE_EPSG), shapes.field(4326, lonlat), shapes.field(3857, merc), shapely.area(geoms)]
 
@@ -252,6 +252,10 @@ class _Writer:
             if kind == "buildings":
                 self.columns.append("source_key")
         self.raw: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+        self.types = table_types(self.raw, self.target)
+        missing = [c for c in self.columns if c not in self.types]
+        if missing:  # pragma: no cover - the model and this module disagree
+            raise TypeError(f"{self.target} has no column {', '.join(missing)}")
 
     def _create_partition(self, plan_id: int) -> None:
         """The plan's table: the columns and checks of ``planning.zones``, and a check that every row is the plan's.
@@ -263,6 +267,9 @@ class _Writer:
         part, pid = self.target, int(plan_id)
         name = part.split(".")[1]
         self._exec(f"CREATE TABLE {part} (LIKE planning.zones INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+        # The checks this importer makes itself are added after the load, unchecked by the server (_attach_zones)
+        for check in _importer_checks(self.conn):
+            self._exec(f"ALTER TABLE {part} DROP CONSTRAINT IF EXISTS {check}")
         self._exec(
             f"ALTER TABLE {part} ADD CONSTRAINT {name}_plan_id_check CHECK (plan_id IS NOT NULL AND plan_id = {pid})"
         )
@@ -274,9 +281,13 @@ class _Writer:
     def _exec(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         return self.conn.execute(sa.text(sql), params or {})
 
-    def copy(self, columns: list[str], values: list[Any], n: int, fids: list[Any], label: str) -> None:
+    def encode(self, columns: list[str], values: list[Any], n: int) -> pa.Buffer:
+        """Rows for :meth:`copy` (no database: the reading thread encodes a batch while another is copied)."""
+        return encode_rows([self.types[c] for c in columns], columns, values, n)
+
+    def copy(self, columns: list[str], rows: pa.Buffer, fids: list[Any], label: str) -> None:
         try:
-            copy_columns(self.raw, self.target, columns, values, n)
+            copy_encoded(self.raw, self.target, columns, rows)
         except psycopg.Error as exc:
             raise _row_error(exc, fids, label) from None
 
@@ -535,6 +546,34 @@ def _text(value: str) -> pa.Scalar:
     return pa.scalar(value, pa.large_string())
 
 
+_JSON_ESCAPED = r'["\\\x00-\x1f]'  # what json.dumps(ensure_ascii=False) writes other than as it is
+
+
+def _text_members(name: str, values: np.ndarray) -> pa.Array | None:
+    """``"name": "value", `` for each value of a text field taken as Unicode (empty where it has none), built by
+    Arrow: most names in a plan file are all different, and json.dumps of each cost about 1 µs. None if the field
+    holds something other than text."""
+    try:
+        arr = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if arr.type not in (pa.string(), pa.large_string()):  # numbers, bytes (jsonable reads those as Latin-1)
+        return None
+    arr = arr.cast(pa.large_string())
+    escaped = pc.match_substring_regex(arr, _JSON_ESCAPED).fill_null(False)
+    key = _text(json.dumps(name, ensure_ascii=False) + ': "')
+    member = pc.binary_join_element_wise(key, arr, _text('", '), _text(""))
+    if pc.any(escaped).as_py():  # quotes, backslashes, control characters: as json.dumps writes them
+        which = np.flatnonzero(escaped.to_numpy(zero_copy_only=False))
+        exact = [json.dumps(name, ensure_ascii=False) + ": " + json.dumps(values[i], ensure_ascii=False) + ", "
+                 for i in which]  # fmt: skip
+        mask = np.zeros(len(arr), dtype=bool)
+        mask[which] = True
+        member = pc.replace_with_mask(member, pa.array(mask), pa.array(exact, pa.large_string()))
+    out: pa.Array = member.fill_null("")
+    return out
+
+
 def _attributes(
     batch: Batch, fmap: FieldMap, keep: np.ndarray, lr: LayerReport, text: _TextState, more: np.ndarray
 ) -> pa.Array:
@@ -547,6 +586,9 @@ def _attributes(
     parts: list[pa.Array | pa.Scalar] = [_text("\x01{")]  # jsonb's format version, then the document
     for name in fmap.kept:
         if name not in batch.fields:
+            continue
+        if text.settled(name) and (member := _text_members(name, batch.fields[name][keep])) is not None:
+            parts.append(member)
             continue
         idx, uniq = _factorize(np.asarray(batch.fields[name][keep]))
         counts = np.bincount(idx, minlength=len(uniq))
@@ -633,8 +675,8 @@ def _import_layer(
         writer = _Writer(conn, kind, plan_id, COLUMNS[kind], opts.user)
     assert fmap is not None and source_crs is not None
 
-    def prepare(batch: Batch) -> tuple[list[Any], int, list[Any], list[str], list[int]]:
-        """Columns ready for COPY (their values, the row count, the features' ids, the column names and which
+    def prepare(batch: Batch) -> tuple[Any, int, list[Any], list[str], list[int]]:
+        """Rows ready for COPY (binary COPY's rows, their count, the features' ids, the column names and which
         features are written), or the boundary's geometries: no database here.
 
         Column-wise: each step runs over the batch's arrays (GEOS, PROJ, numpy, Arrow), and Python touches each
@@ -708,7 +750,7 @@ def _import_layer(
                 bulk_columns = _zone_geometry_columns(kept_geoms)
             geom_column: Any = bulk_columns[0]
         elif kind in POLYGONAL_KINDS:
-            geom_column = MultiPolygonWKB(kept_geoms).field(STORAGE_EPSG)
+            geom_column = copy_shapes(kept_geoms).field(STORAGE_EPSG)
         else:
             geom_column = shapely.to_wkb(shapely.set_srid(kept_geoms, STORAGE_EPSG), include_srid=True)
         if len(written) < len(keep):
@@ -729,16 +771,18 @@ def _import_layer(
         ]
         if zone_shapes is not None and kind == "zones":
             zone_shapes.append((kept_geoms, [fids[i] for i in written], values["zone_code"][written].tolist()))
-        return [c for _, c in sent], len(written), fids, [n for n, _ in sent], written.tolist()
+        names_sent = [n for n, _ in sent]
+        rows = writer.encode(names_sent, [c for _, c in sent], len(written))
+        return rows, len(written), fids, names_sent, written.tolist()
 
     # Reading and preparing the next batch (a thread) overlaps with the database writing this one.
     with ThreadPoolExecutor(1, thread_name_prefix="import-proj") as proj_pool:
-        for cols, n_rows, fids, sent, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
+        for rows, n_rows, fids, sent, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
             if kind == "plan-boundary":
-                boundary.extend(cols)
+                boundary.extend(rows)
             if n_rows:
                 assert writer is not None
-                writer.copy(sent, cols, n_rows, [fids[i] for i in written], src.label)
+                writer.copy(sent, rows, [fids[i] for i in written], src.label)
             if kind not in ("parcels", "buildings"):
                 lr.written += n_rows
             if progress:
@@ -843,11 +887,32 @@ def _quality(
         report.quality["uncovered_in_boundary_m2"] = round(float(shapely.difference(outline, union).area), 1)
 
 
+#: Checks of ``planning.zones`` that the importer makes itself on every zone it loads in bulk, so the server does not
+#: make them again (migration 0005): valid geometry, which ``converters.geometry.normalise`` checks with the same
+#: GEOS predicate as ``ST_IsValid`` (and repairs). They are ``NOT VALID`` on ``planning.zones``: still checked on
+#: every other insert and update.
+IMPORTER_CHECKS = ("zones_geom_valid",)
+
+
+def _importer_checks(conn: Connection) -> list[str]:
+    """Those of :data:`IMPORTER_CHECKS` that are ``NOT VALID`` on ``planning.zones`` (a database before migration
+    0005 checks them on the server as before)."""
+    rows = conn.execute(
+        sa.text(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'planning.zones'::regclass AND contype = 'c' "
+            "AND NOT convalidated AND conname = ANY(:names) ORDER BY conname"
+        ),
+        {"names": list(IMPORTER_CHECKS)},
+    ).all()
+    return [str(r[0]) for r in rows]
+
+
 def _attach_zones(conn: Connection, plan_id: int, user: str, reason: str, report: ImportReport) -> None:
     """Attach the plan version's bulk-loaded zones as its partition of ``planning.zones``.
 
     First, on the table no one else sees yet, the keys and indexes of ``planning.zones``: each index built in one
-    pass, each foreign key (plan, land-use code) checked with one query. ``ATTACH PARTITION`` then adopts them, so
+    pass, each foreign key (plan, land-use code) checked with one query, and the checks the importer has made itself
+    (:data:`IMPORTER_CHECKS`) added as ``NOT VALID``. ``ATTACH PARTITION`` then adopts them, so
     the locks it takes (``zones_default`` exclusively, until the commit) last milliseconds, not the seconds the
     builds take. The history gets one ``planning.bulk_loads`` row; each zone's own ``insert`` entry is written when
     first needed (``planning.ensure_history``).
@@ -862,10 +927,12 @@ def _attach_zones(conn: Connection, plan_id: int, user: str, reason: str, report
         for name, definition in conn.execute(
             sa.text(
                 "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = 'planning.zones'::regclass AND contype = 'f' ORDER BY conname"
-            )
+                "WHERE conrelid = 'planning.zones'::regclass "
+                "AND (contype = 'f' OR (contype = 'c' AND conname = ANY(:checks))) ORDER BY conname"
+            ),
+            {"checks": _importer_checks(conn)},
         ).all()
-    ]
+    ]  # the importer's own checks: "CHECK (st_isvalid(geom)) NOT VALID", added without a scan
     # "CREATE INDEX zones_geom_idx ON ONLY planning.zones USING gist (geom)" → the same index on the plan's table
     keys += [
         f"CREATE INDEX ON {part} {definition.split(' ON ONLY planning.zones ', 1)[1]}"

@@ -31,7 +31,9 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Const", "Field", "binary", "copy_columns", "jsonb", "numeric"]
+__all__ = [
+    "Const", "Field", "binary", "copy_columns", "copy_encoded", "encode_rows", "jsonb", "numeric", "table_types",
+]  # fmt: skip
 
 #: The types of the columns we write, by their catalog name: how a value becomes a binary field.
 _FIXED = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float4": ">f4", "float8": ">f8", "bool": "u1"}
@@ -154,24 +156,26 @@ def _encode(name: str, typ: str, values: Any, n: int) -> list[pa.Array | pa.Scal
     raise TypeError(f"{name}: no binary COPY for type {typ!r}")
 
 
-def _types(conn: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> list[str]:
+def table_types(conn: psycopg.Connection[Any], table: str) -> dict[str, str]:
+    """The catalog type name of each column of ``table`` (what :func:`encode_rows` encodes by)."""
     rows = conn.execute(
         "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
         "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped",
         (table,),
     ).fetchall()
-    by_name = {str(n): str(t) for n, t in rows}
-    out = []
-    for c in columns:
-        typ = by_name.get(c)
-        if typ is None:
-            raise TypeError(f"{table} has no column {c}")
-        out.append(typ)
-    return out
+    return {str(n): str(t) for n, t in rows}
+
+
+def _types(types: dict[str, str], table: str, columns: Sequence[str]) -> list[str]:
+    missing = [c for c in columns if c not in types]
+    if missing:
+        raise TypeError(f"{table} has no column {', '.join(missing)}")
+    return [types[c] for c in columns]
 
 
 def encode_rows(types: Sequence[str], names: Sequence[str], columns: Sequence[Any], n: int) -> pa.Buffer:
-    """The rows of binary COPY (without its header and trailer) for ``n`` rows of these columns."""
+    """The rows of binary COPY (without its header and trailer) for ``n`` rows of these columns, of these catalog
+    types. No database here: an importer's thread can encode a batch while another batch is being copied."""
     if not n:
         return pa.py_buffer(b"")
     parts: list[pa.Array | pa.Scalar] = [binary(struct.pack(">h", len(columns)))]
@@ -191,14 +195,18 @@ def encode_rows(types: Sequence[str], names: Sequence[str], columns: Sequence[An
     return data.slice(start, end - start)
 
 
+def copy_encoded(conn: psycopg.Connection[Any], table: str, names: Sequence[str], rows: pa.Buffer) -> None:
+    """COPY rows :func:`encode_rows` made for ``names`` into ``table``."""
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as cp:
+        cp.write(_SIGNATURE)
+        if rows.size:
+            cp.write(memoryview(rows))
+        cp.write(_TRAILER)
+
+
 def copy_columns(
     conn: psycopg.Connection[Any], table: str, names: Sequence[str], columns: Sequence[Any], n: int
 ) -> None:
     """COPY ``n`` rows given as ``columns`` (in ``names`` order, see the module's text) into ``table`` in binary."""
-    types = _types(conn, table, names)
-    data = encode_rows(types, names, columns, n)
-    with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)") as cp:
-        cp.write(_SIGNATURE)
-        if data.size:
-            cp.write(memoryview(data))
-        cp.write(_TRAILER)
+    types = _types(table_types(conn, table), table, names)
+    copy_encoded(conn, table, names, encode_rows(types, names, columns, n))

@@ -22,7 +22,7 @@ import shapely
 
 from converters.pgcopy import BIN, Field, binary
 
-__all__ = ["MultiPolygonWKB"]
+__all__ = ["MultiPolygonWKB", "RingPolygons", "copy_shapes"]
 
 _MULTIPOLYGON, _POLYGON = 6, 3
 _SRID_FLAG = 0x20000000
@@ -136,3 +136,57 @@ class MultiPolygonWKB:
         joined = pc.binary_join_element_wise(*field.parts, binary(b""))
         out: list[bytes] = joined.to_pylist()
         return out
+
+
+class RingPolygons:
+    """Polygons without holes, the usual zone, as EWKB fields without writing any WKB: a one-part MultiPolygon of
+    one ring is a header the same for every shape, the ring's point count, then its points, so binary COPY takes
+    the points straight from the coordinate array (this one's, or the serving copies')."""
+
+    def __init__(self, geoms: np.ndarray) -> None:
+        self.counts = shapely.get_num_coordinates(geoms).astype(np.int64)
+        self.xy = shapely.get_coordinates(geoms)
+        self.ends = np.concatenate([[0], np.cumsum(self.counts)]) * 16
+        self.n_points = _le_u32(self.counts)
+
+    @staticmethod
+    def fits(geoms: np.ndarray) -> bool:
+        """Whether every shape is a 2D Polygon with no hole."""
+        return bool(
+            len(geoms)
+            and (shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON).all()
+            and not shapely.has_z(geoms).any()
+            and (shapely.get_num_interior_rings(geoms) == 0).all()
+        )
+
+    def coordinates(self) -> np.ndarray:
+        """All points as an (n, 2) float array, in the order of ``shapely.get_coordinates``."""
+        return self.xy
+
+    def field(self, srid: int, xy: np.ndarray | None = None) -> Field:
+        """Each shape as the EWKB field of binary COPY (a one-part MultiPolygon with ``srid``), with ``xy`` as its
+        points when given."""
+        points = np.ascontiguousarray(self.xy if xy is None else xy, dtype="<f8")
+        rings = pa.Array.from_buffers(BIN, len(self.counts), [None, pa.py_buffer(self.ends), pa.py_buffer(points)])
+        head = b"\x01" + (_MULTIPOLYGON | _SRID_FLAG).to_bytes(4, "little") + srid.to_bytes(4, "little")
+        head += (1).to_bytes(4, "little")  # one polygon: byte order, type, one ring, then the ring
+        head += b"\x01" + _POLYGON.to_bytes(4, "little") + (1).to_bytes(4, "little")
+        return Field(len(head) + 4 + 16 * self.counts, [binary(head), self.n_points, rings])
+
+    def ewkb(self, srid: int, xy: np.ndarray | None = None) -> list[bytes]:
+        """Each shape as EWKB bytes (what :meth:`field` gives binary COPY)."""
+        field = self.field(srid, xy)
+        out: list[bytes] = pc.binary_join_element_wise(*field.parts, binary(b"")).to_pylist()
+        return out
+
+
+def _le_u32(values: np.ndarray) -> pa.Array:
+    """Each value as 4 little-endian bytes, one array element each."""
+    data = np.ascontiguousarray(values, dtype="<u4").tobytes()
+    offsets = np.arange(len(values) + 1, dtype=np.int64) * 4
+    return pa.Array.from_buffers(BIN, len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def copy_shapes(geoms: np.ndarray) -> RingPolygons | MultiPolygonWKB:
+    """The shapes for binary COPY as MultiPolygon EWKB: :class:`RingPolygons` when they all are, else their WKB."""
+    return RingPolygons(geoms) if RingPolygons.fits(geoms) else MultiPolygonWKB(geoms)

@@ -147,6 +147,40 @@ def test_edits_of_a_bulk_loaded_zone_keep_the_serving_columns_right(engine: Engi
         assert abs(row[0] - 1200) < 1e-6 and row[1] == 0 and row[2] == 0
 
 
+def test_the_importer_checks_validity_and_the_server_still_checks_every_later_write(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Migration 0005: the server does not check again the shapes the importer checked (its partition's validity
+    check is NOT VALID), checks every other write, and finds them valid when asked to check them all."""
+    plan_id = _import(engine, tmp_path, next_plan())
+    part = f"zones_plan_{plan_id}"
+    with engine.connect() as c:
+        checked = dict(
+            c.execute(
+                sa.text(
+                    "SELECT c.relname, k.convalidated FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+                    "WHERE k.conname = 'zones_geom_valid' AND c.relname IN ('zones', 'zones_default', :p)"
+                ),
+                {"p": part},
+            ).all()
+        )
+    assert checked == {"zones": False, "zones_default": True, part: False}
+    bowtie = "SRID=9214;MULTIPOLYGON(((561600 1821600,561700 1821700,561700 1821600,561600 1821700,561600 1821600)))"
+    with engine.begin() as c:
+        zid = c.execute(sa.text("SELECT min(id) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one()
+        with pytest.raises(sa.exc.IntegrityError, match="zones_geom_valid"), c.begin_nested():
+            c.execute(
+                sa.text("UPDATE planning.zones SET geom = CAST(:g AS geometry) WHERE id = :i"), {"g": bowtie, "i": zid}
+            )
+        c.execute(sa.text(f"ALTER TABLE planning.{part} VALIDATE CONSTRAINT zones_geom_valid"))  # all valid
+        assert c.execute(
+            sa.text(
+                "SELECT convalidated FROM pg_constraint WHERE conname = 'zones_geom_valid' AND conrelid = :p ::regclass"
+            ),
+            {"p": f"planning.{part}"},
+        ).scalar_one()
+
+
 def test_a_refused_zone_leaves_no_partition_behind(engine: Engine, tmp_path: Path) -> None:
     gdf = zones_9214()
     gdf.loc[1, "matDoXayDung"] = 140.0  # a density above 100 %

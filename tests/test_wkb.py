@@ -70,3 +70,19 @@ def test_fitted_serving_coordinates_are_proj_to_a_micrometre() -> None:
         exact = _proj_serving(xy)
         assert np.abs(lonlat - exact[:, :2]).max() <= 2e-11
         assert np.abs(merc[:, 1] - exact[:, 2]).max() <= 2e-6
+
+
+def test_polygons_without_holes_are_written_from_their_points() -> None:
+    from converters.wkb import RingPolygons, copy_shapes
+
+    rng = np.random.default_rng(11)
+    polys = np.array(
+        [shapely.Point(rng.random(2) * 1000).buffer(5, quad_segs=int(rng.integers(1, 6))) for _ in range(200)]
+    )
+    assert isinstance(copy_shapes(polys), RingPolygons) and not isinstance(copy_shapes(_shapes()), RingPolygons)
+    w = RingPolygons(polys)
+    multi = shapely.multipolygons(polys.reshape(-1, 1))
+    assert w.ewkb(9214) == shapely.to_wkb(shapely.set_srid(multi, 9214), include_srid=True).tolist()
+    moved = w.coordinates() * 3 - 7
+    expected = shapely.set_srid(shapely.set_coordinates(multi.copy(), moved), 4326)
+    assert w.ewkb(4326, moved) == shapely.to_wkb(expected, include_srid=True).tolist()
