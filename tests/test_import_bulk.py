@@ -155,7 +155,7 @@ def test_the_importer_checks_validity_and_the_server_still_checks_every_later_wr
     plan_id = _import(engine, tmp_path, next_plan())
     part = f"zones_plan_{plan_id}"
     with engine.connect() as c:
-        checked = dict(
+        checked: dict[str, bool] = dict(
             c.execute(
                 sa.text(
                     "SELECT c.relname, k.convalidated FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
