@@ -49,7 +49,7 @@ def test_zones_land_in_their_plans_partition_with_exact_serving_columns(engine: 
             ),
             {"t": f"planning.zones_plan_{plan_id}"},
         ).one()
-        assert idx[0] == idx[1] == idx[2] == 4
+        assert idx[0] == idx[1] == idx[2] == 3  # id, geom, geom_4326 (0005: land_use_code on zones_default only)
         off = c.execute(
             sa.text(
                 "SELECT max(ST_HausdorffDistance(geom_4326, ST_Transform(geom, 4326))), "
