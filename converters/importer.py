@@ -59,7 +59,7 @@ from converters.mapping import (
 from converters.pgcopy import BIN, Const, copy_encoded, encode_rows, numeric, table_types
 from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
-from converters.sources import Batch, SourceLayer, find_sources, layer_info, read_vector
+from converters.sources import ArrowFields, Batch, SourceLayer, find_sources, layer_info, read_vector
 from converters.wkb import copy_shapes
 from gis_service.editing import change_context
 
@@ -549,12 +549,20 @@ def _text(value: str) -> pa.Scalar:
 _JSON_ESCAPED = r'["\\\x00-\x1f]'  # what json.dumps(ensure_ascii=False) writes other than as it is
 
 
-def _text_members(name: str, values: np.ndarray) -> pa.Array | None:
+def _arrow_values(batch: Batch, name: str, keep: np.ndarray) -> np.ndarray | pa.Array:
+    """The kept features' values of a source field: as Arrow gave them when it did, else as numpy."""
+    if isinstance(batch.fields, ArrowFields):
+        arr = batch.fields.arrow(name)
+        return arr if len(keep) == len(arr) else arr.take(pa.array(keep))  # keep is sorted: all, or some left out
+    return np.asarray(batch.fields[name][keep])
+
+
+def _text_members(name: str, values: np.ndarray | pa.Array) -> pa.Array | None:
     """``"name": "value", `` for each value of a text field taken as Unicode (empty where it has none), built by
     Arrow: most names in a plan file are all different, and json.dumps of each cost about 1 µs. None if the field
     holds something other than text."""
     try:
-        arr = pa.array(values, from_pandas=True)
+        arr = values if isinstance(values, pa.Array) else pa.array(values, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     if arr.type not in (pa.string(), pa.large_string()):  # numbers, bytes (jsonable reads those as Latin-1)
@@ -565,8 +573,8 @@ def _text_members(name: str, values: np.ndarray) -> pa.Array | None:
     member = pc.binary_join_element_wise(key, arr, _text('", '), _text(""))
     if pc.any(escaped).as_py():  # quotes, backslashes, control characters: as json.dumps writes them
         which = np.flatnonzero(escaped.to_numpy(zero_copy_only=False))
-        exact = [json.dumps(name, ensure_ascii=False) + ": " + json.dumps(values[i], ensure_ascii=False) + ", "
-                 for i in which]  # fmt: skip
+        texts = arr.take(pa.array(which)).to_pylist()
+        exact = [json.dumps(name, ensure_ascii=False) + ": " + json.dumps(v, ensure_ascii=False) + ", " for v in texts]
         mask = np.zeros(len(arr), dtype=bool)
         mask[which] = True
         member = pc.replace_with_mask(member, pa.array(mask), pa.array(exact, pa.large_string()))
@@ -587,7 +595,7 @@ def _attributes(
     for name in fmap.kept:
         if name not in batch.fields:
             continue
-        if text.settled(name) and (member := _text_members(name, batch.fields[name][keep])) is not None:
+        if text.settled(name) and (member := _text_members(name, _arrow_values(batch, name, keep))) is not None:
             parts.append(member)
             continue
         idx, uniq = _factorize(np.asarray(batch.fields[name][keep]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,13 +36,37 @@ class SourceLayer:
     files: tuple[Path, ...] = ()
 
 
+class ArrowFields(Mapping[str, np.ndarray]):
+    """A batch's fields as GDAL's Arrow stream gave them: each becomes a numpy array (of Python objects, for text)
+    only when asked for as one, and :meth:`arrow` gives it as it is (a kept text field goes to the ``attributes``
+    JSON without a Python object per value)."""
+
+    def __init__(self, columns: dict[str, pyarrow.Array]) -> None:
+        self._arrow = columns
+        self._numpy: dict[str, np.ndarray] = {}
+
+    def arrow(self, name: str) -> pyarrow.Array:
+        return self._arrow[name]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._numpy:
+            self._numpy[name] = self._arrow[name].to_numpy(zero_copy_only=False)
+        return self._numpy[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arrow)
+
+    def __len__(self) -> int:
+        return len(self._arrow)
+
+
 @dataclass
 class Batch:
     """Features read from a layer: ids, geometry (WKB or shapely), source fields, and values already mapped."""
 
     fids: np.ndarray
     geoms: np.ndarray
-    fields: dict[str, np.ndarray]
+    fields: Mapping[str, np.ndarray]
     crs_wkt: str | None
     preset: dict[str, list[Any]] | None = None
 
@@ -230,7 +254,10 @@ def read_vector(src: SourceLayer, *, batch_size: int = BATCH_SIZE) -> Iterator[B
                 geoms = cols[geom_name].to_numpy(zero_copy_only=False) if geom_name in cols else None
                 if geoms is None:
                     geoms = np.full(rb.num_rows, None, dtype=object)
-                fields = {str(n): cols[n].to_numpy(zero_copy_only=False) for n in names}
+                for n in names:  # text that is not UTF-8 fails here, where the paged reader can take over
+                    if pyarrow.types.is_string(cols[n].type) or pyarrow.types.is_large_string(cols[n].type):
+                        cols[n].validate(full=True)
+                fields = ArrowFields({str(n): cols[n] for n in names})
                 read += rb.num_rows
                 yield Batch(np.asarray(fids), geoms, fields, meta.get("crs"))
         return
