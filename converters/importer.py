@@ -454,9 +454,41 @@ def _source_values(batch: Batch, fmap: FieldMap, col: str, keep: np.ndarray) -> 
     return None
 
 
-def _none(values: np.ndarray) -> np.ndarray:
+def _none(values: np.ndarray | pa.Array) -> np.ndarray:
     """True where a value is None (compared element by element in C)."""
+    if isinstance(values, pa.Array):
+        nulls: np.ndarray = values.is_null().to_numpy(zero_copy_only=False)
+        return nulls
     out: np.ndarray = np.equal(values, cast(Any, None))
+    return out
+
+
+def _rows(values: np.ndarray | pa.Array, which: np.ndarray) -> np.ndarray | pa.Array:
+    """The values of the features at ``which`` (sorted indexes)."""
+    if isinstance(values, pa.Array):
+        return values if len(which) == len(values) else values.take(pa.array(which))
+    out: np.ndarray = values[which]
+    return out
+
+
+#: What ``str.strip()`` takes off (``str.isspace``): Unicode's white space and the four information separators.
+PY_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _arrow_text(batch: Batch, fmap: FieldMap, col: str, keep: np.ndarray) -> pa.Array | None:
+    """A text column whose field is known to be Unicode, straight from Arrow: stripped, empty → NULL (what
+    ``coerce`` does to each), without a Python object per value. None when the field is not Arrow text."""
+    name = fmap.columns.get(col)
+    if name is None or not isinstance(batch.fields, ArrowFields) or (batch.preset and col in batch.preset):
+        return None
+    arr = _arrow_values(batch, name, keep)
+    if not isinstance(arr, pa.Array) or arr.type not in (pa.string(), pa.large_string()):
+        return None
+    trimmed = pc.utf8_trim(arr.cast(pa.large_string()), characters=PY_WHITESPACE)
+    out: pa.Array = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.large_string()), trimmed)
     return out
 
 
@@ -474,13 +506,17 @@ def _column_values(
     keep: np.ndarray,
     text: _TextState,
     unmapped: set[str],
-) -> dict[str, np.ndarray]:
-    """Mapped, converted and checked values of each model column for the kept features (object arrays; numeric
-    columns encoded for binary COPY, once per distinct value). Columns no source field feeds go in ``unmapped``."""
+) -> dict[str, Any]:
+    """Mapped, converted and checked values of each model column for the kept features (object arrays, or Arrow
+    arrays for plain text; numeric columns encoded for binary COPY, once per distinct value). Columns no source
+    field feeds go in ``unmapped``."""
     n = len(keep)
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, Any] = {}
     fids = batch.fids[keep]
     for col in COLUMNS[kind]:
+        if col in TEXT_COLUMNS and text.settled(col) and (plain := _arrow_text(batch, fmap, col, keep)) is not None:
+            out[col] = plain
+            continue
         vals = _source_values(batch, fmap, col, keep)
         if vals is None:
             out[col] = np.full(n, None, dtype=object)
@@ -749,7 +785,7 @@ def _import_layer(
         columns: list[Any] = []
         if writer.columns[0] == "plan_id":
             columns.append(Const(plan_id))
-        columns += [values[c][written] for c in COLUMNS[kind]]
+        columns += [_rows(values[c], written) for c in COLUMNS[kind]]
         names = list(writer.columns)
         bulk_columns: list[Any] = []
         if geometry is not None:
@@ -778,7 +814,9 @@ def _import_layer(
             if not (writer.bulk and name in BULK_DEFAULTS) and name not in unmapped
         ]
         if zone_shapes is not None and kind == "zones":
-            zone_shapes.append((kept_geoms, [fids[i] for i in written], values["zone_code"][written].tolist()))
+            zone_codes = _rows(values["zone_code"], written)
+            codes_list = zone_codes.to_pylist() if isinstance(zone_codes, pa.Array) else zone_codes.tolist()
+            zone_shapes.append((kept_geoms, [fids[i] for i in written], codes_list))
         names_sent = [n for n, _ in sent]
         rows = writer.encode(names_sent, [c for _, c in sent], len(written))
         return rows, len(written), fids, names_sent, written.tolist()

@@ -1,0 +1,39 @@
+"""The importer's column-wise steps built on Arrow give what the per-value Python they replace gave."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+
+from converters.importer import PY_WHITESPACE, _arrow_text, _text_members
+from converters.mapping import FieldMap
+from converters.sources import ArrowFields, Batch
+
+TRICKY = ["Ô quy hoạch số 1", '  "ngoặc kép" \\ ', "xuống\ndòng\t", "\x1fÔQH-2\u3000", "", "   ", "Đất ở tại đô thị"]
+
+
+def test_python_whitespace_is_what_str_strip_takes() -> None:
+    assert set(PY_WHITESPACE) == {c for c in map(chr, range(0x110000)) if c.isspace()}
+
+
+def test_attribute_members_are_json_dumps() -> None:
+    values = np.array([*TRICKY, None], dtype=object)
+    got = _text_members("tênĐốiTượng", values)
+    assert got is not None
+    key = json.dumps("tênĐốiTượng", ensure_ascii=False)
+    assert got.to_pylist() == [key + ": " + json.dumps(v, ensure_ascii=False) + ", " for v in TRICKY] + [""]
+    assert _text_members("n", np.array([1, 2], dtype=object)) is None  # not text: the per-value path
+    assert _text_members("n", np.array([b"\xd0\xe1t"], dtype=object)) is None  # bytes: read as Latin-1 there
+
+
+def test_plain_text_columns_are_stripped_as_python_strips() -> None:
+    arrow = pa.array([*TRICKY, None])
+    batch = Batch(np.arange(len(arrow)), np.full(len(arrow), None), ArrowFields({"tenO": arrow}), None)
+    fmap = FieldMap({"name": "tenO"}, [])
+    keep = np.array([0, 1, 2, 3, 4, 5, 7])
+    got = _arrow_text(batch, fmap, "name", keep)
+    assert got is not None
+    expected = [(v.strip() or None) if v is not None else None for v in [*TRICKY, None]]
+    assert got.to_pylist() == [expected[i] for i in keep]
