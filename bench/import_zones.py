@@ -1,9 +1,10 @@
 """Import of 1,000,000 zone polygons from a GeoPackage: ``planning import`` against ``ogr2ogr -f PostgreSQL`` (COPY).
 
 Both read the same file into the same database in the same run. ogr2ogr only copies the rows into a new table (with
-its spatial index); our importer also validates and repairs geometry, maps fields and land-use codes (legacy codes
-included), converts legacy text, computes the lon/lat and Web Mercator serving copies, and loads the plan version's
-zones as their partition of ``planning.zones`` with its checks, keys and indexes, in one transaction.
+its spatial index); our importer also validates and repairs geometry (GEOS, once: the server does not check the
+same shapes again, migration 0005), maps fields and land-use codes (legacy codes included), converts legacy text,
+computes the lon/lat and Web Mercator serving copies, and loads the plan version's zones as their partition of
+``planning.zones`` with its other checks, keys and indexes, in one transaction.
 Peak memory is the importer process's maximum resident set size (the import runs in a child process). CPU seconds
 are the client process's and, when the database runs on this machine, all PostgreSQL processes' (server).
 """
