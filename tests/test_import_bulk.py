@@ -147,6 +147,41 @@ def test_edits_of_a_bulk_loaded_zone_keep_the_serving_columns_right(engine: Engi
         assert abs(row[0] - 1200) < 1e-6 and row[1] == 0 and row[2] == 0
 
 
+def test_serving_copies_of_many_zones_equal_postgis_transform(engine: Engine, tmp_path: Path) -> None:
+    """Enough points for the importer to use its fitted transformation (converters.crs): every lon/lat and Web
+    Mercator point equals PostGIS's ST_Transform of the stored zone to well under a millimetre."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from converters.crs import FIT_MIN_POINTS
+
+    n = FIT_MIN_POINTS // 8 + 500  # octagons: 9 points each
+    i = np.arange(n)
+    e, north = CONTROL_9214
+    centres = np.column_stack([e - 3000 + (i % 60) * 100.0, north - 2000 + (i // 60) * 100.0])
+    ang = np.linspace(0, 2 * np.pi, 9)
+    rings = centres[:, None, :] + 30 * np.stack([np.cos(ang), np.sin(ang)], axis=1)[None]
+    rings[:, -1] = rings[:, 0]
+    gdf = gpd.GeoDataFrame(
+        {"kyHieuO": [f"ÔQH-{k}" for k in i], "maSDD": np.where(i % 2, "ODT", "TMD")},
+        geometry=shapely.polygons(rings),
+        crs="EPSG:9214",
+    )
+    gdf.to_file(tmp_path / "many.gpkg", layer="ChucNangSuDungDat_A", engine="pyogrio")
+    report = import_path(tmp_path / "many.gpkg", engine, ImportOptions(plan=next_plan(), user="lan.nguyen"))
+    assert report.plan is not None
+    with engine.connect() as c:
+        off = c.execute(
+            sa.text(
+                "SELECT count(*), max(ST_HausdorffDistance(geom_4326, ST_Transform(geom, 4326))), "
+                "max(ST_HausdorffDistance(geom_3857, ST_Transform(geom, 3857))) FROM planning.zones WHERE plan_id = :p"
+            ),
+            {"p": report.plan["id"]},
+        ).one()
+    assert off[0] == n and off[1] < 1e-10 and off[2] < 1e-5  # 1e-10° is about 0.01 mm, 1e-5 m is 0.01 mm
+
+
 def test_the_importer_checks_validity_and_the_server_still_checks_every_later_write(
     engine: Engine, tmp_path: Path
 ) -> None:
