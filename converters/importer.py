@@ -1094,6 +1094,9 @@ def import_path(
                     )
                     t2 = time.perf_counter()
                     if plan_id is not None:
+                        zones = sum(lr.written for lr in report.layers if lr.kind == "zones")
+                        if progress and zones:  # a few seconds per million zones, after the last feature's bar
+                            progress("zones: indexes, keys and checks", zones, zones)
                         _attach_zones(conn, plan_id, opts.user, reason, report)
                     report.timings["attach_zones"] = round(time.perf_counter() - t2, 3)
                     if overlaps is not None:

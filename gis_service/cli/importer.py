@@ -29,9 +29,9 @@ class _Progress:
             if total:
                 filled = int(30 * min(done / total, 1.0))
                 bar = f"[{'#' * filled}{'.' * (30 - filled)}] {100 * done / total:3.0f}% "
-                sys.stderr.write(f"\r  {label} {bar}{done:,}/{total:,} features")
+                sys.stderr.write(f"\r  {label} {bar}{done:,}/{total:,} features\x1b[K")  # [K: clear the rest
             else:
-                sys.stderr.write(f"\r  {label}: {done:,} features")
+                sys.stderr.write(f"\r  {label}: {done:,} features\x1b[K")
             sys.stderr.flush()
         elif done - self.last >= 100_000:
             say(f"  {label}: {done:,} features")
