@@ -65,7 +65,12 @@ def normalise(geoms: np.ndarray, fids: np.ndarray, kind: str, report: LayerRepor
         report.drop(fids[i].item() if hasattr(fids[i], "item") else fids[i], "no geometry")
     geoms = shapely.force_2d(geoms)
     polygonal = kind in ("zones", "parcels", "buildings", "plan-boundary")
+    # A valid Polygon or MultiPolygon keeps its validity when regrouped below (parts dropped or not); anything else
+    # (a collection, a repaired shape) is checked again once regrouped.
+    regrouped = np.ones(n, dtype=bool)
     if polygonal:
+        valid = shapely.is_valid(geoms) if valid is None else valid
+        regrouped = ~(valid & np.isin(shapely.get_type_id(geoms), POLYGONAL))
         geoms = _repair(geoms, fids, report, valid)
     parts, idx = shapely.get_parts(geoms, return_index=True)
     # make_valid may give collections (polygons with stray lines): explode one more level.
@@ -118,4 +123,31 @@ def normalise(geoms: np.ndarray, fids: np.ndarray, kind: str, report: LayerRepor
     else:
         out = shapely.multilinestrings(parts, indices=remap[idx])
     out = np.asarray(out, dtype=object).reshape(-1)
+    if polygonal:
+        _merge_overlapping_parts(out, kept, regrouped, fids, report)
     return out, kept
+
+
+def _merge_overlapping_parts(
+    out: np.ndarray, kept: np.ndarray, regrouped: np.ndarray, fids: np.ndarray, report: LayerReport
+) -> None:
+    """MultiPolygons made from a collection's or a repair's polygons can be invalid once grouped: a collection is
+    valid when each member is, but a MultiPolygon's parts must not overlap or share an edge. Such a shape is made
+    the union of its parts (reported). The database is then sure to find every shape valid: it does not check
+    bulk-loaded zones again (migration 0005)."""
+    check = np.flatnonzero(regrouped[kept])
+    if not len(check):
+        return
+    bad = check[~shapely.is_valid(out[check])]
+    for j in bad:
+        before = float(shapely.area(out[j]))
+        merged = shapely.union_all(shapely.get_parts(out[j]))
+        parts = [p for p in shapely.get_parts(merged) if p.geom_type == "Polygon"]
+        out[j] = shapely.MultiPolygon(parts)
+        i = kept[j]
+        report.repair(
+            fids[i].item() if hasattr(fids[i], "item") else fids[i],
+            f"parts overlap or share an edge: merged, area {before:.2f} → {float(shapely.area(out[j])):.2f} m²",
+        )
+        if not shapely.is_valid(out[j]):  # pragma: no cover - a union of polygons is valid
+            raise ValueError(f"feature {fids[i]}: no valid shape from its parts")

@@ -53,6 +53,9 @@ class ArrowFields(Mapping[str, np.ndarray]):
             self._numpy[name] = self._arrow[name].to_numpy(zero_copy_only=False)
         return self._numpy[name]
 
+    def __contains__(self, name: object) -> bool:  # Mapping's own would convert the field to numpy to answer
+        return name in self._arrow
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._arrow)
 

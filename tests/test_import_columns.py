@@ -37,3 +37,9 @@ def test_plain_text_columns_are_stripped_as_python_strips() -> None:
     assert got is not None
     expected = [(v.strip() or None) if v is not None else None for v in [*TRICKY, None]]
     assert got.to_pylist() == [expected[i] for i in keep]
+
+
+def test_arrow_fields_become_numpy_only_when_asked() -> None:
+    fields = ArrowFields({"tenO": pa.array(["a", "b"])})
+    assert "tenO" in fields and "x" not in fields and list(fields) == ["tenO"] and not fields._numpy
+    assert fields["tenO"].tolist() == ["a", "b"] and "tenO" in fields._numpy

@@ -48,6 +48,36 @@ def test_repairs_are_reported_with_the_feature_and_what_changed(engine: Engine, 
     assert [(a[0], round(a[1]), a[2]) for a in areas] == [("A", 450, 2), ("B", 900, 1), ("C", 900, 1)]
 
 
+def test_collections_whose_polygons_overlap_are_merged_and_stored_valid(engine: Engine, tmp_path: Path) -> None:
+    """A collection is valid when each member is; as one MultiPolygon its overlapping or edge-sharing parts are not.
+    The importer merges them (reported), so the database, which does not check bulk-loaded zones again, holds only
+    valid shapes (it validates the plan's whole partition here)."""
+    from shapely.geometry import GeometryCollection
+
+    overlapping = GeometryCollection([square(E, N), square(E + 15, N + 15)])
+    sharing_an_edge = GeometryCollection([square(E + 100, N), square(E + 130, N)])
+    gdf = gpd.GeoDataFrame(
+        {"kyHieuO": ["A", "B", "C"], "maSDD": ["ODT", "ODT", "TMD"]},
+        geometry=[overlapping, sharing_an_edge, square(E + 200, N)],
+        crs="EPSG:9214",
+    )
+    gdf.to_file(tmp_path / "z.gpkg", engine="pyogrio", geometry_type="GeometryCollection")
+    report = import_path(tmp_path / "z.gpkg", engine, ImportOptions(plan="46QPK0000201", kind="zones", user="t"))
+    lr = report.layers[0]
+    by_fid = {r["fid"]: r["what"] for r in lr.repairs}
+    assert lr.written == 3 and "parts overlap or share an edge: merged" in by_fid[1] and "merged" in by_fid[2]
+    with engine.begin() as c:
+        rows = c.execute(
+            sa.text(
+                "SELECT z.zone_code, round(z.geom_area_m2), ST_NumGeometries(z.geom), ST_IsValid(z.geom), z.plan_id "
+                "FROM planning.zones z JOIN planning.plans p ON p.id = z.plan_id WHERE p.code = '46QPK0000201' "
+                "ORDER BY 1"
+            )
+        ).all()
+        assert [tuple(r[:4]) for r in rows] == [("A", 1575, 1, True), ("B", 1800, 1, True), ("C", 900, 1, True)]
+        c.execute(sa.text(f"ALTER TABLE planning.zones_plan_{rows[0][4]} VALIDATE CONSTRAINT zones_geom_valid"))
+
+
 def test_overlaps_and_gaps_are_reported(engine: Engine, tmp_path: Path) -> None:
     ring = [square(E + i * 30, N + j * 30) for i in range(3) for j in range(3) if (i, j) != (1, 1)]
     ring.append(square(E + 35, N + 35, 10))  # inside the hole, leaving a gap around it
