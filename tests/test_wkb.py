@@ -57,32 +57,19 @@ def test_polygons_are_written_as_one_part_multipolygons() -> None:
     assert w.ewkb(3857, moved) == shapely.to_wkb(expected, include_srid=True).tolist()
 
 
-def test_fitted_serving_coordinates_are_proj_to_a_micrometre() -> None:
-    """Many points are transformed through a fitted polynomial, only where it comes within 1e-11° (about 1 µm) of
-    PROJ; over a whole country's extent it may not, and PROJ then does every point."""
-    from converters.crs import FIT_MIN_POINTS, _proj_serving
+def test_fitted_serving_coordinates_are_proj_to_a_micrometre_and_the_points_own() -> None:
+    """The transformation is fitted per 50 km square and used only where it comes within 1e-11° (about 1 µm) of
+    PROJ; a point's copy is the same whatever other points are transformed with it."""
+    from converters.crs import _CELL_FITS, _proj_serving
 
     rng = np.random.default_rng(3)
     for width, height in ((3_000.0, 2_000.0), (40_000.0, 60_000.0), (600_000.0, 1_500_000.0)):
-        xy = np.column_stack([300_000 + rng.random(FIT_MIN_POINTS * 2) * width,
-                              1_000_000 + rng.random(FIT_MIN_POINTS * 2) * height])  # fmt: skip
+        xy = np.column_stack([300_000 + rng.random(40_000) * width, 1_000_000 + rng.random(40_000) * height])
         lonlat, merc = serving_coordinates(xy)
         exact = _proj_serving(xy)
         assert np.abs(lonlat - exact[:, :2]).max() <= 2e-11
         assert np.abs(merc[:, 1] - exact[:, 2]).max() <= 2e-6
-
-
-def test_polygons_without_holes_are_written_from_their_points() -> None:
-    from converters.wkb import RingPolygons, copy_shapes
-
-    rng = np.random.default_rng(11)
-    polys = np.array(
-        [shapely.Point(rng.random(2) * 1000).buffer(5, quad_segs=int(rng.integers(1, 6))) for _ in range(200)]
-    )
-    assert isinstance(copy_shapes(polys), RingPolygons) and not isinstance(copy_shapes(_shapes()), RingPolygons)
-    w = RingPolygons(polys)
-    multi = shapely.multipolygons(polys.reshape(-1, 1))
-    assert w.ewkb(9214) == shapely.to_wkb(shapely.set_srid(multi, 9214), include_srid=True).tolist()
-    moved = w.coordinates() * 3 - 7
-    expected = shapely.set_srid(shapely.set_coordinates(multi.copy(), moved), 4326)
-    assert w.ewkb(4326, moved) == shapely.to_wkb(expected, include_srid=True).tolist()
+        some = rng.permutation(len(xy))[:777]
+        alone = serving_coordinates(xy[some])
+        assert np.array_equal(alone[0], lonlat[some]) and np.array_equal(alone[1], merc[some])
+    assert any(f is not None for f in _CELL_FITS.values())  # the fits were used, not PROJ alone
