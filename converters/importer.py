@@ -206,8 +206,8 @@ def _ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: Import
 
 
 def _zone_geometry_columns(geoms: np.ndarray) -> list[Any]:
-    """The geometry columns of bulk zones, from one WKB: EWKB in EPSG:9214, its lon/lat and Web Mercator copies
-    (``converters.wkb`` rewrites the points), and the area in m²."""
+    """The geometry columns of bulk zones: EWKB in EPSG:9214, its lon/lat and Web Mercator copies (the same shapes
+    with their points replaced, ``converters.wkb``), and the area in m²."""
     shapes = copy_shapes(geoms)
     lonlat, merc = serving_coordinates(shapes.coordinates())
     return [shapes.field(STORAGE_EPSG), shapes.field(4326, lonlat), shapes.field(3857, merc), shapely.area(geoms)]
@@ -744,7 +744,7 @@ def _import_layer(
         if kind == "plan-boundary":
             return list(geoms), 0, [], [], []
         assert writer is not None
-        geometry: Future[list[list[Any]]] | None = None
+        geometry: Future[list[Any]] | None = None
         if writer.bulk:  # WKB and PROJ work beside this thread (GEOS, PROJ and numpy release the GIL)
             geometry = proj_pool.submit(_zone_geometry_columns, geoms)
         unmapped: set[str] = set()

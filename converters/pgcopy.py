@@ -32,7 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
-    "Const", "Field", "binary", "copy_columns", "copy_encoded", "encode_rows", "jsonb", "numeric", "table_types",
+    "Const", "Field", "binary", "binary_array", "copy_columns", "copy_encoded", "encode_rows", "field_bytes",
+    "fixed_width", "jsonb", "numeric", "table_types",
 ]  # fmt: skip
 
 #: The types of the columns we write, by their catalog name: how a value becomes a binary field.
@@ -73,6 +74,12 @@ def binary(data: bytes) -> pa.Scalar:
     return pa.scalar(data, BIN)
 
 
+def field_bytes(field: Field) -> list[bytes]:
+    """Each row's bytes of a :class:`Field` (its parts joined), as Python bytes: for tests and small uses."""
+    out: list[bytes] = pc.binary_join_element_wise(*field.parts, binary(b"")).to_pylist()
+    return out
+
+
 @dataclass(frozen=True)
 class Const:
     """One value for every row (a plan, a user, a file name), encoded by the column's type once."""
@@ -94,26 +101,33 @@ def _as_binary(values: pa.Array) -> pa.Array:
     return values.cast(BIN) if values.type != BIN else values
 
 
+def binary_array(data: Any, offsets: np.ndarray) -> pa.Array:
+    """Bytes as an Arrow array over them, without a copy: element i is ``data[offsets[i]:offsets[i + 1]]``."""
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    return pa.Array.from_buffers(BIN, len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def fixed_width(values: np.ndarray, code: str) -> pa.Array:
+    """Each value as the bytes of numpy type ``code`` (e.g. ``">i4"``), one array element each."""
+    width = np.dtype(code).itemsize
+    data = np.ascontiguousarray(values, dtype=code)
+    return binary_array(data, np.arange(len(values) + 1, dtype=np.int64) * width)
+
+
 def _lengths(lengths: np.ndarray) -> pa.Array:
     """Each row's field length as the 4 bytes that precede the field."""
-    data = np.asarray(lengths, dtype=">i4").tobytes()
-    offsets = np.arange(len(lengths) + 1, dtype=np.int64) * 4
-    return pa.Array.from_buffers(BIN, len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return fixed_width(lengths, ">i4")
 
 
 def _fixed(values: np.ndarray, code: str, null: np.ndarray | None) -> tuple[np.ndarray, pa.Array]:
     """Fixed-width values (numbers, booleans) in big-endian, with their lengths (-1 where null)."""
     width = np.dtype(code).itemsize
-    data = np.ascontiguousarray(values.astype(code)).view(np.uint8)
-    offsets = np.arange(len(values) + 1, dtype=np.int64) * width
     lengths = np.full(len(values), width, dtype=np.int32)
-    if null is not None and null.any():  # a NULL field has no bytes: drop them from the row's stream
-        lengths[null] = -1
-        keep = np.repeat(~null, width)
-        data = data[keep]
-        offsets = np.concatenate([[0], np.cumsum(np.where(null, 0, width))]).astype(np.int64)
-    arr = pa.Array.from_buffers(BIN, len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data.tobytes())])
-    return lengths, arr
+    if null is None or not null.any():
+        return lengths, fixed_width(values, code)
+    lengths[null] = -1  # a NULL field has no bytes: they are left out of the row's stream
+    data = np.ascontiguousarray(values[~null], dtype=code)
+    return lengths, binary_array(data, np.concatenate([[0], np.cumsum(np.where(null, 0, width))]))
 
 
 def _encode(name: str, typ: str, values: Any, n: int) -> list[pa.Array | pa.Scalar]:

@@ -16,11 +16,10 @@ Layout read (ISO WKB, little-endian, 2D, as ``shapely.to_wkb(byte_order=1)`` wri
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from converters.pgcopy import BIN, Field, binary
+from converters.pgcopy import Field, binary, binary_array, field_bytes, fixed_width
 
 __all__ = ["MultiPolygonWKB", "RingPolygons", "copy_shapes"]
 
@@ -123,7 +122,7 @@ class MultiPolygonWKB:
         ``xy`` when given: a header the same for every shape, then the WKB as it is (after its own header)."""
         buf = self.buf if xy is None else self.with_points(xy)
         ends = np.append(self.starts, len(buf)) if len(self.starts) else np.zeros(1, dtype=np.int64)
-        shapes = pa.Array.from_buffers(BIN, len(self.starts), [None, pa.py_buffer(ends), pa.py_buffer(buf)])
+        shapes = binary_array(buf, ends)
         # EWKB: the type gets the SRID flag and the SRID follows it; the rest is the WKB as it was.
         head = b"\x01" + (_MULTIPOLYGON | _SRID_FLAG).to_bytes(4, "little") + srid.to_bytes(4, "little")
         if self.polygons:  # a one-part MultiPolygon: the count, then the polygon record as it is
@@ -132,10 +131,7 @@ class MultiPolygonWKB:
 
     def ewkb(self, srid: int, xy: np.ndarray | None = None) -> list[bytes]:
         """Each shape as EWKB bytes (what :meth:`field` gives binary COPY)."""
-        field = self.field(srid, xy)
-        joined = pc.binary_join_element_wise(*field.parts, binary(b""))
-        out: list[bytes] = joined.to_pylist()
-        return out
+        return field_bytes(self.field(srid, xy))
 
 
 class RingPolygons:
@@ -147,7 +143,7 @@ class RingPolygons:
         self.counts = shapely.get_num_coordinates(geoms).astype(np.int64)
         self.xy = shapely.get_coordinates(geoms)
         self.ends = np.concatenate([[0], np.cumsum(self.counts)]) * 16
-        self.n_points = _le_u32(self.counts)
+        self.n_points = fixed_width(self.counts, "<u4")
 
     @staticmethod
     def fits(geoms: np.ndarray) -> bool:
@@ -167,7 +163,7 @@ class RingPolygons:
         """Each shape as the EWKB field of binary COPY (a one-part MultiPolygon with ``srid``), with ``xy`` as its
         points when given."""
         points = np.ascontiguousarray(self.xy if xy is None else xy, dtype="<f8")
-        rings = pa.Array.from_buffers(BIN, len(self.counts), [None, pa.py_buffer(self.ends), pa.py_buffer(points)])
+        rings = binary_array(points, self.ends)
         head = b"\x01" + (_MULTIPOLYGON | _SRID_FLAG).to_bytes(4, "little") + srid.to_bytes(4, "little")
         head += (1).to_bytes(4, "little")  # one polygon: byte order, type, one ring, then the ring
         head += b"\x01" + _POLYGON.to_bytes(4, "little") + (1).to_bytes(4, "little")
@@ -175,16 +171,7 @@ class RingPolygons:
 
     def ewkb(self, srid: int, xy: np.ndarray | None = None) -> list[bytes]:
         """Each shape as EWKB bytes (what :meth:`field` gives binary COPY)."""
-        field = self.field(srid, xy)
-        out: list[bytes] = pc.binary_join_element_wise(*field.parts, binary(b"")).to_pylist()
-        return out
-
-
-def _le_u32(values: np.ndarray) -> pa.Array:
-    """Each value as 4 little-endian bytes, one array element each."""
-    data = np.ascontiguousarray(values, dtype="<u4").tobytes()
-    offsets = np.arange(len(values) + 1, dtype=np.int64) * 4
-    return pa.Array.from_buffers(BIN, len(values), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+        return field_bytes(self.field(srid, xy))
 
 
 def copy_shapes(geoms: np.ndarray) -> RingPolygons | MultiPolygonWKB:
