@@ -111,10 +111,11 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def plan_id(conn: Connection) -> int:
+    # a code no test commits (the dossier import commits the sample's 46QPK0000001 in the same database)
     pid: int = conn.execute(
         sa.text(
             "INSERT INTO planning.plans (code, name, level, scale_denominator) "
-            "VALUES ('46QPK0000001', 'Phân khu Kinh thành Huế', 'zoning', 2000) RETURNING id"
+            "VALUES ('46QPK0009901', 'Phân khu Kinh thành Huế', 'zoning', 2000) RETURNING id"
         )
     ).scalar_one()
     return pid

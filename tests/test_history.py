@@ -211,7 +211,16 @@ def test_every_layer_keeps_history(conn: Connection, plan_id: int) -> None:
         reason="b",
     )
     update_feature(conn, "plans", plan_id, {"name": "Phân khu Kinh thành (điều chỉnh)"}, user="a", reason="b")
-    layers = conn.execute(sa.text("SELECT DISTINCT table_name FROM planning.change_history ORDER BY 1")).scalars().all()
+    # this test's own entries (its transaction's): other tests of the session write history too
+    layers = (
+        conn.execute(
+            sa.text(
+                "SELECT DISTINCT table_name FROM planning.change_history WHERE transaction_id = txid_current() ORDER BY 1"
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert layers == ["building_lines", "buildings", "parcels", "plans", "red_lines"]
 
 

@@ -29,6 +29,10 @@ def _import(engine: Engine, tmp_path: Path, plan: str, user: str = "lan.nguyen")
     return int(report.plan["id"])
 
 
+def _first_zone(c: sa.Connection, plan_id: int) -> int:
+    return int(c.execute(sa.text("SELECT min(id) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one())
+
+
 def test_zones_land_in_their_plans_partition_with_exact_serving_columns(engine: Engine, tmp_path: Path) -> None:
     plan_id = _import(engine, tmp_path, next_plan())
     with engine.connect() as c:
@@ -115,7 +119,7 @@ def test_a_bulk_loaded_zone_shows_its_import_then_its_edits_and_restores_exactly
 def test_deleting_a_bulk_loaded_zone_keeps_its_import_in_the_history(engine: Engine, tmp_path: Path) -> None:
     plan_id = _import(engine, tmp_path, next_plan())
     with engine.begin() as c:
-        zid = c.execute(sa.text("SELECT min(id) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one()
+        zid = _first_zone(c, plan_id)
         c.execute(sa.text("SELECT set_config('planning.user', 'minh.tran', true)"))
         c.execute(sa.text("DELETE FROM planning.zones WHERE id = :i"), {"i": zid})
         ops = c.execute(
@@ -133,7 +137,7 @@ def test_edits_of_a_bulk_loaded_zone_keep_the_serving_columns_right(engine: Engi
     e, n = CONTROL_9214
     moved = Polygon([(e + 100, n), (e + 140, n), (e + 140, n + 30), (e + 100, n + 30)])
     with engine.begin() as c:
-        zid = c.execute(sa.text("SELECT min(id) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one()
+        zid = _first_zone(c, plan_id)
         update_feature(c, "zones", zid, {"geom": moved}, user="minh.tran", reason="dời ô")
         # a direct write to a serving column is overwritten: they always follow geom
         c.execute(sa.text("UPDATE planning.zones SET geom_area_m2 = 1, geom_4326 = NULL WHERE id = :i"), {"i": zid})
@@ -200,7 +204,7 @@ def test_the_importer_checks_validity_and_the_server_still_checks_every_later_wr
     assert checked == {"zones": False, "zones_default": True, part: False}
     bowtie = "SRID=9214;MULTIPOLYGON(((561600 1821600,561700 1821700,561700 1821600,561600 1821700,561600 1821600)))"
     with engine.begin() as c:
-        zid = c.execute(sa.text("SELECT min(id) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one()
+        zid = _first_zone(c, plan_id)
         with pytest.raises(sa.exc.IntegrityError, match="zones_geom_valid"), c.begin_nested():
             c.execute(
                 sa.text("UPDATE planning.zones SET geom = CAST(:g AS geometry) WHERE id = :i"), {"g": bowtie, "i": zid}

@@ -36,6 +36,17 @@ down_revision = "0003_permits"
 branch_labels = None
 depends_on = None
 
+#: The history triggers of zones, as 0001 made them: put back on the partitioned table, and again on a downgrade.
+HISTORY_TRIGGERS_SQL = """
+CREATE TRIGGER zones_history_insert AFTER INSERT ON planning.zones
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_record_history();
+CREATE TRIGGER zones_history_update AFTER UPDATE ON planning.zones
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION planning.tg_record_history();
+CREATE TRIGGER zones_history_delete AFTER DELETE ON planning.zones
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_record_history();
+"""
+
 FUNCTIONS_SQL = """
 -- Bookkeeping: "nothing changed" now ignores the serving columns on both sides (plain columns in zones: NEW carries
 -- them; generated columns elsewhere: NULL in NEW).
@@ -194,14 +205,7 @@ CREATE TRIGGER zones_history_0bulk_update AFTER UPDATE ON planning.zones
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_zones_bulk_history();
 CREATE TRIGGER zones_history_0bulk_delete AFTER DELETE ON planning.zones
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_zones_bulk_history();
-CREATE TRIGGER zones_history_insert AFTER INSERT ON planning.zones
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_record_history();
-CREATE TRIGGER zones_history_update AFTER UPDATE ON planning.zones
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION planning.tg_record_history();
-CREATE TRIGGER zones_history_delete AFTER DELETE ON planning.zones
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_record_history();
-"""
+{history_triggers}"""
 
 DOWNGRADE_SQL = """
 DO $$
@@ -239,14 +243,7 @@ CREATE INDEX zones_geom_4326_idx ON planning.zones USING gist (geom_4326);
 CREATE INDEX zones_geom_3857_idx ON planning.zones USING gist (geom_3857);
 CREATE TRIGGER zones_bookkeeping BEFORE INSERT OR UPDATE ON planning.zones
     FOR EACH ROW EXECUTE FUNCTION planning.tg_bookkeeping();
-CREATE TRIGGER zones_history_insert AFTER INSERT ON planning.zones
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_record_history();
-CREATE TRIGGER zones_history_update AFTER UPDATE ON planning.zones
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
-    EXECUTE FUNCTION planning.tg_record_history();
-CREATE TRIGGER zones_history_delete AFTER DELETE ON planning.zones
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_record_history();
-DROP FUNCTION planning.ensure_history(bigint[]);
+{history_triggers}DROP FUNCTION planning.ensure_history(bigint[]);
 DROP FUNCTION planning.tg_zones_bulk_history();
 DROP FUNCTION planning.bulk_entries_sql(text, text);
 DROP FUNCTION planning.tg_zone_serving_geometry();
@@ -257,8 +254,10 @@ DROP TABLE planning.bulk_loads;
 
 
 def upgrade() -> None:
-    op.get_bind().exec_driver_sql((FUNCTIONS_SQL + PARTITION_SQL).replace("%", "%%"))
+    sql = FUNCTIONS_SQL + PARTITION_SQL.replace("{history_triggers}", HISTORY_TRIGGERS_SQL.lstrip("\n"))
+    op.get_bind().exec_driver_sql(sql.replace("%", "%%"))
 
 
 def downgrade() -> None:
-    op.get_bind().exec_driver_sql(DOWNGRADE_SQL.replace("%", "%%"))
+    sql = DOWNGRADE_SQL.replace("{history_triggers}", HISTORY_TRIGGERS_SQL.lstrip("\n"))
+    op.get_bind().exec_driver_sql(sql.replace("%", "%%"))
