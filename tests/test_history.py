@@ -215,7 +215,8 @@ def test_every_layer_keeps_history(conn: Connection, plan_id: int) -> None:
     layers = (
         conn.execute(
             sa.text(
-                "SELECT DISTINCT table_name FROM planning.change_history WHERE transaction_id = txid_current() ORDER BY 1"
+                "SELECT DISTINCT table_name FROM planning.change_history "
+                "WHERE transaction_id = txid_current() ORDER BY 1"
             )
         )
         .scalars()
