@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from gis_service.errors import NotFound, ValidationError
-from ogc.layers import APPROVED_PLAN_IDS
+from ogc.layers import APPROVED_PLAN_IDS, lonlat_window
 
 __all__ = ["TILE_LAYERS", "TileLayer", "check_tile", "tile_sql"]
 
@@ -73,9 +73,15 @@ def check_tile(z: int, x: int, y: int) -> None:
 
 
 # A WebMercatorQuad tile is a lon/lat rectangle too (Web Mercator maps meridians and parallels to straight lines),
-# so features are found through the geom_4326 index with the tile's corners in lon/lat: the same features as
+# so features are found by their lon/lat copy with the tile's corners in lon/lat: the same features as
 # geom_3857 && env, and planning.zones needs no Web Mercator index (migration 0004: one index less per bulk import).
-_ENVELOPES = "SELECT env, ST_Transform(env, 4326) AS env_4326 FROM (SELECT ST_TileEnvelope(%s, %s, %s) AS env) t"
+# Zones have no lon/lat index either (migration 0006): the index on geom finds them, through the EPSG:9214 box of
+# the tile and its buffer (reach_4326), all that ST_AsMVTGeom can draw; geom_4326 && env_4326 still decides.
+_ENVELOPES = (
+    "SELECT env, ST_Transform(env, 4326) AS env_4326, "
+    f"ST_Transform(ST_Expand(env, (ST_XMax(env) - ST_XMin(env)) * {BUFFER} / {EXTENT}), 4326) AS reach_4326 "
+    "FROM (SELECT ST_TileEnvelope(%s, %s, %s) AS env) t"
+)
 
 
 def _layer_sql(layer: TileLayer) -> str:
@@ -85,7 +91,8 @@ def _layer_sql(layer: TileLayer) -> str:
         f"FROM planning.{layer.name} t CROSS JOIN e "
         "LEFT JOIN planning.land_use_codes c ON c.code = "
         + ("t.land_use_code" if "land_use_code" in layer.select else "NULL")
-        + f" WHERE t.geom_4326 && e.env_4326 AND {layer.public_filter}) q"
+        + f" WHERE t.geom_4326 && e.env_4326 AND {lonlat_window(layer.name, 'e.reach_4326') or 'true'}"
+        + f" AND {layer.public_filter}) q"
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pygeofilter import ast, values
 
-from ogc.layers import Layer
+from ogc.layers import NO_LONLAT_INDEX, Layer, lonlat_window
 
 __all__ = ["CqlError", "compile_filter"]
 
@@ -80,12 +80,30 @@ class _Compiler:
                 f"ST_MakeEnvelope({self.param(float(node.x1))}, {self.param(float(node.y1))}, "
                 f"{self.param(float(node.x2))}, {self.param(float(node.y2))}, 4326)"
             )
+        if isinstance(node, ast.Function) and node.name.lower() == "bbox" and len(node.arguments) in (4, 6):
+            # CQL2 text's envelope literal BBOX(minx, miny, maxx, maxy), which pygeofilter reads as a function call
+            a = node.arguments
+            corners = (a[0], a[1], a[2], a[3]) if len(a) == 4 else (a[0], a[1], a[3], a[4])
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in corners):
+                raise CqlError(f"filter: BBOX takes numbers, got {a!r}")
+            return self.geometry(values.Envelope(*(float(corners[i]) for i in (0, 2, 1, 3))))
         if isinstance(node, ast.Attribute):
             sql = self.attribute(node)
             if sql != "t.geom_4326":
                 raise CqlError(f"filter: {node.name!r} is not a geometry")
             return sql
         raise CqlError(f"filter: expected a geometry, got {node!r}")
+
+    def with_window(self, test: str, lhs: Any, rhs: Any) -> str:
+        """``test`` (a predicate that holds only where the two shapes meet) and, when it compares the layer's
+        geometry with a literal, the window condition it implies (:func:`ogc.layers.lonlat_window`): for zones,
+        what lets the index on ``geom`` find the rows."""
+        pair = (lhs, rhs) if isinstance(lhs, ast.Attribute) else (rhs, lhs)
+        if not isinstance(pair[0], ast.Attribute) or isinstance(pair[1], ast.Attribute):
+            return test
+        if self.layer.name not in NO_LONLAT_INDEX:
+            return test
+        return f"({test} AND {lonlat_window(self.layer.name, self.geometry(pair[1]))})"
 
     def scalar(self, node: Any) -> str:
         if isinstance(node, ast.Attribute):
@@ -119,13 +137,13 @@ class _Compiler:
         if isinstance(node, ast.IsNull):
             return f"({self.scalar(node.lhs)} IS {'NOT ' if node.not_ else ''}NULL)"
         if isinstance(node, ast.SpatialComparisonPredicate):
-            return f"{SPATIAL[node.op]}({self.geometry(node.lhs)}, {self.geometry(node.rhs)})"
+            test = f"{SPATIAL[node.op]}({self.geometry(node.lhs)}, {self.geometry(node.rhs)})"
+            if node.op == ast.SpatialComparisonOp.DISJOINT:
+                return test
+            return self.with_window(test, node.lhs, node.rhs)
         if isinstance(node, ast.BBox):
-            env = (
-                f"ST_MakeEnvelope({self.param(float(node.minx))}, {self.param(float(node.miny))}, "
-                f"{self.param(float(node.maxx))}, {self.param(float(node.maxy))}, 4326)"
-            )
-            return f"ST_Intersects({self.geometry(node.lhs)}, {env})"
+            env = values.Envelope(float(node.minx), float(node.maxx), float(node.miny), float(node.maxy))
+            return self.with_window(f"ST_Intersects({self.geometry(node.lhs)}, {self.geometry(env)})", node.lhs, env)
         if isinstance(node, ast.Include):
             return "false" if node.not_ else "true"
         if isinstance(node, bool):

@@ -41,7 +41,7 @@ from pygeoapi.provider.base import (
 )
 
 from ogc.cql import CqlError, compile_filter
-from ogc.layers import LAYERS, Column, Layer
+from ogc.layers import LAYERS, Column, Layer, lonlat_window
 
 __all__ = [
     "CRS84",
@@ -244,8 +244,12 @@ class PlanningProvider(BaseProvider):
             if len(bbox) == 6:  # a 3D bbox: x y of its corners
                 bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
             bbox = [bbox[1], bbox[0], bbox[3], bbox[2]]  # pygeoapi hands it over in EPSG:4326 order (lat, lon)
-            where.append("ST_Intersects(t.geom_4326, ST_MakeEnvelope(%s, %s, %s, %s, 4326))")
+            env = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+            where.append(f"ST_Intersects(t.geom_4326, {env})")
             params.extend(float(v) for v in bbox)
+            if (window := lonlat_window(self.layer.name, env)) is not None:  # zones: through their index on geom
+                where.append(window)
+                params.extend(float(v) for v in bbox)
         for name, raw in properties or []:
             if name == "id":
                 where.append("t.id = %s")

@@ -53,7 +53,9 @@ def test_zones_land_in_their_plans_partition_with_exact_serving_columns(engine: 
             ),
             {"t": f"planning.zones_plan_{plan_id}"},
         ).one()
-        assert idx[0] == idx[1] == idx[2] == 3  # id, geom, geom_4326 (0005: land_use_code on zones_default only)
+        assert (
+            idx[0] == idx[1] == idx[2] == 2
+        )  # id, geom (0005: land_use_code on zones_default only; 0006: no geom_4326)
         off = c.execute(
             sa.text(
                 "SELECT max(ST_HausdorffDistance(geom_4326, ST_Transform(geom, 4326))), "
@@ -281,3 +283,27 @@ def test_readers_are_not_held_up_while_an_import_loads(engine: Engine, tmp_path:
     import_path(tmp_path / "zones.gpkg", engine, ImportOptions(plan=next_plan(), user="t"), progress=meanwhile)
     assert seen  # the callback ran while the import's transaction was open
     assert labels[-1] == "zones: indexes, keys and checks"  # the last step is said too, not a bar stuck at 100 %
+
+
+def test_bulk_zones_take_one_block_of_ids_that_no_other_session_gets(engine: Engine, tmp_path: Path) -> None:
+    """The importer takes its zones' ids from the sequence in one block (not a nextval per row); ids given to
+    other sessions during the import are outside it, and the sequence steps by 1 again afterwards."""
+    zones_9214().to_file(tmp_path / "zones.gpkg", layer="ChucNangSuDungDat_A", engine="pyogrio")
+    others: list[int] = []
+
+    def meanwhile(label: str, done: int, total: int | None) -> None:
+        with engine.begin() as other:
+            others.append(int(other.execute(sa.text("SELECT nextval('planning.zones_id_seq')")).scalar_one()))
+
+    report = import_path(tmp_path / "zones.gpkg", engine, ImportOptions(plan=next_plan(), user="t"), progress=meanwhile)
+    assert report.plan is not None
+    with engine.connect() as c:
+        lo, hi, n = c.execute(
+            sa.text("SELECT min(id), max(id), count(*) FROM planning.zones WHERE plan_id = :p"),
+            {"p": report.plan["id"]},
+        ).one()
+        step = c.execute(sa.text("SELECT increment_by FROM pg_sequences WHERE sequencename = 'zones_id_seq'")).scalar()
+        after = int(c.execute(sa.text("SELECT nextval('planning.zones_id_seq')")).scalar_one())
+    assert n == 2 and hi - lo + 1 == n  # one block
+    assert others and not any(lo <= i <= hi for i in others)
+    assert step == 1 and after > hi
