@@ -34,28 +34,31 @@ def _repair(geoms: np.ndarray, fids: np.ndarray, report: LayerReport, valid: np.
     return out
 
 
-def _all_clean_polygons(geoms: np.ndarray) -> tuple[bool, np.ndarray | None]:
+def _all_clean_polygons(geoms: np.ndarray, valid: np.ndarray | None = None) -> tuple[bool, np.ndarray | None]:
     """Whether every shape is a valid, non-empty 2D Polygon of at least the minimum area; and the validity of each
     when it was looked at (so a repair need not look again)."""
     if not len(geoms) or not (shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON).all():
-        return False, None
+        return False, valid
     if shapely.has_z(geoms).any() or shapely.is_empty(geoms).any():
-        return False, None
-    valid = shapely.is_valid(geoms)
+        return False, valid
+    valid = shapely.is_valid(geoms) if valid is None else valid
     return bool(valid.all() and (shapely.area(geoms) >= MIN_PART_AREA_M2).all()), valid
 
 
-def normalise(geoms: np.ndarray, fids: np.ndarray, kind: str, report: LayerReport) -> tuple[np.ndarray, np.ndarray]:
+def normalise(
+    geoms: np.ndarray, fids: np.ndarray, kind: str, report: LayerReport, valid: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Geometries as the model stores them (MultiPolygon or MultiLineString, 2D, valid); returns (geoms, kept index).
 
     Zones that need nothing done come back as the valid 2D Polygons they are (written as MultiPolygons by
     :class:`converters.wkb.MultiPolygonWKB`).
 
     Invalid geometries are repaired (each repair reported with the feature's id and what changed); empty and
-    zero-area parts are dropped, and features left with nothing are dropped and reported.
+    zero-area parts are dropped, and features left with nothing are dropped and reported. ``valid``: each shape's
+    ``shapely.is_valid``, when the caller has it.
     """
     n = len(geoms)
-    clean, valid = _all_clean_polygons(geoms) if kind == "zones" else (False, None)
+    clean, valid = _all_clean_polygons(geoms, valid) if kind == "zones" else (False, valid)
     if clean:
         # The usual case, decided in a few vectorised GEOS passes: valid 2D polygons, none too small. They stay
         # Polygons: converters.wkb writes them as one-part MultiPolygons, without a new shape each.

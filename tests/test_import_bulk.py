@@ -307,3 +307,39 @@ def test_bulk_zones_take_one_block_of_ids_that_no_other_session_gets(engine: Eng
     assert n == 2 and hi - lo + 1 == n  # one block
     assert others and not any(lo <= i <= hi for i in others)
     assert step == 1 and after > hi
+
+
+def test_the_importer_checks_the_keys_and_the_server_still_guards_them(engine: Engine, tmp_path: Path) -> None:
+    """Migration 0007: a bulk-loaded partition's foreign keys (plan, land-use code) are NOT VALID (the importer made
+    sure of them), still guard every later write on either side, and hold when the server is asked to check."""
+    plan_id = _import(engine, tmp_path, next_plan())
+    part = f"planning.zones_plan_{plan_id}"
+    with engine.connect() as c:
+        keys = dict(
+            c.execute(
+                sa.text(
+                    "SELECT c.relname || ' ' || k.conname, k.convalidated FROM pg_constraint k "
+                    "JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype = 'f' "
+                    "AND c.relname IN ('zones', 'zones_default', :p)"
+                ),
+                {"p": part.split(".")[1]},
+            ).all()
+        )
+    assert keys == {  # none on planning.zones itself
+        "zones_default zones_land_use_code_fkey": True,
+        "zones_default zones_plan_id_fkey": True,
+        f"{part.split('.')[1]} zones_land_use_code_fkey": False,
+        f"{part.split('.')[1]} zones_plan_id_fkey": False,
+    }
+    with engine.begin() as c:
+        zid = _first_zone(c, plan_id)
+        code = c.execute(sa.text("SELECT land_use_code FROM planning.zones WHERE id = :i"), {"i": zid}).scalar_one()
+        with pytest.raises(sa.exc.IntegrityError, match="zones_land_use_code_fkey"), c.begin_nested():
+            c.execute(sa.text("UPDATE planning.zones SET land_use_code = 'XYZ' WHERE id = :i"), {"i": zid})
+        with pytest.raises(sa.exc.IntegrityError, match="zones_land_use_code_fkey"), c.begin_nested():
+            c.execute(sa.text("DELETE FROM planning.land_use_codes WHERE code = :c"), {"c": code})
+        with pytest.raises(sa.exc.IntegrityError, match="zones_plan_id_fkey"), c.begin_nested():
+            c.execute(sa.text("DELETE FROM planning.bulk_loads WHERE plan_id = :p"), {"p": plan_id})  # its other tie
+            c.execute(sa.text("DELETE FROM planning.plans WHERE id = :p"), {"p": plan_id})
+        for name in ("zones_land_use_code_fkey", "zones_plan_id_fkey"):
+            c.execute(sa.text(f"ALTER TABLE {part} VALIDATE CONSTRAINT {name}"))  # every loaded row holds
