@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,9 @@ __all__ = ["Batch", "SourceLayer", "find_sources", "read_vector"]
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".tab", ".mif", ".fgb", ".kml"}
 RASTER_SUFFIXES = {".tif", ".tiff", ".png", ".jpg", ".jpeg"}
 BATCH_SIZE = 50_000
+#: The first batch of a layer is this small: its values are looked at one by one (legacy text is detected on
+#: it), and the database can start on its rows while the following batches are read.
+FIRST_BATCH = 5_000
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,7 @@ def read_vector(src: SourceLayer, *, batch_size: int = BATCH_SIZE) -> Iterator[B
         ):
             names = list(meta["fields"])
             geom_name = meta.get("geometry_name") or "wkb_geometry"
-            for rb in reader:
+            for rb in _small_first(reader):
                 cols = dict(zip(rb.schema.names, rb.columns, strict=True))
                 fid_name = "OGC_FID" if "OGC_FID" in cols else meta.get("fid_column")
                 fids = cols[fid_name].to_numpy(zero_copy_only=False) if fid_name in cols else None
@@ -271,6 +274,17 @@ def read_vector(src: SourceLayer, *, batch_size: int = BATCH_SIZE) -> Iterator[B
         # here, and says the file is corrupt if it cannot either. Anything else is our fault and is raised.
         pass
     yield from _read_paged(src, total, read, batch_size)
+
+
+def _small_first(reader: Iterable[pyarrow.RecordBatch]) -> Iterator[pyarrow.RecordBatch]:
+    """The stream's batches, the first one split after :data:`FIRST_BATCH` features."""
+    first = True
+    for rb in reader:
+        if first and rb.num_rows > 2 * FIRST_BATCH:
+            yield rb.slice(0, FIRST_BATCH)
+            rb = rb.slice(FIRST_BATCH)
+        first = False
+        yield rb
 
 
 def _read_paged(src: SourceLayer, total: int, start: int, batch_size: int) -> Iterator[Batch]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from gis_service.cli import get_settings, say
+from gis_service.cli import exit_without_teardown, get_settings, say
 from gis_service.db import create_db_engine, resolve_database_url
 
 KINDS = ["zones", "parcels", "buildings", "red-lines", "building-lines", "plan-boundary"]
@@ -95,3 +95,4 @@ def import_(
         report.write(report_path)
     if not quiet:
         say(report.summary())
+    exit_without_teardown()  # the import is committed, the engine disposed, the report written
