@@ -315,7 +315,7 @@ def test_the_importer_checks_the_keys_and_the_server_still_guards_them(engine: E
     plan_id = _import(engine, tmp_path, next_plan())
     part = f"planning.zones_plan_{plan_id}"
     with engine.connect() as c:
-        keys = dict(
+        keys: dict[str, bool] = dict(
             c.execute(
                 sa.text(
                     "SELECT c.relname || ' ' || k.conname, k.convalidated FROM pg_constraint k "
