@@ -543,8 +543,10 @@ def _none(values: np.ndarray | pa.Array) -> np.ndarray:
 
 def _rows(values: np.ndarray | pa.Array, which: np.ndarray) -> np.ndarray | pa.Array:
     """The values of the features at ``which`` (sorted indexes)."""
+    if len(which) == len(values):  # all of them (sorted indexes, none twice)
+        return values
     if isinstance(values, pa.Array):
-        return values if len(which) == len(values) else values.take(pa.array(which))
+        return values.take(pa.array(which))
     out: np.ndarray = values[which]
     return out
 
@@ -634,7 +636,7 @@ def _column_values(
                     errors.add_rows(fids[idx == u], f"{field_name} = {cv} is outside {lo:g}–{hi:g} ({col})")
             res[u] = numeric(Decimal(repr(cv))) if cv is not None and col in NUM_COLUMNS else cv
         out[col] = res[idx]
-    if kind == "zones":
+    if kind == "zones" and not {"min_floors", "max_floors"} & unmapped:  # both given: min at most max
         mn, mx = out["min_floors"], out["max_floors"]
         for i in np.flatnonzero(_as_float(mn) > _as_float(mx)):
             errors.add(fids[i], f"min floors {mn[i]} above max floors {mx[i]}")
@@ -1095,8 +1097,10 @@ def _attach_zones(
             )
         ).all()
     ]
-    # "CREATE INDEX zones_geom_idx ON ONLY planning.zones USING gist (geom)" → the same index on the plan's table
-    keys += [
+    # "CREATE INDEX zones_geom_idx ON ONLY planning.zones USING gist (geom)" → the same index on the plan's table.
+    # First: one backend builds it while the overlap check runs beside; the primary key's build then takes both
+    # cores (PostgreSQL's parallel workers).
+    keys[:0] = [
         f"CREATE INDEX ON {part} {definition.split(' ON ONLY planning.zones ', 1)[1]}"
         for (definition,) in conn.execute(
             sa.text(
