@@ -8,7 +8,6 @@ in the history) and adds what is new.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -62,6 +61,8 @@ from converters.report import ImportReport, LayerReport
 from converters.sources import ArrowFields, Batch, SourceLayer, find_sources, layer_info, read_vector
 from converters.wkb import copy_shapes
 from gis_service.editing import change_context
+from gis_service.file_digest import Digest
+from gis_service.file_digest import sha256 as file_sha256
 
 __all__ = ["ImportOptions", "import_path"]
 
@@ -126,16 +127,7 @@ class ImportOptions:
     batch_size: int = 50_000
     check_quality: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _sha256(paths: list[Path]) -> str:
-    h = hashlib.sha256()
-    for p in sorted(set(paths)):
-        h.update(p.name.encode())
-        with p.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
+    digest: Digest | None = None  # the source files' SHA-256, begun beforehand (gis_service.file_digest.start)
 
 
 def _codebook(conn: Connection) -> CodeBook:
@@ -1159,7 +1151,8 @@ def import_path(
         raise ConverterError(
             f"{path.name} holds plan layers (zones, red or building lines): name the plan with --plan CODE"
         )
-    sha = _sha256([f for s in sources for f in s.files])
+    files = [f for s in sources for f in s.files]
+    sha = (opts.digest.of(files) if opts.digest is not None else None) or file_sha256(files)
     reason = opts.reason or f"import of {path.name} (sha256 {sha[:12]})"
     with engine.connect() as conn:
         tx = conn.begin()

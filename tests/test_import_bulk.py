@@ -343,3 +343,25 @@ def test_the_importer_checks_the_keys_and_the_server_still_guards_them(engine: E
             c.execute(sa.text("DELETE FROM planning.plans WHERE id = :p"), {"p": plan_id})
         for name in ("zones_land_use_code_fkey", "zones_plan_id_fkey"):
             c.execute(sa.text(f"ALTER TABLE {part} VALIDATE CONSTRAINT {name}"))  # every loaded row holds
+
+
+def test_the_cli_hashes_the_file_while_loading_and_knows_it_again(
+    engine: Engine, settings: object, tmp_path: Path
+) -> None:
+    """``planning import`` hashes its file beside the start-up (gis_service.file_digest): the same digest as the
+    importer's own, so a second import of the same file changes nothing."""
+    from click.testing import CliRunner
+
+    from gis_service.cli import cli
+    from gis_service.file_digest import Digest, sha256
+
+    path = tmp_path / "zones.gpkg"
+    zones_9214().to_file(path, layer="ChucNangSuDungDat_A", engine="pyogrio")
+    digest = Digest([path])
+    assert digest.of([tmp_path / "." / "zones.gpkg"]) == sha256([path])
+    assert digest.of([path, tmp_path / "zones.qmd"]) is None  # other files: computed again by the importer
+    args = ["import", str(path), "--plan", next_plan(), "--user", "t"]
+    first = CliRunner().invoke(cli, args, obj={"settings": settings})
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(cli, args, obj={"settings": settings})
+    assert again.exit_code == 0 and "already holds these very files" in again.output, again.output

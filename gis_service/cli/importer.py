@@ -68,6 +68,9 @@ def import_(
     PATH is a GeoPackage, Shapefile (alone or zipped), GeoJSON, MapInfo TAB/MIF, FileGDB, DXF, DGN v7, a scanned
     GeoTIFF or a TT 16/2025 dossier folder (HoSoGIS/*.gpkg or *.gdb).
     """
+    from gis_service import file_digest
+
+    digest = file_digest.start(path)  # hashed while the converters load (half a second)
     from converters import ConverterError, ImportOptions, import_path
     from gis_service.errors import PlanningError
 
@@ -76,6 +79,7 @@ def import_(
     opts = ImportOptions(
         decision_date=decision_date.date() if decision_date is not None else None,
         user=user or getpass.getuser(),
+        digest=digest,
         **kw,
     )
     engine = create_db_engine(resolve_database_url(settings), pool_size=1, statement_timeout_ms=0)
