@@ -105,7 +105,8 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int,
 
 def _settle(url: str) -> None:
     """Each side starts alike: the server's dirty buffers written (CHECKPOINT, where this role may) and the
-    machine's dirty pages on disk, so that neither run pays for the other's writes. Runs varied by 20 % without."""
+    machine's dirty pages on disk, so that neither run pays for the writes the other left behind (ogr2ogr's
+    gigabyte of heap and WAL was still being written out during our run)."""
     import psycopg
 
     try:
