@@ -12,9 +12,9 @@ bbox and CQL2 filters and of vector tiles, and those can use the other:
   ``geom`` has straight edges in metres. A point of a copy's edge is therefore off ``geom``'s edge by at most the sag
   of a lon/lat straight line drawn in Transverse Mercator: L²κ/8 for an edge of length L, κ being that line's
   curvature in metres, about 4.6e-8 /m around Huế (measured with ``ST_Transform``: 0.58 m for a 10 km east-west
-  edge, 14.5 m for 50 km) and below 1.6e-7 /m (about 1/R) anywhere. 100 m is reached only by edges of 70 km at that
-  bound, longer than the province; the 0.01° cuts of the window's own edges (1.1 km) leave it within about 1 cm of
-  its true image.
+  edge, 14.5 m for 50 km: a parallel's tan(latitude)/R) and below 1.6e-7 /m wherever the box is computed (up to
+  35°N). 100 m is reached only by edges of 70 km at that bound, longer than the province; the 0.01° cuts of the
+  window's own edges (1.1 km) leave it within about 1 cm of its true image.
 * Outside 90-125°E, 5°S-35°N (far from VN-2000's area, where Transverse Mercator on 107°E stops being of use) the
   box is the whole plane: such a window takes every zone through a full scan, which is what a window that wide
   needs anyway.
