@@ -193,10 +193,9 @@ def to_storage(geoms: np.ndarray, source: SourceCRS) -> np.ndarray:
 
 def check_in_vietnam(geoms: np.ndarray, where: str, source: SourceCRS) -> None:
     """Refuse coordinates that land outside Vietnam once in EPSG:9214 (a wrong or missing CRS)."""
-    valid = geoms[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)]
-    if not len(valid):
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)  # empty and missing shapes left out
+    if np.isnan([x0, y0, x1, y1]).all():  # nothing but empty and missing shapes
         return
-    x0, y0, x1, y1 = shapely.total_bounds(valid)
     bx0, by0, bx1, by1 = VIETNAM_BOUNDS_9214
     if not (bx0 <= x0 and x1 <= bx1 and by0 <= y0 and y1 <= by1) or not np.isfinite([x0, y0, x1, y1]).all():
         raise MissingCRS(
