@@ -209,36 +209,6 @@ def _zone_partition(plan_id: int) -> str:
     return f"planning.zones_plan_{int(plan_id)}"
 
 
-def _reserve_ids(engine: Engine, table: str, n: int) -> int | None:
-    """The first of ``n`` consecutive ids taken at once from the id sequence of ``table``, or None where this role
-    may not alter the sequence (each row then takes its id from it, as before).
-
-    Why: the ``nextval`` default, called once per row, cost the server 0.3 s per million zones. The block is taken
-    in a short transaction of its own: ``ALTER SEQUENCE`` locks the sequence (SHARE ROW EXCLUSIVE), so other
-    sessions' ``nextval`` wait for these few statements, not for the import, and the block is no one else's. Ids
-    left unused (features dropped, an import that fails) are a gap, as any sequence leaves."""
-    with engine.connect() as c:
-        try:
-            with c.begin():
-                seq = c.execute(sa.text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}).scalar()
-                if seq is None:
-                    return None
-                step = int(
-                    c.execute(
-                        sa.text("SELECT seqincrement FROM pg_sequence WHERE seqrelid = :s::regclass"), {"s": seq}
-                    ).scalar_one()
-                )
-                if step <= 0:
-                    return None
-                c.execute(sa.text("SELECT nextval(:s)"), {"s": seq})  # the sequence has given a value: is_called
-                c.execute(sa.text(f"ALTER SEQUENCE {seq} INCREMENT BY {int(n)}"))
-                last = int(c.execute(sa.text("SELECT nextval(:s)"), {"s": seq}).scalar_one())
-                c.execute(sa.text(f"ALTER SEQUENCE {seq} INCREMENT BY {int(step)}"))
-        except sa.exc.DBAPIError:  # not the sequence's owner
-            return None
-    return last - int(n) + 1
-
-
 class _Writer:
     """Rows of one layer into its table: COPY, in batches, inside the import's transaction.
 
@@ -273,7 +243,6 @@ class _Writer:
             )
             if kind == "buildings":
                 self.columns.append("source_key")
-        self.ids: tuple[int, int] | None = None  # bulk zones: (next id, last id) of the block reserved for them
         self.raw: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
         self.types = table_types(self.raw, self.target)
         missing = [c for c in self.columns if c not in self.types]
@@ -303,21 +272,6 @@ class _Writer:
 
     def _exec(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         return self.conn.execute(sa.text(sql), params or {})
-
-    def reserve_ids(self, n: int) -> None:
-        """Take a block of ``n`` ids for the bulk zones to come (:func:`_reserve_ids`)."""
-        first = _reserve_ids(self.conn.engine, "planning.zones", n) if self.bulk and n > 0 else None
-        self.ids = (first, first + n - 1) if first is not None else None
-
-    def take_ids(self, n: int) -> np.ndarray | None:
-        """The ids of the next ``n`` rows from the reserved block; None (the sequence gives them) without one, or
-        when the block is used up (a source with more features than it said)."""
-        if self.ids is None or self.ids[0] + n - 1 > self.ids[1]:
-            self.ids = None
-            return None
-        ids = np.arange(self.ids[0], self.ids[0] + n, dtype=np.int64)
-        self.ids = (self.ids[0] + n, self.ids[1])
-        return ids
 
     def encode(self, columns: list[str], values: list[Any], n: int) -> pa.Buffer:
         """Rows for :meth:`copy` (no database: the reading thread encodes a batch while another is copied)."""
@@ -792,8 +746,6 @@ def _import_layer(
             )
     if writer is None and kind != "plan-boundary":
         writer = _Writer(conn, kind, plan_id, COLUMNS[kind], opts.user)
-        if total and not opts.dry_run:
-            writer.reserve_ids(total)
     assert fmap is not None and source_crs is not None
 
     def prepare(batch: Batch) -> tuple[Any, int, list[Any], list[str], list[int]]:
@@ -895,9 +847,6 @@ def _import_layer(
             zone_codes = _rows(values["zone_code"], written)
             codes_list = zone_codes.to_pylist() if isinstance(zone_codes, pa.Array) else zone_codes.tolist()
             zone_shapes.append((kept_geoms, [fids[i] for i in written], codes_list))
-        ids = writer.take_ids(len(written)) if writer.bulk else None
-        if ids is not None:
-            sent.append(("id", ids))
         names_sent = [n for n, _ in sent]
         rows = writer.encode(names_sent, [c for _, c in sent], len(written))
         return rows, len(written), fids, names_sent, written.tolist()

@@ -8,7 +8,7 @@ on large reads), and the import takes the result when it needs it.
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
 from pathlib import Path
 
 __all__ = ["Digest", "sha256", "start"]
@@ -26,19 +26,37 @@ def sha256(paths: list[Path] | tuple[Path, ...]) -> str:
 
 
 class Digest:
-    """:func:`sha256` of ``paths``, computed in a thread of its own from the moment it is made."""
+    """:func:`sha256` of ``paths`` (their names as given), computed in a thread of its own from the moment it is
+    made. The thread is a daemon: a command that fails meanwhile does not wait for a large file to be read."""
 
     def __init__(self, paths: list[Path] | tuple[Path, ...]) -> None:
-        self.paths = tuple(sorted(set(Path(p).resolve() for p in paths)))
-        pool = ThreadPoolExecutor(1, thread_name_prefix="file-digest")
-        self._future: Future[str] = pool.submit(sha256, list(self.paths))
-        pool.shutdown(wait=False)
+        self.given = [Path(p) for p in paths]
+        self.paths = _same_files(self.given)
+        self._done = threading.Event()
+        self._result: str | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, name="file-digest", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._result = sha256(self.given)
+        except BaseException as exc:  # handed to the caller of of()
+            self._error = exc
+        finally:
+            self._done.set()
 
     def of(self, paths: list[Path] | tuple[Path, ...]) -> str | None:
-        """The digest if it is of these very files, else None."""
-        if tuple(sorted(set(Path(p).resolve() for p in paths))) != self.paths:
+        """The digest if it is of these very files (compared once resolved), else None."""
+        if _same_files([Path(p) for p in paths]) != self.paths:
             return None
-        return self._future.result()
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+def _same_files(paths: list[Path]) -> tuple[Path, ...]:
+    return tuple(sorted({p.resolve() for p in paths}))
 
 
 def start(path: Path) -> Digest | None:

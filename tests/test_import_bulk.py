@@ -285,30 +285,6 @@ def test_readers_are_not_held_up_while_an_import_loads(engine: Engine, tmp_path:
     assert labels[-1] == "zones: indexes, keys and checks"  # the last step is said too, not a bar stuck at 100 %
 
 
-def test_bulk_zones_take_one_block_of_ids_that_no_other_session_gets(engine: Engine, tmp_path: Path) -> None:
-    """The importer takes its zones' ids from the sequence in one block (not a nextval per row); ids given to
-    other sessions during the import are outside it, and the sequence steps by 1 again afterwards."""
-    zones_9214().to_file(tmp_path / "zones.gpkg", layer="ChucNangSuDungDat_A", engine="pyogrio")
-    others: list[int] = []
-
-    def meanwhile(label: str, done: int, total: int | None) -> None:
-        with engine.begin() as other:
-            others.append(int(other.execute(sa.text("SELECT nextval('planning.zones_id_seq')")).scalar_one()))
-
-    report = import_path(tmp_path / "zones.gpkg", engine, ImportOptions(plan=next_plan(), user="t"), progress=meanwhile)
-    assert report.plan is not None
-    with engine.connect() as c:
-        lo, hi, n = c.execute(
-            sa.text("SELECT min(id), max(id), count(*) FROM planning.zones WHERE plan_id = :p"),
-            {"p": report.plan["id"]},
-        ).one()
-        step = c.execute(sa.text("SELECT increment_by FROM pg_sequences WHERE sequencename = 'zones_id_seq'")).scalar()
-        after = int(c.execute(sa.text("SELECT nextval('planning.zones_id_seq')")).scalar_one())
-    assert n == 2 and hi - lo + 1 == n  # one block
-    assert others and not any(lo <= i <= hi for i in others)
-    assert step == 1 and after > hi
-
-
 def test_the_importer_checks_the_keys_and_the_server_still_guards_them(engine: Engine, tmp_path: Path) -> None:
     """Migration 0007: a bulk-loaded partition's foreign keys (plan, land-use code) are NOT VALID (the importer made
     sure of them), still guard every later write on either side, and hold when the server is asked to check."""
@@ -360,6 +336,9 @@ def test_the_cli_hashes_the_file_while_loading_and_knows_it_again(
     digest = Digest([path])
     assert digest.of([tmp_path / "." / "zones.gpkg"]) == sha256([path])
     assert digest.of([path, tmp_path / "zones.qmd"]) is None  # other files: computed again by the importer
+    link = tmp_path / "plan.gpkg"
+    link.symlink_to(path)
+    assert Digest([link]).of([link]) == sha256([link]) != sha256([path])  # the name as given, as the importer hashes
     args = ["import", str(path), "--plan", next_plan(), "--user", "t"]
     first = CliRunner().invoke(cli, args, obj={"settings": settings})
     assert first.exit_code == 0, first.output

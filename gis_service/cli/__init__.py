@@ -94,6 +94,7 @@ _register()
 
 
 def main() -> None:
+    _EXIT_WITHOUT_TEARDOWN.clear()  # set by a command of this run only (an in-process run may have set it before)
     try:
         cli(prog_name="planning")
     except SystemExit as exc:
