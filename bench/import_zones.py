@@ -181,10 +181,11 @@ def run(scale: float = 1.0) -> None:
         steps = report.get("timings", {})
         start = ours_wall - float(report.get("seconds", 0.0))
         print(
-            f"  our import's steps: read, convert and COPY {steps.get('layers', 0):.1f}s; indexes and keys built "
-            f"at ATTACH {steps.get('attach_zones', 0):.1f}s; checks outside it (the overlap check runs beside it) "
-            f"{steps.get('quality_checks', 0):.1f}s; "
-            f"start-up {start:.1f}s"
+            f"  our import's steps: read, convert and COPY {steps.get('layers', 0):.1f}s (COPY statements "
+            f"{steps.get('copy', 0):.1f}s, waiting for the next prepared batch "
+            f"{steps.get('waiting_for_reader', 0):.1f}s); "
+            f"indexes and keys built at ATTACH {steps.get('attach_zones', 0):.1f}s; checks outside it (the overlap "
+            f"check runs beside it) {steps.get('quality_checks', 0):.1f}s; start-up {start:.1f}s"
         )
         print(
             f"  history: {loads[0]} bulk load of {int(loads[1] or 0):,} zones; {hist[0]:,} zone entries written "

@@ -851,9 +851,14 @@ def _import_layer(
         rows = writer.encode(names_sent, [c for _, c in sent], len(written))
         return rows, len(written), fids, names_sent, written.tolist()
 
-    # Reading and preparing the next batch (a thread) overlaps with the database writing this one.
+    # Reading and preparing the next batch (a thread) overlaps with the database writing this one. The report says
+    # which side the other waited for: the time COPY took, and the time spent waiting for the next prepared batch.
+    copying = waiting = 0.0
     with ThreadPoolExecutor(1, thread_name_prefix="import-proj") as proj_pool:
+        t = time.perf_counter()
         for rows, n_rows, fids, sent, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
+            t1 = time.perf_counter()
+            waiting += t1 - t
             if kind == "plan-boundary":
                 boundary.extend(rows)
             if n_rows:
@@ -863,6 +868,10 @@ def _import_layer(
                 lr.written += n_rows
             if progress:
                 progress(src.label, lr.read, total)
+            t = time.perf_counter()
+            copying += t - t1
+    report.timings["copy"] = round(report.timings.get("copy", 0.0) + copying, 3)
+    report.timings["waiting_for_reader"] = round(report.timings.get("waiting_for_reader", 0.0) + waiting, 3)
     errors.raise_if_any()
     new_unknown = codes.unknown - unknown_before
     if new_unknown and not opts.allow_unknown_codes:

@@ -344,3 +344,12 @@ def test_the_cli_hashes_the_file_while_loading_and_knows_it_again(
     assert first.exit_code == 0, first.output
     again = CliRunner().invoke(cli, args, obj={"settings": settings})
     assert again.exit_code == 0 and "already holds these very files" in again.output, again.output
+
+
+def test_the_report_says_which_side_the_load_waited_for(engine: Engine, tmp_path: Path) -> None:
+    """The report times the COPY statements and the waits for the reading thread, within the layers' time."""
+    zones_9214().to_file(tmp_path / "zones.gpkg", layer="ChucNangSuDungDat_A", engine="pyogrio")
+    report = import_path(tmp_path / "zones.gpkg", engine, ImportOptions(plan=next_plan(), user="t"))
+    t = report.timings
+    assert t["copy"] > 0 and t["waiting_for_reader"] > 0
+    assert t["copy"] + t["waiting_for_reader"] <= t["layers"]
