@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeGuard, cast
 
 import numpy as np
 import pandas as pd
@@ -435,16 +435,17 @@ def _field_codes(batch: Batch, name: str, keep: np.ndarray) -> tuple[np.ndarray,
     """:func:`_factorize` of the kept features' values of a source field. A text field that Arrow holds is
     dictionary-encoded by Arrow, in C: no Python object per feature (a text field of a million zones cost 0.8 s
     through numpy and pandas, where its few distinct values need a handful)."""
-    if isinstance(batch.fields, ArrowFields):
-        arr = batch.fields.arrow(name)
-        if arr.type in (pa.string(), pa.large_string()):
-            if len(keep) != len(arr):
-                arr = arr.take(pa.array(keep))
-            enc = arr.dictionary_encode(null_encoding="encode")
-            uniq = np.empty(len(enc.dictionary), dtype=object)
-            uniq[:] = enc.dictionary.to_pylist()
-            return enc.indices.to_numpy(zero_copy_only=False).astype(np.intp), uniq
+    if isinstance(batch.fields, ArrowFields) and _is_text(arr := _arrow_values(batch, name, keep)):
+        enc = arr.dictionary_encode(null_encoding="encode")
+        uniq = np.empty(len(enc.dictionary), dtype=object)
+        uniq[:] = enc.dictionary.to_pylist()
+        return enc.indices.to_numpy(zero_copy_only=False).astype(np.intp), uniq
     return _factorize(np.asarray(batch.fields[name][keep]))
+
+
+def _is_text(arr: object) -> TypeGuard[pa.Array]:
+    """An Arrow array of text."""
+    return isinstance(arr, pa.Array) and arr.type in (pa.string(), pa.large_string())
 
 
 #: Batches at least this long have their GEOS reading and validity checks split between two threads.
@@ -511,7 +512,7 @@ def _arrow_text(batch: Batch, fmap: FieldMap, col: str, keep: np.ndarray) -> pa.
     if name is None or not isinstance(batch.fields, ArrowFields) or (batch.preset and col in batch.preset):
         return None
     arr = _arrow_values(batch, name, keep)
-    if not isinstance(arr, pa.Array) or arr.type not in (pa.string(), pa.large_string()):
+    if not _is_text(arr):
         return None
     trimmed = pc.utf8_trim(arr.cast(pa.large_string()), characters=PY_WHITESPACE)
     out: pa.Array = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.large_string()), trimmed)
@@ -630,7 +631,7 @@ def _text_members(name: str, values: np.ndarray | pa.Array) -> pa.Array | None:
         arr = values if isinstance(values, pa.Array) else pa.array(values, from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if arr.type not in (pa.string(), pa.large_string()):  # numbers, bytes (jsonable reads those as Latin-1)
+    if not _is_text(arr):  # numbers, bytes (jsonable reads those as Latin-1)
         return None
     arr = arr.cast(pa.large_string())
     escaped = pc.match_substring_regex(arr, _JSON_ESCAPED).fill_null(False)

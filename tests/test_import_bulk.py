@@ -33,6 +33,20 @@ def _first_zone(c: sa.Connection, plan_id: int) -> int:
     return int(c.execute(sa.text("SELECT min(id) FROM planning.zones WHERE plan_id = :p"), {"p": plan_id}).scalar_one())
 
 
+def _constraints(engine: Engine, part: str, where: str) -> dict[tuple[str, str], bool]:
+    """Whether each constraint matching ``where`` (on ``k``, pg_constraint) is validated, by (table, name), on
+    planning.zones, zones_default and the plan's partition ``part``."""
+    with engine.connect() as c:
+        rows = c.execute(
+            sa.text(
+                "SELECT c.relname, k.conname, k.convalidated FROM pg_constraint k "
+                f"JOIN pg_class c ON c.oid = k.conrelid WHERE {where} AND c.relname IN ('zones', 'zones_default', :p)"
+            ),
+            {"p": part},
+        ).all()
+    return {(r[0], r[1]): bool(r[2]) for r in rows}
+
+
 def test_zones_land_in_their_plans_partition_with_exact_serving_columns(engine: Engine, tmp_path: Path) -> None:
     plan_id = _import(engine, tmp_path, next_plan())
     with engine.connect() as c:
@@ -193,17 +207,9 @@ def test_the_importer_checks_validity_and_the_server_still_checks_every_later_wr
     check is NOT VALID), checks every other write, and finds them valid when asked to check them all."""
     plan_id = _import(engine, tmp_path, next_plan())
     part = f"zones_plan_{plan_id}"
-    with engine.connect() as c:
-        checked: dict[str, bool] = dict(
-            c.execute(
-                sa.text(
-                    "SELECT c.relname, k.convalidated FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
-                    "WHERE k.conname = 'zones_geom_valid' AND c.relname IN ('zones', 'zones_default', :p)"
-                ),
-                {"p": part},
-            ).all()
-        )
-    assert checked == {"zones": False, "zones_default": True, part: False}
+    checked = _constraints(engine, part, "k.conname = 'zones_geom_valid'")
+    v = "zones_geom_valid"
+    assert checked == {("zones", v): False, ("zones_default", v): True, (part, v): False}
     bowtie = "SRID=9214;MULTIPOLYGON(((561600 1821600,561700 1821700,561700 1821600,561600 1821700,561600 1821600)))"
     with engine.begin() as c:
         zid = _first_zone(c, plan_id)
@@ -289,23 +295,13 @@ def test_the_importer_checks_the_keys_and_the_server_still_guards_them(engine: E
     """Migration 0007: a bulk-loaded partition's foreign keys (plan, land-use code) are NOT VALID (the importer made
     sure of them), still guard every later write on either side, and hold when the server is asked to check."""
     plan_id = _import(engine, tmp_path, next_plan())
-    part = f"planning.zones_plan_{plan_id}"
-    with engine.connect() as c:
-        keys: dict[str, bool] = dict(
-            c.execute(
-                sa.text(
-                    "SELECT c.relname || ' ' || k.conname, k.convalidated FROM pg_constraint k "
-                    "JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype = 'f' "
-                    "AND c.relname IN ('zones', 'zones_default', :p)"
-                ),
-                {"p": part.split(".")[1]},
-            ).all()
-        )
-    assert keys == {  # none on planning.zones itself
-        "zones_default zones_land_use_code_fkey": True,
-        "zones_default zones_plan_id_fkey": True,
-        f"{part.split('.')[1]} zones_land_use_code_fkey": False,
-        f"{part.split('.')[1]} zones_plan_id_fkey": False,
+    name = f"zones_plan_{plan_id}"
+    part = f"planning.{name}"
+    assert _constraints(engine, name, "k.contype = 'f'") == {  # none on planning.zones itself
+        ("zones_default", "zones_land_use_code_fkey"): True,
+        ("zones_default", "zones_plan_id_fkey"): True,
+        (name, "zones_land_use_code_fkey"): False,
+        (name, "zones_plan_id_fkey"): False,
     }
     with engine.begin() as c:
         zid = _first_zone(c, plan_id)
