@@ -983,10 +983,23 @@ def _quality(
 
 
 #: Checks of ``planning.zones`` that the importer makes itself on every zone it loads in bulk, so the server does not
-#: make them again (migration 0005): valid geometry, which ``converters.geometry.normalise`` checks with the same
-#: GEOS predicate as ``ST_IsValid`` (and repairs). They are ``NOT VALID`` on ``planning.zones``: still checked on
-#: every other insert and update.
-IMPORTER_CHECKS = ("zones_geom_valid",)
+#: make them again. Valid geometry (migration 0005): ``converters.geometry.normalise`` checks it with the same GEOS
+#: predicate as ``ST_IsValid``, and repairs. The rest (migration 0008): no empty shape (``normalise`` drops them),
+#: each number within :data:`RANGES` (narrower than the checks), minimum floors at most maximum floors
+#: (``_column_values``), and ``row_version``, which the importer never sends (its default is 1). They are
+#: ``NOT VALID`` on ``planning.zones``: still checked on every other insert and update.
+IMPORTER_CHECKS = (
+    "zones_geom_valid",
+    "zones_geom_not_empty",
+    "zones_floors_order",
+    "zones_max_density_pct_check",
+    "zones_max_far_check",
+    "zones_max_floors_check",
+    "zones_min_floors_check",
+    "zones_max_height_m_check",
+    "zones_min_setback_m_check",
+    "zones_row_version_check",
+)
 
 
 def _importer_checks(conn: Connection) -> list[str]:

@@ -17,6 +17,7 @@ from test_import_formats import CONTROL_9214, next_plan, zones_9214
 
 from converters import ImportOptions, import_path
 from converters.errors import ConverterError
+from converters.importer import IMPORTER_CHECKS
 from gis_service.db.engine import create_db_engine
 from gis_service.db.migrate import downgrade, upgrade
 from gis_service.editing import feature_history, restore_feature, update_feature
@@ -273,6 +274,39 @@ def test_downgrade_puts_bulk_loaded_zones_and_their_history_back(empty_database_
     upgrade(url)
 
 
+def test_migration_0008_checks_the_plan_versions_loaded_before_it(empty_database_url: str, tmp_path: Path) -> None:
+    """Down to 0007 the value checks are validated everywhere again (each row checked); back up, a plan version
+    loaded before 0008 keeps them validated: only the importer's later loads skip them."""
+    url = empty_database_url
+    upgrade(url)
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        plan_id = _import(engine, tmp_path, next_plan())
+    finally:
+        engine.dispose()
+    name = f"zones_plan_{plan_id}"
+    where = "k.conname = 'zones_max_density_pct_check'"
+    downgrade(url, "0007_bulk_zone_keys")
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        assert set(_constraints(engine, name, where).values()) == {True}
+    finally:
+        engine.dispose()
+    upgrade(url)
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        assert _constraints(engine, name, where) == {
+            ("zones", "zones_max_density_pct_check"): False,
+            ("zones_default", "zones_max_density_pct_check"): True,
+            (name, "zones_max_density_pct_check"): True,
+        }
+        (tmp_path / "later").mkdir()
+        later = f"zones_plan_{_import(engine, tmp_path / 'later', next_plan())}"
+        assert _constraints(engine, later, where)[(later, "zones_max_density_pct_check")] is False
+    finally:
+        engine.dispose()
+
+
 def test_readers_are_not_held_up_while_an_import_loads(engine: Engine, tmp_path: Path) -> None:
     """During the load (after each batch's COPY), another session reads and edits planning.zones without waiting."""
     zones_9214().to_file(tmp_path / "zones.gpkg", layer="ChucNangSuDungDat_A", engine="pyogrio")
@@ -315,6 +349,64 @@ def test_the_importer_checks_the_keys_and_the_server_still_guards_them(engine: E
             c.execute(sa.text("DELETE FROM planning.plans WHERE id = :p"), {"p": plan_id})
         for name in ("zones_land_use_code_fkey", "zones_plan_id_fkey"):
             c.execute(sa.text(f"ALTER TABLE {part} VALIDATE CONSTRAINT {name}"))  # every loaded row holds
+
+
+def test_the_importer_checks_the_values_and_the_server_still_checks_every_later_write(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Migration 0008: a bulk-loaded partition's value checks are NOT VALID (the importer made them, more strictly),
+    zones_default's are validated, every later write is still checked, and the loaded rows hold when asked."""
+    plan_id = _import(engine, tmp_path, next_plan())
+    name = f"zones_plan_{plan_id}"
+    checks = [c for c in IMPORTER_CHECKS if c != "zones_geom_valid"]
+    assert len(checks) == 9
+    where = "k.conname = ANY(ARRAY[" + ", ".join(f"'{c}'" for c in checks) + "])"
+    assert _constraints(engine, name, where) == {
+        **{("zones", c): False for c in checks},
+        **{("zones_default", c): True for c in checks},
+        **{(name, c): False for c in checks},
+    }
+    refused = {
+        "zones_max_density_pct_check": "max_density_pct = 140",
+        "zones_max_far_check": "max_far = -1",
+        "zones_max_floors_check": "max_floors = -1",
+        "zones_floors_order": "min_floors = 9, max_floors = 3",
+        "zones_geom_not_empty": "geom = 'SRID=9214;MULTIPOLYGON EMPTY'",
+    }
+    with engine.begin() as c:
+        zid = _first_zone(c, plan_id)
+        for check, change in refused.items():
+            with pytest.raises(sa.exc.IntegrityError, match=check), c.begin_nested():
+                c.execute(sa.text(f"UPDATE planning.zones SET {change} WHERE id = :i"), {"i": zid})
+        # an update's row_version is the trigger's (the old one + 1): an insert into the plan's partition sets it
+        with pytest.raises(sa.exc.IntegrityError, match="zones_row_version_check"), c.begin_nested():
+            c.execute(
+                sa.text(
+                    "INSERT INTO planning.zones (plan_id, land_use_code, geom, row_version) "
+                    "SELECT plan_id, land_use_code, geom, 0 FROM planning.zones WHERE id = :i"
+                ),
+                {"i": zid},
+            )
+        for check in checks:
+            c.execute(sa.text(f"ALTER TABLE planning.{name} VALIDATE CONSTRAINT {check}"))  # every loaded row holds
+
+
+def test_zone_ids_come_from_the_sequence_in_blocks(engine: Engine, tmp_path: Path) -> None:
+    """Migration 0008: a session takes 1,000 zone ids at once; ids stay unique, and increasing within a session."""
+    with engine.connect() as c:
+        cache = c.execute(
+            sa.text(
+                "SELECT cache_size FROM pg_sequences WHERE schemaname = 'planning' AND sequencename = 'zones_id_seq'"
+            )
+        ).scalar_one()
+    assert cache == 1000
+    first, second = _import(engine, tmp_path, next_plan()), _import(engine, tmp_path, next_plan())
+    with engine.connect() as c:
+        ids = c.execute(
+            sa.text("SELECT plan_id, id FROM planning.zones WHERE plan_id IN (:a, :b) ORDER BY plan_id, id"),
+            {"a": first, "b": second},
+        ).all()
+    assert len(ids) == 4 and len({i for _, i in ids}) == 4
 
 
 def test_the_cli_hashes_the_file_while_loading_and_knows_it_again(
