@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
     parser.add_argument("--list", action="store_true", help="list the benchmarks")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the data sizes")
+    parser.add_argument("--pairs", type=int, default=None, help="import: alternating runs of each side (default 3)")
     args = parser.parse_args(argv)
     if args.list:
         for name, module in BENCHMARKS.items():
@@ -31,7 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     for name in args.names or list(BENCHMARKS):
-        importlib.import_module(BENCHMARKS[name]).run(scale=args.scale)
+        run = importlib.import_module(BENCHMARKS[name]).run
+        if name == "import" and args.pairs is not None:
+            run(scale=args.scale, pairs=args.pairs)
+        else:
+            run(scale=args.scale)
     return 0
 
 
