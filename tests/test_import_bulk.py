@@ -7,6 +7,7 @@ database's checks, and a downgrade that gives every row and history entry back.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -432,6 +433,7 @@ def test_the_cli_hashes_the_file_while_loading_and_knows_it_again(
     assert first.exit_code == 0, first.output
     again = CliRunner().invoke(cli, args, obj={"settings": settings})
     assert again.exit_code == 0 and "already holds these very files" in again.output, again.output
+    assert gc.isenabled()  # off during the command only (the process's own state given back)
 
 
 def test_the_report_says_which_side_the_load_waited_for(engine: Engine, tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def test_polygons_are_written_as_one_part_multipolygons() -> None:
 def test_fitted_serving_coordinates_are_proj_to_a_micrometre_and_the_points_own() -> None:
     """The transformation is fitted per 50 km square and used only where it comes within 1e-11° (about 1 µm) of
     PROJ; a point's copy is the same whatever other points are transformed with it."""
-    from converters.crs import _CELL_FITS, _proj_serving
+    from converters.crs import _CELL_FITS, WEB_MERCATOR_RADIUS, _proj_serving
 
     rng = np.random.default_rng(3)
     for width, height in ((3_000.0, 2_000.0), (40_000.0, 60_000.0), (600_000.0, 1_500_000.0)):
@@ -72,4 +72,8 @@ def test_fitted_serving_coordinates_are_proj_to_a_micrometre_and_the_points_own(
         some = rng.permutation(len(xy))[:777]
         alone = serving_coordinates(xy[some])
         assert np.array_equal(alone[0], lonlat[some]) and np.array_equal(alone[1], merc[some])
+        # two (n, 2) arrays binary COPY takes as they are; Web Mercator x is lon in radians times the radius
+        assert lonlat.flags.c_contiguous and merc.flags.c_contiguous and lonlat.shape == merc.shape == xy.shape
+        assert np.array_equal(merc[:, 0], WEB_MERCATOR_RADIUS * np.radians(lonlat[:, 0]))
     assert any(f is not None for f in _CELL_FITS.values())  # the fits were used, not PROJ alone
+    assert all(a.shape == (0, 2) for a in serving_coordinates(np.empty((0, 2))))
