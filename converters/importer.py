@@ -590,6 +590,26 @@ def _column_values(
     return out
 
 
+def _code_pairs(raw: np.ndarray, code: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each feature's (source code, stored code) pair as an index among the distinct pairs, and for each distinct
+    pair: whether the stored code is another than the source's (both given, not the same but for case), and the
+    ``source_land_use_code`` JSON member of its source code (None where it has none). Worked out once per pair, not
+    per feature: a million zones hold a dozen pairs, and the loops over the features cost 0.7 s."""
+    ri, ru = _factorize(raw)
+    ci, cu = _factorize(code)
+    width = max(len(cu), 1)
+    pair, uniq = _factorize(ri.astype(np.int64) * width + ci)
+    changed = np.zeros(len(uniq), dtype=bool)
+    member = np.full(len(uniq), None, dtype=object)
+    for k, key in enumerate(uniq.tolist()):
+        r, c = ru[key // width], cu[key % width]
+        if _is_null(r):
+            continue
+        member[k] = '"source_land_use_code": ' + json.dumps(r, ensure_ascii=False)
+        changed[k] = not _is_null(c) and r.upper() != c
+    return pair, changed, member
+
+
 def _raw_codes(batch: Batch, fmap: FieldMap, keep: np.ndarray) -> np.ndarray:
     """The land-use code as written in the source (Unicode, stripped), or None, for each kept feature."""
     if batch.preset is not None and "land_use_code_raw" in batch.preset:
@@ -749,9 +769,9 @@ def _import_layer(
         writer = _Writer(conn, kind, plan_id, COLUMNS[kind], opts.user)
     assert fmap is not None and source_crs is not None
 
-    def prepare(batch: Batch) -> tuple[Any, int, list[Any], list[str], list[int]]:
-        """Rows ready for COPY (binary COPY's rows, their count, the features' ids, the column names and which
-        features are written), or the boundary's geometries: no database here.
+    def prepare(batch: Batch) -> tuple[Any, int, list[Any], list[str]]:
+        """Rows ready for COPY (binary COPY's rows, their count, the ids of the features written and the column
+        names), or the boundary's geometries: no database here.
 
         Column-wise: each step runs over the batch's arrays (GEOS, PROJ, numpy, Arrow), and Python touches each
         distinct value once; ``converters.pgcopy`` lays the columns into rows."""
@@ -773,7 +793,7 @@ def _import_layer(
         valid = _in_two(proj_pool, shapely.is_valid, geoms) if kind == "zones" else None
         geoms, keep = normalise(geoms, batch.fids, kind, lr, valid)
         if kind == "plan-boundary":
-            return list(geoms), 0, [], [], []
+            return list(geoms), 0, [], []
         assert writer is not None
         geometry: Future[list[Any]] | None = None
         if writer.bulk:  # WKB and PROJ work beside this thread (GEOS, PROJ and numpy release the GIL)
@@ -788,8 +808,8 @@ def _import_layer(
             code = values["land_use_code"]
             raw = _raw_codes(batch, fmap, keep)
             has_code, has_raw = ~_none(code), ~_none(raw)
-            both = np.flatnonzero(has_code & has_raw)
-            differs = both[[raw[i].upper() != code[i] for i in both]]
+            pair, changed, member = _code_pairs(raw, code)
+            differs = np.flatnonzero(changed[pair] & has_code & has_raw)
             unknown = np.flatnonzero(~has_code & has_raw)
             if kind == "zones":  # with --allow-unknown-codes: left out and listed (else the layer fails below)
                 for i in unknown:
@@ -797,7 +817,7 @@ def _import_layer(
                 ok[unknown] = False
             else:
                 differs = np.union1d(differs, unknown)
-            more[differs] = ['"source_land_use_code": ' + json.dumps(raw[i], ensure_ascii=False) for i in differs]
+            more[differs] = member[pair[differs]]
             if kind in REQUIRED and "land_use_code" in REQUIRED[kind]:
                 for i in np.flatnonzero(~has_code & ~has_raw):
                     errors.add(fids[i], "no land-use code")
@@ -844,27 +864,28 @@ def _import_layer(
             for name, col in zip(names, columns, strict=True)
             if not (writer.bulk and name in BULK_DEFAULTS) and name not in unmapped
         ]
+        written_fids = fids if len(written) == len(fids) else [fids[i] for i in written]
         if zone_shapes is not None and kind == "zones":
             zone_codes = _rows(values["zone_code"], written)
             codes_list = zone_codes.to_pylist() if isinstance(zone_codes, pa.Array) else zone_codes.tolist()
-            zone_shapes.append((kept_geoms, [fids[i] for i in written], codes_list))
+            zone_shapes.append((kept_geoms, written_fids, codes_list))
         names_sent = [n for n, _ in sent]
         rows = writer.encode(names_sent, [c for _, c in sent], len(written))
-        return rows, len(written), fids, names_sent, written.tolist()
+        return rows, len(written), written_fids, names_sent
 
     # Reading and preparing the next batch (a thread) overlaps with the database writing this one. The report says
     # which side the other waited for: the time COPY took, and the time spent waiting for the next prepared batch.
     copying = waiting = 0.0
     with ThreadPoolExecutor(1, thread_name_prefix="import-proj") as proj_pool:
         t = time.perf_counter()
-        for rows, n_rows, fids, sent, written in prefetch(prepare(b) for b in itertools.chain([first], source)):
+        for rows, n_rows, fids, sent in prefetch(prepare(b) for b in itertools.chain([first], source)):
             t1 = time.perf_counter()
             waiting += t1 - t
             if kind == "plan-boundary":
                 boundary.extend(rows)
             if n_rows:
                 assert writer is not None
-                writer.copy(sent, rows, [fids[i] for i in written], src.label)
+                writer.copy(sent, rows, fids, src.label)
             if kind not in ("parcels", "buildings"):
                 lr.written += n_rows
             if progress:

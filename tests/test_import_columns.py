@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pyarrow as pa
 
-from converters.importer import PY_WHITESPACE, _arrow_text, _text_members
+from converters.importer import PY_WHITESPACE, _arrow_text, _code_pairs, _text_members
 from converters.mapping import FieldMap
 from converters.sources import ArrowFields, Batch
 
@@ -43,3 +43,19 @@ def test_arrow_fields_become_numpy_only_when_asked() -> None:
     fields = ArrowFields({"tenO": pa.array(["a", "b"])})
     assert "tenO" in fields and "x" not in fields and list(fields) == ["tenO"] and not fields._numpy
     assert fields["tenO"].tolist() == ["a", "b"] and "tenO" in fields._numpy
+
+
+def test_code_pairs_say_per_feature_what_the_per_feature_loop_said() -> None:
+    """_code_pairs: what the loops over the features said (the stored code another than the source's, the source's
+    JSON member), worked out once per distinct (source code, stored code) pair."""
+    raw = np.array(["BHK", "odt", None, "XYZ", "BHK", "ODT", "Đ1", None, "odt"], dtype=object)
+    code = np.array(["HNK", "ODT", "ODT", None, "HNK", "ODT", "ODT", None, "ODT"], dtype=object)
+    pair, changed, member = _code_pairs(raw, code)
+    assert len(changed) == len(member) == 7 and pair.tolist() == [0, 1, 2, 3, 0, 4, 5, 6, 1]
+    loop = [i for i in range(len(raw)) if raw[i] is not None and code[i] is not None and raw[i].upper() != code[i]]
+    assert [i for i in range(len(raw)) if changed[pair[i]]] == loop == [0, 4, 6]  # BHK → HNK twice, Đ1 → ODT
+    assert [member[pair[i]] for i in range(len(raw))] == [
+        None if not isinstance(r, str) else '"source_land_use_code": ' + json.dumps(r, ensure_ascii=False) for r in raw
+    ]
+    empty = _code_pairs(np.array([], dtype=object), np.array([], dtype=object))
+    assert len(empty[0]) == len(empty[1]) == len(empty[2]) == 0
