@@ -18,7 +18,7 @@ import pydantic
 from gis_service.errors import PlanningError
 from gis_service.settings import Settings
 
-__all__ = ["cli", "exit_without_teardown", "main"]
+__all__ = ["cli", "exit_without_teardown", "main", "own_process"]
 
 
 class PlanningGroup(click.Group):
@@ -38,6 +38,13 @@ class PlanningGroup(click.Group):
 
 
 _EXIT_WITHOUT_TEARDOWN = threading.Event()
+_OWN_PROCESS = threading.Event()
+
+
+def own_process() -> bool:
+    """Whether the command runs as the ``planning`` process itself (:func:`main`), not inside another program
+    (tests, CliRunner): settings of the whole process are then the command's to make."""
+    return _OWN_PROCESS.is_set()
 
 
 def exit_without_teardown() -> None:
@@ -95,6 +102,7 @@ _register()
 
 def main() -> None:
     _EXIT_WITHOUT_TEARDOWN.clear()  # set by a command of this run only (an in-process run may have set it before)
+    _OWN_PROCESS.set()
     try:
         cli(prog_name="planning")
     except SystemExit as exc:

