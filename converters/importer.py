@@ -809,7 +809,7 @@ def _import_layer(
             raw = _raw_codes(batch, fmap, keep)
             has_code, has_raw = ~_none(code), ~_none(raw)
             pair, changed, member = _code_pairs(raw, code)
-            differs = np.flatnonzero(changed[pair] & has_code & has_raw)
+            differs = np.flatnonzero(changed[pair])  # both codes given, and not the same but for case
             unknown = np.flatnonzero(~has_code & has_raw)
             if kind == "zones":  # with --allow-unknown-codes: left out and listed (else the layer fails below)
                 for i in unknown:
