@@ -340,9 +340,21 @@ def test_the_importer_checks_the_keys_and_the_server_still_guards_them(engine: E
     }
     with engine.begin() as c:
         zid = _first_zone(c, plan_id)
-        code = c.execute(sa.text("SELECT land_use_code FROM planning.zones WHERE id = :i"), {"i": zid}).scalar_one()
         with pytest.raises(sa.exc.IntegrityError, match="zones_land_use_code_fkey"), c.begin_nested():
             c.execute(sa.text("UPDATE planning.zones SET land_use_code = 'XYZ' WHERE id = :i"), {"i": zid})
+        # a code nothing else refers to (parcels, buildings and other plans' zones of other tests may hold the
+        # sample's codes, and their keys would answer first), given to the zone: only the partition's key holds it
+        code = c.execute(
+            sa.text(
+                "SELECT code FROM planning.land_use_codes l WHERE NOT is_group "
+                "AND NOT EXISTS (SELECT 1 FROM planning.land_use_codes g WHERE g.group_code = l.code) "
+                "AND NOT EXISTS (SELECT 1 FROM planning.legacy_land_use_codes x WHERE x.code = l.code) "
+                "AND NOT EXISTS (SELECT 1 FROM planning.parcels p WHERE p.land_use_code = l.code) "
+                "AND NOT EXISTS (SELECT 1 FROM planning.buildings b WHERE b.land_use_code = l.code) "
+                "AND NOT EXISTS (SELECT 1 FROM planning.zones z WHERE z.land_use_code = l.code) ORDER BY code LIMIT 1"
+            )
+        ).scalar_one()
+        c.execute(sa.text("UPDATE planning.zones SET land_use_code = :c WHERE id = :i"), {"c": code, "i": zid})
         with pytest.raises(sa.exc.IntegrityError, match="zones_land_use_code_fkey"), c.begin_nested():
             c.execute(sa.text("DELETE FROM planning.land_use_codes WHERE code = :c"), {"c": code})
         with pytest.raises(sa.exc.IntegrityError, match="zones_plan_id_fkey"), c.begin_nested():
