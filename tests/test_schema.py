@@ -32,6 +32,7 @@ TABLES = {
     "permit_decisions",
     "zones_default",  # 0004_zone_partitions: zones of plan versions not imported in bulk
     "bulk_loads",
+    "map_features",  # 0009: the base map (water, walls, streets, alleys, landmarks)
 }
 
 
@@ -139,6 +140,7 @@ def test_geometry_columns_use_the_legal_crs_with_indexes(conn: Connection) -> No
         ("building_lines", 9214, "MULTILINESTRING"),
         ("permit_applications", 9214, "MULTIPOLYGON"),  # 0003_permits: the lot
         ("permit_checks", 9214, "MULTIPOLYGON"),  # the footprint checked
+        ("map_features", 9214, "GEOMETRY"),  # 0009: areas, lines or points, by kind (a check)
     }
     derived = {(t, c, s) for t, c, s, _ in cols if c != "geom"}
     for table, _, _ in storage:
@@ -181,3 +183,53 @@ def test_one_approved_version_per_plan_and_decision_required(conn: Connection) -
             sp.rollback()
         else:
             raise AssertionError("an approved plan without a decision was accepted")
+
+
+def test_map_features_tie_the_geometry_type_to_the_kind(conn: Connection) -> None:
+    insert = sa.text(
+        "INSERT INTO planning.map_features (kind, name, width_m, height_m, geom) "
+        "VALUES (:kind, :name, :width, :height, ST_GeomFromText(:wkt, 9214)) RETURNING id, row_version, created_by"
+    )
+    square = "POLYGON((561600 1821600, 561650 1821600, 561650 1821650, 561600 1821650, 561600 1821600))"
+    line = "LINESTRING(561600 1821600, 561700 1821610)"
+    ok = [
+        ("water", "Sông Hương", None, None, square),
+        ("wall", "Kinh thành", None, 6.5, "MULTI" + square.replace("((", "(((").replace("))", ")))")),
+        ("street", "Đinh Tiên Hoàng", 12, None, line),
+        ("alley", "Kiệt 12", 2.5, None, line),
+        ("landmark", "Kỳ Đài", None, 37, "POINT(561625 1821650)"),
+    ]
+    for kind, name, width, height, wkt in ok:
+        row = conn.execute(insert, {"kind": kind, "name": name, "width": width, "height": height, "wkt": wkt}).one()
+        assert row[1] == 1 and row[2]  # bookkeeping as on the other layers
+    history = conn.execute(
+        sa.text("SELECT count(*) FROM planning.change_history WHERE table_name = 'map_features'")
+    ).scalar_one()
+    assert history >= len(ok)
+    # the rule model's query: alleys near a lot, with name, width and shape
+    alley = conn.execute(
+        sa.text(
+            "SELECT name, width_m FROM planning.map_features WHERE kind = 'alley' "
+            "AND ST_DWithin(geom, ST_SetSRID(ST_MakePoint(561650, 1821605), 9214), 10)"
+        )
+    ).all()
+    assert [(a[0], float(a[1])) for a in alley] == [("Kiệt 12", 2.5)]
+    bad = [
+        ("water", None, None, line, "map_features_geom_type"),  # a river as a line
+        ("street", None, None, square, "map_features_geom_type"),
+        ("landmark", None, None, "MULTIPOINT((561625 1821650))", "map_features_geom_type"),
+        ("road", None, None, line, "map_features_"),  # kind_check, or geom_type checked first
+        ("alley", 0, None, line, "map_features_width_m_check"),
+        ("wall", None, -1, square, "map_features_height_m_check"),
+        ("wall", None, None, "POLYGON((561600 1821600, 561650 1821650, 561650 1821600, 561600 1821650, "
+         "561600 1821600))", "map_features_geom_valid"),  # a bow tie
+    ]  # fmt: skip
+    for kind, width, height, wkt, rule in bad:
+        with conn.begin_nested() as sp:
+            try:
+                conn.execute(insert, {"kind": kind, "name": None, "width": width, "height": height, "wkt": wkt})
+            except sa.exc.IntegrityError as exc:
+                assert rule in str(exc), (kind, wkt, exc)
+                sp.rollback()
+            else:
+                raise AssertionError(f"accepted a {kind} {wkt}")
