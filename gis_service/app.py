@@ -116,6 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gis_service.permits.api import install_permits
 
     install_permits(app)  # /permits: pre-check, applications, recorded checks, decisions, reports
+    from gis_service.envelope_api import install_envelope
+
+    install_envelope(app)  # /parcels/{id}/envelope: what may be built on a parcel
     from gis_service.features_api import install_features
 
     install_features(app, settings)  # OGC API - Features Part 4 writes, history, restore (before the /ogc mount)

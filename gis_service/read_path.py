@@ -183,7 +183,7 @@ def tiles_router(settings: Settings) -> APIRouter:
                     "description": TILE_LAYERS[c].title_vi,
                     "minTileMatrix": str(TILE_LAYERS[c].min_zoom),
                     "maxTileMatrix": str(MAX_ZOOM),
-                    "geometryType": "lines" if c == "red_lines" else "polygons",
+                    **({"geometryType": t} if (t := TILE_LAYERS[c].geometry_type) else {}),
                 }
                 for c in collections
             ],
@@ -191,7 +191,7 @@ def tiles_router(settings: Settings) -> APIRouter:
 
     @router.get(
         "/ogc/collections/{collection_id}/tiles",
-        summary="Vector tilesets of a collection (zones, parcels, red_lines)",
+        summary="Vector tilesets of a collection (zones, parcels, red_lines, map_features)",
     )
     def collection_tilesets(collection_id: str) -> JSONResponse:
         _check_collection(collection_id)
@@ -216,13 +216,15 @@ def tiles_router(settings: Settings) -> APIRouter:
             body = await tile_async(conn, [collection_id], z, x, y)
         return _cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
 
-    @router.get("/ogc/tiles/WebMercatorQuad", summary="Vector tileset of the plan map (zones, parcels, red lines)")
+    @router.get(
+        "/ogc/tiles/WebMercatorQuad", summary="Vector tileset of the plan map (zones, parcels, red lines, base map)"
+    )
     def dataset_tileset() -> JSONResponse:
         return JSONResponse(tileset(list(TILE_LAYERS), ""))
 
     @router.get(
         "/ogc/tiles/WebMercatorQuad/{z}/{y}/{x}",
-        summary="A Mapbox vector tile of the plan map: layers zones, parcels, red_lines",
+        summary="A Mapbox vector tile of the plan map: layers zones, parcels, red_lines, map_features",
         response_class=Response,
         responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}},
     )
@@ -325,7 +327,7 @@ def install_read_path(app: FastAPI, settings: Settings) -> None:
 
         So are those of the permit checks (their acceptance asks for it). Other routes keep FastAPI's default (422).
         """
-        if not request.url.path.startswith(("/ogc", "/lookup", "/permits")):
+        if not request.url.path.startswith(("/ogc", "/lookup", "/permits", "/parcels")):
             return await request_validation_exception_handler(request, exc)
         problems = []
         for err in exc.errors():

@@ -3,7 +3,10 @@
 * plan ``46QCT0000009`` v1 approved (QĐ 77/QĐ-UBND), level detailed;
 * a road along y = 0 (south of it): red line y = 0 (12 m wide, Lê Duẩn), building line y = 3 (setback 3 m),
   both from x = -3000 to 1000;
-* zone A (ODT) x -1000..0, y 0..1000: density 95 %, floors 1..5, height 18 m, FAR 4, setback 3 m;
+* a second road along y = 1000 (north of it): red line y = 1000 (12 m wide, Nguyễn Trãi) from x = -3000 to 1000,
+  with no building line (its setback comes from the zone, else QCVN Table 2.7);
+* zone A (ODT) x -1000..0, y 0..1000: density 95 %, floors 1..5, height 18 m, FAR 4, setback 3 m, a new development
+  area (``khuVucMoi``: QCVN's smallest lot sizes apply);
 * zone B (TMD) x 0..1000, y 0..1000: density 60 %, floors ..9, height 32 m, FAR 5, no setback (QCVN Table 2.7);
 * zone C (ODT) x -3000..-1000, y 0..1000: no rules at all (missing plan values);
 * parcel (Phú Xuân, tờ 5 thửa 7) x -10..10, y 0..20, straddling zones A and B.
@@ -58,6 +61,7 @@ def load_permit_plan(url: str) -> dict[str, int]:
             "RETURNING id"
         )
         ids["A"] = one(zone_sql, ids["plan"], "A", "ODT", 95, 1, 5, 18, 4, 3, box(-1000, 0, 0, 1000))
+        conn.execute("UPDATE planning.zones SET attributes = '{\"khuVucMoi\": 1}' WHERE id = %s", (ids["A"],))
         ids["B"] = one(zone_sql, ids["plan"], "B", "TMD", 60, None, 9, 32, 5, None, box(0, 0, 1000, 1000))
         ids["C"] = one(
             zone_sql, ids["plan"], "C", "ODT", None, None, None, None, None, None, box(-3000, 0, -1000, 1000)
@@ -67,6 +71,12 @@ def load_permit_plan(url: str) -> dict[str, int]:
             "VALUES (%s, 'Lê Duẩn', 12, %s::geometry) RETURNING id",
             ids["plan"],
             line(-3000, 0, 1000, 0),
+        )
+        ids["north_red_line"] = one(
+            "INSERT INTO planning.red_lines (plan_id, road_name, red_line_width_m, geom) "
+            "VALUES (%s, 'Nguyễn Trãi', 12, %s::geometry) RETURNING id",
+            ids["plan"],
+            line(-3000, 1000, 1000, 1000),
         )
         ids["building_line"] = one(
             "INSERT INTO planning.building_lines (plan_id, road_name, red_line_width_m, setback_m, geom) "

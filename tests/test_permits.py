@@ -74,23 +74,27 @@ def test_compliant_precheck_needs_no_login(client: TestClient) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["verdict"] == "compliant", [x for x in body["rules"] if x["status"] != "pass"]
+    # the road has a building line: it governs the setback (Table 2.7 asks no more of a 12 m building)
     assert {x["id"] for x in body["rules"]} == {
         "land_use",
         "inside_lot",
         "building_line",
-        "red_line_setback",
+        "access",
         "density",
         "floors",
         "height",
         "far",
         "frontage",
         "lot_area",
+        "architecture",
     }
+    assert by_id(body, "architecture")[0]["status"] == "officer_judgement"
     assert body["plan"]["code"] == CODE and body["plan"]["decision_no"] == "77/QĐ-UBND"
     density = by_id(body, "density")[0]
     assert density["value"] == 48.0 and density["limit"] == 70.0 and "Bảng 2.8" in density["source"]
     assert by_id(body, "frontage")[0]["value"] == pytest.approx(10.0, abs=0.001)
-    assert by_id(body, "red_line_setback")[0]["value"] == 3.0
+    assert body["red_line"]["footprint_distance_m"] == 3.0 and by_id(body, "building_line")[0]["value"] == 0.0
+    assert by_id(body, "building_line")[0]["road"]["name"] == "Lê Duẩn"
 
 
 def test_uses_are_listed(client: TestClient) -> None:
@@ -121,8 +125,9 @@ def test_straddling_parcel_gets_an_answer_per_zone(client: TestClient, permit_db
     )
     floors = {x["zone"]["zone_code"]: x for x in by_id(body, "floors")}
     assert floors["A"]["limit"] == 5 and floors["B"]["limit"] == 9
-    setback = {x["zone"]["zone_code"]: x for x in by_id(body, "red_line_setback")}
-    assert setback["A"]["limit"] == 3.0 and "Bảng 2.7" in setback["B"]["source"]  # zone B sets no setback
+    # one road, one building line: the setback is the road's, not the zones'
+    (line,) = by_id(body, "building_line")
+    assert line["status"] == "pass" and line["road"]["name"] == "Lê Duẩn" and "zone" not in line
     assert body["verdict"] == "not_compliant" and "land_use" in body["failed"]
     assert [z["zone_code"] for z in body["plan"]["zones"]] == ["A", "B"] or [
         z["zone_code"] for z in body["plan"]["zones"]
@@ -141,16 +146,17 @@ def test_missing_plan_values_need_review_never_pass(client: TestClient) -> None:
     }
     body = client.post("/permits/check", json=data).json()
     assert body["verdict"] == "needs_review" and not body["failed"]
-    assert {"floors", "height", "far", "density"} <= set(body["warnings"])
+    assert {"floors", "height", "far", "density"} <= set(body["needs_review"])
     for rid in ("floors", "height", "far", "density"):
-        assert all(x["status"] == "warn" for x in by_id(body, rid)), by_id(body, rid)
+        assert all(x["status"] == "needs_review" for x in by_id(body, rid)), by_id(body, rid)
+        assert all(x["basis"] == "no_data" for x in by_id(body, rid)), by_id(body, rid)
     # the same proposal without its height: the rule says what is missing
     data.pop("height_m")
     body = client.post(
         "/permits/check", json={**data, "lot": box_geojson(-50, 0, -40, 20), "footprint": box_geojson(-49, 3, -41, 15)}
     ).json()
     height = by_id(body, "height")[0]
-    assert height["status"] == "warn" and "height_m" in height["message_en"] and body["verdict"] == "needs_review"
+    assert height["status"] == "needs_review" and "height_m" in height["message_en"] and body["verdict"] == "needs_review"
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from permits_sample import box_geojson, load_permit_plan
 
 from gis_service.permits import check
-from gis_service.permits.tables import qcvn_tables
+from gis_service.rules.tables import qcvn_tables
 
 
 @pytest.fixture(scope="module")
@@ -120,9 +120,9 @@ CASES: list[tuple[str, tuple[float, ...], tuple[float, ...], dict[str, Any], str
     ("FAR 4.0", LOT100, (-99, 101, -91, 109), {"total_floor_area_m2": 400}, "far", "pass", 4.0, 4),
     ("FAR 4.01", LOT100, (-99, 101, -91, 109), {"total_floor_area_m2": 401}, "far", "fail", 4.01, 4),
     (
-        "setback 3.0 m where the plan asks 3 m",
-        (-50, 0, -40, 20),
-        (-50, 3, -40, 15),
+        "setback 3.0 m from a road without building line, where the zone asks 3 m",
+        (-50, 980, -40, 1000),
+        (-50, 985, -40, 997),
         {},
         "red_line_setback",
         "pass",
@@ -130,9 +130,9 @@ CASES: list[tuple[str, tuple[float, ...], tuple[float, ...], dict[str, Any], str
         3,
     ),
     (
-        "setback 2.9 m where the plan asks 3 m",
-        (-50, 0, -40, 20),
-        (-50, 2.9, -40, 15),
+        "setback 2.9 m where the zone asks 3 m",
+        (-50, 980, -40, 1000),
+        (-50, 985, -40, 997.1),
         {},
         "red_line_setback",
         "fail",
@@ -141,8 +141,8 @@ CASES: list[tuple[str, tuple[float, ...], tuple[float, ...], dict[str, Any], str
     ),
     (
         "Table 2.7: 12 m road, 18.9 m tall: 0 m",
-        (100, 0, 110, 20),
-        (100, 0.5, 110, 15),
+        (100, 980, 110, 1000),
+        (100, 985, 110, 999.5),
         {"height_m": 18.9},
         "red_line_setback",
         "pass",
@@ -151,8 +151,8 @@ CASES: list[tuple[str, tuple[float, ...], tuple[float, ...], dict[str, Any], str
     ),
     (
         "Table 2.7: 12 m road, 19 m tall: 3 m",
-        (100, 0, 110, 20),
-        (100, 2.9, 110, 15),
+        (100, 980, 110, 1000),
+        (100, 985, 110, 997.1),
         {"height_m": 19},
         "red_line_setback",
         "fail",
@@ -161,8 +161,8 @@ CASES: list[tuple[str, tuple[float, ...], tuple[float, ...], dict[str, Any], str
     ),
     (
         "Table 2.7: 20 m road (given), 22 m tall: 6 m",
-        (100, 0, 110, 20),
-        (100, 6, 110, 15),
+        (100, 980, 110, 1000),
+        (100, 985, 110, 994),
         {"height_m": 22, "road_width_m": 20},
         "red_line_setback",
         "pass",
@@ -171,13 +171,43 @@ CASES: list[tuple[str, tuple[float, ...], tuple[float, ...], dict[str, Any], str
     ),
     (
         "Table 2.7: 20 m road (given), 22 m tall, 5.99 m",
-        (100, 0, 110, 20),
-        (100, 5.99, 110, 15),
+        (100, 980, 110, 1000),
+        (100, 985, 110, 994.01),
         {"height_m": 22, "road_width_m": 20},
         "red_line_setback",
         "fail",
         5.99,
         6,
+    ),
+    (
+        "the building line governs: 3.2 m behind the red line of a road with a 3 m building line",
+        (-50, 0, -40, 20),
+        (-50, 3.2, -40, 15),
+        {"height_m": 7},
+        "building_line",
+        "pass",
+        0.2,
+        0,
+    ),
+    (
+        "Table 2.7 asks more than the 3 m building line of a 22 m building: 4 m",
+        (100, 0, 110, 30),
+        (100, 4, 110, 25),
+        {"height_m": 22},
+        "red_line_setback",
+        "pass",
+        4.0,
+        4,
+    ),
+    (
+        "Table 2.7 asks more than the 3 m building line of a 22 m building: 3.5 m fails",
+        (100, 0, 110, 30),
+        (100, 3.5, 110, 25),
+        {"height_m": 22},
+        "red_line_setback",
+        "fail",
+        3.5,
+        4,
     ),
     (
         "Table 2.7 gives 0 m, but the footprint stands in the road",
@@ -273,20 +303,30 @@ CASES: list[tuple[str, tuple[float, ...], tuple[float, ...], dict[str, Any], str
         (-1099, 101, -1091, 109),
         {"floors": 3},
         "floors",
-        "warn",
+        "needs_review",
         3,
         None,
     ),
-    ("proposal without a height", LOT100, (-99, 101, -91, 109), {}, "height", "warn", None, 18),
+    ("proposal without a height", LOT100, (-99, 101, -91, 109), {}, "height", "needs_review", None, 18),
     (
         "zone without density, under QCVN",
         (-1100, 100, -1090, 110),
         (-1099, 101, -1091, 109),
         {},
         "density",
-        "warn",
+        "needs_review",
         64.0,
         90,
+    ),
+    (
+        "lot size not checked in an established neighbourhood (zone C is not a new area)",
+        (-1100, 0, -1097, 10),
+        (-1100, 3, -1097, 9),
+        {},
+        "frontage",
+        "not_applicable",
+        None,
+        None,
     ),
 ]
 

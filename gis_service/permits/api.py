@@ -19,7 +19,7 @@ from gis_service.permits import workflow
 from gis_service.permits.check import check_async
 from gis_service.permits.model import CheckRequest
 from gis_service.permits.report import report_html, report_pdf
-from gis_service.permits.tables import qcvn_tables
+from gis_service.rules.tables import qcvn_tables
 
 __all__ = ["install_permits", "permits_router"]
 

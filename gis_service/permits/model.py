@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 import shapely
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +18,8 @@ from pydantic import ValidationError as PydanticValidationError
 from shapely.geometry.base import BaseGeometry
 
 from gis_service.errors import ValidationError
-from gis_service.permits.tables import qcvn_tables
+from gis_service.rules.result import RuleResult
+from gis_service.rules.uses import resolve_use
 from gis_service.service_area import E_RANGE, LAT_RANGE, LON_RANGE, N_RANGE
 
 __all__ = [
@@ -68,6 +69,9 @@ class CheckRequest(BaseModel):
         default=None, gt=0, le=500, description="Red-line width of the road the lot faces (else from the red lines)"
     )
     red_line_id: int | None = Field(default=None, gt=0, description="The red line the lot faces (else the nearest)")
+    ground_floor_elev_m: float | None = Field(
+        default=None, ge=-50, le=500, description="Level of the ground floor (m, national height datum), for flooding"
+    )
 
 
 @dataclass(frozen=True)
@@ -81,36 +85,6 @@ class Proposal:
     lot_srid: int
     use_codes: tuple[str, ...]
     category: str | None
-
-
-@dataclass
-class RuleResult:
-    """One rule's answer (for one zone when the rule depends on the zone)."""
-
-    id: str
-    status: Literal["pass", "fail", "warn", "not_applicable"]
-    value: Any
-    limit: Any
-    unit: str | None
-    source: str
-    message_vi: str
-    message_en: str
-    zone: dict[str, Any] | None = field(default=None)
-
-    def as_dict(self) -> dict[str, Any]:
-        d = {
-            "id": self.id,
-            "status": self.status,
-            "value": self.value,
-            "limit": self.limit,
-            "unit": self.unit,
-            "source": self.source,
-            "message_vi": self.message_vi,
-            "message_en": self.message_en,
-        }  # by hand: dataclasses.asdict deep-copies and costs more than the rules themselves
-        if self.zone is not None:
-            d["zone"] = dict(self.zone)
-        return d
 
 
 def parse_request(data: dict[str, Any] | CheckRequest) -> Proposal:
@@ -164,40 +138,6 @@ def parse_request(data: dict[str, Any] | CheckRequest) -> Proposal:
         use_codes=codes,
         category=category,
     )
-
-
-def resolve_use(use: str) -> tuple[tuple[str, ...], str | None]:
-    """A land-use code or a category → (land-use codes, category).
-
-    >>> resolve_use("detached_house")
-    (('ODT', 'ONT'), 'detached_house')
-    >>> resolve_use("tmd")
-    (('TMD',), 'commercial')
-    """
-    tables = qcvn_tables()
-    key = use.strip()
-    if key.lower() in tables.categories:
-        cat = tables.categories[key.lower()]
-        return cat.land_use_codes, cat.id
-    code = key.upper()
-    if re.fullmatch(r"[A-Z]{3}", code) and (code in _known_codes()):
-        return (code,), tables.default_category.get(code)
-    raise ValidationError(
-        f"use: {use!r} is neither a land-use code (e.g. ODT, TMD, DGD) nor a building-use category "
-        f"({', '.join(tables.categories)})"
-    )
-
-
-def _known_codes() -> frozenset[str]:
-    from gis_service.reference_data import land_use_codes
-
-    global _CODES
-    if _CODES is None:
-        _CODES = frozenset(c.code for c in land_use_codes())
-    return _CODES
-
-
-_CODES: frozenset[str] | None = None
 
 
 def _polygon(name: str, geojson: dict[str, Any] | None, crs: str) -> BaseGeometry:

@@ -41,12 +41,18 @@ RULE_NAMES = {
     "far": ("Hệ số sử dụng đất", "Floor area ratio"),
     "frontage": ("Bề rộng mặt tiền", "Frontage"),
     "lot_area": ("Diện tích lô đất", "Lot area"),
+    "access": ("Tiếp cận giao thông", "Access"),
+    "ground_elevation": ("Cao độ nền", "Ground level"),
+    "architecture": ("Kiến trúc", "Architecture"),
+    "heritage_appearance": ("Cảnh quan di sản", "Heritage appearance"),
 }
 STATUS = {
     "pass": ("Đạt", "Pass", "#1b7f3a"),
     "fail": ("Không đạt", "Fail", "#b3261e"),
-    "warn": ("Cần xem xét", "Review", "#a15c00"),
+    "needs_review": ("Cần xem xét", "Review", "#a15c00"),
+    "warn": ("Cần xem xét", "Review", "#a15c00"),  # checks recorded before the status was renamed
     "not_applicable": ("Không áp dụng", "N/A", "#5f6368"),
+    "officer_judgement": ("Cán bộ đánh giá", "Officer's judgement", "#3c4a8a"),
 }
 VERDICT = {
     "compliant": ("PHÙ HỢP quy hoạch và QCVN 01:2021/BXD", "COMPLIANT with the plan and QCVN 01:2021/BXD", "#1b7f3a"),
@@ -260,7 +266,7 @@ def _rows(result: dict[str, Any], lang: str) -> list[list[str]]:
         rows.append(
             [
                 names[0] if lang == "vi" else names[1],
-                (r.get("zone") or {}).get("zone_code") or "",
+                (r.get("zone") or {}).get("zone_code") or (r.get("road") or {}).get("name") or "",
                 status[0] if lang == "vi" else status[1],
                 _fmt(r["value"], r["unit"], lang),
                 _fmt(r["limit"], r["unit"], lang),

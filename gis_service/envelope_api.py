@@ -1,0 +1,83 @@
+"""REST routes of the buildable envelope: what may be built on a parcel, computed by the permit check's own rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from gis_service.errors import ValidationError
+from gis_service.rules import envelope_of, fetch_site_async
+from gis_service.rules.envelope import Envelope
+from gis_service.rules.envelope_answer import envelope_answer, envelope_glb
+from gis_service.rules.uses import resolve_use
+
+__all__ = ["envelope_router", "install_envelope"]
+
+ParcelId = Annotated[int, Path(gt=0, lt=2**63, description="Id of the parcel (parcels collection)")]
+Use = Annotated[
+    str | None,
+    Query(max_length=40, description="A land-use code or building-use category (default: the main zone's use)"),
+]
+_CRS = {
+    "crs84": "CRS84",
+    "http://www.opengis.net/def/crs/ogc/1.3/crs84": "CRS84",
+    "epsg:9214": "EPSG:9214",
+    "http://www.opengis.net/def/crs/epsg/0/9214": "EPSG:9214",
+}
+#: Answers follow the approved plan, which changes only when a version is published: a minute is fresh enough.
+CACHE_CONTROL = "public, max-age=60"
+
+
+async def _envelope(request: Request, parcel_id: int, use: str | None) -> Envelope:
+    if use is not None:
+        resolve_use(use)  # bad input is refused before a connection is taken
+    async with request.app.state.read_pool.connection() as conn:
+        site = await fetch_site_async(conn, parcel_id=parcel_id)
+    return envelope_of(site, use=use)
+
+
+def envelope_router() -> APIRouter:
+    router = APIRouter(tags=["Buildable envelope (khối tích xây dựng cho phép)"])
+
+    @router.get(
+        "/parcels/{parcel_id}/envelope",
+        summary="What may be built on a parcel: buildable area, largest footprint, 3D envelope and capacity",
+    )
+    async def envelope(
+        request: Request,
+        parcel_id: ParcelId,
+        use: Use = None,
+        crs: Annotated[str, Query(description="CRS of the geometry: CRS84 (default) or EPSG:9214")] = "CRS84",
+    ) -> JSONResponse:
+        """The lot less road land and setbacks, the density-limited footprint, floors, height and floor area, each
+        with the rule, basis (plan, QCVN, no limit, no data, scanned draft) and legal source that bounds it."""
+        name = _CRS.get(crs.strip().lower())
+        if name is None:
+            raise ValidationError(f"crs: unknown CRS {crs!r}; give CRS84 (lon/lat, the default) or EPSG:9214")
+        env = await _envelope(request, parcel_id, use)
+        body: dict[str, Any] = envelope_answer(env, crs=name)
+        return JSONResponse(body, headers={"Cache-Control": CACHE_CONTROL, "Content-Crs": f"<{body['crs']}>"})
+
+    @router.get(
+        "/parcels/{parcel_id}/envelope.glb",
+        summary="The parcel's 3D envelope as glTF (binary), east-north-up at the lot's centre",
+        response_class=Response,
+        responses={200: {"content": {"model/gltf-binary": {}}}},
+    )
+    async def envelope_model(request: Request, parcel_id: ParcelId, use: Use = None) -> Response:
+        env = await _envelope(request, parcel_id, use)
+        try:
+            data, (lon, lat) = envelope_glb(env)
+        except ValueError as exc:
+            raise ValidationError(f"parcel {parcel_id}: {exc}") from None
+        headers = {"Cache-Control": CACHE_CONTROL, "X-Envelope-Origin": f"{lon:.9f},{lat:.9f},0"}
+        return Response(data, media_type="model/gltf-binary", headers=headers)
+
+    return router
+
+
+def install_envelope(app: FastAPI) -> None:
+    """Add the envelope routes."""
+    app.include_router(envelope_router())

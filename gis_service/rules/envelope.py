@@ -1,0 +1,349 @@
+"""What may be built on a lot: the buildable ground area, the largest footprint, the 3D envelope and its capacity.
+
+The envelope is computed from the very rules the permit check applies (:mod:`gis_service.rules.limits`,
+:mod:`gis_service.rules.roads`, :mod:`gis_service.rules.footprint`): a proposal that fills the largest footprint, at
+the floors, height and floor area it gives, is what the check calls compliant (tests sweep every sample parcel).
+
+* **Buildable area**: the lot less road land (the part inside a red line), less each road's setback (the band in
+  front of the road's building line, or within the zone's setback or QCVN Table 2.7's distance of the red line), in
+  the zones whose land use allows the building's use and that allow building at all.
+* **Largest footprint**: in each zone, the buildable area cut back from the lot's fronts until it meets the density
+  limit (the smaller of the plan's and QCVN's).
+* **Capacity**: footprint (m²), floors, height (m), floor area (m², by the FAR), the minimum ground level, each with
+  the rule, basis and legal source that bounds it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gis_service.rules.footprint import Placement, ZonePart, lot_parts, place
+from gis_service.rules.limits import QCVN, STOREY_M, Limit, density_limit, qcvn_setback, setback_requirement, zone_limit
+from gis_service.rules.roads import EMPTY, MIN_AREA_M2, Road, Roads, _polygonal, roads_of
+from gis_service.rules.site import Site, Zone
+from gis_service.rules.tables import UseCategory, qcvn_tables
+from gis_service.rules.uses import resolve_use
+
+__all__ = ["Capacity", "Envelope", "envelope_of"]
+
+#: The largest footprint is cut back to this share below the density limit, so that its figures, rounded to 0.01 as
+#: the check shows them, never exceed the limit.
+_DENSITY_MARGIN = 1e-5
+_BUFFER = {"cap_style": "square", "join_style": "mitre", "mitre_limit": 10.0}
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """One number of the envelope and what bounds it."""
+
+    value: float | None
+    unit: str
+    rule: str
+    limit: Limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "unit": self.unit, "rule": self.rule, **self.limit.as_dict()}
+
+
+@dataclass
+class Envelope:
+    """A lot's buildable envelope (geometry in EPSG:9214)."""
+
+    site: Site
+    roads: Roads
+    use: str
+    category: str | None
+    status: str  # buildable | not_buildable | needs_review
+    buildable: BaseGeometry
+    footprint: BaseGeometry
+    placement: Placement | None
+    capacity: dict[str, Capacity]
+    parts: list[dict[str, Any]]
+    notes_vi: list[str] = field(default_factory=list)
+    notes_en: list[str] = field(default_factory=list)
+    fronts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def net_lot(self) -> BaseGeometry:
+        return self.roads.net_lot
+
+
+def _floor2(value: float) -> float:
+    """Round down to 0.01 (a capacity never exceeds the limit it was derived from)."""
+    return math.floor(value * 100 + 1e-9) / 100
+
+
+def _allowed(zone: Zone, codes: tuple[str, ...]) -> bool:
+    tables = qcvn_tables()
+    allowed = {zone.land_use_code, *zone.allowed_uses} | tables.group_members.get(zone.land_use_code, frozenset())
+    return bool(allowed & set(codes))
+
+
+def _band(road: Road, zone: Zone, height: float | None) -> tuple[BaseGeometry, str, Limit | None]:
+    """The strip of a road's front that a zone's buildings must keep free, and the rule that sets it."""
+    if road.bl is not None and road.bl_road_side is not None:
+        band = road.bl_road_side
+        rule = "building_line"
+        qcvn, _missing = qcvn_setback(road, height)
+        if qcvn is not None and qcvn > (road.bl_setback_m or 0.0):
+            band = shapely.union(band, shapely.buffer(road.red, qcvn, **_BUFFER))
+            rule = "red_line_setback"
+        return band, rule, None
+    limit, _missing = setback_requirement(road, zone, height)
+    if limit.value is None or limit.value <= 0:
+        return EMPTY, "red_line_setback", limit
+    return shapely.buffer(road.red, limit.value, **_BUFFER), "red_line_setback", limit
+
+
+def _trim(region: BaseGeometry, target: float, anchor: BaseGeometry) -> BaseGeometry:
+    """The part of ``region`` nearest ``anchor`` whose area is ``target`` (just under), by regula falsi."""
+    area = float(shapely.area(region))
+    if area <= target:
+        return region
+    if target <= 0:
+        return EMPTY
+    hi = float(shapely.hausdorff_distance(region, anchor)) + 1.0
+    lo, a_lo, a_hi = 0.0, 0.0, area
+    best = EMPTY
+    for _ in range(40):
+        t = lo + (hi - lo) * (target - a_lo) / (a_hi - a_lo) if a_hi > a_lo else (lo + hi) / 2
+        t = min(max(t, lo + (hi - lo) * 0.01), hi - (hi - lo) * 0.01)
+        cut = _polygonal(shapely.intersection(region, shapely.buffer(anchor, t, quad_segs=4)))
+        a = float(shapely.area(cut))
+        if a <= target:
+            lo, a_lo, best = t, a, cut
+            if target - a <= max(0.01, target * 1e-4):
+                break
+        else:
+            hi, a_hi = t, a
+    return best
+
+
+def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
+    """The buildable envelope of the site's lot for a use (a land-use code or category; default: the main zone's)."""
+    roads = roads_of(site)
+    net = roads.net_lot
+    parts = [p for p in lot_parts(site, roads) if p.lot_m2 >= MIN_AREA_M2]
+    notes_vi: list[str] = []
+    notes_en: list[str] = []
+    if not parts:
+        return _empty(
+            site,
+            roads,
+            use or "",
+            "needs_review",
+            ["Quy hoạch không có số liệu tại lô đất này."],
+            ["The plan has no data on this lot."],
+        )
+    main = max(parts, key=lambda p: (p.lot_m2, -p.zone.id))
+    codes, category_id = resolve_use(use or main.zone.land_use_code)
+    category = qcvn_tables().categories.get(category_id or "")
+    use_label = use or main.zone.land_use_code
+    heights = []
+    floors_lim = []
+    building_parts: list[ZonePart] = []
+    for p in parts:
+        z = p.zone
+        if not _allowed(z, codes):
+            notes_vi.append(f"Phần lô đất trong ô {z.label} ({z.land_use_code}) không dành cho {use_label}.")
+            notes_en.append(f"The part of the lot in zone {z.label} ({z.land_use_code}) is not for {use_label}.")
+            continue
+        if z.max_floors == 0 or z.max_height_m == 0:
+            notes_vi.append(f"Ô {z.label} không cho phép xây dựng mới ({z.heritage_zone or z.land_use_code}).")
+            notes_en.append(f"Zone {z.label} allows no new building ({z.heritage_zone or z.land_use_code}).")
+            continue
+        building_parts.append(p)
+        heights.append(zone_limit(z, "max_height_m"))
+        floors_lim.append(zone_limit(z, "max_floors"))
+    if not building_parts:
+        return _empty(site, roads, use_label, "not_buildable", notes_vi, notes_en)
+    height = _min_limit(heights)
+    floors = _min_limit(floors_lim)
+    h_for_tables = height.value
+    if h_for_tables is None and floors.value is not None:
+        h_for_tables = floors.value * STOREY_M
+    net_area = float(shapely.area(net))
+    fronts = roads.fronts
+    anchor = shapely.union_all([r.red for r in fronts]) if fronts else _back_anchor(site, net)
+    buildable_parts = []
+    footprints = []
+    part_info = []
+    density_caps: list[tuple[ZonePart, Limit]] = []
+    for p in building_parts:
+        area = _polygonal(shapely.intersection(p.area, net))
+        bounds = []
+        for road in fronts:
+            band, rule, _lim = _band(road, p.zone, h_for_tables)
+            if not band.is_empty:
+                area = _polygonal(shapely.difference(area, band))
+                bounds.append({"road": road.name, "rule": rule})
+        area = _clean(area)
+        dens, _missing = density_limit(
+            p.zone,
+            category=category,
+            lot_area_m2=net_area,
+            height_m=h_for_tables,
+            floors=None if floors.value is None else int(floors.value),
+        )
+        density_caps.append((p, dens))
+        cap = None if dens.value is None else dens.value / 100 * p.lot_m2 * (1 - _DENSITY_MARGIN)
+        fp = area if cap is None else _trim(area, cap, anchor)
+        buildable_parts.append(area)
+        footprints.append(fp)
+        part_info.append(
+            {
+                "zone_id": p.zone.id,
+                "zone_code": p.zone.zone_code,
+                "land_use_code": p.zone.land_use_code,
+                "lot_m2": round(p.lot_m2, 2),
+                "buildable_m2": round(float(shapely.area(area)), 2),
+                "footprint_m2": _floor2(float(shapely.area(fp))),
+                "height_m": p.zone.max_height_m,
+                "floors": p.zone.max_floors,
+                "density": dens.as_dict(),
+            }
+        )
+    buildable = _clean(shapely.union_all(buildable_parts))
+    footprint = _clean(shapely.union_all(footprints))
+    placement = place(site, roads, footprint) if not footprint.is_empty else None
+    capacity = _capacity(placement, density_caps, floors, height, building_parts, category)
+    status = "buildable"
+    if footprint.is_empty or float(shapely.area(footprint)) < 1.0:
+        status = "not_buildable"
+        notes_vi.append("Sau khi trừ phần đất dành cho đường và khoảng lùi, không còn diện tích xây dựng.")
+        notes_en.append("Once road land and setbacks are taken off, no buildable area is left.")
+    elif any(not c.limit.settled and c.limit.basis != "no_limit" for c in capacity.values()):
+        status = "needs_review"
+    env = Envelope(
+        site=site,
+        roads=roads,
+        use=use_label,
+        category=category_id,
+        status=status,
+        buildable=buildable,
+        footprint=footprint,
+        placement=placement,
+        capacity=capacity,
+        parts=part_info,
+        notes_vi=notes_vi,
+        notes_en=notes_en,
+        fronts=[_front(r, h_for_tables) for r in fronts],
+    )
+    return env
+
+
+def _clean(geom: BaseGeometry) -> BaseGeometry:
+    """Polygons only, without slivers left by the overlays."""
+    geom = _polygonal(geom)
+    if geom.is_empty:
+        return EMPTY
+    polys = [g for g in shapely.get_parts(geom) if shapely.area(g) >= MIN_AREA_M2]
+    if not polys:
+        return EMPTY
+    return shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0]
+
+
+def _back_anchor(site: Site, net: BaseGeometry) -> BaseGeometry:
+    """Where a back lot's footprint starts: the alley that serves it, else the lot's inner point."""
+    if site.alleys:
+        return shapely.union_all([a.geom for a in site.alleys])
+    return shapely.point_on_surface(net)
+
+
+def _min_limit(limits: list[Limit]) -> Limit:
+    """The binding one of several zones' limits (settled values first; an unknown one leaves it open to review)."""
+    known = [lim for lim in limits if lim.value is not None]
+    if known:
+        best = min(known, key=lambda lim: lim.value)  # type: ignore[arg-type,return-value]
+        unknown = [lim for lim in limits if lim.value is None and lim.basis != "no_limit"]
+        if unknown:
+            return Limit(best.value, unknown[0].basis, best.source, unknown[0].confidence)
+        return best
+    return next((lim for lim in limits if lim.basis != "no_limit"), limits[0])
+
+
+def _capacity(
+    placement: Placement | None,
+    density_caps: list[tuple[ZonePart, Limit]],
+    floors: Limit,
+    height: Limit,
+    building_parts: list[ZonePart],
+    category: UseCategory | None,
+) -> dict[str, Capacity]:
+    fp_area = 0.0 if placement is None else _floor2(placement.area_m2)
+    dens = _min_limit([lim for _p, lim in density_caps]) if density_caps else Limit(None, "no_data", "")
+    out = {
+        "footprint_m2": Capacity(fp_area, "m²", "density", dens),
+        "floors": Capacity(floors.value, "floors", "floors", floors),
+        "height_m": Capacity(height.value, "m", "height", height),
+    }
+    # the floor area the FAR allows: each zone's share of the footprint takes that share of the floor area
+    far_caps: list[tuple[float, Limit]] = []
+    unknown: Limit | None = None
+    if placement is not None:
+        for part in placement.parts:
+            lim = zone_limit(part.zone, "max_far")
+            share = placement.share(part)
+            if lim.value is None or not share:
+                if lim.basis != "no_limit":
+                    unknown = lim
+                continue
+            far_caps.append((lim.value * part.lot_m2 / share, lim))
+    if far_caps:
+        value, lim = min(far_caps, key=lambda c: c[0])
+        if unknown is not None:
+            lim = Limit(lim.value, unknown.basis, lim.source, unknown.confidence)
+        out["floor_area_m2"] = Capacity(_floor2(value), "m²", "far", lim)
+    elif unknown is not None:
+        out["floor_area_m2"] = Capacity(None, "m²", "far", unknown)
+    elif floors.value is not None:
+        out["floor_area_m2"] = Capacity(_floor2(fp_area * floors.value), "m²", "floors", floors)
+    else:
+        out["floor_area_m2"] = Capacity(None, "m²", "far", Limit(None, "no_limit", floors.source))
+    grounds = [zone_limit(p.zone, "min_ground_elev_m") for p in building_parts]
+    known = [g for g in grounds if g.value is not None]
+    if known:
+        top = max(known, key=lambda g: g.value)  # type: ignore[arg-type,return-value]
+        out["min_ground_elev_m"] = Capacity(top.value, "m", "ground_elevation", top)
+    del category
+    return out
+
+
+def _front(road: Road, height: float | None) -> dict[str, Any]:
+    qcvn, _missing = qcvn_setback(road, height)
+    return {
+        "road_name": road.name,
+        "width_m": road.width_m,
+        "red_line_id": road.red_line.id,
+        "building_line_id": None if road.building_line is None else road.building_line.id,
+        "building_line_setback_m": road.bl_setback_m,
+        "qcvn_setback_m": qcvn,
+        "frontage_m": round(road.frontage_m, 3),
+        "rule": "building_line"
+        if road.bl is not None and (qcvn or 0) <= (road.bl_setback_m or 0)
+        else "red_line_setback",
+        "source": f"{QCVN} Bảng 2.7" if road.bl is None else "chỉ giới xây dựng",
+    }
+
+
+def _empty(site: Site, roads: Roads, use: str, status: str, vi: list[str], en: list[str]) -> Envelope:
+    return Envelope(
+        site=site,
+        roads=roads,
+        use=use,
+        category=None,
+        status=status,
+        buildable=EMPTY,
+        footprint=EMPTY,
+        placement=None,
+        capacity={},
+        parts=[],
+        notes_vi=vi,
+        notes_en=en,
+        fronts=[],
+    )

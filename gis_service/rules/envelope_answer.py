@@ -1,0 +1,148 @@
+"""The envelope as users receive it: JSON (CRS84 or EPSG:9214) and a glb of its 3D solid.
+
+The solid is the buildable area of each zone the lot may be built in, extruded from the ground to that zone's height
+limit (else its floors times :data:`~gis_service.rules.limits.STOREY_M`).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from shapely.geometry.base import BaseGeometry
+
+from gis_service.rules.drawing import geojson
+from gis_service.rules.envelope import Envelope
+from gis_service.rules.limits import STOREY_M
+
+__all__ = ["CRS_NAMES", "envelope_answer", "envelope_glb", "envelope_summary"]
+
+CRS_NAMES = {"CRS84": "http://www.opengis.net/def/crs/OGC/1.3/CRS84", "EPSG:9214": "http://www.opengis.net/def/crs/EPSG/0/9214"}
+
+
+@functools.cache
+def _to_crs84() -> Transformer:
+    # pyproj takes the official VN-2000 shift (EPSG:6960) for this pair, as the database does
+    return Transformer.from_crs("EPSG:9214", "OGC:CRS84", always_xy=True)
+
+
+def to_crs84(geom: BaseGeometry) -> BaseGeometry:
+    """A geometry in EPSG:9214 to CRS84 lon/lat."""
+    if geom.is_empty:
+        return geom
+    t = _to_crs84()
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        x, y = t.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, fn)
+
+
+def _geo(geom: BaseGeometry, crs: str) -> dict[str, Any] | None:
+    if crs == "CRS84":
+        return geojson(to_crs84(geom), precision=9)
+    return geojson(geom, precision=4)
+
+
+def _solid_parts(env: Envelope) -> list[tuple[BaseGeometry, float, dict[str, Any]]]:
+    out = []
+    for info in env.parts:
+        zone = next(z for z in env.site.zones if z.id == info["zone_id"])
+        part = shapely.intersection(env.buildable, zone.geom)
+        if shapely.area(part) < 0.01:
+            continue
+        top = zone.max_height_m or (zone.max_floors * STOREY_M if zone.max_floors else None)
+        if not top:
+            continue
+        out.append((part, float(top), {"zone_code": zone.zone_code, "floors": zone.max_floors}))
+    return out
+
+
+def envelope_summary(env: Envelope) -> dict[str, Any]:
+    """The envelope's figures without geometry (for the lookup answer)."""
+    return {
+        "status": env.status,
+        "use": env.use,
+        "category": env.category,
+        "lot_area_m2": round(float(shapely.area(env.site.lot)), 2),
+        "road_area_m2": round(float(shapely.area(env.roads.road_part)), 2),
+        "net_lot_area_m2": round(float(shapely.area(env.net_lot)), 2),
+        "buildable_area_m2": round(float(shapely.area(env.buildable)), 2),
+        "capacity": {k: c.as_dict() for k, c in env.capacity.items()},
+        "fronts": env.fronts,
+        "access": _access(env),
+        "zones": env.parts,
+        "notes_vi": env.notes_vi,
+        "notes_en": env.notes_en,
+    }
+
+
+def _access(env: Envelope) -> dict[str, Any]:
+    if env.roads.fronts:
+        return {"kind": "road", "roads": [r.name for r in env.roads.fronts]}
+    if env.site.alleys:
+        a = min(env.site.alleys, key=lambda a: (shapely.distance(a.geom, env.site.lot), a.id))
+        return {"kind": "alley", "name": a.name, "width_m": a.width_m}
+    return {"kind": "none"}
+
+
+def envelope_answer(env: Envelope, *, crs: str = "CRS84") -> dict[str, Any]:
+    """The full answer: figures, the lot, road land, buildable area, largest footprint and solid (GeoJSON)."""
+    parcel = env.site.parcel
+    solid = [
+        {
+            "type": "Feature",
+            "geometry": _geo(geom, crs),
+            "properties": {**props, "base_m": 0.0, "top_m": top, "height_m": top},
+        }
+        for geom, top, props in _solid_parts(env)
+    ]
+    return {
+        "parcel": parcel and {k: v for k, v in parcel.items() if k not in ("history_id",)},
+        "crs": CRS_NAMES[crs],
+        **envelope_summary(env),
+        "geometry": {
+            "lot": _geo(env.site.lot, crs),
+            "road_part": _geo(env.roads.road_part, crs),
+            "buildable": _geo(env.buildable, crs),
+            "max_footprint": _geo(env.footprint, crs),
+        },
+        "solid": {"type": "FeatureCollection", "features": solid},
+    }
+
+
+def envelope_glb(env: Envelope) -> tuple[bytes, tuple[float, float]]:
+    """The solid as a glb in the east-north-up frame at the lot's centre (ground at 0 m): ``(glb, (lon, lat))``."""
+    from tiles.geodesy import enu_frame
+    from tiles.glb import Property, glb_bytes
+    from tiles.mesh import extrude
+
+    parts = _solid_parts(env)
+    centre = to_crs84(shapely.centroid(env.site.lot))
+    lon, lat = float(centre.x), float(centre.y)
+    if not parts:
+        raise ValueError("nothing may be built on this lot: the envelope has no solid")
+    geoms = np.array([to_crs84(g) for g, _t, _p in parts], dtype=object)
+    origin, rotation = enu_frame(lon, lat, 0.0)
+    heights = np.array([t for _g, t, _p in parts], dtype=np.float64)
+    mesh = extrude(geoms, np.zeros(len(parts)), heights, origin, rotation)
+    colors = np.array([(46, 125, 200, 110)] * len(parts), dtype=np.uint8)
+    props = [
+        Property("zone_code", "STRING", "Ô quy hoạch / Zone"),
+        Property("height_m", "FLOAT64", "Chiều cao tối đa (m) / Height limit (m)"),
+    ]
+    data = glb_bytes(
+        mesh,
+        colors=colors,
+        translation=np.zeros(3),
+        class_id="envelope",
+        class_name="Khối xây dựng tối đa / Buildable envelope",
+        properties=props,
+        columns={"zone_code": [p.get("zone_code") or "" for _g, _t, p in parts], "height_m": heights.tolist()},
+        translucent=True,
+    )
+    return data, (lon, lat)
