@@ -20,7 +20,10 @@ from gis_service.rules.limits import STOREY_M
 
 __all__ = ["CRS_NAMES", "envelope_answer", "envelope_glb", "envelope_summary"]
 
-CRS_NAMES = {"CRS84": "http://www.opengis.net/def/crs/OGC/1.3/CRS84", "EPSG:9214": "http://www.opengis.net/def/crs/EPSG/0/9214"}
+CRS_NAMES = {
+    "CRS84": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+    "EPSG:9214": "http://www.opengis.net/def/crs/EPSG/0/9214",
+}
 
 
 @functools.cache
