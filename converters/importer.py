@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from pyproj import CRS
 from sqlalchemy.engine import Connection, Engine
 
+from converters.base_map import import_base_map_layer
 from converters.crs import (
     STORAGE_EPSG,
     SourceCRS,
@@ -100,7 +101,7 @@ PLAN_KINDS = ("zones", "red-lines", "building-lines", "plan-boundary")
 POLYGONAL_KINDS = ("zones", "parcels", "buildings")
 #: Columns the plan's table of bulk zones has as defaults during the load, so they are not sent with every row.
 BULK_DEFAULTS = ("plan_id", "created_by", "updated_by")
-ORDER = ("plan-boundary", "zones", "red-lines", "building-lines", "parcels", "buildings")
+ORDER = ("plan-boundary", "zones", "red-lines", "building-lines", "parcels", "buildings", "map-features")
 LEVEL_OF = {"QHC": "general", "QPK": "zoning", "QCT": "detailed", "QSD": "land_use"}
 SCALE_OF = {"general": 10000, "zoning": 2000, "detailed": 500, "land_use": 10000}
 MAX_LISTED_ERRORS = 20
@@ -756,6 +757,10 @@ def _import_layer(
     lr.crs = source_crs.how
     fmap = FieldMap.resolve(profile, kind, list(batch.fields))
     lr.fields = dict(fmap.columns)
+    if kind == "map-features":  # the base map: a few thousand features, written by a path of its own
+        batches_left = itertools.chain([first], source)
+        import_base_map_layer(conn, src, lr, batches_left, source_crs, fmap, progress=progress, total=total)
+        return lr
     if kind in REQUIRED:
         missing = [c for c in REQUIRED[kind] if c not in fmap.columns and not (batch.preset and c in batch.preset)]
         if missing:

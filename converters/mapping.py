@@ -27,6 +27,7 @@ TABLE_OF: dict[str, str] = {
     "red-lines": "red_lines",
     "building-lines": "building_lines",
     "plan-boundary": "plans",
+    "map-features": "map_features",  # the base map: water, walls, streets, alleys, landmarks (converters.base_map)
 }
 KINDS = tuple(TABLE_OF)
 POLYGON_KINDS = ("zones", "parcels", "buildings", "plan-boundary")
@@ -43,9 +44,12 @@ NUM_COLUMNS = {
     "height_m",
     "red_line_width_m",
     "setback_m",
+    "width_m",
 }
 #: Plain text: no code to map, no number or range to check.
-TEXT_COLUMNS = {"zone_code", "name", "heritage_zone", "notes", "ward", "ward_code", "address", "road_name"}
+TEXT_COLUMNS = {
+    "zone_code", "name", "heritage_zone", "notes", "ward", "ward_code", "address", "road_name", "name_en", "subkind",
+}  # fmt: skip
 
 
 @dataclass

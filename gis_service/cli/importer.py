@@ -14,7 +14,7 @@ import click
 from gis_service.cli import exit_without_teardown, get_settings, own_process, say
 from gis_service.db import create_db_engine, resolve_database_url
 
-KINDS = ["zones", "parcels", "buildings", "red-lines", "building-lines", "plan-boundary"]
+KINDS = ["zones", "parcels", "buildings", "red-lines", "building-lines", "plan-boundary", "map-features"]
 
 
 class _Progress:
