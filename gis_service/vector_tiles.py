@@ -1,8 +1,9 @@
-"""Mapbox vector tiles (OGC API - Tiles, WebMercatorQuad) of zones, parcels and red lines.
+"""Mapbox vector tiles (OGC API - Tiles, WebMercatorQuad) of zones, parcels, red lines and the base map.
 
 Built by PostGIS (``ST_AsMVT``) from the maintained ``geom_3857`` column with an integer SRID (pygeoapi's MVT
 provider transforms with a text SRID per tile: 3 s for a z12 tile against 0.15 s). Zones carry their code, names
-(Vietnamese, English) and the official land-use colour; only features of approved plans are in the tiles.
+(Vietnamese, English) and the official land-use colour; only features of approved plans are in the tiles. The base
+map (``map_features``) comes in by kind as the map zooms in: water and walls, then landmarks, streets, alleys.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ class TileLayer:
     select: str  # columns of alias t (table) and c (land_use_codes)
     public_filter: str
     min_zoom: int = 0
+    geometry_type: str | None = "polygons"  # OGC API - Tiles: points, lines or polygons; None when mixed
+    #: The zoom from which each value of ``kind`` is in the tiles (a layer of several kinds of features).
+    kind_min_zoom: tuple[tuple[str, int], ...] = ()
+
+    def kinds_at(self, z: int) -> list[str] | None:
+        """The kinds in a tile at zoom ``z``; None when the layer has no kinds."""
+        if not self.kind_min_zoom:
+            return None
+        return [kind for kind, zoom in self.kind_min_zoom if z >= zoom]
 
 
 TILE_LAYERS: dict[str, TileLayer] = {
@@ -58,6 +68,17 @@ TILE_LAYERS: dict[str, TileLayer] = {
             "t.id, t.plan_id, t.road_name, t.red_line_width_m::float8 AS red_line_width_m, "
             "'#e31a1c' AS color, 'Chỉ giới đường đỏ' AS name_vi, 'Red line' AS name_en",
             APPROVED_PLAN_IDS,
+            geometry_type="lines",
+        ),
+        TileLayer(
+            "map_features",
+            "Nền địa hình",
+            "Base map",
+            "t.id, t.kind, t.subkind, t.name, t.name_en, t.width_m::float8 AS width_m",
+            "true",
+            min_zoom=12,
+            geometry_type=None,
+            kind_min_zoom=(("water", 12), ("wall", 12), ("landmark", 13), ("street", 14), ("alley", 16)),
         ),
     )
 }
@@ -84,7 +105,9 @@ _ENVELOPES = (
 )
 
 
-def _layer_sql(layer: TileLayer) -> str:
+def _layer_sql(layer: TileLayer, z: int) -> str:
+    kinds = layer.kinds_at(z)
+    by_kind = "" if kinds is None else " AND t.kind IN (" + ", ".join(f"'{k}'" for k in kinds) + ")"
     return (
         f"SELECT ST_AsMVT(q, '{layer.name}', {EXTENT}, 'geom', 'id') FROM ("
         f"SELECT {layer.select}, ST_AsMVTGeom(t.geom_3857, e.env, {EXTENT}, {BUFFER}, true) AS geom "
@@ -92,7 +115,7 @@ def _layer_sql(layer: TileLayer) -> str:
         "LEFT JOIN planning.land_use_codes c ON c.code = "
         + ("t.land_use_code" if "land_use_code" in layer.select else "NULL")
         + f" WHERE t.geom_4326 && e.env_4326 AND {lonlat_window(layer.name, 'e.reach_4326') or 'true'}"
-        + f" AND {layer.public_filter}) q"
+        + f" AND {layer.public_filter}{by_kind}) q"
     )
 
 
@@ -101,7 +124,7 @@ def tile_sql(layers: list[str], z: int) -> str:
     unknown = [n for n in layers if n not in TILE_LAYERS]
     if unknown:
         raise NotFound(f"no vector tiles for {', '.join(unknown)}; tiled collections: {', '.join(TILE_LAYERS)}")
-    parts = [f"coalesce(({_layer_sql(TILE_LAYERS[n])}), ''::bytea)" for n in layers if z >= TILE_LAYERS[n].min_zoom]
+    parts = [f"coalesce(({_layer_sql(TILE_LAYERS[n], z)}), ''::bytea)" for n in layers if z >= TILE_LAYERS[n].min_zoom]
     if not parts:
         return "WITH e AS (SELECT ST_TileEnvelope(%s, %s, %s) AS env) SELECT ''::bytea FROM e"
     return f"WITH e AS ({_ENVELOPES}) SELECT " + " || ".join(parts)

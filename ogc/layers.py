@@ -194,5 +194,25 @@ LAYERS: dict[str, Layer] = {
             geometry_type="MultiLineString",
             keywords=("chỉ giới xây dựng", "building line"),
         ),
+        Layer(
+            "map_features",
+            "Nền địa hình",
+            "Base map",
+            "The base map around the plans, outside plan versions: water (river, lakes, the citadel's moat, canals; "
+            "areas), citadel walls (areas, with their height), street and alley (kiệt) centre lines with their "
+            "width, landmarks (points)",
+            (
+                Column("kind", "string", "Kind: water, wall, street, alley, landmark"),
+                Column("subkind", "string", "Class in the source (loại: song, ho_thanh, kenh, ho, duong, kiet, ...)"),
+                Column("name", "string", "Name (tên)"),
+                Column("name_en", "string", "English name"),
+                Column("width_m", "number", "Street or alley width m (lộ giới)"),
+                Column("height_m", "number", "Height above the ground m"),
+                *BOOKKEEPING,
+            ),
+            "true",
+            geometry_type="Geometry",
+            keywords=("nền địa hình", "base map"),
+        ),
     )
 }
