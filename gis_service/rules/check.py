@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from gis_service.rules.footprint import Placement, ZonePart
 from gis_service.rules.limits import (
@@ -25,7 +26,7 @@ from gis_service.rules.limits import (
     zone_limit,
 )
 from gis_service.rules.result import RuleResult, Status
-from gis_service.rules.roads import MIN_AREA_M2, Road, Roads
+from gis_service.rules.roads import MIN_AREA_M2, Road, Roads, solid_parts
 from gis_service.rules.site import Site
 from gis_service.rules.tables import qcvn_tables
 
@@ -54,6 +55,8 @@ RULE_IDS = (
 OUTSIDE_LOT_TOLERANCE_M2 = 0.01
 #: A footprint may stand on a line; beyond this it crosses it (m).
 LINE_TOLERANCE_M = 0.001
+#: Features of a footprint's part in a zone thinner than twice this are noise of the zone edge (m).
+OPENING_M = 0.0005
 _BASIS_VI = {"no_data": "quy hoạch không có số liệu", "scanned_draft": "số liệu đọc từ bản đồ quét (bản nháp)"}
 _BASIS_EN = {"no_data": "the plan has no data", "scanned_draft": "the value is read from a scanned map (a draft)"}
 
@@ -316,8 +319,7 @@ class _Check:
         else:
             parts = self.parts()
         for part in parts:
-            shape = self.placed.geom if part is None else shapely.intersection(self.placed.geom, part.area)
-            dist = _r(shapely.distance(shape, road.red), 3)
+            dist = _r(shapely.distance(self._in_zone(part), road.red), 3)
             if part is None:
                 value, _m = qcvn_setback(road, height)
                 assert value is not None and height is not None and road.width_m is not None
@@ -326,6 +328,14 @@ class _Check:
             else:
                 limit, missing = setback_requirement(road, part.zone, height)
             self._setback_answer(road, part, dist, limit, missing)
+
+    def _in_zone(self, part: ZonePart | None) -> BaseGeometry:
+        """The footprint's area in a zone, without the edges and hair-thin tails it only shares with the next zone."""
+        if part is None or len(self.placed.parts) == 1:
+            return self.placed.geom
+        inside = solid_parts(shapely.intersection(self.placed.geom, part.area))
+        opened = shapely.buffer(shapely.buffer(inside, -OPENING_M, join_style="mitre"), OPENING_M, join_style="mitre")
+        return opened if not opened.is_empty else inside
 
     def _setback_answer(
         self, road: Road, part: ZonePart | None, dist: float | None, limit: Limit, missing: str | None

@@ -24,7 +24,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis_service.rules.footprint import Placement, ZonePart, lot_parts, place
 from gis_service.rules.limits import QCVN, STOREY_M, Limit, density_limit, qcvn_setback, setback_requirement, zone_limit
-from gis_service.rules.roads import EMPTY, MIN_AREA_M2, Road, Roads, _polygonal, roads_of
+from gis_service.rules.roads import EMPTY, MIN_AREA_M2, Road, Roads, polygonal, roads_of, solid_parts
 from gis_service.rules.site import Site, Zone
 from gis_service.rules.tables import UseCategory, qcvn_tables
 from gis_service.rules.uses import resolve_use
@@ -113,7 +113,7 @@ def _trim(region: BaseGeometry, target: float, anchor: BaseGeometry) -> BaseGeom
     for _ in range(40):
         t = lo + (hi - lo) * (target - a_lo) / (a_hi - a_lo) if a_hi > a_lo else (lo + hi) / 2
         t = min(max(t, lo + (hi - lo) * 0.01), hi - (hi - lo) * 0.01)
-        cut = _polygonal(shapely.intersection(region, shapely.buffer(anchor, t, quad_segs=4)))
+        cut = polygonal(shapely.intersection(region, shapely.buffer(anchor, t, quad_segs=4)))
         a = float(shapely.area(cut))
         if a <= target:
             lo, a_lo, best = t, a, cut
@@ -175,14 +175,14 @@ def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
     part_info = []
     density_caps: list[tuple[ZonePart, Limit]] = []
     for p in building_parts:
-        area = _polygonal(shapely.intersection(p.area, net))
+        area = polygonal(shapely.intersection(p.area, net))
         bounds = []
         for road in fronts:
             band, rule, _lim = _band(road, p.zone, h_for_tables)
             if not band.is_empty:
-                area = _polygonal(shapely.difference(area, band))
+                area = polygonal(shapely.difference(area, band))
                 bounds.append({"road": road.name, "rule": rule})
-        area = _clean(area)
+        area = solid_parts(area)
         dens, _missing = density_limit(
             p.zone,
             category=category,
@@ -208,8 +208,8 @@ def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
                 "density": dens.as_dict(),
             }
         )
-    buildable = _clean(shapely.union_all(buildable_parts))
-    footprint = _clean(shapely.union_all(footprints))
+    buildable = solid_parts(shapely.union_all(buildable_parts))
+    footprint = solid_parts(shapely.union_all(footprints))
     placement = place(site, roads, footprint) if not footprint.is_empty else None
     capacity = _capacity(placement, density_caps, floors, height, building_parts, category)
     status = "buildable"
@@ -219,6 +219,12 @@ def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
         notes_en.append("Once road land and setbacks are taken off, no buildable area is left.")
     elif any(not c.limit.settled and c.limit.basis != "no_limit" for c in capacity.values()):
         status = "needs_review"
+    if not fronts and not site.alleys and status == "buildable":
+        status = "needs_review"
+        notes_vi.append(
+            "Lô đất không tiếp giáp đường quy hoạch nào và không có kiệt trong dữ liệu: cần xem lối tiếp cận."
+        )
+        notes_en.append("The lot faces no planned road and no alley is recorded beside it: its access needs review.")
     env = Envelope(
         site=site,
         roads=roads,
@@ -235,17 +241,6 @@ def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
         fronts=[_front(r, h_for_tables) for r in fronts],
     )
     return env
-
-
-def _clean(geom: BaseGeometry) -> BaseGeometry:
-    """Polygons only, without slivers left by the overlays."""
-    geom = _polygonal(geom)
-    if geom.is_empty:
-        return EMPTY
-    polys = [g for g in shapely.get_parts(geom) if shapely.area(g) >= MIN_AREA_M2]
-    if not polys:
-        return EMPTY
-    return shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0]
 
 
 def _back_anchor(site: Site, net: BaseGeometry) -> BaseGeometry:

@@ -18,7 +18,7 @@ from gis_service.rules.drawing import geojson
 from gis_service.rules.envelope import Envelope
 from gis_service.rules.limits import STOREY_M
 
-__all__ = ["CRS_NAMES", "envelope_answer", "envelope_glb", "envelope_summary"]
+__all__ = ["CRS_NAMES", "envelope_answer", "envelope_glb", "envelope_summary", "max_proposal"]
 
 CRS_NAMES = {
     "CRS84": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
@@ -115,6 +115,7 @@ def envelope_answer(env: Envelope, *, crs: str = "CRS84") -> dict[str, Any]:
             "max_footprint": _geo(env.footprint, crs),
         },
         "solid": {"type": "FeatureCollection", "features": solid},
+        "max_proposal": max_proposal(env, crs=crs),
     }
 
 
@@ -149,3 +150,35 @@ def envelope_glb(env: Envelope) -> tuple[bytes, tuple[float, float]]:
         translucent=True,
     )
     return data, (lon, lat)
+
+
+def max_proposal(env: Envelope, *, crs: str = "EPSG:9214") -> dict[str, Any] | None:
+    """The largest building the envelope allows, as a permit-check request (``None`` when nothing may be built).
+
+    Its footprint fills the buildable area as far as the density allows, at the envelope's floors, height, floor
+    area and ground level: the check answers ``compliant`` (or ``needs_review`` where the plan has no data).
+    """
+    if env.footprint.is_empty or env.site.parcel is None:
+        return None
+    cap = env.capacity
+    body: dict[str, Any] = {
+        "parcel_id": env.site.parcel["id"],
+        "footprint": _geo(env.footprint, crs),
+        "crs": crs,
+        "use": env.use,
+    }
+    floors = cap.get("floors")
+    if floors is not None and floors.value is not None:
+        body["floors"] = int(floors.value)
+    height = cap.get("height_m")
+    if height is not None and height.value is not None:
+        body["height_m"] = height.value
+    elif floors is not None and floors.value is not None:
+        body["height_m"] = round(floors.value * STOREY_M, 2)
+    area = cap.get("floor_area_m2")
+    if area is not None and area.value is not None:
+        body["total_floor_area_m2"] = area.value
+    ground = cap.get("min_ground_elev_m")
+    if ground is not None and ground.value is not None:
+        body["ground_floor_elev_m"] = ground.value
+    return body

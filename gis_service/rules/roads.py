@@ -90,7 +90,7 @@ class Roads:
     def net_lot(self) -> BaseGeometry:
         if self.road_part.is_empty:
             return self.lot
-        return _polygonal(shapely.difference(self.lot, self.road_part))
+        return polygonal(shapely.difference(self.lot, self.road_part))
 
     @property
     def fronts(self) -> tuple[Road, ...]:
@@ -112,12 +112,25 @@ class Roads:
         return fronts[0] if fronts else None
 
 
-def _polygonal(geom: BaseGeometry) -> BaseGeometry:
+def polygonal(geom: BaseGeometry) -> BaseGeometry:
     """The polygons of a result (an overlay can add stray lines and points where shapes touch)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         return geom
     parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
     return shapely.union_all(parts) if parts else EMPTY
+
+
+def solid_parts(geom: BaseGeometry) -> BaseGeometry:
+    """The polygons of a result larger than digitising noise (overlays leave slivers and spikes along shared edges)."""
+    if not shapely.is_valid(geom):
+        geom = shapely.make_valid(geom)  # a zero-width spike along an edge becomes a line, dropped below
+    geom = polygonal(geom)
+    if geom.is_empty:
+        return EMPTY
+    polys = [g for g in shapely.get_parts(geom) if shapely.area(g) >= MIN_AREA_M2]
+    if not polys:
+        return EMPTY
+    return shapely.MultiPolygon(polys) if len(polys) > 1 else polys[0]
 
 
 def _frontage(net_lot: BaseGeometry, red: BaseGeometry) -> float:
@@ -201,9 +214,9 @@ def roads_of(site: Site) -> Roads:
         road_side, lot_side = (left, right) if on_left < on_right else (right, left)
         pending.append((own[0], red, road_side, lot_side))
     roads: list[Road] = []
-    road_parts = [_polygonal(shapely.intersection(lot, side)) for _, _, side, _ in pending]
+    road_parts = [polygonal(shapely.intersection(lot, side)) for _, _, side, _ in pending]
     union = shapely.union_all([p for p in road_parts if shapely.area(p) >= MIN_AREA_M2]) if road_parts else EMPTY
-    net = lot if union.is_empty else _polygonal(shapely.difference(lot, union))
+    net = lot if union.is_empty else polygonal(shapely.difference(lot, union))
     for (line, red, road_side, lot_side), part in zip(pending, road_parts, strict=True):
         bl_line = _building_line(site, line, red, lot_side)
         bl = None if bl_line is None else bl_line.geom
