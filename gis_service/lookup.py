@@ -17,9 +17,18 @@ from typing import Any
 import psycopg
 
 from gis_service.errors import NotFound, ValidationError
+from gis_service.rules import Site, envelope_of, fetch_site, fetch_site_async
+from gis_service.rules.envelope_answer import envelope_summary
 from gis_service.service_area import E_RANGE, LAT_RANGE, LON_RANGE, N_RANGE
 
-__all__ = ["LookupQuery", "lookup", "lookup_json", "lookup_json_async"]
+__all__ = [
+    "LookupQuery",
+    "lookup",
+    "lookup_json",
+    "lookup_json_async",
+    "lookup_with_envelope",
+    "lookup_with_envelope_async",
+]
 
 # Zones that only touch the parcel (shared edge, digitising noise) are not "in" it.
 MIN_SHARED_AREA_M2 = 0.01
@@ -30,7 +39,9 @@ _ZONES_AND_ANSWER = """
     FROM pt LEFT JOIN parcel par ON true
 ), hits AS MATERIALIZED (
     SELECT z.id, z.zone_code, z.name, z.land_use_code, z.max_density_pct, z.max_floors, z.min_floors,
-           z.max_height_m, z.max_far, z.min_setback_m, z.min_ground_elev_m, z.heritage_zone, z.notes,
+           z.max_height_m, z.max_far, z.min_setback_m, z.min_ground_elev_m, z.heritage_zone, z.notes, z.source,
+           string_to_array(replace(coalesce(z.attributes->>'khongGioiHan', ''), ' ', ''), ',') AS no_limit,
+           z.attributes->>'confidence' AS confidence,
            pl.code AS plan_code, pl.name AS plan_name, pl.level AS plan_level, pl.version AS plan_version,
            pl.decision_no, pl.decision_date, pl.approving_authority, pl.id AS plan_pk, s.parcel_m2,
            CASE WHEN s.parcel_geom IS NULL THEN NULL
@@ -69,13 +80,40 @@ SELECT json_build_object(
             'max_height_m', z.max_height_m::float8, 'max_far', z.max_far::float8,
             'min_setback_m', z.min_setback_m::float8, 'min_ground_elev_m', z.min_ground_elev_m::float8,
             'heritage_zone', z.heritage_zone, 'notes', z.notes),
+        -- where each value comes from: the plan, the plan leaving it open, no data, or a scanned map (a draft)
+        'basis', json_build_object(__BASIS__),
+        'confidence', z.confidence::float8,
         'plan', json_build_object(
             'id', z.plan_pk, 'code', z.plan_code, 'name', z.plan_name, 'level', z.plan_level,
             'version', z.plan_version, 'decision_no', z.decision_no,
             'decision_date', to_char(z.decision_date, 'YYYY-MM-DD'), 'approving_authority', z.approving_authority))
-        ORDER BY z.shared_m2 DESC NULLS LAST, z.id) FROM zone_list z), '[]'::json)
+        ORDER BY z.shared_m2 DESC NULLS LAST, z.id) FROM zone_list z), '[]'::json),
+    -- what the plan says here: its data, a scanned draft, or nothing (no approved plan covers the place)
+    'plan_data', CASE WHEN NOT EXISTS (SELECT 1 FROM zone_list) THEN 'no_data'
+                      WHEN EXISTS (SELECT 1 FROM zone_list WHERE source = 'scan') THEN 'scanned_draft'
+                      ELSE 'plan' END
 )::text
 """
+
+#: The zone values whose basis the answer gives: the plan's value, the plan leaving it open (``khongGioiHan``), no
+#: data, or a zone read from a scanned map (a draft).
+BASIS_COLUMNS = (
+    "max_density_pct",
+    "max_floors",
+    "min_floors",
+    "max_height_m",
+    "max_far",
+    "min_setback_m",
+    "min_ground_elev_m",
+)
+_ZONES_AND_ANSWER = _ZONES_AND_ANSWER.replace(
+    "__BASIS__",
+    ", ".join(
+        f"'{c}', CASE WHEN z.source = 'scan' THEN 'scanned_draft' WHEN z.{c} IS NOT NULL THEN 'plan' "
+        f"WHEN '{c}' = ANY(z.no_limit) THEN 'no_limit' ELSE 'no_data' END"
+        for c in BASIS_COLUMNS
+    ),
+)
 
 _BY_POINT_4326 = (
     "WITH pt AS MATERIALIZED (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326), 9214) AS g), "
@@ -243,8 +281,46 @@ async def lookup_json_async(conn: psycopg.AsyncConnection[Any], query: LookupQue
 
 
 def lookup(conn: psycopg.Connection[Any], query: LookupQuery) -> dict[str, Any]:
-    """The lookup answer as a dict (see :func:`lookup_json`)."""
+    """The lookup answer as a dict, with the parcel's envelope (see :func:`lookup_with_envelope`)."""
     import json
 
-    result: dict[str, Any] = json.loads(lookup_json(conn, query))
+    result: dict[str, Any] = json.loads(lookup_with_envelope(conn, query))
     return result
+
+
+def _with_envelope(text: str, site: Site | None) -> str:
+    """The lookup answer with the parcel's buildable envelope (its figures; the geometry has its own route)."""
+    import json
+
+    if site is None:
+        return text
+    answer = json.loads(text)
+    summary = envelope_summary(envelope_of(site))
+    answer["envelope"] = {**summary, "href": f"/parcels/{site.parcel['id'] if site.parcel else ''}/envelope"}
+    return json.dumps(answer, ensure_ascii=False)
+
+
+def _parcel_id_of(text: str) -> int | None:
+    """The parcel id in a lookup answer (``"parcel" : {"id" : 12, ...}``, as PostgreSQL writes it), if any."""
+    marker = '"parcel" : {"id" : '
+    at = text.find(marker)
+    if at < 0:
+        return None
+    end = text.find(",", at + len(marker))
+    return int(text[at + len(marker) : end])
+
+
+def lookup_with_envelope(conn: psycopg.Connection[Any], query: LookupQuery, *, envelope: bool = True) -> str:
+    """:func:`lookup_json`, with the parcel's buildable envelope (``envelope``) when a parcel is found."""
+    text = lookup_json(conn, query)
+    pid = _parcel_id_of(text) if envelope else None
+    return text if pid is None else _with_envelope(text, fetch_site(conn, parcel_id=pid))
+
+
+async def lookup_with_envelope_async(
+    conn: psycopg.AsyncConnection[Any], query: LookupQuery, *, envelope: bool = True
+) -> str:
+    """:func:`lookup_with_envelope` on an asynchronous connection (the web routes)."""
+    text = await lookup_json_async(conn, query)
+    pid = _parcel_id_of(text) if envelope else None
+    return text if pid is None else _with_envelope(text, await fetch_site_async(conn, parcel_id=pid))

@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from psycopg_pool import AsyncConnectionPool
 
 from gis_service.errors import ValidationError
-from gis_service.lookup import LookupQuery, lookup_json_async
+from gis_service.lookup import LookupQuery, lookup_with_envelope_async
 from gis_service.settings import Settings
 from gis_service.vector_tiles import MAX_ZOOM, TILE_LAYERS, tile_async
 from ogc import provider
@@ -254,6 +254,15 @@ LOOKUP_PARAMS: dict[str, tuple[type, str]] = {
 }
 
 
+ENVELOPE_PARAM = {
+    "name": "envelope",
+    "in": "query",
+    "required": False,
+    "description": "Add the parcel's buildable envelope (what may be built: area, floors, height, floor area)",
+    "schema": {"type": "boolean", "default": True},
+}
+
+
 def _query_parameter(name: str, kind: type, text: str) -> dict[str, Any]:
     schema = {float: {"type": "number"}, int: {"type": "integer"}, str: {"type": "string", "maxLength": 200}}[kind]
     return {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
@@ -279,6 +288,13 @@ def _lookup_query(request: Request) -> LookupQuery:
     return LookupQuery(**values)
 
 
+def _envelope_wanted(request: Request) -> bool:
+    raw = request.query_params.get("envelope", "true").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ValidationError(f"envelope must be true or false, not {raw!r}")
+    return raw in ("true", "1")
+
+
 def lookup_router() -> APIRouter:
     router = APIRouter(tags=["Zoning lookup (tra cứu quy hoạch)"])
 
@@ -286,7 +302,10 @@ def lookup_router() -> APIRouter:
         "/lookup",
         summary="Zoning of a point (lon/lat or VN-2000 e/n) or of a sheet and parcel number",
         openapi_extra={
-            "parameters": [_query_parameter(name, kind, text) for name, (kind, text) in LOOKUP_PARAMS.items()]
+            "parameters": [
+                *(_query_parameter(name, kind, text) for name, (kind, text) in LOOKUP_PARAMS.items()),
+                ENVELOPE_PARAM,
+            ]
         },
     )
     async def lookup_route(request: Request) -> Response:
@@ -297,7 +316,11 @@ def lookup_router() -> APIRouter:
         """
         return await _answer(request, _lookup_query(request))
 
-    @router.get("/lookup/parcels/{parcel_id}", summary="Zoning of a parcel by its id")
+    @router.get(
+        "/lookup/parcels/{parcel_id}",
+        summary="Zoning of a parcel by its id",
+        openapi_extra={"parameters": [ENVELOPE_PARAM]},
+    )
     async def lookup_parcel(request: Request, parcel_id: int) -> Response:
         return await _answer(request, LookupQuery(parcel_id=parcel_id))
 
@@ -306,8 +329,9 @@ def lookup_router() -> APIRouter:
 
 async def _answer(request: Request, query: LookupQuery) -> Response:
     query.mode()  # bad input is refused before a connection is taken
+    envelope = _envelope_wanted(request)
     async with request.app.state.read_pool.connection() as conn:
-        text = await lookup_json_async(conn, query)
+        text = await lookup_with_envelope_async(conn, query, envelope=envelope)
     return Response(
         content=text.encode(),
         media_type="application/json",

@@ -9,7 +9,7 @@ from typing import Any
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from gis_service.errors import PlanningError
-from gis_service.lookup import LookupQuery, lookup_json
+from gis_service.lookup import LookupQuery, lookup_with_envelope
 from ogc.provider import get_pool
 
 __all__ = ["PROCESS_METADATA", "ZoningLookupProcessor"]
@@ -67,7 +67,8 @@ PROCESS_METADATA: dict[str, Any] = {
     "outputs": {
         "lookup": {
             "title": "Zoning of the parcel or point",
-            "description": "parcel, zones (area_m2, share_pct, rules, plan), location",
+            "description": "parcel, zones (area_m2, share_pct, rules and their basis, plan), location, plan_data, "
+            "and the parcel's buildable envelope (status, capacity with the rule bounding each figure)",
             "schema": {"type": "object", "contentMediaType": "application/json"},
         }
     },
@@ -78,7 +79,7 @@ _FIELDS = {"lon": float, "lat": float, "e": float, "n": float, "sheet_no": int, 
 
 
 class ZoningLookupProcessor(BaseProcessor):
-    """Runs :func:`gis_service.lookup.lookup_json` on the service's connection pool."""
+    """Runs :func:`gis_service.lookup.lookup_with_envelope` on the service's connection pool."""
 
     def __init__(self, processor_def: dict[str, Any]) -> None:
         super().__init__(processor_def, PROCESS_METADATA)
@@ -101,7 +102,7 @@ class ZoningLookupProcessor(BaseProcessor):
                 raise _bad_input(f"input {name!r} must be a {kind.__name__}, not {value!r}") from None
         try:
             with get_pool(self.database_key).connection() as conn:
-                text = lookup_json(conn, LookupQuery(**values))
+                text = lookup_with_envelope(conn, LookupQuery(**values))
         except PlanningError as exc:
             err = ProcessorExecuteError(user_msg=exc.message)
             err.http_status_code = HTTPStatus(exc.status_code)
