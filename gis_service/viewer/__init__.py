@@ -120,6 +120,8 @@ def install_viewer(app: FastAPI, settings: Settings) -> None:
             row = await cur.fetchone()
         data: dict[str, Any] = json.loads(row[0]) if row else {}
         data["default_center"] = list(DEFAULT_CENTER)
+        # The ground the 3D tiles stand on (without a DEM): the base map's water and walls in 3D start there.
+        data["ground_height_m"] = settings.tiles.ground_level_m + settings.tiles.geoid_offset_m
         data["base_map"] = (
             {"url": viewer.base_map_url, "attribution": viewer.base_map_attribution} if viewer.base_map_url else None
         )

@@ -2,6 +2,7 @@
 import { loadLanguage, lang, t, localName, formatNumber } from "./i18n.js";
 import { Map2D } from "./map2d.js";
 import { Map3D } from "./map3d.js";
+import { LEGEND as BASE_LEGEND } from "./basemap.js";
 
 const $ = (sel) => document.querySelector(sel);
 const app = {
@@ -233,6 +234,8 @@ async function show3D() {
       app.map3d = await Map3D.create($("#map3d"), app.config);
       app.map3d.onClick((pick) => lookupFrom3D(pick));
       app.map3d.setView(here);
+      app.map3d.baseMapReady.then(() => { app.ready.baseMap3d = true; })
+        .catch((e) => app.errors.push(String(e)));
       app.map3d.tilesetReady.then((tms) => {
         app.timings.tileset3d = tms;
         app.ready.tileset3d = true;
@@ -275,12 +278,17 @@ function renderLegend() {
     el("li", { "data-code": c.code }, el("span", { class: "swatch", style: `background:${c.color}` }),
        el("span", { class: "code", text: c.code }), el("span", { text: localName(c) })));
   $("#legend-list").replaceChildren(...items);
+  $("#legend-base").replaceChildren(...BASE_LEGEND.map((b) =>
+    el("li", { "data-base": b.kind }, el("span", { class: `swatch ${b.class || ""}`, style: b.style }),
+       el("span", { text: t(b.key) }))));
 }
 
 async function setLanguage(code) {
   await loadLanguage(code);
   for (const b of ["vi", "en"]) $(`#lang-${b}`).setAttribute("aria-pressed", String(b === code));
   renderLegend();
+  app.map2d && app.map2d.setLanguage(code);
+  app.map3d && app.map3d.setLanguage(code);
   if (app.answer) renderAnswer(app.answer);
   for (const tool of app.tools) tool.onLanguage && tool.onLanguage();
   try { localStorage.setItem("lang", code); } catch { /* private mode */ }

@@ -1,5 +1,8 @@
-// The 2D map: MapLibre GL JS with the plan's vector tiles (zones in their official colours, parcels, red lines).
+// The 2D map: MapLibre GL JS with the plan's vector tiles (zones in their official colours, parcels, red lines) over
+// the base map (water, walls, streets; their names on top).
 import * as maplibregl from "/vendor/maplibre/maplibre-gl.mjs";
+import { baseLayers, labelLayers, LABEL_LAYERS, nameIn } from "./basemap.js";
+import { lang } from "./i18n.js";
 
 const TILES = "/ogc/tiles/WebMercatorQuad/{z}/{y}/{x}";
 
@@ -15,6 +18,7 @@ function style(config) {
     layers.push({ id: "base", type: "raster", source: "base" });
   }
   const selected = ["boolean", ["feature-state", "selected"], false];
+  layers.push(...baseLayers());
   layers.push(
     { id: "zones-fill", type: "fill", source: "plan", "source-layer": "zones",
       paint: { "fill-color": ["coalesce", ["get", "color"], "#cccccc"],
@@ -37,6 +41,8 @@ function style(config) {
       paint: { "circle-radius": 6, "circle-color": ["coalesce", ["get", "color"], "#d81b60"],
                "circle-stroke-color": "#fff", "circle-stroke-width": 2 } },
   );
+  layers.push(...labelLayers(lang()));
+  // No "glyphs": MapLibre draws the labels with the browser's fonts (offline, every Vietnamese letter).
   return { version: 8, sources, layers };
 }
 
@@ -76,6 +82,11 @@ export class Map2D {
 
   resize() {
     this.map.resize();
+  }
+
+  // The base map's names in the viewer's language.
+  setLanguage(language) {
+    for (const id of LABEL_LAYERS) this.map.setLayoutProperty(id, "text-field", nameIn(language));
   }
 
   // Highlight the looked-up parcel and zones (vector tile ids are the database ids).

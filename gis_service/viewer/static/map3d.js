@@ -1,4 +1,7 @@
-// The 3D view: CesiumJS (loaded only when first shown) with the plan's 3D Tiles, offline.
+// The 3D view: CesiumJS (loaded only when first shown) with the plan's 3D Tiles and the base map, offline.
+import { cesiumBaseMap, fetchFeatures } from "./basemap.js";
+import { lang } from "./i18n.js";
+
 const BASE = "/vendor/cesium/";
 let loading = null;
 
@@ -54,6 +57,15 @@ export class Map3D {
       ? new Cesium.UrlTemplateImageryProvider({ url: config.base_map.url, credit: config.base_map.attribution || undefined })
       : await Cesium.TileMapServiceImageryProvider.fromUrl(Cesium.buildModuleUrl("Assets/Textures/NaturalEarthII"));
     viewer.imageryLayers.addImageryProvider(provider);
+    // The base map (water, walls, streets, landmarks): fetched once, when the 3D view is first shown.
+    m.baseMapReady = (async () => {
+      const features = await fetchFeatures();
+      const source = cesiumBaseMap(Cesium, features, { ground: config.ground_height_m || 0, language: lang() });
+      await viewer.dataSources.add(source);
+      m.baseMap = source;
+      scene.requestRender();
+      return source;
+    })();
     m.tilesetReady = (async () => {
       const tileset = await Cesium.Cesium3DTileset.fromUrl("/tiles/3d/tileset.json", m.tilesetOptions || {});
       m.timings.tilesetJson = performance.now();
@@ -107,6 +119,17 @@ export class Map3D {
 
   resize() {
     this.viewer.resize();
+    this.viewer.scene.requestRender();
+  }
+
+  // The base map's names in the viewer's language.
+  setLanguage(language) {
+    if (!this.baseMap) return;
+    for (const e of this.baseMap.labelEntities) {
+      const name = e.properties.name ? e.properties.name.getValue() : null;
+      const english = e.properties.name_en ? e.properties.name_en.getValue() : null;
+      e.label.text = (language === "en" ? english || name : name) || "";
+    }
     this.viewer.scene.requestRender();
   }
 
