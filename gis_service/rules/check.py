@@ -645,7 +645,7 @@ class _Check:
         elev = self.req.ground_floor_elev_m
         for part in self.placed.parts:
             limit = zone_limit(part.zone, "min_ground_elev_m")
-            if limit.basis == "no_limit" or (limit.basis == "no_data" and elev is None):
+            if limit.basis == "no_limit" or (limit.value is None and elev is None):
                 continue  # nothing to compare: the plan sets no ground level here
             common = {"part": part, "basis": limit.basis, "confidence": limit.confidence}
             if elev is None:

@@ -47,7 +47,9 @@ class Capacity:
     limit: Limit
 
     def as_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "unit": self.unit, "rule": self.rule, **self.limit.as_dict()}
+        limit = self.limit.as_dict()
+        limit["limit"] = limit.pop("value")
+        return {"value": self.value, "unit": self.unit, "rule": self.rule, **limit}
 
 
 @dataclass
