@@ -22,16 +22,19 @@ from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 
 __all__ = ["browser"]  # the browser fixture of test_viewer, shared
+DEFAULT_WALL_HEIGHT_M = 6.0  # a wall without a height stands this high in 3D (basemap.js)
 
-# A point between the walls and the river, off the middle of the citadel's face that looks at the river: the river's
-# point nearest the citadel's centre, and the walls' point nearest that.
+# A point between the citadel's south-east face and the river: halfway from the Kỳ Đài (the flag tower in the middle
+# of that face; without it, the walls' point nearest the river) to the river's point nearest it.
 FACE_SQL = """
-WITH wall AS (SELECT geom_4326 AS g FROM planning.map_features WHERE kind = 'wall' ORDER BY ST_Area(geom) DESC LIMIT 1),
+WITH walls AS (SELECT ST_Collect(geom_4326) AS g FROM planning.map_features WHERE kind = 'wall'),
 river AS (SELECT geom_4326 AS g FROM planning.map_features WHERE kind = 'water' AND subkind = 'song'
           ORDER BY ST_Area(geom) DESC LIMIT 1),
-shore AS (SELECT ST_ClosestPoint(river.g, ST_Centroid(wall.g)) AS p FROM wall, river)
+anchor AS (SELECT coalesce(
+    (SELECT geom_4326 FROM planning.map_features WHERE kind = 'landmark' AND name = 'Kỳ Đài' LIMIT 1),
+    (SELECT ST_ClosestPoint(walls.g, ST_ClosestPoint(river.g, ST_Centroid(walls.g))) FROM walls, river)) AS p)
 SELECT ST_X(m), ST_Y(m)
-FROM (SELECT ST_Centroid(ST_MakeLine(ST_ClosestPoint(wall.g, shore.p), shore.p)) AS m FROM wall, shore) q
+FROM (SELECT ST_Centroid(ST_MakeLine(anchor.p, ST_ClosestPoint(river.g, anchor.p))) AS m FROM anchor, river) q
 """
 
 
@@ -50,7 +53,7 @@ def served(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory) 
             with engine.connect() as c:
                 face = c.execute(sa.text(FACE_SQL)).one()
                 walls = {
-                    (str(n), float(h))
+                    (n or "", float(h) if h is not None else DEFAULT_WALL_HEIGHT_M)
                     for n, h in c.execute(
                         sa.text("SELECT name, height_m FROM planning.map_features WHERE kind = 'wall'")
                     ).all()
@@ -145,7 +148,7 @@ def test_3d_shows_walls_at_their_height_water_and_names(served: dict[str, Any], 
               for (const e of m.baseMap.entities.values) {
                 const kind = value(e.properties.kind);
                 if (kind === 'wall' && e.polygon) {
-                  walls.push({name: value(e.properties.name),
+                  walls.push({name: value(e.properties.name) || "",
                               height: value(e.polygon.extrudedHeight) - value(e.polygon.height)});
                 } else if (kind === 'water' && e.polygon) {
                   water.push({height: value(e.polygon.height), extruded: value(e.polygon.extrudedHeight) ?? null});

@@ -14,6 +14,7 @@ export const COLORS = {
   landmark: "#8e3b2e", text: "#2d2d2d",
 };
 const FONT = ["Noto Sans", "DejaVu Sans", "Arial"];
+const DEFAULT_WALL_HEIGHT_M = 6;
 const FONT_ITALIC = ["Noto Sans Italic", "DejaVu Sans Oblique", "Arial Italic"];
 const SOURCE = { source: "plan", "source-layer": "map_features" };
 const kind = (...kinds) => ["match", ["get", "kind"], kinds, true, false];
@@ -190,13 +191,13 @@ export function cesiumBaseMap(C, features, { ground = 0, language = "vi" } = {})
                            outline: false }, properties: { ...p, base_map: true } });
       }
       for (const rings of named(f) ? polygonsOf(g) : []) {
-        for (const [lon, lat] of insidePoints(rings)) {
+        for (const [lon, lat] of insidePoints(rings, 350)) {
           labels.push(E.add({ position: C.Cartesian3.fromDegrees(lon, lat, ground + 1),
                               label: labelStyle(named(f), COLORS.waterText, 4000), properties: { ...p, label: true } }));
         }
       }
     } else if (p.kind === "wall") {
-      const top = ground + (p.height_m || 6);
+      const top = ground + (p.height_m ?? DEFAULT_WALL_HEIGHT_M);
       for (const rings of polygonsOf(g)) {
         E.add({ name: p.name, polygon: { hierarchy: hierarchy(rings), height: ground, extrudedHeight: top,
                                          material: css("#9a8c7c"), outline: true, outlineColor: css(COLORS.wallLine) },
