@@ -117,6 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_permits(app)  # /permits: pre-check, applications, recorded checks, decisions, reports
     from gis_service.envelope_api import install_envelope
+    from gis_service.rules.cache import SiteCache
+
+    app.state.site_cache = SiteCache()  # parcels' sites for the anonymous checks, envelopes and lookups
 
     install_envelope(app)  # /parcels/{id}/envelope: what may be built on a parcel
     from gis_service.features_api import install_features

@@ -8,8 +8,8 @@ from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from gis_service.errors import ValidationError
-from gis_service.rules import envelope_of, fetch_site_async
-from gis_service.rules.envelope import Envelope
+from gis_service.rules import envelope_of
+from gis_service.rules.cache import Prepared
 from gis_service.rules.envelope_answer import envelope_answer, envelope_glb
 from gis_service.rules.uses import resolve_use
 
@@ -30,12 +30,14 @@ _CRS = {
 CACHE_CONTROL = "public, max-age=60"
 
 
-async def _envelope(request: Request, parcel_id: int, use: str | None) -> Envelope:
+async def _envelope(request: Request, parcel_id: int, use: str | None) -> Prepared:
     if use is not None:
         resolve_use(use)  # bad input is refused before a connection is taken
     async with request.app.state.read_pool.connection() as conn:
-        site = await fetch_site_async(conn, parcel_id=parcel_id)
-    return envelope_of(site, use=use)
+        prep, _fp = await request.app.state.site_cache.prepared(conn, parcel_id)
+    if ("envelope", use) not in prep.answers:
+        prep.answers["envelope", use] = envelope_of(prep.site, use=use)
+    return prep
 
 
 def envelope_router() -> APIRouter:
@@ -56,8 +58,10 @@ def envelope_router() -> APIRouter:
         name = _CRS.get(crs.strip().lower())
         if name is None:
             raise ValidationError(f"crs: unknown CRS {crs!r}; give CRS84 (lon/lat, the default) or EPSG:9214")
-        env = await _envelope(request, parcel_id, use)
-        body: dict[str, Any] = envelope_answer(env, crs=name)
+        prep = await _envelope(request, parcel_id, use)
+        if ("answer", use, name) not in prep.answers:
+            prep.answers["answer", use, name] = envelope_answer(prep.answers["envelope", use], crs=name)
+        body: dict[str, Any] = prep.answers["answer", use, name]
         return JSONResponse(body, headers={"Cache-Control": CACHE_CONTROL, "Content-Crs": f"<{body['crs']}>"})
 
     @router.get(
@@ -67,9 +71,9 @@ def envelope_router() -> APIRouter:
         responses={200: {"content": {"model/gltf-binary": {}}}},
     )
     async def envelope_model(request: Request, parcel_id: ParcelId, use: Use = None) -> Response:
-        env = await _envelope(request, parcel_id, use)
+        prep = await _envelope(request, parcel_id, use)
         try:
-            data, (lon, lat) = envelope_glb(env)
+            data, (lon, lat) = envelope_glb(prep.answers["envelope", use])
         except ValueError as exc:
             raise ValidationError(f"parcel {parcel_id}: {exc}") from None
         headers = {"Cache-Control": CACHE_CONTROL, "X-Envelope-Origin": f"{lon:.9f},{lat:.9f},0"}

@@ -17,7 +17,8 @@ from typing import Any
 import psycopg
 
 from gis_service.errors import NotFound, ValidationError
-from gis_service.rules import Site, envelope_of, fetch_site, fetch_site_async
+from gis_service.rules import envelope_of, fetch_site, fetch_site_async
+from gis_service.rules.cache import SiteCache
 from gis_service.rules.envelope_answer import envelope_summary
 from gis_service.service_area import E_RANGE, LAT_RANGE, LON_RANGE, N_RANGE
 
@@ -288,15 +289,12 @@ def lookup(conn: psycopg.Connection[Any], query: LookupQuery) -> dict[str, Any]:
     return result
 
 
-def _with_envelope(text: str, site: Site | None) -> str:
+def _with_envelope(text: str, pid: int, summary: dict[str, Any]) -> str:
     """The lookup answer with the parcel's buildable envelope (its figures; the geometry has its own route)."""
     import json
 
-    if site is None:
-        return text
     answer = json.loads(text)
-    summary = envelope_summary(envelope_of(site))
-    answer["envelope"] = {**summary, "href": f"/parcels/{site.parcel['id'] if site.parcel else ''}/envelope"}
+    answer["envelope"] = {**summary, "href": f"/parcels/{pid}/envelope"}
     return json.dumps(answer, ensure_ascii=False)
 
 
@@ -314,13 +312,22 @@ def lookup_with_envelope(conn: psycopg.Connection[Any], query: LookupQuery, *, e
     """:func:`lookup_json`, with the parcel's buildable envelope (``envelope``) when a parcel is found."""
     text = lookup_json(conn, query)
     pid = _parcel_id_of(text) if envelope else None
-    return text if pid is None else _with_envelope(text, fetch_site(conn, parcel_id=pid))
+    if pid is None:
+        return text
+    return _with_envelope(text, pid, envelope_summary(envelope_of(fetch_site(conn, parcel_id=pid))))
 
 
 async def lookup_with_envelope_async(
-    conn: psycopg.AsyncConnection[Any], query: LookupQuery, *, envelope: bool = True
+    conn: psycopg.AsyncConnection[Any], query: LookupQuery, *, envelope: bool = True, cache: SiteCache | None = None
 ) -> str:
-    """:func:`lookup_with_envelope` on an asynchronous connection (the web routes)."""
+    """:func:`lookup_with_envelope` on an asynchronous connection (the web routes); sites may come from ``cache``."""
     text = await lookup_json_async(conn, query)
     pid = _parcel_id_of(text) if envelope else None
-    return text if pid is None else _with_envelope(text, await fetch_site_async(conn, parcel_id=pid))
+    if pid is None:
+        return text
+    if cache is None:
+        return _with_envelope(text, pid, envelope_summary(envelope_of(await fetch_site_async(conn, parcel_id=pid))))
+    prep, _fp = await cache.prepared(conn, pid)
+    if ("summary", None) not in prep.answers:
+        prep.answers["summary", None] = envelope_summary(envelope_of(prep.site))
+    return _with_envelope(text, pid, prep.answers["summary", None])

@@ -331,7 +331,7 @@ async def _answer(request: Request, query: LookupQuery) -> Response:
     query.mode()  # bad input is refused before a connection is taken
     envelope = _envelope_wanted(request)
     async with request.app.state.read_pool.connection() as conn:
-        text = await lookup_with_envelope_async(conn, query, envelope=envelope)
+        text = await lookup_with_envelope_async(conn, query, envelope=envelope, cache=request.app.state.site_cache)
     return Response(
         content=text.encode(),
         media_type="application/json",

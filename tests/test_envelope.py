@@ -267,3 +267,33 @@ def test_lookup_carries_the_envelope(client: TestClient, envelope_db: tuple[str,
     assert client.get(f"/lookup/parcels/{pid}", params={"envelope": "maybe"}).status_code == 400
     process = client.post("/ogc/processes/zoning-lookup/execution", json={"inputs": {"parcel_id": pid}}).json()
     assert process["envelope"]["capacity"]["height_m"]["value"] == 18
+
+
+def test_a_change_to_the_plan_is_seen_at_once(client: TestClient, envelope_db: tuple[str, dict[str, int]]) -> None:
+    """Sites are kept between requests; any change to what they hold (here in SQL, as QGIS would) is seen next time."""
+    url, ids = envelope_db
+    pid = ids["parcel_D"]
+    body = {
+        "parcel_id": pid,
+        "footprint": box_geojson(1101, 983, 1114, 995),
+        "crs": "EPSG:9214",
+        "use": "ODT",
+        "floors": 4,
+        "height_m": 14,
+        "total_floor_area_m2": 300,
+        "ground_floor_elev_m": 4,
+    }
+    assert client.get(f"/parcels/{pid}/envelope").json()["capacity"]["floors"]["value"] == 4
+    assert client.post("/permits/check", json=body).json()["verdict"] in ("compliant", "needs_review")
+    with psycopg.connect(url) as conn:
+        conn.execute("UPDATE planning.zones SET max_floors = 3 WHERE id = %s", (ids["D"],))
+        conn.commit()
+    try:
+        assert client.get(f"/parcels/{pid}/envelope").json()["capacity"]["floors"]["value"] == 3
+        assert client.get(f"/lookup/parcels/{pid}").json()["envelope"]["capacity"]["floors"]["value"] == 3
+        answer = client.post("/permits/check", json=body).json()
+        assert answer["verdict"] == "not_compliant" and answer["failed"] == ["floors"]
+    finally:
+        with psycopg.connect(url) as conn:
+            conn.execute("UPDATE planning.zones SET max_floors = 4 WHERE id = %s", (ids["D"],))
+            conn.commit()

@@ -101,7 +101,7 @@ def permits_router() -> APIRouter:
     async def precheck(request: Request, body: Annotated[CheckRequest, Body(examples=[EXAMPLE])]) -> JSONResponse:
         """Not recorded. Answer: verdict, failed and warning rule ids, rules (per zone), plan, lot, footprint."""
         async with request.app.state.read_pool.connection() as conn:
-            result, _m = await check_async(conn, body)
+            result, _m = await check_async(conn, body, cache=request.app.state.site_cache)
         return JSONResponse(result)
 
     @router.post(

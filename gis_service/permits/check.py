@@ -15,7 +15,9 @@ import shapely
 from gis_service.errors import NotFound, ValidationError
 from gis_service.permits.model import CheckRequest, Proposal, parse_request
 from gis_service.rules import Placement, Roads, Site, evaluate, fetch_site, fetch_site_async, place, roads_of, verdict
+from gis_service.rules.cache import SiteCache
 from gis_service.rules.drawing import drawing_of
+from gis_service.rules.roads import MIN_AREA_M2
 
 __all__ = ["Measured", "answer", "check", "check_async", "pins_of"]
 
@@ -180,15 +182,30 @@ def check(
 
 
 async def check_async(
-    conn: psycopg.AsyncConnection[Any], data: dict[str, Any] | CheckRequest, *, drawing: bool = False
+    conn: psycopg.AsyncConnection[Any],
+    data: dict[str, Any] | CheckRequest,
+    *,
+    drawing: bool = False,
+    cache: SiteCache | None = None,
 ) -> tuple[dict[str, Any], Measured]:
-    """:func:`check` (live plan) on an asynchronous connection."""
+    """:func:`check` (live plan) on an asynchronous connection; a parcel's site may come from ``cache``."""
     proposal = parse_request(data)
     req = proposal.request
     parcel_id = req.parcel_id
     if req.sheet_no is not None:
         cur = await conn.execute(_SHEET_SQL, {"s": req.sheet_no, "p": req.parcel_no, "w": req.ward})
         parcel_id = _parcel_from_rows(req, await cur.fetchall())
+    if cache is not None and parcel_id is not None and req.red_line_id is None:
+        prep, fp = await cache.prepared(conn, parcel_id, (proposal.footprint_wkb, proposal.footprint_srid))
+        # a footprint reaching out of its lot may stand in zones the kept site (the lot's) does not hold
+        if fp is not None and shapely.area(shapely.difference(fp, prep.site.lot)) < MIN_AREA_M2:
+            site = prep.with_footprint(fp)
+            roads = prep.roads.with_main_width(req.road_width_m)
+            m: Measured = {"site": site, "roads": roads, "placed": place(site, roads, fp, prep.parts)}
+            m["parcel"] = site.parcel
+            if drawing:
+                m["drawing"] = drawing_of(site, roads, m["placed"])
+            return answer(proposal, m), m
     site = await fetch_site_async(conn, **_site_args(proposal, parcel_id, None))
     m = _measured(site, proposal, drawing)
     return answer(proposal, m), m

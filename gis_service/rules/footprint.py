@@ -77,11 +77,11 @@ def lot_parts(site: Site, roads: Roads) -> list[ZonePart]:
     return parts
 
 
-def place(site: Site, roads: Roads, footprint: BaseGeometry) -> Placement:
-    """Measure a footprint (EPSG:9214) on the site's lot."""
+def place(site: Site, roads: Roads, footprint: BaseGeometry, lot: list[ZonePart] | None = None) -> Placement:
+    """Measure a footprint (EPSG:9214) on the site's lot (``lot``: its :func:`lot_parts`, when already known)."""
     fp_area = float(shapely.area(footprint))
     parts: list[ZonePart] = []
-    for p in lot_parts(site, roads):
+    for p in lot_parts(site, roads) if lot is None else lot:
         fp_m2 = float(shapely.area(shapely.intersection(p.area, footprint)))
         if fp_m2 >= MIN_AREA_M2:
             parts.append(ZonePart(p.zone, p.area, p.lot_m2, fp_m2))

@@ -1,0 +1,78 @@
+"""Sites already read, kept while nothing they hold has changed (``planning.data_version``, migration 0010).
+
+The anonymous pre-check, the envelope and the lookup read the same parcels' sites over and over. Before using a kept
+site, one small statement reads the change counter (and turns the footprint into EPSG:9214 through the database's
+official VN-2000 shift); when the counter moved, every kept site is dropped and read again when next asked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gis_service.rules.footprint import ZonePart, lot_parts
+from gis_service.rules.roads import Roads, roads_of
+from gis_service.rules.site import Site, fetch_site_async
+
+__all__ = ["Prepared", "SiteCache"]
+
+_VERSION_SQL = (
+    "SELECT (SELECT last_value FROM planning.data_version), CASE WHEN %(fp)s::bytea IS NULL THEN NULL "
+    "WHEN %(srid)s::int = 9214 THEN %(fp)s::bytea "
+    "ELSE ST_AsBinary(ST_Transform(ST_SetSRID(ST_GeomFromWKB(%(fp)s::bytea), %(srid)s::int), 9214)) END"
+)
+
+
+@dataclass
+class Prepared:
+    """A parcel's site with what the rules derive from it alone (its roads, its zones' parts of the lot)."""
+
+    site: Site
+    roads: Roads
+    parts: list[ZonePart]
+    answers: dict[Any, Any] = field(default_factory=dict)  # envelopes and their answers, by use and CRS
+
+    def with_footprint(self, footprint: BaseGeometry) -> Site:
+        return dataclasses.replace(self.site, footprint=footprint)
+
+
+class SiteCache:
+    """At most ``size`` parcels' prepared sites, least recently used dropped first."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._version: int | None = None
+        self._sites: OrderedDict[int, Prepared] = OrderedDict()
+
+    async def prepared(
+        self, conn: psycopg.AsyncConnection[Any], parcel_id: int, footprint: tuple[bytes, int] | None = None
+    ) -> tuple[Prepared, BaseGeometry | None]:
+        """The parcel's prepared site (read if not kept, or kept before a change) and the footprint in EPSG:9214."""
+        cur = await conn.execute(
+            _VERSION_SQL,
+            {"fp": None if footprint is None else footprint[0], "srid": 9214 if footprint is None else footprint[1]},
+            prepare=True,
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        version, fp_wkb = int(row[0]), row[1]
+        if version != self._version:
+            self._sites.clear()
+            self._version = version
+        entry = self._sites.get(parcel_id)
+        if entry is None:
+            site = await fetch_site_async(conn, parcel_id=parcel_id)
+            roads = roads_of(site)
+            entry = Prepared(site, roads, lot_parts(site, roads))
+            self._sites[parcel_id] = entry
+            if len(self._sites) > self.size:
+                self._sites.popitem(last=False)
+        else:
+            self._sites.move_to_end(parcel_id)
+        return entry, None if fp_wkb is None else shapely.from_wkb(bytes(fp_wkb))
