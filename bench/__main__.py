@@ -13,6 +13,7 @@ BENCHMARKS = {
     "serve": "bench.serve",
     "edits": "bench.edits",
     "permits": "bench.permits",
+    "envelope": "bench.envelope",
     "viewer": "bench.viewer",
 }
 

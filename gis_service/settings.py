@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     viewer: ViewerSettings = Field(default_factory=ViewerSettings)
     db_pool_size: int = Field(default=10, ge=1)
     statement_timeout_ms: int = Field(default=30_000, ge=0)
+    site_cache_size: int = Field(
+        default=2048,
+        ge=0,
+        description="Parcels whose site (zones, roads) each process keeps for anonymous checks and envelopes; 0: none.",
+    )
     public_url: str | None = Field(
         default=None,
         description="URL at which users reach the service (links in OGC API answers), e.g. https://quyhoach.hue.gov.vn."
