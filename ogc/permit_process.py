@@ -43,8 +43,10 @@ PROCESS_METADATA: dict[str, Any] = {
     "description": {
         "en": "Checks a proposed building (footprint, floors, height, floor area, use) on a parcel or lot against the "
         "approved plan and QCVN 01:2021/BXD: land use, inside the lot, building line, setback from the red line, "
-        "density, floors, height, FAR, frontage, lot area. Each rule answers pass, fail, warn or not_applicable with "
-        "the measured value (EPSG:9214 metres), the limit, its legal source and a sentence in Vietnamese and English.",
+        "access, density, floors, height, FAR, ground level, frontage, lot area (the rules of the buildable "
+        "envelope). Each rule answers pass, fail, needs_review, not_applicable or officer_judgement with the measured "
+        "value (EPSG:9214 metres), the limit and its basis (plan, qcvn, no_limit, no_data, scanned_draft), its legal "
+        "source, the zone or road it measured against and a sentence in Vietnamese and English.",
         "vi": "Kiểm tra công trình đề xuất trên thửa đất so với quy hoạch đã phê duyệt và QCVN 01:2021/BXD.",
     },
     "jobControlOptions": ["sync-execute", "async-execute"],
