@@ -4,7 +4,6 @@ largest proposal the envelope allows on each of their parcels (the permit and en
 from __future__ import annotations
 
 import time
-from datetime import date
 from typing import Any
 
 import psycopg
@@ -15,36 +14,14 @@ __all__ = ["load_sample", "max_proposals"]
 
 
 def load_sample(url: str) -> float:
-    """Import and publish the sample plans; returns the seconds it took."""
-    from converters import ImportOptions, import_path
+    """Import and publish the sample plans as the demo does; returns the seconds it took."""
+    from gis_service.cli.sample_plans import load_sample_plans
     from gis_service.db import create_db_engine
-    from gis_service.plans import publish_plan
 
     t0 = time.perf_counter()
-    root = project_root() / "sample_data"
     engine = create_db_engine(url, pool_size=1)
     try:
-        plans = [
-            (root / "46QPK0000001", "46QPK0000001", "Quy hoạch phân khu Kinh thành Huế", None),
-            (
-                root / "46QCT0000001" / "HoSoBASIC" / "KimLong_QHCT_1-500.dxf",
-                "46QCT0000001",
-                "Kim Long 1/500",
-                "EPSG:9214",
-            ),
-        ]
-        for path, code, name, src_crs in plans:
-            options = ImportOptions(
-                plan=code,
-                plan_name=name,
-                decision_no="BENCH/QĐ-UBND",
-                decision_date=date(2024, 6, 15),
-                user="bench",
-                src_crs=src_crs,
-            )
-            import_path(path, engine, options)
-            with engine.begin() as conn:
-                publish_plan(conn, code, user="bench", reason="benchmark")
+        load_sample_plans(engine, project_root() / "sample_data", user="bench", reason="benchmark")
     finally:
         engine.dispose()
     return time.perf_counter() - t0

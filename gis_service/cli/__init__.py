@@ -85,6 +85,7 @@ def _register() -> None:
     from gis_service.cli.db import db
     from gis_service.cli.importer import import_
     from gis_service.cli.plans import plans
+    from gis_service.cli.sample_plans import demo
     from gis_service.cli.serve import serve
     from gis_service.cli.tiles import tiles
     from gis_service.cli.users import users
@@ -95,6 +96,7 @@ def _register() -> None:
     cli.add_command(tiles)
     cli.add_command(plans)
     cli.add_command(users)
+    cli.add_command(demo)
 
 
 _register()

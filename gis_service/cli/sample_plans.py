@@ -1,0 +1,102 @@
+"""``planning demo load``: the sample plans of ``sample_data/`` imported and published, as the demo shows them.
+
+One place says which files make which plan, with which sample decision; the demo (``run.sh``), the tests and the
+benchmarks load the sample through :func:`load_sample_plans`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import Engine
+
+__all__ = ["SAMPLE_PLANS", "SamplePlan", "load_sample_plans"]
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    """One plan version of the sample: its files (under ``sample_data/``), code, name and sample decision."""
+
+    path: str
+    code: str
+    name: str
+    decision_no: str
+    decision_date: date
+    src_crs: str | None = None
+
+
+#: In the order they are imported and published (an older version first, so that the next supersedes it).
+SAMPLE_PLANS = (
+    SamplePlan(
+        "46QPK0000001",
+        "46QPK0000001",
+        "Quy hoạch phân khu Kinh thành Huế",
+        "DEMO-01/QĐ-UBND",
+        date(2024, 6, 15),
+    ),
+    SamplePlan(
+        "46QCT0000001/HoSoBASIC/KimLong_QHCT_1-500.dxf",
+        "46QCT0000001",
+        "Quy hoạch chi tiết 1/500 khu dân cư Kim Long",
+        "DEMO-02/QĐ-UBND",
+        date(2024, 9, 20),
+        src_crs="EPSG:9214",
+    ),
+)
+
+
+def load_sample_plans(engine: Engine, root: Path, *, user: str = "demo", reason: str = "demo data") -> list[str]:
+    """Import and publish the sample plans found under ``root``; what was done, a line per plan.
+
+    Files already imported are not imported again, and only a draft this function imported is published, never a
+    draft someone else started.
+    """
+    from converters import ImportOptions, import_path
+    from gis_service.plans import publish_plan
+
+    done = []
+    for plan in SAMPLE_PLANS:
+        options = ImportOptions(
+            plan=plan.code,
+            plan_name=plan.name,
+            decision_no=plan.decision_no,
+            decision_date=plan.decision_date,
+            src_crs=plan.src_crs,
+            user=user,
+            reason=reason,
+        )
+        report = import_path(root / plan.path, engine, options)
+        if report.skipped:
+            done.append(f"{plan.code}: {report.skipped}")
+            continue
+        version = None if report.plan is None else int(report.plan["version"])
+        with engine.begin() as conn:
+            published, _old = publish_plan(conn, plan.code, user=user, reason=reason, version=version)
+        done.append(f"{plan.code}: imported {plan.path} and published it as version {published.version}")
+    return done
+
+
+@click.group("demo")
+def demo() -> None:
+    """The demo's sample plans."""
+
+
+@demo.command("load")
+@click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
+@click.pass_context
+def load(ctx: click.Context, root: Path | None) -> None:
+    """Import and publish the sample plans of sample_data/ (files already imported are left as they are)."""
+    from gis_service.cli import get_settings
+    from gis_service.db import create_db_engine, resolve_database_url
+    from gis_service.settings import project_root
+
+    settings = get_settings(ctx)
+    engine = create_db_engine(resolve_database_url(settings), pool_size=1)
+    try:
+        for line in load_sample_plans(engine, root or project_root() / "sample_data"):
+            click.echo(line, err=True)
+    finally:
+        engine.dispose()
