@@ -77,18 +77,6 @@ def _zone_ref(part: ZonePart, fp_area: float) -> dict[str, Any]:
     }
 
 
-def road_ref(road: Road) -> dict[str, Any]:
-    """What a road rule measured against: the road, its red line and building line."""
-    return {
-        "name": road.name,
-        "width_m": road.width_m,
-        "red_line_id": road.red_line.id,
-        "building_line_id": None if road.building_line is None else road.building_line.id,
-        "building_line_setback_m": road.bl_setback_m,
-        "frontage_m": round(road.frontage_m, 3),
-    }
-
-
 def _line_source(site: Site, road: Road, what_vi: str) -> str:
     plan = site.plans.get(road.red_line.plan_id)
     name = f" đường {road.name}" if road.name else ""
@@ -135,7 +123,7 @@ class _Check:
         confidence: float | None = None,
     ) -> None:
         zone = None if part is None else _zone_ref(part, self.placed.area_m2)
-        ref = None if road is None else road_ref(road)
+        ref = None if road is None else road.ref()
         self.out.append(RuleResult(rid, status, value, limit, unit, source, vi, en, zone, ref, basis, confidence))
 
     def parts(self) -> tuple[ZonePart | None, ...]:

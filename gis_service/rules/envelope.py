@@ -26,7 +26,7 @@ from gis_service.rules.footprint import Placement, ZonePart, lot_parts, place
 from gis_service.rules.limits import QCVN, STOREY_M, Limit, density_limit, qcvn_setback, setback_requirement, zone_limit
 from gis_service.rules.roads import EMPTY, MIN_AREA_M2, Road, Roads, polygonal, roads_of, solid_parts
 from gis_service.rules.site import Site, Zone
-from gis_service.rules.tables import UseCategory, qcvn_tables
+from gis_service.rules.tables import qcvn_tables
 from gis_service.rules.uses import resolve_use
 
 __all__ = ["Capacity", "Envelope", "envelope_of"]
@@ -213,7 +213,7 @@ def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
     buildable = solid_parts(shapely.union_all(buildable_parts))
     footprint = solid_parts(shapely.union_all(footprints))
     placement = place(site, roads, footprint) if not footprint.is_empty else None
-    capacity = _capacity(placement, density_caps, floors, height, building_parts, category)
+    capacity = _capacity(placement, density_caps, floors, height, building_parts)
     status = "buildable"
     if footprint.is_empty or float(shapely.area(footprint)) < 1.0:
         status = "not_buildable"
@@ -270,7 +270,6 @@ def _capacity(
     floors: Limit,
     height: Limit,
     building_parts: list[ZonePart],
-    category: UseCategory | None,
 ) -> dict[str, Capacity]:
     fp_area = 0.0 if placement is None else _floor2(placement.area_m2)
     dens = _min_limit([lim for _p, lim in density_caps]) if density_caps else Limit(None, "no_data", "")
@@ -307,24 +306,19 @@ def _capacity(
     if known:
         top = max(known, key=lambda g: g.value)  # type: ignore[arg-type,return-value]
         out["min_ground_elev_m"] = Capacity(top.value, "m", "ground_elevation", top)
-    del category
     return out
 
 
 def _front(road: Road, height: float | None) -> dict[str, Any]:
     qcvn, _missing = qcvn_setback(road, height)
+    ref = road.ref()
+    governs = road.bl is not None and (qcvn or 0) <= (road.bl_setback_m or 0)
     return {
-        "road_name": road.name,
-        "width_m": road.width_m,
-        "red_line_id": road.red_line.id,
-        "building_line_id": None if road.building_line is None else road.building_line.id,
-        "building_line_setback_m": road.bl_setback_m,
+        "road_name": ref.pop("name"),
+        **ref,
         "qcvn_setback_m": qcvn,
-        "frontage_m": round(road.frontage_m, 3),
-        "rule": "building_line"
-        if road.bl is not None and (qcvn or 0) <= (road.bl_setback_m or 0)
-        else "red_line_setback",
-        "source": f"{QCVN} Bảng 2.7" if road.bl is None else "chỉ giới xây dựng",
+        "rule": "building_line" if governs else "red_line_setback",
+        "source": "chỉ giới xây dựng" if road.bl is not None else f"{QCVN} Bảng 2.7",
     }
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import shapely
 from shapely.geometry import LineString, MultiLineString
@@ -71,6 +72,17 @@ class Road:
     @property
     def label(self) -> str:
         return self.name or f"chỉ giới đường đỏ #{self.red_line.id}"
+
+    def ref(self) -> dict[str, Any]:
+        """What a rule measured against: the road, its red line and building line, the lot's frontage on it."""
+        return {
+            "name": self.name,
+            "width_m": self.width_m,
+            "red_line_id": self.red_line.id,
+            "building_line_id": None if self.building_line is None else self.building_line.id,
+            "building_line_setback_m": self.bl_setback_m,
+            "frontage_m": round(self.frontage_m, 3),
+        }
 
 
 @dataclass(frozen=True)
