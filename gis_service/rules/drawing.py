@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -25,7 +26,8 @@ def geojson(geom: BaseGeometry | None, precision: int = 3) -> dict[str, Any] | N
     """A shapely geometry as a GeoJSON dict (``None`` when empty)."""
     if geom is None or geom.is_empty:
         return None
-    result: dict[str, Any] = json.loads(shapely.to_geojson(shapely.set_precision(geom, 10.0**-precision)))
+    rounded = shapely.transform(geom, lambda xy: np.round(xy, precision))  # as written, not snapped to a grid
+    result: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
     return result
 
 

@@ -103,26 +103,36 @@ def _band(road: Road, zone: Zone, height: float | None) -> tuple[BaseGeometry, s
 
 
 def _trim(region: BaseGeometry, target: float, anchor: BaseGeometry) -> BaseGeometry:
-    """The part of ``region`` nearest ``anchor`` whose area is ``target`` (just under), by regula falsi."""
+    """The part of ``region`` within some distance of ``anchor`` whose area is ``target`` (just under).
+
+    The distance is found by regula falsi (Illinois), starting from the region's nearest and farthest corners: the
+    area grows about linearly with it (exactly, for a lot's rectangle behind a straight front), so it takes few cuts.
+    """
     area = float(shapely.area(region))
     if area <= target:
         return region
     if target <= 0:
         return EMPTY
-    hi = float(shapely.hausdorff_distance(region, anchor)) + 1.0
-    lo, a_lo, a_hi = 0.0, 0.0, area
-    best = EMPTY
+    corners = shapely.distance(shapely.points(shapely.get_coordinates(region)), anchor)
+    lo, hi = float(shapely.distance(region, anchor)), float(corners.max()) + 0.01
+    a_lo, a_hi = 0.0, area
+    best, side = EMPTY, 0
     for _ in range(40):
-        t = lo + (hi - lo) * (target - a_lo) / (a_hi - a_lo) if a_hi > a_lo else (lo + hi) / 2
-        t = min(max(t, lo + (hi - lo) * 0.01), hi - (hi - lo) * 0.01)
+        t = lo + (hi - lo) * (target - a_lo) / (a_hi - a_lo)
         cut = polygonal(shapely.intersection(region, shapely.buffer(anchor, t, quad_segs=4)))
         a = float(shapely.area(cut))
         if a <= target:
             lo, a_lo, best = t, a, cut
             if target - a <= max(0.01, target * 1e-4):
                 break
+            if side == -1:  # Illinois: the other end stayed twice, halve its excess
+                a_hi = target + (a_hi - target) / 2
+            side = -1
         else:
             hi, a_hi = t, a
+            if side == 1:
+                a_lo = target - (target - a_lo) / 2
+            side = 1
     return best
 
 
