@@ -3,6 +3,7 @@ import { loadLanguage, lang, t, localName, formatNumber } from "./i18n.js";
 import { Map2D } from "./map2d.js";
 import { Map3D } from "./map3d.js";
 import { LEGEND as BASE_LEGEND } from "./basemap.js";
+import { envelopeSection, drawEnvelope, clearEnvelope } from "./envelope.js";
 
 const $ = (sel) => document.querySelector(sel);
 const app = {
@@ -78,6 +79,7 @@ export function openPanel(title, ...content) {
   const panel = $("#panel");
   panel.classList.remove("wide");
   panel.hidden = false;
+  panel.scrollTop = 0; // new content starts at its top, not where the previous one was scrolled to
   app.map2d && app.map2d.resize();
   app.map3d && app.map3d.resize();
   return panel;
@@ -88,6 +90,7 @@ function closePanel() {
   app.answer = null;
   app.map2d && app.map2d.highlight(null);
   app.map2d && app.map2d.showShapes(null);
+  clearEnvelope();
   app.map2d && app.map2d.resize();
   writeHash();
   (app.view === "3d" ? $("#map3d") : $("#map2d")).focus();
@@ -132,7 +135,8 @@ function renderZone(z) {
   return el("section", { class: "zone", "data-zone": z.zone_code || "", "data-share": share ?? "" }, parts);
 }
 
-export function renderAnswer(answer, extra = []) {
+// `fly`: the lookup moved the map to the parcel; in 3D the camera then frames its envelope.
+export function renderAnswer(answer, extra = [], { fly = false } = {}) {
   app.answer = answer;
   const body = [];
   const parcel = answer.parcel;
@@ -150,6 +154,8 @@ export function renderAnswer(answer, extra = []) {
   } else if (answer.location) {
     body.push(el("p", { class: "muted", text: `${t("no_parcel")} ${t("point")}: ${answer.location.lat}, ${answer.location.lon} · VN-2000 E ${answer.location.e} N ${answer.location.n}` }));
   }
+  const envelope = envelopeSection(answer);
+  if (envelope) body.push(envelope);
   const zones = answer.zones || [];
   body.push(el("h3", { text: parcel && zones.length > 1 ? t("zones_count", { n: zones.length }) : t("zones_title") }));
   if (!zones.length) body.push(el("p", { class: "muted", text: t("no_zones") }));
@@ -160,6 +166,8 @@ export function renderAnswer(answer, extra = []) {
     el("button", { type: "button", text: t("print"), onclick: () => window.print() })));
   openPanel(t("lookup_title"), ...body);
   app.map2d.highlight(answer);
+  if (parcel && answer.envelope) drawEnvelope(parcel.id, { fly: fly && app.view === "3d" });
+  else clearEnvelope();
   writeHash();
 }
 
@@ -181,10 +189,11 @@ export async function lookup(params, { fly = false } = {}) {
       return null;
     }
     const answer = await r.json();
-    renderAnswer(answer);
+    renderAnswer(answer, [], { fly });
     if (fly && answer.parcel && answer.parcel.centroid) {
       const c = answer.parcel.centroid;
-      const v = { lon: c.lon, lat: c.lat, zoom: Math.max(currentView()?.zoom || 17, 17.5) };
+      // close enough to see the parcel's envelope, with its streets around
+      const v = { lon: c.lon, lat: c.lat, zoom: Math.max(currentView()?.zoom || 17, 19) };
       app.map2d.setView(v);
       if (app.map3d) app.map3d.setView(v);
       writeHash();
@@ -234,6 +243,7 @@ async function show3D() {
       app.map3d = await Map3D.create($("#map3d"), app.config);
       app.map3d.onClick((pick) => lookupFrom3D(pick));
       app.map3d.setView(here);
+      if (app.envelopeShown) drawEnvelope(app.envelopeShown);
       app.map3d.baseMapReady.then(() => { app.ready.baseMap3d = true; })
         .catch((e) => app.errors.push(String(e)));
       app.map3d.tilesetReady.then((tms) => {
@@ -267,6 +277,7 @@ function show2D() {
 app.show2D = show2D;
 app.show3D = show3D;
 app.lookup = lookup;
+app.renderAnswer = renderAnswer;
 app.openPanel = openPanel;
 app.el = el;
 app.status = status;

@@ -5,11 +5,47 @@ import { baseLayers, labelLayers, LABEL_LAYERS, nameIn } from "./basemap.js";
 import { lang } from "./i18n.js";
 
 const TILES = "/ogc/tiles/WebMercatorQuad/{z}/{y}/{x}";
+const EMPTY = { type: "FeatureCollection", features: [] };
+// The looked-up parcel's envelope: road land hatched grey, the buildable area outlined (dashed), the largest footprint
+// filled.
+export const ENVELOPE = { road: "#6b6b6b", buildable: "#0d3c78", footprint: "#0d47a1" };
+const HATCH = "envelope-hatch";
+const kindIs = (k) => ["==", ["get", "kind"], k];
+
+// Grey diagonal stripes on a transparent ground, 16 × 16 pixels (drawn at half size: 8 CSS pixels a repeat).
+function hatchImage() {
+  const n = 16;
+  const data = new Uint8Array(n * n * 4);
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const on = (x + y) % 8 < 2;
+      data.set(on ? [80, 80, 80, 230] : [160, 160, 160, 70], (y * n + x) * 4);
+    }
+  }
+  return { width: n, height: n, data };
+}
+
+function envelopeLayers() {
+  const src = { source: "envelope" };
+  return [
+    { id: "envelope-road-fill", type: "fill", ...src, filter: kindIs("road"), paint: { "fill-pattern": HATCH } },
+    { id: "envelope-road-line", type: "line", ...src, filter: kindIs("road"),
+      paint: { "line-color": ENVELOPE.road, "line-width": 1 } },
+    { id: "envelope-footprint-fill", type: "fill", ...src, filter: kindIs("footprint"),
+      paint: { "fill-color": ENVELOPE.footprint, "fill-opacity": 0.45 } },
+    { id: "envelope-footprint-line", type: "line", ...src, filter: kindIs("footprint"),
+      paint: { "line-color": ENVELOPE.footprint, "line-width": 1.5 } },
+    { id: "envelope-buildable-line", type: "line", ...src, filter: kindIs("buildable"),
+      layout: { "line-join": "round" },
+      paint: { "line-color": ENVELOPE.buildable, "line-width": 2.5, "line-dasharray": [2, 1.5] } },
+  ];
+}
 
 function style(config) {
   const sources = {
     plan: { type: "vector", tiles: [location.origin + TILES], minzoom: 0, maxzoom: 19 },
     selection: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+    envelope: { type: "geojson", data: EMPTY },
   };
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#eef1ea" } }];
   if (config.base_map && config.base_map.url) {
@@ -32,6 +68,7 @@ function style(config) {
       filter: ["==", ["id"], -1], paint: { "line-color": "#d81b60", "line-width": 3 } },
     { id: "red-lines", type: "line", source: "plan", "source-layer": "red_lines",
       paint: { "line-color": "#e31a1c", "line-width": 2 } },
+    ...envelopeLayers(),
     { id: "selection-fill", type: "fill", source: "selection", filter: ["==", ["geometry-type"], "Polygon"],
       paint: { "fill-color": ["coalesce", ["get", "color"], "#1565c0"], "fill-opacity": 0.25 } },
     { id: "selection-line", type: "line", source: "selection",
@@ -62,6 +99,9 @@ export class Map2D {
     this.map.touchZoomRotate.disableRotation();
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
     this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+    this.map.on("styleimagemissing", (e) => {
+      if (e.id === HATCH && !this.map.hasImage(HATCH)) this.map.addImage(HATCH, hatchImage(), { pixelRatio: 2 });
+    });
     this.firstRender = new Promise((resolve) => this.map.once("idle", () => resolve(performance.now())));
   }
 
@@ -101,6 +141,18 @@ export class Map2D {
   // Extra shapes (footprints, measured setbacks, edited geometry): a GeoJSON FeatureCollection.
   showShapes(collection) {
     this.map.getSource("selection").setData(collection || { type: "FeatureCollection", features: [] });
+  }
+
+  // The looked-up parcel's buildable envelope (the answer of /parcels/{id}/envelope, CRS84), or null to remove it.
+  showEnvelope(envelope) {
+    const g = (envelope && envelope.geometry) || {};
+    const features = [["road", g.road_part], ["buildable", g.buildable], ["footprint", g.max_footprint]]
+      .filter(([, geometry]) => geometry)
+      .map(([kind, geometry]) => ({ type: "Feature", geometry, properties: { kind } }));
+    this.envelopeData = { type: "FeatureCollection", features };
+    const set = () => this.map.getSource("envelope").setData(this.envelopeData);
+    if (this.map.getSource("envelope")) set();
+    else this.map.once("style.load", set); // a permalink's lookup may answer before the style is in place
   }
 
   fitBounds(bbox) {

@@ -1,8 +1,9 @@
 // The 3D view: CesiumJS (loaded only when first shown) with the plan's 3D Tiles and the base map, offline.
 import { cesiumBaseMap, fetchFeatures } from "./basemap.js";
-import { lang } from "./i18n.js";
+import { lang, t, formatNumber } from "./i18n.js";
 
 const BASE = "/vendor/cesium/";
+const ENVELOPE_3D = { solid: "#42a5f5", footprint: "#1565c0", outline: "#0d3c78", lot: "#d81b60" };
 let loading = null;
 
 function loadCesium() {
@@ -129,6 +130,83 @@ export class Map3D {
       const name = e.properties.name ? e.properties.name.getValue() : null;
       const english = e.properties.name_en ? e.properties.name_en.getValue() : null;
       e.label.text = (language === "en" ? english || name : name) || "";
+    }
+    this.viewer.scene.requestRender();
+  }
+
+  // The looked-up parcel's buildable envelope (the answer of /parcels/{id}/envelope, CRS84), or null to remove it:
+  // its solid, each part extruded from the ground to its height limit, translucent and outlined; the largest footprint
+  // as a darker block up to the height limit; the road land hatched and the lot outlined on the ground; a label with
+  // the floors and height. Entities in a data source of their own, as the base map. `fly` frames it.
+  showEnvelope(envelope, { ground = 0, fly = false } = {}) {
+    const C = this.Cesium;
+    if (!this.envelope) {
+      this.envelope = new C.CustomDataSource("envelope");
+      this.viewer.dataSources.add(this.envelope);
+    }
+    const E = this.envelope.entities;
+    E.removeAll();
+    this.envelopeId = envelope && envelope.parcel ? envelope.parcel.id : null;
+    if (!envelope) { this.viewer.scene.requestRender(); return; }
+    const css = (c, a = 1) => C.Color.fromCssColorString(c).withAlpha(a);
+    const polygons = (g) => (!g ? [] : g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : []);
+    const hierarchy = (rings) => new C.PolygonHierarchy(
+      C.Cartesian3.fromDegreesArray(rings[0].flat()),
+      rings.slice(1).map((h) => new C.PolygonHierarchy(C.Cartesian3.fromDegreesArray(h.flat()))));
+    const g = envelope.geometry || {};
+    const everything = [];
+    let top = 0;
+    for (const f of (envelope.solid && envelope.solid.features) || []) {
+      const p = f.properties || {};
+      top = Math.max(top, p.top_m || 0);
+      for (const rings of polygons(f.geometry)) {
+        everything.push(...rings[0]);
+        E.add({ polygon: { hierarchy: hierarchy(rings), height: ground + (p.base_m || 0), extrudedHeight: ground + p.top_m,
+                           material: css(ENVELOPE_3D.solid, 0.22), outline: true, outlineColor: css(ENVELOPE_3D.outline, 0.95) },
+                properties: { envelope: "solid", zone_code: p.zone_code, floors: p.floors, top_m: p.top_m } });
+      }
+    }
+    const cap = envelope.capacity || {};
+    const limit = cap.height_m && cap.height_m.value ? cap.height_m.value : top;
+    for (const rings of limit ? polygons(g.max_footprint) : []) {
+      // a hair under the solid's faces: the block reads as inside it, not flickering with it
+      E.add({ polygon: { hierarchy: hierarchy(rings), height: ground + 0.05, extrudedHeight: ground + limit - 0.05,
+                         material: css(ENVELOPE_3D.footprint, 0.5), outline: true, outlineColor: css(ENVELOPE_3D.outline) },
+              properties: { envelope: "footprint", top_m: limit } });
+    }
+    for (const rings of polygons(g.road_part)) {
+      E.add({ polygon: { hierarchy: hierarchy(rings), height: ground + 0.15,
+                         material: new C.StripeMaterialProperty({ evenColor: css("#5a5a5a", 0.75), oddColor: css("#bdbdbd", 0.35),
+                                                                  repeat: 12, orientation: C.StripeOrientation.VERTICAL }) },
+              properties: { envelope: "road" } });
+    }
+    for (const rings of polygons(g.lot)) {
+      everything.push(...rings[0]);
+      E.add({ polyline: { positions: C.Cartesian3.fromDegreesArrayHeights(rings[0].flatMap(([x, y]) => [x, y, ground + 0.3])),
+                          width: 3, material: css(ENVELOPE_3D.lot) },
+              properties: { envelope: "lot" } });
+    }
+    const floors = cap.floors && cap.floors.value;
+    const fp = polygons(g.max_footprint)[0] || polygons(g.buildable)[0];
+    if (fp && limit) {
+      const ring = fp[0].slice(0, -1);
+      const lon = ring.reduce((s, c) => s + c[0], 0) / ring.length;
+      const lat = ring.reduce((s, c) => s + c[1], 0) / ring.length;
+      const text = [floors ? `${formatNumber(floors, 0)} ${t("floors_unit")}` : null, `${formatNumber(limit)} m`].filter(Boolean).join(" · ");
+      E.add({ position: C.Cartesian3.fromDegrees(lon, lat, ground + limit + 1),
+              label: { text, font: "700 30px 'Noto Sans', 'DejaVu Sans', sans-serif", scale: 0.5, fillColor: C.Color.WHITE,
+                       showBackground: true, backgroundColor: css(ENVELOPE_3D.outline, 0.9),
+                       backgroundPadding: new C.Cartesian2(12, 6), pixelOffset: new C.Cartesian2(0, -6),
+                       verticalOrigin: C.VerticalOrigin.BOTTOM, disableDepthTestDistance: Number.POSITIVE_INFINITY },
+              properties: { envelope: "label" } });
+    }
+    if (fly && everything.length) {
+      const points = everything.flatMap(([x, y]) => [C.Cartesian3.fromDegrees(x, y, ground), C.Cartesian3.fromDegrees(x, y, ground + top)]);
+      const sphere = C.BoundingSphere.fromPoints(points);
+      const range = Math.max(60, sphere.radius * 4);
+      this.viewer.camera.flyToBoundingSphere(sphere, {
+        offset: new C.HeadingPitchRange(this.viewer.camera.heading, -Math.PI / 5, range), duration: 1.2,
+      });
     }
     this.viewer.scene.requestRender();
   }

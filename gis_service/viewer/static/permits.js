@@ -17,9 +17,12 @@ async function showForm() {
     state.uses = r.ok ? await r.json() : { categories: [] };
   }
   const parcel = app().answer && app().answer.parcel;
-  const num = (name, label, value = "") => el("label", {}, t(label), el("input", { id: `permit-${name}`, name, inputmode: "decimal", value }));
+  // the values of a proposal checked from the parcel's envelope, kept for "Back"
+  const pre = state.prefill && parcel && state.prefill.parcel_id === parcel.id ? state.prefill : {};
+  const num = (name, label, value = "") => el("label", {}, t(label),
+    el("input", { id: `permit-${name}`, name, inputmode: "decimal", value: pre[name] ?? value }));
   const useSelect = el("select", { id: "permit-use", name: "use" },
-    state.uses.categories.map((c) => el("option", { value: c.id, text: localName(c) })));
+    state.uses.categories.map((c) => el("option", { value: c.id, text: localName(c), selected: c.id === pre.use })));
   const file = el("input", { type: "file", id: "permit-file", accept: ".geojson,.json,application/geo+json" });
   file.addEventListener("change", () => file.files[0] && readFootprintFile(file.files[0]));
   const form = el("form", { id: "permit-form", class: "form", novalidate: true },
@@ -125,6 +128,22 @@ async function runCheck(form) {
   try { body = requestOf(form); } catch (e) { say("error", e.message); return; }
   const r = await fetch("/permits/check", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   if (!r.ok) { say("error", await app().apiError(r)); return; }
+  state.request = body;
+  state.result = await r.json();
+  await renderResult();
+}
+
+// A ready proposal (the largest building of a parcel's envelope: its max_proposal), checked at once. The form keeps its
+// footprint, floors, height, floor area and use for "Back".
+async function checkProposal(body, { category = null } = {}) {
+  state.drawing = false;
+  state.points = [];
+  state.footprint = body.footprint;
+  state.crs = body.crs || "CRS84";
+  state.prefill = { parcel_id: body.parcel_id, floors: body.floors, height_m: body.height_m,
+                    total_floor_area_m2: body.total_floor_area_m2, use: category || body.use };
+  const r = await fetch("/permits/check", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (!r.ok) { await showForm(); say("error", await app().apiError(r)); return; }
   state.request = body;
   state.result = await r.json();
   await renderResult();
@@ -276,7 +295,7 @@ function init() {
   const button = el("button", { type: "button", id: "permit-tools", text: t("permit_check"), onclick: showForm });
   $("#role-tools").before(button);
   a.tools.push({ onLanguage: () => { button.textContent = t("permit_check"); } });
-  a.permits = { state, showForm };
+  a.permits = { state, showForm, checkProposal };
 }
 
 if (window.viewerApp && window.viewerApp.started) init();
