@@ -18,6 +18,9 @@ from gis_service.cli import cli
 ROOT = Path(__file__).resolve().parents[1]
 DOSSIER = ROOT / "sample_data" / "46QPK0000001"
 CODE = "46QPK0000001"
+# what the sample holds (sample_data/README.md)
+ZONES, RED_LINES, BUILDING_LINES, PARCELS, BACK_LOTS, BUILDINGS = 97, 225, 226, 1362, 520, 1137
+BASE_MAP = 7 + 55 + 74 + 15  # water, walls and gates, street and kiệt centre lines, landmarks
 
 
 def counts(engine: Engine) -> dict[str, int]:
@@ -41,11 +44,11 @@ def test_dossier_import_creates_plan_and_layers(engine: Engine, imported: dict[s
     assert isinstance(before, dict)
     after = counts(engine)
     assert after["plans"] == before["plans"] + 1
-    assert after["zones"] - before["zones"] == 65
-    assert after["red_lines"] - before["red_lines"] == 30
-    assert after["building_lines"] - before["building_lines"] == 28
-    assert after["parcels"] - before["parcels"] == 849
-    assert after["buildings"] - before["buildings"] == 732
+    assert after["zones"] - before["zones"] == ZONES
+    assert after["red_lines"] - before["red_lines"] == RED_LINES
+    assert after["building_lines"] - before["building_lines"] == BUILDING_LINES
+    assert after["parcels"] - before["parcels"] == PARCELS
+    assert after["buildings"] - before["buildings"] == BUILDINGS
     with engine.connect() as c:
         plan = c.execute(
             sa.text(
@@ -59,17 +62,51 @@ def test_dossier_import_creates_plan_and_layers(engine: Engine, imported: dict[s
             sa.text(
                 "SELECT land_use_code, max_density_pct, max_floors, max_height_m, max_far, min_setback_m, "
                 "heritage_zone, attributes->>'maHoSoQH', attributes->>'phanLoai', geom_area_m2 "
-                "FROM planning.zones WHERE plan_id = :p AND zone_code = 'ÔQH-09'"
+                "FROM planning.zones WHERE plan_id = :p AND zone_code = 'KT-18'"
             ),
             {"p": plan[0]},
         ).one()
-        assert z[0] == "TMD" and float(z[1]) == 60 and z[2] == 3 and float(z[3]) == 12.0
-        assert z[6].startswith("Khu vực bảo vệ") and z[7] == CODE and z[8] == "Đất thương mại dịch vụ"
+        # the commercial strip along Đinh Tiên Hoàng, in protection zone II of the Kinh thành
+        assert z[0] == "TMD" and float(z[1]) == 80 and z[2] == 3 and float(z[3]) == 12.0 and float(z[5]) == 0
+        assert z[6].startswith("Khu vực bảo vệ II") and z[7] == CODE and z[8] == "Đất thương mại dịch vụ"
+        # the Imperial City: protection zone I, nothing new may be built
+        ic = c.execute(
+            sa.text(
+                "SELECT land_use_code, max_floors, max_height_m, heritage_zone FROM planning.zones "
+                "WHERE plan_id = :p AND zone_code = 'KT-25'"
+            ),
+            {"p": plan[0]},
+        ).one()
+        assert tuple(ic[:3]) == ("DDT", 0, 0) and ic[3].startswith("Khu vực bảo vệ I -")
+        # the fields the rule model reads stay in the zones' attributes: a new area, values left unlimited
+        extra: dict[str, int] = dict(
+            c.execute(
+                sa.text("SELECT attributes->>'khuVucMoi', count(*) FROM planning.zones WHERE plan_id = :p GROUP BY 1"),
+                {"p": plan[0]},
+            ).all()
+        )
+        assert extra == {"0": ZONES - 9, "1": 9}  # the nine zones of the new area of Hương Sơ
+        unlimited = c.execute(
+            sa.text(
+                "SELECT zone_code, max_far FROM planning.zones WHERE plan_id = :p "
+                "AND attributes->>'khongGioiHan' = 'max_far'"
+            ),
+            {"p": plan[0]},
+        ).all()
+        assert sorted(u[0] for u in unlimited) == ["HS-03", "HS-08", "ĐB-02"] and all(u[1] is None for u in unlimited)
+        # parcels know the street they are addressed on, back lots their kiệt
+        roads = c.execute(
+            sa.text(
+                "SELECT count(*) FILTER (WHERE attributes->>'tenDuong' <> ''), "
+                "count(*) FILTER (WHERE attributes->>'tenKiet' <> '') FROM planning.parcels"
+            )
+        ).one()
+        assert tuple(roads) == (PARCELS - BACK_LOTS, BACK_LOTS)
         # the zones were loaded in bulk: one record names the importing user and the reason...
         load = c.execute(
             sa.text("SELECT loaded_by, reason, row_count FROM planning.bulk_loads WHERE plan_id = :p"), {"p": plan[0]}
         ).one()
-        assert load[0] == "lan.nguyen" and load[1].startswith("import of 46QPK0000001") and load[2] == 65
+        assert load[0] == "lan.nguyen" and load[1].startswith("import of 46QPK0000001") and load[2] == ZONES
         # ...and each zone's own insert entry, written when first needed, says the same, one per feature
         c.execute(
             sa.text("SELECT planning.ensure_history(array_agg(id)) FROM planning.zones WHERE plan_id = :p"),
@@ -84,7 +121,7 @@ def test_dossier_import_creates_plan_and_layers(engine: Engine, imported: dict[s
             {"p": plan[0]},
         ).all()
         assert len(who) == 1 and who[0][0] == "lan.nguyen" and who[0][1].startswith("import of 46QPK0000001")
-        assert who[0][2] == who[0][3] == 65
+        assert who[0][2] == who[0][3] == ZONES
         # the legacy code BHK became HNK, the source code kept
         old = c.execute(
             sa.text(
@@ -92,10 +129,10 @@ def test_dossier_import_creates_plan_and_layers(engine: Engine, imported: dict[s
                 "WHERE attributes->>'source_land_use_code' = 'BHK' AND land_use_code = 'HNK'"
             )
         ).scalar_one()
-        assert old == 6
+        assert old == 22
         # every building found the parcel it stands on
         assert c.execute(sa.text("SELECT count(*) FROM planning.buildings WHERE parcel_id IS NULL")).scalar_one() == 0
-    assert {"from": "BHK", "to": "HNK", "count": 6} in report.code_mappings  # type: ignore[attr-defined]
+    assert {"from": "BHK", "to": "HNK", "count": 22} in report.code_mappings  # type: ignore[attr-defined]
 
 
 def test_straddling_parcels_lie_in_two_zones(engine: Engine, imported: dict[str, object]) -> None:
@@ -131,7 +168,7 @@ def test_same_files_again_change_nothing_and_new_version_keeps_the_old(
     )
     assert v2.plan is not None and v2.plan["version"] == 2
     after = counts(engine)
-    assert after["zones"] == before["zones"] + 65  # the new version has its own zones; version 1 keeps its own
+    assert after["zones"] == before["zones"] + ZONES  # the new version has its own zones; version 1 keeps its own
     assert after["parcels"] == before["parcels"]  # parcels are keyed: the same parcels are not duplicated
     assert after["buildings"] == before["buildings"]
     with engine.connect() as c:
@@ -143,7 +180,7 @@ def test_same_files_again_change_nothing_and_new_version_keeps_the_old(
             ),
             {"c": CODE},
         ).all()
-    assert [(r[0], r[2]) for r in rows] == [(1, 65), (2, 65)] and rows[1][1] is not None
+    assert [(r[0], r[2]) for r in rows] == [(1, ZONES), (2, ZONES)] and rows[1][1] is not None
 
 
 def test_cli_dry_run_writes_nothing_and_reports(engine: Engine, settings: object, tmp_path: Path) -> None:
@@ -159,9 +196,12 @@ def test_cli_dry_run_writes_nothing_and_reports(engine: Engine, settings: object
     assert counts(engine) == before
     data = json.loads(report_file.read_text(encoding="utf-8"))
     assert data["dry_run"] is True
-    # plan layers are new for this plan code; parcels and buildings are the ones already in the database
-    assert sum(layer["written"] for layer in data["layers"] if layer["kind"] != "parcels") >= 124
-    assert sum(layer["written"] + layer["unchanged"] for layer in data["layers"]) == 124 + 849 + 732
+    # plan layers are new for this plan code; parcels, buildings and the base map are the ones already in the database
+    plan_layers = ZONES + RED_LINES + BUILDING_LINES + 1
+    assert sum(layer["written"] for layer in data["layers"] if layer["kind"] != "parcels") >= plan_layers
+    assert sum(layer["written"] + layer["unchanged"] for layer in data["layers"]) == (
+        plan_layers + PARCELS + BUILDINGS + BASE_MAP
+    )
 
 
 def test_parcels_reimported_alone_update_only_what_changed(
@@ -172,14 +212,14 @@ def test_parcels_reimported_alone_update_only_what_changed(
     src = DOSSIER / "HoSoGIS" / "HienTrang.gpkg"
     same = import_path(src, engine, ImportOptions(user="lan.nguyen", kind=None))
     parcels = next(lr for lr in same.layers if lr.kind == "parcels")
-    assert (parcels.written, parcels.updated, parcels.unchanged) == (0, 0, 849)
+    assert (parcels.written, parcels.updated, parcels.unchanged) == (0, 0, PARCELS)
     gdf = gpd.read_file(src, layer="ThuaDat_A", engine="pyogrio")
     gdf.loc[0, "maMucDichSDD"] = "TMD"
     gdf.to_file(tmp_path / "HienTrang.gpkg", layer="ThuaDat_A", engine="pyogrio")
     changed = import_path(
         tmp_path / "HienTrang.gpkg", engine, ImportOptions(user="lan.nguyen", reason="chuyển mục đích")
     )
-    assert (changed.layers[0].written, changed.layers[0].updated, changed.layers[0].unchanged) == (0, 1, 848)
+    assert (changed.layers[0].written, changed.layers[0].updated, changed.layers[0].unchanged) == (0, 1, PARCELS - 1)
     with engine.connect() as c:
         last = c.execute(
             sa.text(
