@@ -49,9 +49,24 @@ def _multi(geom: Any) -> MultiPolygon:
     return MultiPolygon(parts)
 
 
+def _world(geom: Any) -> Any:
+    """A shape of the frame in EPSG:9214, still valid: turning a shape can make a near-touch of two of its edges
+    (a billionth of a metre apart) a crossing, which is repaired here (what the repair changes is checked)."""
+    moved = to_world(geom)
+    if moved.is_valid:
+        return moved
+    flat = shapely.get_parts(shapely.get_parts(shapely.make_valid(moved)))
+    parts = [p for p in flat if isinstance(p, Polygon) and p.area > 1e-6]
+    fixed: Any = MultiPolygon(parts) if isinstance(moved, MultiPolygon) or len(parts) > 1 else parts[0]
+    if isinstance(moved, Polygon) and len(parts) > 1:
+        fixed = max(parts, key=lambda p: p.area)
+    assert fixed.is_valid and abs(fixed.area - moved.area) < 1e-3, "a shape changed in its repair"
+    return fixed
+
+
 def _frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
-    gdf["geometry"] = gdf.geometry.apply(to_world)
+    gdf["geometry"] = gdf.geometry.apply(_world)
     return gdf
 
 
