@@ -23,7 +23,16 @@ demo)
     bash scripts/setup.sh
     "$VENV/planning" db up
     # the sample plans (a re-run finds the same files already imported and changes nothing), then published
-    # with a sample decision so that citizens see them: only approved plans are public
+    # with a sample decision so that citizens see them: only approved plans are public. The zoning plan's
+    # superseded 2019 version goes first, once (any version of that code already there means it was done; the
+    # list prints nothing on stdout when there is none): the current dossier is then imported as its next
+    # version, and publishing it supersedes the 2019 one.
+    if [ -z "$("$VENV/planning" plans list --code 46QPK0000001)" ]; then
+        "$VENV/planning" import sample_data/46QPK0000001_2019 --plan 46QPK0000001 \
+            --name "Quy hoạch phân khu Kinh thành Huế" \
+            --decision-no "DEMO-00/QĐ-UBND" --decision-date 2019-12-20 --reason "demo data (2019 version)"
+        "$VENV/planning" plans publish 46QPK0000001 --user demo --reason "demo data (2019 version)"
+    fi
     "$VENV/planning" import sample_data/46QPK0000001 --plan 46QPK0000001 --name "Quy hoạch phân khu Kinh thành Huế" \
         --decision-no "DEMO-01/QĐ-UBND" --decision-date 2024-06-15 --reason "demo data"
     "$VENV/planning" import sample_data/46QCT0000001/HoSoBASIC/KimLong_QHCT_1-500.dxf --plan 46QCT0000001 \
