@@ -1,6 +1,6 @@
 """Web viewer: time to first 2D render and to the 3D tileset loaded in headless Chromium (software WebGL).
 
-The published sample plan of Huế (65 zones, 849 parcels, 732 buildings) served by the app on a live uvicorn; each
+The published sample plan of Huế (97 zones, 1,362 parcels, 1,137 buildings) served by the app on a live uvicorn; each
 run is a fresh browser context (cold cache). Baseline in the same run: the time to fetch the page's static assets
 alone (page, modules, MapLibre, CesiumJS, gzip) without drawing anything. Targets: 2D <= 5 s, 3D <= 12 s.
 """
