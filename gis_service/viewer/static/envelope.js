@@ -91,7 +91,7 @@ function frontItem(f) {
   const width = f.width_m ? ` (${t("road_width", { w: formatNumber(f.width_m) })})` : "";
   return el("li", { "data-road": f.road_name || "" },
     el("strong", { text: `${f.road_name || t("unnamed_road")}${width}` }), ": ",
-    t("front_setback", { m: formatNumber(setback), how }),
+    setback > 0 ? t("front_setback", { m: formatNumber(setback), how }) : t("front_no_setback"),
     f.frontage_m ? `; ${t("front_length", { m: formatNumber(f.frontage_m, 1) })}` : "");
 }
 

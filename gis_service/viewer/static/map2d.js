@@ -18,8 +18,8 @@ function hatchImage() {
   const data = new Uint8Array(n * n * 4);
   for (let y = 0; y < n; y++) {
     for (let x = 0; x < n; x++) {
-      const on = (x + y) % 8 < 2;
-      data.set(on ? [80, 80, 80, 230] : [160, 160, 160, 70], (y * n + x) * 4);
+      const on = (x + y) % 8 < 3;
+      data.set(on ? [70, 70, 70, 255] : [205, 205, 205, 170], (y * n + x) * 4);
     }
   }
   return { width: n, height: n, data };
@@ -30,9 +30,9 @@ function envelopeLayers() {
   return [
     { id: "envelope-road-fill", type: "fill", ...src, filter: kindIs("road"), paint: { "fill-pattern": HATCH } },
     { id: "envelope-road-line", type: "line", ...src, filter: kindIs("road"),
-      paint: { "line-color": ENVELOPE.road, "line-width": 1 } },
+      paint: { "line-color": ENVELOPE.road, "line-width": 1.5 } },
     { id: "envelope-footprint-fill", type: "fill", ...src, filter: kindIs("footprint"),
-      paint: { "fill-color": ENVELOPE.footprint, "fill-opacity": 0.45 } },
+      paint: { "fill-color": ENVELOPE.footprint, "fill-opacity": 0.55 } },
     { id: "envelope-footprint-line", type: "line", ...src, filter: kindIs("footprint"),
       paint: { "line-color": ENVELOPE.footprint, "line-width": 1.5 } },
     { id: "envelope-buildable-line", type: "line", ...src, filter: kindIs("buildable"),
@@ -99,9 +99,6 @@ export class Map2D {
     this.map.touchZoomRotate.disableRotation();
     this.map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
     this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
-    this.map.on("styleimagemissing", (e) => {
-      if (e.id === HATCH && !this.map.hasImage(HATCH)) this.map.addImage(HATCH, hatchImage(), { pixelRatio: 2 });
-    });
     this.firstRender = new Promise((resolve) => this.map.once("idle", () => resolve(performance.now())));
   }
 
@@ -150,7 +147,10 @@ export class Map2D {
       .filter(([, geometry]) => geometry)
       .map(([kind, geometry]) => ({ type: "Feature", geometry, properties: { kind } }));
     this.envelopeData = { type: "FeatureCollection", features };
-    const set = () => this.map.getSource("envelope").setData(this.envelopeData);
+    const set = () => {
+      if (!this.map.hasImage(HATCH)) this.map.addImage(HATCH, hatchImage(), { pixelRatio: 2 }); // before a layer needs it
+      this.map.getSource("envelope").setData(this.envelopeData);
+    };
     if (this.map.getSource("envelope")) set();
     else this.map.once("style.load", set); // a permalink's lookup may answer before the style is in place
   }

@@ -29,6 +29,26 @@ function metresPerPixel(zoom, lat) {
   return (40075016.686 * Math.cos((lat * Math.PI) / 180)) / (512 * 2 ** zoom);
 }
 
+// The heading (radians) of a camera standing on the lot's street side and looking at it, where the envelope tells that
+// side: its road land, else the side its setbacks took from the lot. Streets are open: nothing stands in front.
+function frontHeading(g) {
+  const centre = (geom) => {
+    const rings = !geom ? [] : geom.type === "Polygon" ? [geom.coordinates[0]] : geom.type === "MultiPolygon" ? geom.coordinates.map((p) => p[0]) : [];
+    const pts = rings.flatMap((r) => r.slice(0, -1));
+    return pts.length ? [pts.reduce((s, c) => s + c[0], 0) / pts.length, pts.reduce((s, c) => s + c[1], 0) / pts.length] : null;
+  };
+  const lot = centre(g.lot);
+  const road = centre(g.road_part);
+  const inner = centre(g.buildable);
+  if (!lot) return null;
+  // from the street side towards the lot, in metres east and north
+  const [from, to] = road ? [road, lot] : inner ? [lot, inner] : [null, null];
+  if (!from) return null;
+  const east = (to[0] - from[0]) * 111320 * Math.cos((lot[1] * Math.PI) / 180);
+  const north = (to[1] - from[1]) * 110574;
+  return Math.hypot(east, north) > 0.5 ? Math.atan2(east, north) : null;
+}
+
 export class Map3D {
   static async create(container, config) {
     const Cesium = await loadCesium();
@@ -145,8 +165,22 @@ export class Map3D {
       this.viewer.dataSources.add(this.envelope);
     }
     const E = this.envelope.entities;
+    const id = envelope && envelope.parcel ? envelope.parcel.id : null;
+    const cap = (envelope && envelope.capacity) || {};
+    const floors = cap.floors && cap.floors.value;
+    const label = (limit) => [floors ? `${formatNumber(floors, 0)} ${t("floors_unit")}` : null, `${formatNumber(limit)} m`]
+      .filter(Boolean).join(" · ");
+    if (envelope && id === this.envelopeId && ground === this.envelopeGround) {
+      // already drawn (a language switch, or "view in 3D"): rebuilding would make Cesium build its geometry again
+      for (const e of E.values) if (e.label) e.label.text = label(e.properties.top_m.getValue());
+      if (fly) this.flyToEnvelope();
+      this.viewer.scene.requestRender();
+      return;
+    }
     E.removeAll();
-    this.envelopeId = envelope && envelope.parcel ? envelope.parcel.id : null;
+    this.envelopeId = id;
+    this.envelopeGround = ground;
+    this.envelopeSphere = null;
     if (!envelope) { this.viewer.scene.requestRender(); return; }
     const css = (c, a = 1) => C.Color.fromCssColorString(c).withAlpha(a);
     const polygons = (g) => (!g ? [] : g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : []);
@@ -162,16 +196,15 @@ export class Map3D {
       for (const rings of polygons(f.geometry)) {
         everything.push(...rings[0]);
         E.add({ polygon: { hierarchy: hierarchy(rings), height: ground + (p.base_m || 0), extrudedHeight: ground + p.top_m,
-                           material: css(ENVELOPE_3D.solid, 0.22), outline: true, outlineColor: css(ENVELOPE_3D.outline, 0.95) },
+                           material: css(ENVELOPE_3D.solid, 0.3), outline: true, outlineColor: css(ENVELOPE_3D.outline, 0.95) },
                 properties: { envelope: "solid", zone_code: p.zone_code, floors: p.floors, top_m: p.top_m } });
       }
     }
-    const cap = envelope.capacity || {};
     const limit = cap.height_m && cap.height_m.value ? cap.height_m.value : top;
     for (const rings of limit ? polygons(g.max_footprint) : []) {
       // a hair under the solid's faces: the block reads as inside it, not flickering with it
       E.add({ polygon: { hierarchy: hierarchy(rings), height: ground + 0.05, extrudedHeight: ground + limit - 0.05,
-                         material: css(ENVELOPE_3D.footprint, 0.5), outline: true, outlineColor: css(ENVELOPE_3D.outline) },
+                         material: css(ENVELOPE_3D.footprint, 0.6), outline: true, outlineColor: css(ENVELOPE_3D.outline) },
               properties: { envelope: "footprint", top_m: limit } });
     }
     for (const rings of polygons(g.road_part)) {
@@ -186,29 +219,36 @@ export class Map3D {
                           width: 3, material: css(ENVELOPE_3D.lot) },
               properties: { envelope: "lot" } });
     }
-    const floors = cap.floors && cap.floors.value;
     const fp = polygons(g.max_footprint)[0] || polygons(g.buildable)[0];
     if (fp && limit) {
       const ring = fp[0].slice(0, -1);
       const lon = ring.reduce((s, c) => s + c[0], 0) / ring.length;
       const lat = ring.reduce((s, c) => s + c[1], 0) / ring.length;
-      const text = [floors ? `${formatNumber(floors, 0)} ${t("floors_unit")}` : null, `${formatNumber(limit)} m`].filter(Boolean).join(" · ");
       E.add({ position: C.Cartesian3.fromDegrees(lon, lat, ground + limit + 1),
-              label: { text, font: "700 30px 'Noto Sans', 'DejaVu Sans', sans-serif", scale: 0.5, fillColor: C.Color.WHITE,
+              label: { text: label(limit), font: "700 30px 'Noto Sans', 'DejaVu Sans', sans-serif", scale: 0.5, fillColor: C.Color.WHITE,
                        showBackground: true, backgroundColor: css(ENVELOPE_3D.outline, 0.9),
                        backgroundPadding: new C.Cartesian2(12, 6), pixelOffset: new C.Cartesian2(0, -6),
                        verticalOrigin: C.VerticalOrigin.BOTTOM, disableDepthTestDistance: Number.POSITIVE_INFINITY },
-              properties: { envelope: "label" } });
+              properties: { envelope: "label", top_m: limit } });
     }
-    if (fly && everything.length) {
+    if (everything.length) {
       const points = everything.flatMap(([x, y]) => [C.Cartesian3.fromDegrees(x, y, ground), C.Cartesian3.fromDegrees(x, y, ground + top)]);
-      const sphere = C.BoundingSphere.fromPoints(points);
-      const range = Math.max(60, sphere.radius * 4);
-      this.viewer.camera.flyToBoundingSphere(sphere, {
-        offset: new C.HeadingPitchRange(this.viewer.camera.heading, -Math.PI / 5, range), duration: 1.2,
-      });
+      this.envelopeSphere = C.BoundingSphere.fromPoints(points);
+      this.envelopeHeading = frontHeading(g);
     }
+    if (fly) this.flyToEnvelope();
     this.viewer.scene.requestRender();
+  }
+
+  // The camera on the envelope's street side, looking down at it from 45°.
+  flyToEnvelope() {
+    const C = this.Cesium;
+    const sphere = this.envelopeSphere;
+    if (!sphere) return;
+    const range = Math.max(60, sphere.radius * 4);
+    this.viewer.camera.flyToBoundingSphere(sphere, {
+      offset: new C.HeadingPitchRange(this.envelopeHeading ?? this.viewer.camera.heading, -Math.PI / 4, range), duration: 1.2,
+    });
   }
 
   // A click: the picked feature's properties and the ground point under it.
