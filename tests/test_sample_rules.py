@@ -160,7 +160,8 @@ def test_a_modest_house_inside_the_envelope_is_never_refused(
         if house.is_empty or house.area < 10:
             verdicts["lot too small for the test house"] += 1
             continue
-        floors = min(2, int(env.capacity["floors"].value or 2))
+        least = env.capacity["min_floors"].value if "min_floors" in env.capacity else 1
+        floors = max(int(least or 1), min(2, int(env.capacity["floors"].value or 2)))
         area = house.area * floors * 0.9
         cap = env.capacity["floor_area_m2"].value
         body = {
@@ -169,7 +170,7 @@ def test_a_modest_house_inside_the_envelope_is_never_refused(
             "crs": "EPSG:9214",
             "use": env.use,
             "floors": floors,
-            "height_m": 3.5 * floors,
+            "height_m": min(3.5 * floors, env.capacity["height_m"].value or 99.0),
             "total_floor_area_m2": round(min(area, (cap or area) * 0.9), 2),
         }
         if "min_ground_elev_m" in env.capacity:

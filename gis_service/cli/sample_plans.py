@@ -26,10 +26,21 @@ class SamplePlan:
     decision_no: str
     decision_date: date
     src_crs: str | None = None
+    #: An older version, imported only while the plan does not exist yet (afterwards the next version has
+    #: superseded it; importing it again would make it a new draft).
+    first_only: bool = False
 
 
 #: In the order they are imported and published (an older version first, so that the next supersedes it).
 SAMPLE_PLANS = (
+    SamplePlan(
+        "46QPK0000001_2019",
+        "46QPK0000001",
+        "Quy hoạch phân khu Kinh thành Huế",
+        "DEMO-00/QĐ-UBND",
+        date(2019, 12, 20),
+        first_only=True,
+    ),
     SamplePlan(
         "46QPK0000001",
         "46QPK0000001",
@@ -59,6 +70,9 @@ def load_sample_plans(engine: Engine, root: Path, *, user: str = "demo", reason:
 
     done = []
     for plan in SAMPLE_PLANS:
+        if plan.first_only and _plan_exists(engine, plan.code):
+            done.append(f"{plan.code}: {plan.path} not imported again (the plan has versions already)")
+            continue
         options = ImportOptions(
             plan=plan.code,
             plan_name=plan.name,
@@ -77,6 +91,14 @@ def load_sample_plans(engine: Engine, root: Path, *, user: str = "demo", reason:
             published, _old = publish_plan(conn, plan.code, user=user, reason=reason, version=version)
         done.append(f"{plan.code}: imported {plan.path} and published it as version {published.version}")
     return done
+
+
+def _plan_exists(engine: Engine, code: str) -> bool:
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT 1 FROM planning.plans WHERE code = :c LIMIT 1"), {"c": code}).first()
+    return found is not None
 
 
 @click.group("demo")

@@ -608,9 +608,9 @@ class _Check:
             value = None
             if total is not None:
                 if part is None:
-                    value = _r(total / self.net_area, 2) if self.net_area else None
+                    value = _r(total / self.net_area, 3) if self.net_area else None
                 else:
-                    value = _r(total * self.placed.share(part) / part.lot_m2, 2) if part.lot_m2 else None
+                    value = _r(total * self.placed.share(part) / part.lot_m2, 3) if part.lot_m2 else None
             if part is None:
                 self.add(
                     "far",

@@ -26,7 +26,10 @@ def geojson(geom: BaseGeometry | None, precision: int = 3) -> dict[str, Any] | N
     """A shapely geometry as a GeoJSON dict (``None`` when empty)."""
     if geom is None or geom.is_empty:
         return None
-    rounded = shapely.transform(geom, lambda xy: np.round(xy, precision))  # as written, not snapped to a grid
+    rounded = shapely.transform(geom, lambda xy: np.round(xy, precision))
+    if not shapely.is_valid(rounded) and shapely.is_valid(geom):
+        # rounding made two edges cross (they nearly touched): snap to the grid keeping the shape valid instead
+        rounded = shapely.set_precision(geom, 10.0**-precision)
     result: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
     return result
 

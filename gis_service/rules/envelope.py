@@ -22,11 +22,11 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gis_service.rules.footprint import Placement, ZonePart, lot_parts, place
+from gis_service.rules.footprint import SLIVER_M2, Placement, ZonePart, lot_parts, place
 from gis_service.rules.limits import QCVN, STOREY_M, Limit, density_limit, qcvn_setback, setback_requirement, zone_limit
-from gis_service.rules.roads import EMPTY, MIN_AREA_M2, Road, Roads, polygonal, roads_of, solid_parts
+from gis_service.rules.roads import EMPTY, Road, Roads, polygonal, roads_of, solid_parts
 from gis_service.rules.site import Site, Zone
-from gis_service.rules.tables import qcvn_tables
+from gis_service.rules.tables import UseCategory, qcvn_tables
 from gis_service.rules.uses import resolve_use
 
 __all__ = ["Capacity", "Envelope", "envelope_of"]
@@ -140,7 +140,8 @@ def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
     """The buildable envelope of the site's lot for a use (a land-use code or category; default: the main zone's)."""
     roads = roads_of(site)
     net = roads.net_lot
-    parts = [p for p in lot_parts(site, roads) if p.lot_m2 >= MIN_AREA_M2]
+    # a zone holding a sliver of the lot (under 1 m²: the noise of a plan's lines) is no place to build
+    parts = [p for p in lot_parts(site, roads) if p.lot_m2 >= SLIVER_M2]
     notes_vi: list[str] = []
     notes_en: list[str] = []
     if not parts:
@@ -176,59 +177,36 @@ def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
         return _empty(site, roads, use_label, "not_buildable", notes_vi, notes_en)
     height = _min_limit(heights)
     floors = _min_limit(floors_lim)
-    h_for_tables = height.value
-    if h_for_tables is None and floors.value is not None:
-        h_for_tables = floors.value * STOREY_M
-    net_area = float(shapely.area(net))
     fronts = roads.fronts
     anchor = shapely.union_all([r.red for r in fronts]) if fronts else _back_anchor(site, net)
-    buildable_parts = []
-    footprints = []
-    part_info = []
-    density_caps: list[tuple[ZonePart, Limit]] = []
-    for p in building_parts:
-        area = polygonal(shapely.intersection(p.area, net))
-        bounds = []
-        for road in fronts:
-            band, rule, _lim = _band(road, p.zone, h_for_tables)
-            if not band.is_empty:
-                area = polygonal(shapely.difference(area, band))
-                bounds.append({"road": road.name, "rule": rule})
-        area = solid_parts(area)
-        dens, _missing = density_limit(
-            p.zone,
-            category=category,
-            lot_area_m2=net_area,
-            height_m=h_for_tables,
-            floors=None if floors.value is None else int(floors.value),
-        )
-        density_caps.append((p, dens))
-        cap = None if dens.value is None else dens.value / 100 * p.lot_m2 * (1 - _DENSITY_MARGIN)
-        fp = area if cap is None else _trim(area, cap, anchor)
-        buildable_parts.append(area)
-        footprints.append(fp)
-        part_info.append(
-            {
-                "zone_id": p.zone.id,
-                "zone_code": p.zone.zone_code,
-                "land_use_code": p.zone.land_use_code,
-                "lot_m2": round(p.lot_m2, 2),
-                "buildable_m2": round(float(shapely.area(area)), 2),
-                "footprint_m2": _floor2(float(shapely.area(fp))),
-                "height_m": p.zone.max_height_m,
-                "floors": p.zone.max_floors,
-                "density": dens.as_dict(),
-            }
-        )
-    buildable = solid_parts(shapely.union_all(buildable_parts))
-    footprint = solid_parts(shapely.union_all(footprints))
-    placement = place(site, roads, footprint) if not footprint.is_empty else None
-    capacity = _capacity(placement, density_caps, floors, height, building_parts)
+    layout = _Layout(site, roads, building_parts, anchor, category)
+    layout.run(height, floors)
+    if layout.placement is not None and layout.placement.parts:
+        # the figures are those of the zones the footprint stands in; a zone whose buildable part the setbacks took
+        # whole bounds nothing. Where that raises the height, QCVN's height tables are read again for it.
+        stood = layout.placement.parts
+        height2 = _min_limit([zone_limit(p.zone, "max_height_m") for p in stood])
+        floors2 = _min_limit([zone_limit(p.zone, "max_floors") for p in stood])
+        if (height2.value, floors2.value) != (height.value, floors.value):
+            layout.run(height2, floors2)
+            if layout.placement is not None and layout.placement.parts:
+                stood = layout.placement.parts
+                height = _min_limit([zone_limit(p.zone, "max_height_m") for p in stood])
+                floors = _min_limit([zone_limit(p.zone, "max_floors") for p in stood])
+    buildable = solid_parts(shapely.union_all(layout.buildable_parts))
+    footprint = layout.footprint
+    placement = layout.placement
+    part_info = layout.part_info
+    capacity = _capacity(placement, layout.density_caps, floors, height, building_parts)
     status = "buildable"
     if footprint.is_empty or float(shapely.area(footprint)) < 1.0:
         status = "not_buildable"
-        notes_vi.append("Sau khi trừ phần đất dành cho đường và khoảng lùi, không còn diện tích xây dựng.")
-        notes_en.append("Once road land and setbacks are taken off, no buildable area is left.")
+        if float(shapely.area(buildable)) >= 1.0:
+            notes_vi.append("Mật độ xây dựng tối đa của quy hoạch tại đây không cho phép diện tích xây dựng nào.")
+            notes_en.append("The plan's largest building density here allows no footprint at all.")
+        else:
+            notes_vi.append("Sau khi trừ phần đất dành cho đường và khoảng lùi, không còn diện tích xây dựng.")
+            notes_en.append("Once road land and setbacks are taken off, no buildable area is left.")
     elif any(not c.limit.settled and c.limit.basis != "no_limit" for c in capacity.values()):
         status = "needs_review"
     if not fronts and not site.alleys and status == "buildable":
@@ -250,9 +228,65 @@ def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
         parts=part_info,
         notes_vi=notes_vi,
         notes_en=notes_en,
-        fronts=[_front(r, h_for_tables) for r in fronts],
+        fronts=[_front(r, layout.table_height) for r in fronts],
     )
     return env
+
+
+class _Layout:
+    """The buildable area and largest footprint of each zone of a lot, for a building of a given height."""
+
+    def __init__(
+        self, site: Site, roads: Roads, parts: list[ZonePart], anchor: BaseGeometry, category: UseCategory | None
+    ) -> None:
+        self.site, self.roads, self.parts, self.anchor, self.category = site, roads, parts, anchor, category
+        self.net = roads.net_lot
+        self.net_area = float(shapely.area(self.net))
+        self.buildable_parts: list[BaseGeometry] = []
+        self.footprint: BaseGeometry = EMPTY
+        self.placement: Placement | None = None
+        self.part_info: list[dict[str, Any]] = []
+        self.density_caps: list[tuple[ZonePart, Limit]] = []
+        self.table_height: float | None = None  # the height QCVN's tables were read for
+
+    def run(self, height: Limit, floors: Limit) -> None:
+        h = height.value if height.value is not None else (None if floors.value is None else floors.value * STOREY_M)
+        self.table_height = h
+        self.buildable_parts, footprints, self.part_info, self.density_caps = [], [], [], []
+        for p in self.parts:
+            area = polygonal(shapely.intersection(p.area, self.net))
+            for road in self.roads.fronts:
+                band, _rule, _lim = _band(road, p.zone, h)
+                if not band.is_empty:
+                    area = polygonal(shapely.difference(area, band))
+            area = solid_parts(area)
+            dens, _missing = density_limit(
+                p.zone,
+                category=self.category,
+                lot_area_m2=self.net_area,
+                height_m=h,
+                floors=None if floors.value is None else int(floors.value),
+            )
+            self.density_caps.append((p, dens))
+            cap = None if dens.value is None else dens.value / 100 * p.lot_m2 * (1 - _DENSITY_MARGIN)
+            fp = area if cap is None else _trim(area, cap, self.anchor)
+            self.buildable_parts.append(area)
+            footprints.append(fp)
+            self.part_info.append(
+                {
+                    "zone_id": p.zone.id,
+                    "zone_code": p.zone.zone_code,
+                    "land_use_code": p.zone.land_use_code,
+                    "lot_m2": round(p.lot_m2, 2),
+                    "buildable_m2": round(float(shapely.area(area)), 2),
+                    "footprint_m2": _floor2(float(shapely.area(fp))),
+                    "height_m": p.zone.max_height_m,
+                    "floors": p.zone.max_floors,
+                    "density": dens.as_dict(),
+                }
+            )
+        self.footprint = solid_parts(shapely.union_all(footprints))
+        self.placement = place(self.site, self.roads, self.footprint) if not self.footprint.is_empty else None
 
 
 def _back_anchor(site: Site, net: BaseGeometry) -> BaseGeometry:
@@ -311,6 +345,11 @@ def _capacity(
         out["floor_area_m2"] = Capacity(_floor2(fp_area * floors.value), "m²", "floors", floors)
     else:
         out["floor_area_m2"] = Capacity(None, "m²", "far", Limit(None, "no_limit", floors.source))
+    stood = [p.zone for p in placement.parts] if placement is not None else [p.zone for p in building_parts]
+    least = [zone_limit(z, "min_floors") for z in stood if z.min_floors is not None and not z.scanned]
+    if least:  # some zones ask for a least number of floors (a street front kept continuous)
+        most = max(least, key=lambda f: f.value)  # type: ignore[arg-type,return-value]
+        out["min_floors"] = Capacity(most.value, "floors", "floors", most)
     grounds = [zone_limit(p.zone, "min_ground_elev_m") for p in building_parts]
     known = [g for g in grounds if g.value is not None]
     if known:

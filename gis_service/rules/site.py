@@ -353,7 +353,22 @@ def _plan(d: dict[str, Any]) -> Plan:
 
 
 def _geoms(items: list[dict[str, Any]]) -> list[BaseGeometry]:
-    return list(shapely.from_wkb([i["geom"] for i in items])) if items else []
+    if not items:
+        return []
+    geoms = shapely.from_wkb([i["geom"] for i in items])
+    # ST_ClipByBox2D may leave a clipped polygon invalid (its docs say so): overlays of invalid shapes go wrong
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms[invalid] = [polygonal_part(g) for g in shapely.make_valid(geoms[invalid])]
+    return list(geoms)
+
+
+def polygonal_part(geom: BaseGeometry) -> BaseGeometry:
+    """The polygons of a repaired shape (a repair can add the lines and points where the shape folded)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon", "LineString", "MultiLineString", "Point"):
+        return geom
+    polys = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(polys) if polys else geom
 
 
 def parse_site(
