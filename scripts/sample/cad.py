@@ -7,6 +7,7 @@ different rules: the detailed plan governs where it exists. No CRS, as every DXF
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,6 +197,10 @@ def detailed_plan_dxf(path: Path, g: Grid) -> None:
         )
     msp.add_lwpolyline([g.xy(-10, -10.5), g.xy(240, -10.5)], dxfattribs={"layer": "TIM_DUONG"})
     doc.header["$INSUNITS"] = 6  # metres
+    # ezdxf registers some CLASS entries in the order of a set (it changes with Python's string hashing): sorted
+    # here, so that the file is the same on every run
+    doc.classes.add_required_classes(doc.dxfversion)
+    doc.classes.classes = OrderedDict(sorted(doc.classes.classes.items()))
     doc.saveas(path)
 
 

@@ -92,7 +92,9 @@ def bastions() -> list[Feature]:
             geom = _face_poly(
                 face, [(a - half_b, 0), (a + half_b, 0), (a + half_t, BASTION_OUT), (a - half_t, BASTION_OUT)]
             )
-            out.append(Feature(f"Pháo đài mặt {face} {k}", f"Bastion, {FACE_EN[face]} face {k}", "phao_dai", geom))
+            out.append(
+                Feature(f"Pháo đài mặt {face} {k}", f"Bastion, {FACE_EN[face]} face {k}", "phao_dai", geom, WALL_HEIGHT)
+            )
     corners = {
         "Nam": ((0.0, 0.0), (1, 0), (0, 1)),
         "Đông": ((SIDE, 0.0), (0, 1), (-1, 0)),
@@ -112,7 +114,7 @@ def bastions() -> list[Feature]:
                 (cx, cy),
             ]
         )
-        out.append(Feature(f"Pháo đài góc {name}", f"Corner bastion ({FACE_EN[name]})", "phao_dai", geom))
+        out.append(Feature(f"Pháo đài góc {name}", f"Corner bastion ({FACE_EN[name]})", "phao_dai", geom, WALL_HEIGHT))
     return out
 
 
