@@ -87,15 +87,27 @@ PROCESS_METADATA: dict[str, Any] = {
     },
     "example": {
         "inputs": {
-            "sheet_no": 3,
-            "parcel_no": 9,
+            "sheet_no": 13,
+            "parcel_no": 4,
             "ward": "Phú Xuân",
             "footprint": {
                 "type": "Polygon",
-                "coordinates": [[[107.5790, 16.4698], [107.5791, 16.4698], [107.5791, 16.4699], [107.5790, 16.4698]]],
+                "coordinates": [
+                    [
+                        [107.5837405, 16.467339],
+                        [107.5836683, 16.46741],
+                        [107.5837347, 16.4674737],
+                        [107.583723, 16.467485],
+                        [107.5837963, 16.4675555],
+                        [107.5838785, 16.4674714],
+                        [107.5837405, 16.467339],
+                    ]
+                ],
             },
-            "floors": 3,
-            "height_m": 12,
+            "floors": 2,
+            "height_m": 8,
+            "total_floor_area_m2": 300,
+            "ground_floor_elev_m": 3.8,
             "use": "detached_house",
         }
     },
