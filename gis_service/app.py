@@ -119,7 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from gis_service.envelope_api import install_envelope
     from gis_service.rules.cache import SiteCache
 
-    app.state.site_cache = SiteCache(settings.site_cache_size)  # parcels' sites for the anonymous checks, envelopes and lookups
+    # parcels' sites kept for the anonymous checks, envelopes and lookups
+    app.state.site_cache = SiteCache(settings.site_cache_size)
 
     install_envelope(app)  # /parcels/{id}/envelope: what may be built on a parcel
     from gis_service.features_api import install_features
