@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gis_service.rules.footprint import Placement
-from gis_service.rules.roads import Roads
+from gis_service.rules.roads import Roads, polygonal
 from gis_service.rules.site import Site
 
 __all__ = ["drawing_of", "geojson"]
@@ -27,9 +27,12 @@ def geojson(geom: BaseGeometry | None, precision: int = 3) -> dict[str, Any] | N
     if geom is None or geom.is_empty:
         return None
     rounded = shapely.transform(geom, lambda xy: np.round(xy, precision))
-    if not shapely.is_valid(rounded) and shapely.is_valid(geom):
-        # rounding made two edges cross (they nearly touched): snap to the grid keeping the shape valid instead
+    if not shapely.is_valid(rounded):
+        # rounding (or a transform) made two edges that nearly touched cross: snap to the grid keeping the shape
+        # valid instead, and repair what is still not
         rounded = shapely.set_precision(geom, 10.0**-precision)
+        if not shapely.is_valid(rounded):
+            rounded = polygonal(shapely.make_valid(rounded))
     result: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
     return result
 
