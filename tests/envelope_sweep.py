@@ -115,6 +115,10 @@ def sweep(conn: psycopg.Connection[Any], parcel_ids: list[int], *, push: bool = 
             continue
         verdict, _failed_ids, answer = _failed(conn, body)
         result.counts[f"largest proposal: {verdict}"] += 1
+        # as a browser sends it: in lon/lat, through the official shift and back
+        lonlat = _failed(conn, max_proposal(env, crs="CRS84") or body)[0]
+        if lonlat != verdict:
+            result.problems.append(f"parcel {pid}: the largest proposal sent in CRS84 is {lonlat}, not {verdict}")
         if verdict == "not_compliant":
             bad = [r for r in answer["rules"] if r["status"] == "fail"]
             result.problems.append(

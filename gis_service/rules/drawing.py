@@ -5,6 +5,7 @@ GeoJSON geometries in EPSG:9214 metres (to the mm), cut to the lot's surrounding
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -30,7 +31,8 @@ def geojson(geom: BaseGeometry | None, precision: int = 3) -> dict[str, Any] | N
     if not shapely.is_valid(rounded):
         # rounding (or a transform) made two edges that nearly touched cross: snap to the grid keeping the shape
         # valid instead, and repair what is still not
-        rounded = shapely.set_precision(geom, 10.0**-precision)
+        with contextlib.suppress(shapely.errors.GEOSException):  # the reducer gives up on some folded shapes
+            rounded = shapely.set_precision(geom, 10.0**-precision)
         if not shapely.is_valid(rounded):
             rounded = polygonal(shapely.make_valid(rounded))
     result: dict[str, Any] = json.loads(shapely.to_geojson(rounded))

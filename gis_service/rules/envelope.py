@@ -31,9 +31,11 @@ from gis_service.rules.uses import resolve_use
 
 __all__ = ["Capacity", "Envelope", "envelope_of"]
 
-#: The largest footprint is cut back to this share below the density limit, so that its figures, rounded to 0.01 as
-#: the check shows them, never exceed the limit.
-_DENSITY_MARGIN = 1e-5
+#: The largest footprint is cut back this far below the density limit (a share of it, and at least some m²), so that
+#: its figures, sent in lon/lat rounded to 1e-9 degree and shown to 0.01 %, never exceed the limit, also in a zone
+#: that holds only a few m² of the lot.
+_DENSITY_MARGIN = 1e-4
+_DENSITY_MARGIN_M2 = 0.005
 _BUFFER = {"cap_style": "square", "join_style": "mitre", "mitre_limit": 10.0}
 
 
@@ -268,7 +270,10 @@ class _Layout:
                 floors=None if floors.value is None else int(floors.value),
             )
             self.density_caps.append((p, dens))
-            cap = None if dens.value is None else dens.value / 100 * p.lot_m2 * (1 - _DENSITY_MARGIN)
+            cap = None
+            if dens.value is not None:
+                full = dens.value / 100 * p.lot_m2
+                cap = max(0.0, full - max(full * _DENSITY_MARGIN, _DENSITY_MARGIN_M2))
             fp = area if cap is None else _trim(area, cap, self.anchor)
             self.buildable_parts.append(area)
             footprints.append(fp)
