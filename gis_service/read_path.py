@@ -45,6 +45,9 @@ LOOKUP_CACHE_CONTROL = "public, max-age=60"
 async def open_read_path(app: FastAPI, settings: Settings, database_url: str) -> AsyncIterator[None]:
     """Register the database for pygeoapi's providers and open the asynchronous pool of the routes."""
     options = f"-c statement_timeout={settings.statement_timeout_ms}" if settings.statement_timeout_ms else ""
+    # the routes' statements are prepared; re-planning the rules' site statement for each parcel cost more than
+    # running it, and no statement of this pool gains from a plan made for its parameters (see the commit)
+    options += " -c plan_cache_mode=force_generic_plan"
     provider.register_database(
         DATABASE_KEY,
         database_url,

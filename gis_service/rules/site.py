@@ -185,8 +185,10 @@ def _cols(columns: str, alias: str) -> str:
     return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
 
 
-def _live(table: str, columns: str, where: str) -> str:
-    return f"SELECT {_cols(columns, 't')}, NULL::bigint AS history_id, t.geom FROM planning.{table} t WHERE {where}"
+def _live(table: str, columns: str | None, where: str) -> str:
+    # None: every column (a CTE read once is inlined: only the columns the answer names are read)
+    picked = "t.*" if columns is None else _cols(columns, "t")
+    return f"SELECT {picked}, NULL::bigint AS history_id FROM planning.{table} t WHERE {where}"
 
 
 def _pinned(table: str, columns: str, where: str) -> str:
@@ -197,25 +199,25 @@ def _pinned(table: str, columns: str, where: str) -> str:
     )
 
 
-_NEAR_LOT = "ST_DWithin(t.geom, (SELECT g FROM lot), %(search_m)s)"
+_NEAR_LOT = "t.plan_id IN (SELECT id FROM plans) AND ST_DWithin(t.geom, (SELECT g FROM lot), %(search_m)s)"
 SOURCES: dict[str, dict[str, str]] = {
     "live": {
         "plans": _live("plans", _PLAN_COLS, "t.status = 'approved'"),
-        "parcel": _live("parcels", _PARCEL_COLS, "t.id = %(parcel_id)s"),
+        "parcel": _live("parcels", None, "t.id = %(parcel_id)s"),
         "zones": _live(
             "zones",
-            _ZONE_COLS,
-            "t.geom && (SELECT box FROM reach) AND (ST_Intersects(t.geom, (SELECT g FROM lot)) "
-            "OR ST_Intersects(t.geom, (SELECT g FROM fp)))",
+            None,
+            "t.plan_id IN (SELECT id FROM plans) AND t.geom && (SELECT box FROM reach) "
+            "AND (ST_Intersects(t.geom, (SELECT g FROM lot)) OR ST_Intersects(t.geom, (SELECT g FROM fp)))",
         ),
         "red_lines": _live(
             "red_lines",
-            _LINE_COLS,
+            None,
             f"CASE WHEN %(red_line_id)s::bigint IS NULL THEN {_NEAR_LOT} ELSE t.id = %(red_line_id)s END",
         ),
-        "building_lines": _live("building_lines", _LINE_COLS + ", setback_m", _NEAR_LOT),
+        "building_lines": _live("building_lines", None, _NEAR_LOT),
         "alleys": _live(
-            "map_features", _ALLEY_COLS, "t.kind = 'alley' AND ST_DWithin(t.geom, (SELECT g FROM lot), %(alley_m)s)"
+            "map_features", None, "t.kind = 'alley' AND ST_DWithin(t.geom, (SELECT g FROM lot), %(alley_m)s)"
         ),
     },
     "pinned": {
@@ -241,51 +243,29 @@ def _hex(expr: str) -> str:
     return f"encode(ST_AsBinary({expr}), 'hex')"
 
 
-_TEMPLATE = """
-WITH fp AS (SELECT {fp} AS g
+_TEMPLATE = """WITH fp AS (SELECT {fp} AS g
 ), parcel AS ({parcel}
 ), lot AS (SELECT coalesce((SELECT geom FROM parcel), {lot}) AS g
-), reach AS (
-    SELECT ST_Expand(ST_Envelope(ST_Collect(lot.g, fp.g)), %(search_m)s) AS box FROM lot CROSS JOIN fp
+), reach AS (SELECT ST_Expand(ST_Envelope(ST_Collect(lot.g, fp.g)), %(search_m)s) AS box FROM lot, fp
 ), plans AS ({plans}
 ), zones AS ({zones}
 ), red_lines AS ({red_lines}
 ), building_lines AS ({building_lines}
 ), alleys AS ({alleys}
-)
-SELECT json_build_object(
-    'lot', (SELECT {lot_hex} FROM lot),
-    'fp', (SELECT {fp_hex} FROM fp),
-    'parcel', (SELECT json_build_object('id', p.id, 'ward', p.ward, 'ward_code', p.ward_code, 'sheet_no', p.sheet_no,
-        'parcel_no', p.parcel_no, 'area_m2', p.area_m2::float8, 'land_use_code', p.land_use_code,
-        'address', p.address, 'road_name', nullif(btrim(p.attributes->>'tenDuong'), ''),
-        'alley_name', nullif(btrim(p.attributes->>'tenKiet'), ''), 'row_version', p.row_version,
-        'history_id', p.history_id) FROM parcel p),
-    'plans', (SELECT json_agg(json_build_object('id', p.id, 'code', p.code, 'name', p.name, 'level', p.level,
-        'version', p.version, 'decision_no', p.decision_no, 'decision_date', to_char(p.decision_date, 'YYYY-MM-DD'),
-        'approving_authority', p.approving_authority, 'row_version', p.row_version, 'history_id', p.history_id))
-        FROM plans p WHERE p.id IN (SELECT plan_id FROM zones UNION SELECT plan_id FROM red_lines
-                                    UNION SELECT plan_id FROM building_lines)),
-    'zones', (SELECT json_agg(json_build_object('id', z.id, 'plan_id', z.plan_id, 'zone_code', z.zone_code,
-        'name', z.name, 'land_use_code', z.land_use_code, 'color', c.color_hex,
-        'max_density_pct', z.max_density_pct::float8, 'max_floors', z.max_floors, 'min_floors', z.min_floors,
-        'max_height_m', z.max_height_m::float8, 'max_far', z.max_far::float8, 'min_setback_m', z.min_setback_m::float8,
-        'min_ground_elev_m', z.min_ground_elev_m::float8, 'heritage_zone', z.heritage_zone, 'source', z.source,
-        'attributes', z.attributes, 'row_version', z.row_version, 'history_id', z.history_id,
-        'geom', {zone_hex}) ORDER BY z.id)
-        FROM zones z JOIN plans p ON p.id = z.plan_id LEFT JOIN planning.land_use_codes c ON c.code = z.land_use_code),
-    'red_lines', (SELECT json_agg(json_build_object('id', r.id, 'plan_id', r.plan_id, 'road_name', r.road_name,
-        'width_m', r.red_line_width_m::float8, 'setback_m', NULL, 'row_version', r.row_version,
-        'plan_row_version', p.row_version, 'history_id', r.history_id, 'geom', {line_hex}) ORDER BY r.id)
-        FROM red_lines r JOIN plans p ON p.id = r.plan_id),
-    'building_lines', (SELECT json_agg(json_build_object('id', r.id, 'plan_id', r.plan_id, 'road_name', r.road_name,
-        'width_m', r.red_line_width_m::float8, 'setback_m', r.setback_m::float8, 'row_version', r.row_version,
-        'plan_row_version', p.row_version, 'history_id', r.history_id, 'geom', {line_hex}) ORDER BY r.id)
-        FROM building_lines r JOIN plans p ON p.id = r.plan_id),
-    'alleys', (SELECT json_agg(json_build_object('id', a.id, 'name', a.name, 'width_m', a.width_m::float8,
-        'row_version', a.row_version, 'history_id', a.history_id, 'geom', {alley_hex}) ORDER BY a.id) FROM alleys a)
-)::text
-"""
+) SELECT json_build_object('lot', (SELECT {lot_hex} FROM lot), 'fp', (SELECT {fp_hex} FROM fp),
+'parcel', (SELECT row_to_json(p) FROM (SELECT {parcel_cols}, nullif(btrim(attributes->>'tenDuong'), '') AS road_name,
+ history_id FROM parcel) p),
+'plans', (SELECT json_agg(p) FROM (SELECT {plan_cols}, history_id FROM plans) p),
+'zones', (SELECT json_agg(z ORDER BY z.id) FROM (SELECT {zone_cols}, z.history_id, c.color_hex AS color,
+ {zone_hex} AS geom FROM zones z JOIN plans p ON p.id = z.plan_id
+ LEFT JOIN planning.land_use_codes c ON c.code = z.land_use_code) z),
+'red_lines', (SELECT json_agg(r ORDER BY r.id) FROM (SELECT {line_cols}, NULL AS setback_m, r.history_id,
+ p.row_version AS plan_row_version, {line_hex} AS geom FROM red_lines r JOIN plans p ON p.id = r.plan_id) r),
+'building_lines', (SELECT json_agg(r ORDER BY r.id) FROM (SELECT {line_cols}, r.setback_m, r.history_id,
+ p.row_version AS plan_row_version, {line_hex} AS geom FROM building_lines r JOIN plans p ON p.id = r.plan_id) r),
+'alleys', (SELECT json_agg(a ORDER BY a.id) FROM (SELECT {alley_cols}, a.history_id, {alley_hex} AS geom
+ FROM alleys a) a)
+)::text"""
 
 
 def _statement(source: dict[str, str]) -> str:
@@ -298,6 +278,11 @@ def _statement(source: dict[str, str]) -> str:
         zone_hex=_hex("ST_ClipByBox2D(z.geom, (SELECT box FROM reach))"),
         line_hex=_hex("ST_ClipByBox2D(r.geom, (SELECT box FROM reach))"),
         alley_hex=_hex("ST_ClipByBox2D(a.geom, (SELECT box FROM reach))"),
+        parcel_cols=_PARCEL_COLS.replace(", attributes", ""),
+        plan_cols=_PLAN_COLS,
+        zone_cols=_cols(_ZONE_COLS, "z"),
+        line_cols=_cols(_LINE_COLS, "r").replace("r.red_line_width_m", "r.red_line_width_m AS width_m"),
+        alley_cols=_cols(_ALLEY_COLS, "a"),
         **source,
     )
 
