@@ -10,7 +10,8 @@ Figures:
 
 - **API**: ``POST /permits/check`` served by uvicorn (1 and 2 worker processes), loaded by ``wrk`` when installed
   (a C client leaves the 2 cores to the server and PostgreSQL), else by an asyncio httpx client; 8 connections.
-  Once with parcels' sites kept between requests (the default), once with none kept (``GIS_SITE_CACHE_SIZE=0``).
+  Once with parcels' sites kept between requests (the default; each worker first asked for every parcel's
+  envelope, as a citizen's lookup does before a check), once with none kept (``GIS_SITE_CACHE_SIZE=0``).
 - **Baseline, the raw SQL of the same measurements**: the statement that reads each check's site (lot, footprint
   through the VN-2000 shift, zones, red lines, building lines, alleys) sent straight through psycopg from 2 and 4
   threads, without HTTP, parsing, rules or serialisation.
@@ -50,7 +51,8 @@ def sql_floor(url: str, statements: list[tuple[str, dict[str, Any]]], threads: i
     counts = [0] * threads
 
     def worker(k: int) -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
+        # planned as the service's read pool plans them (once, generic)
+        with psycopg.connect(url, autocommit=True, options="-c plan_cache_mode=force_generic_plan") as conn:
             i = k
             while time.perf_counter() < stop:
                 sql, params = statements[i % len(statements)]
@@ -124,9 +126,29 @@ def post_rate(base: str, path: str, bodies: list[dict[str, Any]], tmp: Path) -> 
     return _httpx_post(base, path, bodies), "httpx (asyncio)"
 
 
-def api_rates(url: str, tmp: Path, measure: Any, *, label: str, unit: str, floor: float) -> float:
-    """Serve the app (1 and 2 workers, sites kept or not) and print ``measure(base)``'s rate next to the floor."""
-    best = 0.0
+def warm(base: str, paths: list[str], workers: int) -> None:
+    """Ask for every parcel's envelope once per worker (as a citizen's lookup does before a check): sites kept."""
+    import asyncio
+
+    async def go() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            queue = list(paths) * workers
+
+            async def one() -> None:
+                while queue:
+                    (await client.get(queue.pop())).raise_for_status()
+
+            await asyncio.gather(*(one() for _ in range(CONNECTIONS)))
+
+    asyncio.run(go())
+
+
+def api_rates(
+    url: str, tmp: Path, measure: Any, *, label: str, unit: str, floor: float, warm_paths: list[str]
+) -> dict[str, float]:
+    """Serve the app (1 and 2 workers; sites kept, warmed by ``warm_paths``, or none kept) and print
+    ``measure(base)``'s rate next to the raw SQL; the best rate of each way."""
+    best = {"kept": 0.0, "none": 0.0}
     for cache in ("2048", "0"):
         for workers in (1, 2):
             env = {
@@ -137,14 +159,16 @@ def api_rates(url: str, tmp: Path, measure: Any, *, label: str, unit: str, floor
             }
             args = ["gis_service.app:create_app", "--factory"]
             with uvicorn_server(args, env, "/healthz", workers) as base:
+                if cache != "0":
+                    warm(base, warm_paths, workers)
                 rate, client = measure(base)
             kept = "sites kept" if cache != "0" else "no site kept"
             print(
                 f"  {label}, uvicorn {workers} worker(s), {kept:>12}, {client} c={CONNECTIONS}: {rate:8.1f} {unit} "
                 f"= {rate / floor:5.2f} x the raw SQL"
             )
-            if cache != "0":
-                best = max(best, rate)
+            way = "kept" if cache != "0" else "none"
+            best[way] = max(best[way], rate)
     return best
 
 
@@ -182,7 +206,9 @@ def run(scale: float = 1.0) -> None:
             label="API",
             unit="checks/s",
             floor=floor,
+            warm_paths=[f"/parcels/{b['parcel_id']}/envelope" for b in bodies],
         )
-        verdict = "met" if best >= TARGET else "NOT met"
-        print(f"  best API rate {best:.1f} checks/s vs target {TARGET:.0f}: {verdict}; raw SQL {floor:.1f} checks/s")
+        for way, rate in best.items():
+            verdict = "met" if rate >= TARGET else "NOT met"
+            print(f"  best API rate, sites {way}: {rate:.1f} checks/s vs target {TARGET:.0f}: {verdict}")
         print(f"  load average at the end {os.getloadavg()[0]:.1f}")
