@@ -19,6 +19,7 @@ from pygeoapi.util import RequestedProcessExecutionMode
 
 from gis_service.errors import PlanningError
 from gis_service.permits import check
+from gis_service.permits.model import EXAMPLE
 from ogc.provider import get_pool
 
 __all__ = ["PROCESS_METADATA", "PermitCheckProcessor", "PlanningJobManager", "jobs_manager_config"]
@@ -85,32 +86,7 @@ PROCESS_METADATA: dict[str, Any] = {
             "schema": {"type": "object", "contentMediaType": "application/json"},
         }
     },
-    "example": {
-        "inputs": {
-            "sheet_no": 13,
-            "parcel_no": 4,
-            "ward": "Phú Xuân",
-            "footprint": {
-                "type": "Polygon",
-                "coordinates": [
-                    [
-                        [107.5837405, 16.467339],
-                        [107.5836683, 16.46741],
-                        [107.5837347, 16.4674737],
-                        [107.583723, 16.467485],
-                        [107.5837963, 16.4675555],
-                        [107.5838785, 16.4674714],
-                        [107.5837405, 16.467339],
-                    ]
-                ],
-            },
-            "floors": 2,
-            "height_m": 8,
-            "total_floor_area_m2": 300,
-            "ground_floor_elev_m": 3.8,
-            "use": "detached_house",
-        }
-    },
+    "example": {"inputs": {k: v for k, v in EXAMPLE.items() if k != "basements"}},
 }
 
 

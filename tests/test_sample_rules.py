@@ -181,3 +181,14 @@ def test_a_modest_house_inside_the_envelope_is_never_refused(
             refused.append((pid, [(r["id"], r["message_en"]) for r in answer["rules"] if r["status"] == "fail"]))
     print(f"\nmodest houses inside the envelope: {dict(verdicts)}")
     assert not refused, refused[:10]
+
+
+def test_the_documented_example_is_a_compliant_house(pg: psycopg.Connection[Any]) -> None:
+    """The request the API documents show (OpenAPI and the permit-check process) is a house the sample allows."""
+    from gis_service.permits.model import EXAMPLE
+
+    answer, _m = check(pg, EXAMPLE)
+    assert answer["verdict"] == "compliant", [
+        (r["id"], r["message_en"]) for r in answer["rules"] if r["status"] == "fail"
+    ]
+    assert answer["parcel"]["ward"] == "Phú Xuân" and answer["parcel"]["sheet_no"] == 13

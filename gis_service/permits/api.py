@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from gis_service.auth import Role, User, require_role
 from gis_service.permits import workflow
 from gis_service.permits.check import check_async
-from gis_service.permits.model import CheckRequest
+from gis_service.permits.model import EXAMPLE, CheckRequest
 from gis_service.permits.report import report_html, report_pdf
 from gis_service.rules.tables import qcvn_tables
 
@@ -25,32 +25,6 @@ __all__ = ["install_permits", "permits_router"]
 
 officer = require_role(Role.PERMIT_OFFICER)
 Lang = Annotated[Literal["vi", "en"], Query(description="Language of the report: vi (default) or en")]
-
-EXAMPLE = {  # a house on a parcel of the sample plans (Phú Xuân, tờ 13 thửa 4)
-    "sheet_no": 13,
-    "parcel_no": 4,
-    "ward": "Phú Xuân",
-    "footprint": {
-        "type": "Polygon",
-        "coordinates": [
-            [
-                [107.5837405, 16.467339],
-                [107.5836683, 16.46741],
-                [107.5837347, 16.4674737],
-                [107.583723, 16.467485],
-                [107.5837963, 16.4675555],
-                [107.5838785, 16.4674714],
-                [107.5837405, 16.467339],
-            ]
-        ],
-    },
-    "floors": 2,
-    "basements": 0,
-    "height_m": 8,
-    "total_floor_area_m2": 300,
-    "ground_floor_elev_m": 3.8,
-    "use": "detached_house",
-}
 
 
 class NewApplication(BaseModel):

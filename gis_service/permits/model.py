@@ -25,6 +25,7 @@ from gis_service.service_area import E_RANGE, LAT_RANGE, LON_RANGE, N_RANGE
 __all__ = [
     "CRS84",
     "EPSG_9214",
+    "EXAMPLE",
     "CheckRequest",
     "Proposal",
     "RuleResult",
@@ -42,6 +43,34 @@ _CRS_ALIASES = {
     "http://www.opengis.net/def/crs/epsg/0/9214": EPSG_9214,
 }
 MAX_FOOTPRINT_M2 = 1_000_000.0
+
+
+#: A request the API documents show: a house on a parcel of the sample plans (Phú Xuân, tờ 13 thửa 4).
+EXAMPLE: dict[str, Any] = {
+    "sheet_no": 13,
+    "parcel_no": 4,
+    "ward": "Phú Xuân",
+    "footprint": {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [107.5837405, 16.467339],
+                [107.5836683, 16.46741],
+                [107.5837347, 16.4674737],
+                [107.583723, 16.467485],
+                [107.5837963, 16.4675555],
+                [107.5838785, 16.4674714],
+                [107.5837405, 16.467339],
+            ]
+        ],
+    },
+    "floors": 2,
+    "basements": 0,
+    "height_m": 8,
+    "total_floor_area_m2": 300,
+    "ground_floor_elev_m": 3.8,
+    "use": "detached_house",
+}
 
 
 class CheckRequest(BaseModel):
