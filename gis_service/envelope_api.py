@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from gis_service.errors import ValidationError
 from gis_service.rules import envelope_of
+from gis_service.rules.answers import EnvelopeAnswer
 from gis_service.rules.cache import Prepared
 from gis_service.rules.envelope_answer import envelope_answer, envelope_glb
 from gis_service.rules.uses import resolve_use
@@ -46,6 +47,7 @@ def envelope_router() -> APIRouter:
     @router.get(
         "/parcels/{parcel_id}/envelope",
         summary="What may be built on a parcel: buildable area, largest footprint, 3D envelope and capacity",
+        responses={200: {"model": EnvelopeAnswer, "description": "The envelope (built as JSON, described here)"}},
     )
     async def envelope(
         request: Request,

@@ -297,3 +297,29 @@ def test_a_change_to_the_plan_is_seen_at_once(client: TestClient, envelope_db: t
         with psycopg.connect(url) as conn:
             conn.execute("UPDATE planning.zones SET max_floors = 4 WHERE id = %s", (ids["D"],))
             conn.commit()
+
+
+def test_answers_match_their_documented_shape(client: TestClient, envelope_db: tuple[str, dict[str, int]]) -> None:
+    """The envelope, lookup envelope and check answers validate against the models /docs shows, field by field."""
+    from gis_service.rules.answers import CheckAnswer, EnvelopeAnswer, EnvelopeSummary
+
+    ids = envelope_db[1]
+    for key in ("parcel_A", "parcel_C", "parcel_D", "parcel_E"):
+        for crs in ("CRS84", "EPSG:9214"):
+            env = client.get(f"/parcels/{ids[key]}/envelope", params={"crs": crs}).json()
+            EnvelopeAnswer.model_validate(env)
+        summary = client.get(f"/lookup/parcels/{ids[key]}").json()["envelope"]
+        summary.pop("href")
+        EnvelopeSummary.model_validate(summary)
+        proposal = client.get(f"/parcels/{ids[key]}/envelope").json()["max_proposal"]
+        if proposal is not None:
+            CheckAnswer.model_validate(client.post("/permits/check", json=proposal).json())
+    doc = client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    assert "EnvelopeAnswer" in schemas and "CheckAnswer" in schemas and "Figure" in schemas
+    figure = schemas["Figure"]["properties"]
+    assert figure["basis"]["description"] == "Where the limit comes from" and "source" in figure
+    envelope_route = doc["paths"]["/parcels/{parcel_id}/envelope"]["get"]["responses"]["200"]
+    assert envelope_route["content"]["application/json"]["schema"]["$ref"].endswith("/EnvelopeAnswer")
+    check_route = doc["paths"]["/permits/check"]["post"]["responses"]["200"]
+    assert check_route["content"]["application/json"]["schema"]["$ref"].endswith("/CheckAnswer")

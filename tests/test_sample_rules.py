@@ -192,3 +192,17 @@ def test_the_documented_example_is_a_compliant_house(pg: psycopg.Connection[Any]
         (r["id"], r["message_en"]) for r in answer["rules"] if r["status"] == "fail"
     ]
     assert answer["parcel"]["ward"] == "Phú Xuân" and answer["parcel"]["sheet_no"] == 13
+
+
+def test_every_envelope_of_the_sample_has_its_documented_shape(
+    pg: psycopg.Connection[Any], parcel_ids: list[int]
+) -> None:
+    from gis_service.rules.answers import EnvelopeAnswer
+    from gis_service.rules.envelope_answer import envelope_answer
+
+    statuses: Counter[str] = Counter()
+    for pid in parcel_ids:
+        answer = EnvelopeAnswer.model_validate(envelope_answer(envelope_of(fetch_site(pg, parcel_id=pid))))
+        statuses[answer.status] += 1
+    print(f"\nenvelopes of the sample: {dict(statuses)}")
+    assert sum(statuses.values()) == len(parcel_ids)

@@ -19,6 +19,7 @@ from gis_service.permits import workflow
 from gis_service.permits.check import check_async
 from gis_service.permits.model import EXAMPLE, CheckRequest
 from gis_service.permits.report import report_html, report_pdf
+from gis_service.rules.answers import CheckAnswer
 from gis_service.rules.tables import qcvn_tables
 
 __all__ = ["install_permits", "permits_router"]
@@ -76,7 +77,11 @@ def permits_router() -> APIRouter:
             "land_use_code_defaults": tables.default_category,
         }
 
-    @router.post("/check", summary="Pre-check a proposed building against the approved plan and QCVN 01:2021 (anyone)")
+    @router.post(
+        "/check",
+        summary="Pre-check a proposed building against the approved plan and QCVN 01:2021 (anyone)",
+        responses={200: {"model": CheckAnswer, "description": "The check's answer (built as JSON, described here)"}},
+    )
     async def precheck(request: Request, body: Annotated[CheckRequest, Body(examples=[EXAMPLE])]) -> JSONResponse:
         """Not recorded. Answer: verdict, failed and warning rule ids, rules (per zone), plan, lot, footprint."""
         async with request.app.state.read_pool.connection() as conn:
