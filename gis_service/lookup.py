@@ -289,32 +289,33 @@ def lookup(conn: psycopg.Connection[Any], query: LookupQuery) -> dict[str, Any]:
     return result
 
 
-def _with_envelope(text: str, pid: int, summary: dict[str, Any]) -> str:
+def _parcel_answer(text: str, envelope: bool) -> tuple[dict[str, Any], int] | None:
+    """The lookup answer read, and its parcel's id, when an envelope is wanted and a parcel was found."""
+    import json
+
+    if not envelope:
+        return None
+    answer: dict[str, Any] = json.loads(text)
+    parcel = answer.get("parcel")
+    return None if parcel is None else (answer, int(parcel["id"]))
+
+
+def _with_envelope(answer: dict[str, Any], pid: int, summary: dict[str, Any]) -> str:
     """The lookup answer with the parcel's buildable envelope (its figures; the geometry has its own route)."""
     import json
 
-    answer = json.loads(text)
     answer["envelope"] = {**summary, "href": f"/parcels/{pid}/envelope"}
     return json.dumps(answer, ensure_ascii=False)
-
-
-def _parcel_id_of(text: str) -> int | None:
-    """The parcel id in a lookup answer (``"parcel" : {"id" : 12, ...}``, as PostgreSQL writes it), if any."""
-    marker = '"parcel" : {"id" : '
-    at = text.find(marker)
-    if at < 0:
-        return None
-    end = text.find(",", at + len(marker))
-    return int(text[at + len(marker) : end])
 
 
 def lookup_with_envelope(conn: psycopg.Connection[Any], query: LookupQuery, *, envelope: bool = True) -> str:
     """:func:`lookup_json`, with the parcel's buildable envelope (``envelope``) when a parcel is found."""
     text = lookup_json(conn, query)
-    pid = _parcel_id_of(text) if envelope else None
-    if pid is None:
+    found = _parcel_answer(text, envelope)
+    if found is None:
         return text
-    return _with_envelope(text, pid, envelope_summary(envelope_of(fetch_site(conn, parcel_id=pid))))
+    answer, pid = found
+    return _with_envelope(answer, pid, envelope_summary(envelope_of(fetch_site(conn, parcel_id=pid))))
 
 
 async def lookup_with_envelope_async(
@@ -322,12 +323,13 @@ async def lookup_with_envelope_async(
 ) -> str:
     """:func:`lookup_with_envelope` on an asynchronous connection (the web routes); sites may come from ``cache``."""
     text = await lookup_json_async(conn, query)
-    pid = _parcel_id_of(text) if envelope else None
-    if pid is None:
+    found = _parcel_answer(text, envelope)
+    if found is None:
         return text
+    answer, pid = found
     if cache is None:
-        return _with_envelope(text, pid, envelope_summary(envelope_of(await fetch_site_async(conn, parcel_id=pid))))
+        return _with_envelope(answer, pid, envelope_summary(envelope_of(await fetch_site_async(conn, parcel_id=pid))))
     prep, _fp = await cache.prepared(conn, pid)
     if ("summary", None) not in prep.answers:
         prep.answers["summary", None] = envelope_summary(envelope_of(prep.site))
-    return _with_envelope(text, pid, prep.answers["summary", None])
+    return _with_envelope(answer, pid, prep.answers["summary", None])
