@@ -13,8 +13,9 @@ import click
 
 from gis_service.cli import exit_without_teardown, get_settings, own_process, say
 from gis_service.db import create_db_engine, resolve_database_url
+from gis_service.model import LAYERS
 
-KINDS = ["zones", "parcels", "buildings", "red-lines", "building-lines", "plan-boundary", "map-features"]
+KINDS = [layer.kind for layer in LAYERS.values()]
 
 
 class _Progress:
