@@ -157,6 +157,7 @@ class _Run:
         with ThreadPoolExecutor(1, thread_name_prefix="import-overlaps") as pool:
 
             def check_overlaps() -> Future[None] | None:
+                """The overlap check started in ``pool`` (None when there is nothing to check)."""
                 if plan_id is None or not self.opts.check_quality:
                     return None
                 return pool.submit(overlaps_then_free, self.zone_shapes or [], report)
