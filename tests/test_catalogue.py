@@ -147,3 +147,15 @@ def test_every_layer_says_what_users_read() -> None:
             assert c.label_vi and c.label_en, f"{layer.name}.{c.name} has no label"
             assert not (c.required and not c.imported), f"{layer.name}.{c.name}: required but never imported"
             assert c.range is None or c.is_numeric, f"{layer.name}.{c.name}: a range on a {c.type}"
+
+
+def test_a_column_name_means_one_thing_in_every_layer() -> None:
+    """The importer keys types and ranges by column name, so one name must have one type and one range."""
+    seen: dict[str, Column] = {}
+    clashes = []
+    for layer in LAYERS.values():
+        for c in layer.imported():
+            first = seen.setdefault(c.name, c)
+            if (first.type, first.range) != (c.type, c.range):
+                clashes.append(f"{layer.name}.{c.name}: {c.type} {c.range}, elsewhere {first.type} {first.range}")
+    assert clashes == []

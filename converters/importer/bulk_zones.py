@@ -17,6 +17,7 @@ from converters.errors import ConverterError
 from converters.importer.columns import BULK_DEFAULTS
 from converters.report import ImportReport
 from converters.wkb import copy_shapes
+from gis_service.model.layers import ZONES
 
 #: Checks of ``planning.zones`` that the importer makes itself on every zone it loads in bulk, so the server does not
 #: make them again. Valid geometry (migration 0005): ``converters.geometry.normalise`` checks it with the same GEOS
@@ -29,12 +30,7 @@ IMPORTER_CHECKS = (
     "zones_geom_valid",
     "zones_geom_not_empty",
     "zones_floors_order",
-    "zones_max_density_pct_check",
-    "zones_max_far_check",
-    "zones_max_floors_check",
-    "zones_min_floors_check",
-    "zones_max_height_m_check",
-    "zones_min_setback_m_check",
+    *(f"zones_{c.name}_check" for c in ZONES.imported() if c.range is not None),
     "zones_row_version_check",
 )
 

@@ -1,42 +1,24 @@
-"""What the importer knows of the model's columns, per kind of layer: the facts the rest of the package reads.
+"""What the importer knows of the model's columns, per kind of layer, derived from the layer catalogue.
 
-Kept together, and alone here, so that they can be derived from one catalogue of the plan layers later.
+The rest of the package reads these; they come from :mod:`gis_service.model`, the one declaration of the layers.
 """
 
 from __future__ import annotations
 
-COLUMNS: dict[str, list[str]] = {
-    "zones": [
-        "zone_code", "name", "land_use_code", "max_density_pct", "max_floors", "min_floors", "max_height_m",
-        "max_far", "min_setback_m", "min_ground_elev_m", "heritage_zone", "notes",
-    ],
-    "parcels": ["ward", "ward_code", "sheet_no", "parcel_no", "area_m2", "land_use_code", "address"],
-    "buildings": ["name", "floors", "basement_floors", "height_m", "land_use_code"],
-    "red-lines": ["road_name", "red_line_width_m", "notes"],
-    "building-lines": ["road_name", "red_line_width_m", "setback_m", "notes"],
-    "plan-boundary": [],
-}  # fmt: skip
-REQUIRED = {"zones": ["land_use_code"], "parcels": ["ward", "sheet_no", "parcel_no"]}
-RANGES = {
-    "max_density_pct": (0, 100),
-    "max_floors": (0, 200),
-    "min_floors": (0, 200),
-    "floors": (0, 200),
-    "basement_floors": (0, 20),
-    "max_height_m": (0, 1000),
-    "height_m": (0, 1000),
-    "max_far": (0, 100),
-    "min_setback_m": (0, 1000),
-    "setback_m": (0, 1000),
-    "red_line_width_m": (0.01, 1000),
-    "area_m2": (0, 1e9),
-    "sheet_no": (1, 1e9),
-    "parcel_no": (1, 1e9),
-}
-PLAN_KINDS = ("zones", "red-lines", "building-lines", "plan-boundary")
-POLYGONAL_KINDS = ("zones", "parcels", "buildings")
+from gis_service.model import LAYERS
+
+#: The layers this package writes (the base map has its own reader, converters.base_map).
+_WRITTEN = [layer for layer in LAYERS.values() if layer.name != "map_features"]
+
+COLUMNS: dict[str, list[str]] = {layer.kind: [c.name for c in layer.imported()] for layer in _WRITTEN}
+REQUIRED = {layer.kind: names for layer in _WRITTEN if (names := [c.name for c in layer.imported() if c.required])}
+#: Accepted values, by column name (a name means one thing in every layer: tests/test_catalogue.py checks it).
+RANGES = {c.name: c.range for layer in _WRITTEN for c in layer.imported() if c.range is not None}
+PLAN_KINDS = tuple(layer.kind for layer in LAYERS.values() if layer.versioned or layer.name == "plans")
+#: Layers whose rows are areas (the plan's boundary is the plan's own geometry, not rows of a layer).
+POLYGONAL_KINDS = tuple(layer.kind for layer in _WRITTEN if layer.is_polygonal and layer.name != "plans")
 #: Columns the plan's table of bulk zones has as defaults during the load, so they are not sent with every row.
 BULK_DEFAULTS = ("plan_id", "created_by", "updated_by")
-ORDER = ("plan-boundary", "zones", "red-lines", "building-lines", "parcels", "buildings", "map-features")
+ORDER = tuple(layer.kind for layer in LAYERS.values())
 LEVEL_OF = {"QHC": "general", "QPK": "zoning", "QCT": "detailed", "QSD": "land_use"}
 SCALE_OF = {"general": 10000, "zoning": 2000, "detailed": 500, "land_use": 10000}
