@@ -171,30 +171,46 @@ class FieldMap:
         return cls(columns, kept)
 
 
-def coerce(column: str, value: Any) -> Any:
-    """A source value as the column's type; ``None`` for empty; raises ValueError for garbage."""
+def _cleaned(value: Any) -> Any:
+    """A source value with text stripped; ``None`` for no value, NaN or blank text. Bytes are read as Latin-1."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, bytes):
         value = value.decode("latin-1")
     if isinstance(value, str):
-        value = value.strip()
-        if value == "":
-            return None
+        return value.strip() or None
+    return value
+
+
+def _whole(value: Any) -> int:
+    """A whole number (``5``, ``"5,0"``); ValueError for a fraction or garbage."""
+    if isinstance(value, str):
+        value = value.replace(",", ".")
+    f = float(value)
+    if not f.is_integer():
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(f)
+
+
+def _measure(value: Any) -> float | None:
+    """A number, a trailing unit (``%``, ``m``) dropped and a decimal comma read as a point; ``None`` for NaN."""
+    if isinstance(value, str):
+        value = value.rstrip("%m ").replace(",", ".")
+    f = float(value)
+    if math.isnan(f):
+        return None
+    return f
+
+
+def coerce(column: str, value: Any) -> Any:
+    """A source value as the column's type; ``None`` for empty; raises ValueError for garbage."""
+    value = _cleaned(value)
+    if value is None:
+        return None
     if column in INT_COLUMNS:
-        if isinstance(value, str):
-            value = value.replace(",", ".")
-        f = float(value)
-        if not f.is_integer():
-            raise ValueError(f"{value!r} is not a whole number")
-        return int(f)
+        return _whole(value)
     if column in NUM_COLUMNS:
-        if isinstance(value, str):
-            value = value.rstrip("%m ").replace(",", ".")
-        f = float(value)
-        if math.isnan(f):
-            return None
-        return f
+        return _measure(value)
     return str(value) if not isinstance(value, str) else value
 
 

@@ -75,6 +75,16 @@ class ImportReport:
 
     def summary(self) -> str:
         """A few plain lines for people (stderr)."""
+        out = self._head()
+        out += [f"  {lr.source} → {lr.table}: {', '.join(_layer_counts(lr))}" for lr in self.layers]
+        out += [f"  code {m['from']} → {m['to']} ({m['count']} features)" for m in self.code_mappings]
+        out += [f"  warning: {w}" for w in self.warnings]
+        out += _quality_lines(self.quality)
+        out.append(f"  {self.seconds:.1f} s")
+        return "\n".join(out)
+
+    def _head(self) -> list[str]:
+        """The plan written (or that nothing was) and why the import was skipped, if it was."""
         out = []
         head = "dry run (nothing written): " if self.dry_run else ""
         if self.plan:
@@ -84,32 +94,32 @@ class ImportReport:
             out.append(head.rstrip(": "))
         if self.skipped:
             out.append(self.skipped)
-        for lr in self.layers:
-            parts = [f"{lr.read} read", f"{lr.written} written"]
-            if lr.updated:
-                parts.append(f"{lr.updated} updated")
-            if lr.unchanged:
-                parts.append(f"{lr.unchanged} unchanged")
-            if lr.repairs_total:
-                parts.append(f"{lr.repairs_total} repaired")
-            if lr.dropped_total:
-                parts.append(f"{lr.dropped_total} dropped")
-            if lr.encodings:
-                parts.append("text converted from " + ", ".join(f"{k} ({v})" for k, v in lr.encodings.items()))
-            out.append(f"  {lr.source} → {lr.table}: {', '.join(parts)}")
-        for m in self.code_mappings:
-            out.append(f"  code {m['from']} → {m['to']} ({m['count']} features)")
-        for w in self.warnings:
-            out.append(f"  warning: {w}")
-        q = self.quality
-        if q.get("overlaps"):
-            n = q.get("overlaps_total", len(q["overlaps"]))
-            out.append(f"  {n} overlaps between zones (total {q['overlap_area_m2']:.1f} m²)")
-        if q.get("gaps"):
-            out.append(f"  {len(q['gaps'])} gaps inside the zones' outline (total {q['gap_area_m2']:.1f} m²)")
-        if "uncovered_in_boundary_m2" in q:
-            out.append(
-                f"  {q['uncovered_in_boundary_m2']:,.0f} m² of the plan boundary is in no zone (roads, water, gaps)"
-            )
-        out.append(f"  {self.seconds:.1f} s")
-        return "\n".join(out)
+        return out
+
+
+def _layer_counts(lr: LayerReport) -> list[str]:
+    """A layer's counts for the summary, those that are zero left out (but read and written)."""
+    parts = [f"{lr.read} read", f"{lr.written} written"]
+    optional = (
+        (lr.updated, "updated"),
+        (lr.unchanged, "unchanged"),
+        (lr.repairs_total, "repaired"),
+        (lr.dropped_total, "dropped"),
+    )
+    parts += [f"{count} {what}" for count, what in optional if count]
+    if lr.encodings:
+        parts.append("text converted from " + ", ".join(f"{k} ({v})" for k, v in lr.encodings.items()))
+    return parts
+
+
+def _quality_lines(q: dict[str, Any]) -> list[str]:
+    """The summary's lines on overlaps, gaps and the plan boundary's uncovered area."""
+    out = []
+    if q.get("overlaps"):
+        n = q.get("overlaps_total", len(q["overlaps"]))
+        out.append(f"  {n} overlaps between zones (total {q['overlap_area_m2']:.1f} m²)")
+    if q.get("gaps"):
+        out.append(f"  {len(q['gaps'])} gaps inside the zones' outline (total {q['gap_area_m2']:.1f} m²)")
+    if "uncovered_in_boundary_m2" in q:
+        out.append(f"  {q['uncovered_in_boundary_m2']:,.0f} m² of the plan boundary is in no zone (roads, water, gaps)")
+    return out
