@@ -59,6 +59,7 @@ class SourceCRS:
 
     @property
     def is_storage(self) -> bool:
+        """Whether the features are already in the storage CRS (EPSG:9214): no transform needed."""
         return self.crs.to_epsg(min_confidence=100) == STORAGE_EPSG or self.crs == STORAGE_CRS
 
 

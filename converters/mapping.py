@@ -64,12 +64,14 @@ class Profile:
         )
 
     def kind_of_layer(self, layer: str) -> str | None:
+        """What a source layer holds, by its name (case-insensitive); ``None`` when the profile does not name it."""
         for name, kind in self.layers.items():
             if name.lower() == layer.lower():
                 return kind
         return None
 
     def cad_rule(self, layer: str) -> dict[str, str] | None:
+        """The first CAD layer rule whose pattern matches the whole layer name (case-insensitive)."""
         for rule in self.cad_layers:
             if re.fullmatch(rule["pattern"], layer, flags=re.IGNORECASE):
                 return rule
@@ -155,6 +157,11 @@ class FieldMap:
 
     @classmethod
     def resolve(cls, profile: Profile, kind: str, source_fields: Sequence[str]) -> FieldMap:
+        """Match a layer's source fields to the columns of ``kind``, by the profile's names in order.
+
+        Names are compared without case, accents or punctuation; each source field fills one column at most, and
+        the fields left over (or listed in the profile's ``attributes``) are kept.
+        """
         by_norm = {_norm(f): f for f in source_fields}
         # dBase (shapefile) field names are cut at 10 characters: matDoXayDung arrives as matDoXayDu
         cut = {_norm(f): f for f in source_fields if len(f) == 10}
@@ -241,6 +248,7 @@ class CodeBook:
 
     @classmethod
     def from_rows(cls, codes: Iterable[tuple[str, str]], legacy: Iterable[tuple[str, str]]) -> CodeBook:
+        """A code book from the database's rows: (code, Vietnamese name) and (legacy code, current code)."""
         current: set[str] = set()
         names: dict[str, str] = {}
         for code, name in codes:

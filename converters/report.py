@@ -15,6 +15,9 @@ MAX_LISTED = 200  # repairs and drops listed one by one per layer; beyond, only 
 
 @dataclass
 class LayerReport:
+    """What the import did with one source layer: counts, the repairs and drops (the first :data:`MAX_LISTED`
+    listed), text encodings met, the field mapping and warnings."""
+
     source: str
     kind: str
     table: str
@@ -32,11 +35,13 @@ class LayerReport:
     warnings: list[str] = field(default_factory=list)
 
     def repair(self, fid: Any, what: str) -> None:
+        """Count a feature's repair, and list it while the list is short."""
         self.repairs_total += 1
         if len(self.repairs) < MAX_LISTED:
             self.repairs.append({"fid": fid, "what": what})
 
     def drop(self, fid: Any, why: str) -> None:
+        """Count a dropped feature, and list it while the list is short."""
         self.dropped_total += 1
         if len(self.dropped) < MAX_LISTED:
             self.dropped.append({"fid": fid, "why": why})
@@ -44,6 +49,8 @@ class LayerReport:
 
 @dataclass
 class ImportReport:
+    """What one import did, over all its layers: the plan, code mappings, quality checks, warnings, timings."""
+
     source: str
     dry_run: bool = False
     plan: dict[str, Any] | None = None
@@ -58,19 +65,23 @@ class ImportReport:
     timings: dict[str, float] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
+        """Add a warning once (the same message from several batches is kept once)."""
         if message not in self.warnings:
             self.warnings.append(message)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (counters as dicts), ready for JSON."""
         d = asdict(self)
         for layer in d["layers"]:
             layer["encodings"] = dict(layer["encodings"])
         return d
 
     def to_json(self) -> str:
+        """The report as indented JSON, Vietnamese text as it is (not escaped)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
 
     def write(self, path: Path) -> None:
+        """Write the JSON report to ``path`` (UTF-8)."""
         path.write_text(self.to_json() + "\n", encoding="utf-8")
 
     def summary(self) -> str:

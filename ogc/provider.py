@@ -172,6 +172,7 @@ class PlanningProvider(BaseProvider):
 
     # -- schema ------------------------------------------------------------------------------------------
     def get_fields(self) -> dict[str, dict[str, Any]]:
+        """The layer's properties with their JSON types, as pygeoapi describes them (built once per layer)."""
         fields = _FIELDS.get(self.layer.name)
         if fields is None:
             fields = {}
@@ -238,6 +239,11 @@ class PlanningProvider(BaseProvider):
         crs_transform_spec: Any = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
+        """A page of public features: bbox, property values and CQL2 filter applied, sorted, in the output CRS.
+
+        ``numberMatched`` is given only when it costs nothing (the last page) or is asked for
+        (``resulttype=hits``, which counts and returns no feature).
+        """
         out = self._output(crs_transform_spec)
         where, params = self._where(bbox, properties, filterq)
         where_sql = " AND ".join(where)
@@ -315,6 +321,7 @@ class PlanningProvider(BaseProvider):
         return order
 
     def get(self, identifier: Any, crs_transform_spec: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """One public feature by its id, in the output CRS; not found (404) also for an id that is no 64-bit integer."""
         out = self._output(crs_transform_spec)
         try:
             fid = int(str(identifier))
