@@ -1,13 +1,12 @@
 """Columns into PostgreSQL with binary COPY, typed from the target table's own columns, encoded column by column.
 
-Binary COPY spares the client the text formatting of every value (geometry as hex EWKB cost the importer about 4 s
-per million features and geometry column) and the server its parsing: geometry goes as EWKB bytes, which PostGIS's
-``geometry_recv`` reads directly.
+Binary COPY spares the client the text formatting of every value (geometry as hex EWKB was a large share of an
+import) and the server its parsing: geometry goes as EWKB bytes, which PostGIS's ``geometry_recv`` reads directly.
 
 The stream is built a column at a time, never a row at a time: each column becomes two Arrow arrays, its fields'
 lengths (big-endian int32, -1 for NULL) and their bytes, and Arrow's ``binary_join_element_wise`` lays the columns
-side by side into rows in C. psycopg's ``write_row`` formats each value in Python-called C, about 4 µs a row of a
-zone (4 s per million), plus the tuples the rows had to be built as; this costs about 0.6 s per million zones.
+side by side into rows in C, without psycopg's ``write_row`` call per row and value nor the tuples the rows would
+have to be built as (the figures: ``docs/decisions.md``).
 
 A column is given as one of:
 

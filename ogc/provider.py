@@ -13,9 +13,9 @@ every page, opens a SQLAlchemy engine per configuration, and answers a filter on
 * serves only what the public may see (features of approved plans).
 
 pygeoapi is told that the storage CRS is EPSG:4326 (the ``geom_4326`` copy, read latitude first). Why: pygeoapi
-transforms every bbox into the storage CRS with a new pyproj Transformer per request; with EPSG:9214 that costs
-18 ms (and transforms only two corners of the box), with CRS84 15 ms (``CRS.to_epsg()`` searches the whole EPSG
-database for a CRS that has no EPSG code); with EPSG:4326 it is 0.5 ms. So the provider receives bbox and CQL2
+transforms every bbox into the storage CRS with a new pyproj Transformer per request, which is slow with EPSG:9214
+(and transforms only two corners of the box) and with CRS84 (``CRS.to_epsg()`` searches the whole EPSG database for
+a CRS that has no EPSG code), and cheap with EPSG:4326 (``docs/decisions.md``). So the provider receives bbox and CQL2
 geometry literals in EPSG:4326 axis order (latitude, longitude) and swaps them back; "no transform" (no ``crs``
 transform spec) means EPSG:4326 output. The legal EPSG:9214 geometry is an output CRS, straight from ``geom``.
 
