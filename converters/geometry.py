@@ -76,18 +76,7 @@ def normalise(
         regrouped = ~(valid & np.isin(shapely.get_type_id(geoms), POLYGONAL))
         geoms = _repair(geoms, fids, report, valid)
     parts, idx, types = _parts(geoms)
-    if polygonal:
-        keep_type = types == shapely.GeometryType.POLYGON
-        wrong = np.isin(types, (*LINEAR, shapely.GeometryType.POINT))
-        small = keep_type & (shapely.area(parts) < MIN_PART_AREA_M2)
-    else:
-        keep_type = np.isin(types, (shapely.GeometryType.LINESTRING, shapely.GeometryType.LINEARRING))
-        if (types == shapely.GeometryType.LINEARRING).any():
-            parts[types == shapely.GeometryType.LINEARRING] = shapely.linestrings(
-                shapely.get_coordinates(parts[types == shapely.GeometryType.LINEARRING])
-            )
-        wrong = np.isin(types, (*POLYGONAL, shapely.GeometryType.POINT))
-        small = keep_type & (shapely.length(parts) < MIN_PART_LENGTH_M)
+    keep_type, wrong, small = _classify_parts(parts, types, polygonal)
     # parts of the wrong dimension (lines left by a repair, points) and slivers are dropped, the feature kept
     _report_dropped_parts(idx, wrong, small, missing, fids, polygonal, report)
     good = keep_type & ~small
@@ -125,6 +114,26 @@ def _parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         idx = np.concatenate([idx[~nested], idx[nested][sub_idx]])
         types = shapely.get_type_id(parts)
     return parts, idx, types
+
+
+def _classify_parts(parts: np.ndarray, types: np.ndarray, polygonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which parts have the kind's dimension, which another, and which are slivers (too small or short).
+
+    For lines, rings among ``parts`` are made line strings in place.
+    """
+    if polygonal:
+        keep_type = types == shapely.GeometryType.POLYGON
+        wrong = np.isin(types, (*LINEAR, shapely.GeometryType.POINT))
+        small = keep_type & (shapely.area(parts) < MIN_PART_AREA_M2)
+        return keep_type, wrong, small
+    keep_type = np.isin(types, (shapely.GeometryType.LINESTRING, shapely.GeometryType.LINEARRING))
+    if (types == shapely.GeometryType.LINEARRING).any():
+        parts[types == shapely.GeometryType.LINEARRING] = shapely.linestrings(
+            shapely.get_coordinates(parts[types == shapely.GeometryType.LINEARRING])
+        )
+    wrong = np.isin(types, (*POLYGONAL, shapely.GeometryType.POINT))
+    small = keep_type & (shapely.length(parts) < MIN_PART_LENGTH_M)
+    return keep_type, wrong, small
 
 
 def _report_dropped_parts(
