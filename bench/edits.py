@@ -63,70 +63,90 @@ def _serve(url: str, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("planning serve did not start in 60 s")
 
 
+def _seed(url: str, n: int) -> tuple[sa.Engine, list[int], str]:
+    """The throwaway database's engine, ``n`` zones' ids and a planner's bearer token."""
+    engine = create_db_engine(url, pool_size=4)
+    with engine.begin() as c:
+        plan = c.execute(sa.text(SEED_SQL)).scalar_one()
+        c.execute(sa.text(ZONES_SQL), {"plan": plan, "n": n})
+        ids = [int(i) for i in c.execute(sa.text("SELECT id FROM planning.zones ORDER BY id")).scalars()]
+        user = create_user(c, "bench.planner", "planner", "bench password")
+        token = issue_token(c, user, ttl_s=3600).access_token
+    return engine, ids, token
+
+
+def _time_direct(engine: sa.Engine, ids: list[int], rounds: int) -> float:
+    """Seconds per edit made with gis_service.editing directly (the baseline)."""
+    t0 = time.perf_counter()
+    for r in range(rounds):
+        for fid in ids:
+            with engine.begin() as c:
+                update_feature(c, "zones", fid, {"max_floors": 10 + r}, user="bench", reason="bench direct")
+    return (time.perf_counter() - t0) / (rounds * len(ids))
+
+
+def _edit(base: str, auth: dict[str, str], tags: dict[int, str], part: list[int], value: int) -> None:
+    """PATCH each zone of ``part`` over one keep-alive client, keeping the ETags each answer carries."""
+    with httpx.Client(base_url=base, timeout=30) as http:
+        for fid in part:
+            resp = http.patch(
+                f"/ogc/collections/zones/items/{fid}",
+                headers={**auth, "If-Match": tags[fid]},
+                json={"properties": {"max_floors": value}},
+            )
+            if resp.status_code != 200:
+                raise RuntimeError(f"PATCH {fid}: {resp.status_code} {resp.text}")
+            tags[fid] = resp.headers["etag"]
+
+
+def _time_api(base: str, token: str, ids: list[int], rounds: int) -> tuple[float, float]:
+    """Seconds per edit through the API: one client, then four in parallel."""
+    n = len(ids)
+    auth = {"Authorization": f"Bearer {token}", "X-Change-Reason": "bench api"}
+    with httpx.Client(base_url=base, timeout=30) as http:
+        tags = {fid: http.get(f"/ogc/collections/zones/items/{fid}", headers=auth).headers["etag"] for fid in ids}
+
+    t0 = time.perf_counter()
+    for r in range(rounds):
+        _edit(base, auth, tags, ids, 20 + r)
+    api_one_s = (time.perf_counter() - t0) / (rounds * n)
+
+    parts = [ids[k::4] for k in range(4)]
+    t0 = time.perf_counter()
+    for r in range(rounds):
+        threads = [threading.Thread(target=_edit, args=(base, auth, tags, p, 30 + r)) for p in parts]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    api_four_s = (time.perf_counter() - t0) / (rounds * n)
+    return api_one_s, api_four_s
+
+
+def _api_history(engine: sa.Engine) -> int:
+    """How many history entries the API's edits left."""
+    with engine.connect() as c:
+        count: int = c.execute(
+            sa.text("SELECT count(*) FROM planning.change_history WHERE table_name = 'zones' AND reason = 'bench api'")
+        ).scalar_one()
+    return count
+
+
 def run(scale: float = 1.0) -> None:
+    """Time edits through the API against the same edits made directly, and print the table."""
     n = max(20, int(200 * scale))
     rounds = 3
     with throwaway_database() as url, tempfile.TemporaryDirectory() as tmpdir:
-        engine = create_db_engine(url, pool_size=4)
-        with engine.begin() as c:
-            plan = c.execute(sa.text(SEED_SQL)).scalar_one()
-            c.execute(sa.text(ZONES_SQL), {"plan": plan, "n": n})
-            ids = [int(i) for i in c.execute(sa.text("SELECT id FROM planning.zones ORDER BY id")).scalars()]
-            user = create_user(c, "bench.planner", "planner", "bench password")
-            token = issue_token(c, user, ttl_s=3600).access_token
+        engine, ids, token = _seed(url, n)
         print(f"\nedits: {n} zones x {rounds} rounds, one transaction per edit", file=sys.stderr)
-
-        # baseline: gis_service.editing directly
-        t0 = time.perf_counter()
-        for r in range(rounds):
-            for fid in ids:
-                with engine.begin() as c:
-                    update_feature(c, "zones", fid, {"max_floors": 10 + r}, user="bench", reason="bench direct")
-        direct_s = (time.perf_counter() - t0) / (rounds * n)
-
+        direct_s = _time_direct(engine, ids, rounds)
         proc, base = _serve(url, Path(tmpdir))
         try:
-            auth = {"Authorization": f"Bearer {token}", "X-Change-Reason": "bench api"}
-            with httpx.Client(base_url=base, timeout=30) as http:
-                tags = {
-                    fid: http.get(f"/ogc/collections/zones/items/{fid}", headers=auth).headers["etag"] for fid in ids
-                }
-
-            def edit(part: list[int], value: int) -> None:
-                with httpx.Client(base_url=base, timeout=30) as http:
-                    for fid in part:
-                        resp = http.patch(
-                            f"/ogc/collections/zones/items/{fid}",
-                            headers={**auth, "If-Match": tags[fid]},
-                            json={"properties": {"max_floors": value}},
-                        )
-                        if resp.status_code != 200:
-                            raise RuntimeError(f"PATCH {fid}: {resp.status_code} {resp.text}")
-                        tags[fid] = resp.headers["etag"]
-
-            t0 = time.perf_counter()
-            for r in range(rounds):
-                edit(ids, 20 + r)
-            api_one_s = (time.perf_counter() - t0) / (rounds * n)
-
-            parts = [ids[k::4] for k in range(4)]
-            t0 = time.perf_counter()
-            for r in range(rounds):
-                threads = [threading.Thread(target=edit, args=(p, 30 + r)) for p in parts]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
-            api_four_s = (time.perf_counter() - t0) / (rounds * n)
+            api_one_s, api_four_s = _time_api(base, token, ids, rounds)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-        with engine.connect() as c:
-            history = c.execute(
-                sa.text(
-                    "SELECT count(*) FROM planning.change_history WHERE table_name = 'zones' AND reason = 'bench api'"
-                )
-            ).scalar_one()
+        history = _api_history(engine)
         engine.dispose()
         assert history == 2 * rounds * n, f"{history} history entries for {2 * rounds * n} API edits"
 

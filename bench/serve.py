@@ -284,9 +284,189 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
     return x, y
 
 
-def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers: int = 2) -> None:
-    side = max(10, int(SIDE * scale**0.5))
+BBOX_DEG = 0.0012  # ~130 m: about 40 parcels
+#: Endpoints run with their own number of connections.
+CONNECTIONS_OF = {"point lookup, 4 connections (latency)": 4}
+
+
+@dataclass
+class _Sample:
+    """Random requests over the middle half of the parcels: points, ids, bboxes and z14 tiles."""
+
+    points: list[tuple[float, float]]
+    ids: list[int]
+    bboxes: list[str]
+    tiles: list[tuple[int, int]]
+
+
+def _sample(side: int) -> _Sample:
+    from pyproj import Transformer
+
     rng = random.Random(7)
+    to_lonlat = Transformer.from_crs("EPSG:9214", "OGC:CRS84", always_xy=True)
+    lo_lon, lo_lat = to_lonlat.transform(X0 + side * PARCEL_M * 0.25, Y0 + side * PARCEL_M * 0.25)
+    hi_lon, hi_lat = to_lonlat.transform(X0 + side * PARCEL_M * 0.75, Y0 + side * PARCEL_M * 0.75)
+    points = [(rng.uniform(lo_lon, hi_lon), rng.uniform(lo_lat, hi_lat)) for _ in range(500)]
+    ids = [rng.randint(1, side * side) for _ in range(500)]
+    d = BBOX_DEG
+    bboxes = [f"{lon:.6f},{lat:.6f},{lon + d:.6f},{lat + d:.6f}" for lon, lat in points]
+    tiles = sorted({tile_of(lon, lat, 14) for lon, lat in points})
+    return _Sample(points, ids, bboxes, tiles)
+
+
+def _endpoints(sample: _Sample) -> dict[str, dict[str, list[str]]]:
+    """Each endpoint's request paths on each server that offers it."""
+    points, ids, bboxes, tiles = sample.points, sample.ids, sample.bboxes, sample.tiles
+    lookups = [f"/lookup?lon={lon:.7f}&lat={lat:.7f}" for lon, lat in points]
+    return {
+        "items?limit=10 (CRS84 from EPSG:9214)": {
+            "ours": ["/ogc/collections/parcels/items?f=json&limit=10"],
+            "stock": ["/collections/parcels/items?f=json&limit=10"],
+            "tipg": ["/collections/planning.parcels/items?limit=10"],
+        },
+        "bbox (~130 m, ~40 parcels)": {
+            "ours": [f"/ogc/collections/parcels/items?f=json&limit=100&bbox={b}" for b in bboxes],
+            "stock": [f"/collections/parcels/items?f=json&limit=100&bbox={b}" for b in bboxes],
+            "tipg": [f"/collections/planning.parcels/items?limit=100&bbox={b}" for b in bboxes],
+        },
+        "single item": {
+            "ours": [f"/ogc/collections/parcels/items/{i}?f=json" for i in ids],
+            "stock": [f"/collections/parcels/items/{i}?f=json" for i in ids],
+            "tipg": [f"/collections/planning.parcels/items/{i}" for i in ids],
+        },
+        "z14 MVT tile of parcels": {
+            "ours": [f"/ogc/collections/parcels/tiles/WebMercatorQuad/14/{y}/{x}" for x, y in tiles],
+            "tipg": [f"/collections/planning.parcels/tiles/WebMercatorQuad/14/{x}/{y}" for x, y in tiles],
+        },
+        "point lookup": {"ours": lookups},
+        "point lookup, 4 connections (latency)": {"ours": list(lookups)},
+    }
+
+
+def _floors(sample: _Sample) -> dict[str, list[tuple[str, Any]]]:
+    """The SQL each of our endpoints runs, with sample parameters (the SQL floor)."""
+    from gis_service.lookup import SQL as LOOKUP_SQL
+    from gis_service.vector_tiles import tile_sql
+    from ogc.layers import LAYERS
+
+    points, ids, tiles, d = sample.points, sample.ids, sample.tiles, BBOX_DEG
+    layer = LAYERS["parcels"]
+    props = ", ".join(f"'{c.name}', {c.sql_value()}" for c in layer.columns)
+    feature = (
+        "json_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom_4326, 8)::json, "
+        f"'properties', json_build_object({props}))"
+    )
+    floors: dict[str, list[tuple[str, Any]]] = {
+        "items?limit=10 (CRS84 from EPSG:9214)": [
+            (f"SELECT {feature} FROM planning.parcels t ORDER BY t.id LIMIT 10 OFFSET 0", [])
+        ],
+        "bbox (~130 m, ~40 parcels)": [
+            (
+                f"SELECT {feature} FROM planning.parcels t WHERE ST_Intersects(t.geom_4326, "
+                "ST_MakeEnvelope(%s, %s, %s, %s, 4326)) ORDER BY t.id LIMIT 100",
+                [lon, lat, lon + d, lat + d],
+            )
+            for lon, lat in points[:50]
+        ],
+        "single item": [(f"SELECT {feature} FROM planning.parcels t WHERE t.id = %s", [i]) for i in ids[:50]],
+        "z14 MVT tile of parcels": [(tile_sql(["parcels"], 14), [14, x, y]) for x, y in tiles[:20]],
+        "point lookup": [
+            (
+                LOOKUP_SQL["lonlat"],
+                {"x": lon, "y": lat, "query": "{}", "min_area": 0.01},
+            )
+            for lon, lat in points[:50]
+        ],
+    }
+    floors["point lookup, 4 connections (latency)"] = floors["point lookup"]
+    return floors
+
+
+def _servers(libpq_url: str, tmp: Path, has_tipg: bool) -> list[tuple[str, list[str], dict[str, str], str]]:
+    """Each server to start: name, uvicorn arguments, environment and the path that answers once it is up."""
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GIS_", "PYGEOAPI_"))}
+    ours_env = base_env | {
+        "GIS_DATABASE_URL": libpq_url,
+        "GIS_OGC_DIR": str(tmp / "ogc"),
+        "GIS_DB_POOL_SIZE": "8",
+    }
+    servers: list[tuple[str, list[str], dict[str, str], str]] = [
+        ("ours", ["--factory", "gis_service.app:create_app"], ours_env, "/healthz"),
+    ]
+    config, openapi = stock_config(libpq_url, tmp)
+    servers.append(
+        (
+            "stock",
+            ["pygeoapi.starlette_app:APP"],
+            base_env | {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)},
+            "/collections/parcels?f=json",
+        )
+    )
+    if has_tipg:
+        tipg_env = base_env | {
+            "DATABASE_URL": libpq_url,
+            "TIPG_DB_SCHEMAS": '["planning"]',
+            "TIPG_DB_TABLES": '["planning.parcels"]',
+            "TIPG_MAX_FEATURES_PER_QUERY": "1000",
+        }
+        servers.append(("tipg", ["tipg.main:app"], tipg_env, "/collections/planning.parcels"))
+    else:
+        say("tipg is not installed: pip install tipg (it installs alongside the project without conflicts)")
+    return servers
+
+
+def _measure(
+    servers: list[tuple[str, list[str], dict[str, str], str]],
+    endpoints: dict[str, dict[str, list[str]]],
+    seconds: float,
+    connections: int,
+    workers: int,
+) -> dict[str, dict[str, Result | None]]:
+    """Load every endpoint of every server in turn (``None``: the load failed)."""
+    results: dict[str, dict[str, Result | None]] = {name: {} for name in endpoints}
+    for name, args, env, probe in servers:
+        say(f"starting {name}")
+        with uvicorn_server(args, env, probe, workers) as base:
+            for endpoint, by_server in endpoints.items():
+                paths = by_server.get(name)
+                if not paths:
+                    continue
+                try:
+                    res = load(base, paths, seconds, CONNECTIONS_OF.get(endpoint, connections))
+                except Exception as exc:
+                    say(f"{name} {endpoint}: failed: {exc}")
+                    results[endpoint][name] = None
+                    continue
+                results[endpoint][name] = res
+                say(f"{name:<6} {endpoint:<40} {res.rps:8.1f} req/s p50 {res.p50_ms:.2f} p99 {res.p99_ms:.2f} ms")
+    return results
+
+
+def _print_table(results: dict[str, dict[str, Result | None]], floor_ms: dict[str, float]) -> None:
+    """Requests per second of each server, ours against the others, and the SQL floor."""
+    print(f"  {'endpoint':<40} {'ours req/s':>10} {'p99 ms':>7} {'stock':>8} {'ours/stock':>10}", end="")
+    print(f" {'tipg':>8} {'ours/tipg':>9} {'SQL ms':>7}")
+
+    def fmt(r: Result | None) -> str:
+        return f"{r.rps:8.1f}" if r else f"{'-':>8}"
+
+    def ratio(a: Result | None, b: Result | None) -> str:
+        return f"{a.rps / b.rps:9.1f}x" if a and b and b.rps else f"{'-':>10}"
+
+    for endpoint, r in results.items():
+        ours = r.get("ours")
+        print(
+            f"  {endpoint:<40} {fmt(ours):>10} {(f'{ours.p99_ms:7.1f}' if ours else '      -')} {fmt(r.get('stock'))} "
+            f"{ratio(ours, r.get('stock'))} {fmt(r.get('tipg'))} {ratio(ours, r.get('tipg'))} {floor_ms[endpoint]:7.2f}"
+        )
+    errs = {f"{e}/{s}": res.errors for e, by in results.items() for s, res in by.items() if res and res.errors}
+    if errs:
+        print(f"  non-200 answers or socket errors: {errs}")
+
+
+def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers: int = 2) -> None:
+    """Load ours, stock pygeoapi and tipg in turn on one generated database, and print the table."""
+    side = max(10, int(SIDE * scale**0.5))
     has_tipg = True
     try:
         import tipg  # noqa: F401
@@ -298,148 +478,14 @@ def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers
     with throwaway_database() as url, tempfile.TemporaryDirectory() as tmp:
         generate(url, side)
         libpq_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        from pyproj import Transformer
-
-        to_lonlat = Transformer.from_crs("EPSG:9214", "OGC:CRS84", always_xy=True)
-        lo_lon, lo_lat = to_lonlat.transform(X0 + side * PARCEL_M * 0.25, Y0 + side * PARCEL_M * 0.25)
-        hi_lon, hi_lat = to_lonlat.transform(X0 + side * PARCEL_M * 0.75, Y0 + side * PARCEL_M * 0.75)
-        points = [(rng.uniform(lo_lon, hi_lon), rng.uniform(lo_lat, hi_lat)) for _ in range(500)]
-        ids = [rng.randint(1, side * side) for _ in range(500)]
-        d = 0.0012  # ~130 m: about 40 parcels
-        bboxes = [f"{lon:.6f},{lat:.6f},{lon + d:.6f},{lat + d:.6f}" for lon, lat in points]
-        tiles = sorted({tile_of(lon, lat, 14) for lon, lat in points})
-
-        endpoints: dict[str, dict[str, list[str]]] = {
-            "items?limit=10 (CRS84 from EPSG:9214)": {
-                "ours": ["/ogc/collections/parcels/items?f=json&limit=10"],
-                "stock": ["/collections/parcels/items?f=json&limit=10"],
-                "tipg": ["/collections/planning.parcels/items?limit=10"],
-            },
-            "bbox (~130 m, ~40 parcels)": {
-                "ours": [f"/ogc/collections/parcels/items?f=json&limit=100&bbox={b}" for b in bboxes],
-                "stock": [f"/collections/parcels/items?f=json&limit=100&bbox={b}" for b in bboxes],
-                "tipg": [f"/collections/planning.parcels/items?limit=100&bbox={b}" for b in bboxes],
-            },
-            "single item": {
-                "ours": [f"/ogc/collections/parcels/items/{i}?f=json" for i in ids],
-                "stock": [f"/collections/parcels/items/{i}?f=json" for i in ids],
-                "tipg": [f"/collections/planning.parcels/items/{i}" for i in ids],
-            },
-            "z14 MVT tile of parcels": {
-                "ours": [f"/ogc/collections/parcels/tiles/WebMercatorQuad/14/{y}/{x}" for x, y in tiles],
-                "tipg": [f"/collections/planning.parcels/tiles/WebMercatorQuad/14/{x}/{y}" for x, y in tiles],
-            },
-            "point lookup": {
-                "ours": [f"/lookup?lon={lon:.7f}&lat={lat:.7f}" for lon, lat in points],
-            },
-            "point lookup, 4 connections (latency)": {
-                "ours": [f"/lookup?lon={lon:.7f}&lat={lat:.7f}" for lon, lat in points],
-            },
-        }
-        connections_of = {"point lookup, 4 connections (latency)": 4}
-
-        from gis_service.lookup import SQL as LOOKUP_SQL
-        from gis_service.vector_tiles import tile_sql
-        from ogc.layers import LAYERS
-
-        layer = LAYERS["parcels"]
-        props = ", ".join(f"'{c.name}', {c.sql_value()}" for c in layer.columns)
-        feature = (
-            "json_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom_4326, 8)::json, "
-            f"'properties', json_build_object({props}))"
-        )
-        floors: dict[str, list[tuple[str, Any]]] = {
-            "items?limit=10 (CRS84 from EPSG:9214)": [
-                (f"SELECT {feature} FROM planning.parcels t ORDER BY t.id LIMIT 10 OFFSET 0", [])
-            ],
-            "bbox (~130 m, ~40 parcels)": [
-                (
-                    f"SELECT {feature} FROM planning.parcels t WHERE ST_Intersects(t.geom_4326, "
-                    "ST_MakeEnvelope(%s, %s, %s, %s, 4326)) ORDER BY t.id LIMIT 100",
-                    [lon, lat, lon + d, lat + d],
-                )
-                for lon, lat in points[:50]
-            ],
-            "single item": [(f"SELECT {feature} FROM planning.parcels t WHERE t.id = %s", [i]) for i in ids[:50]],
-            "z14 MVT tile of parcels": [(tile_sql(["parcels"], 14), [14, x, y]) for x, y in tiles[:20]],
-            "point lookup": [
-                (
-                    LOOKUP_SQL["lonlat"],
-                    {"x": lon, "y": lat, "query": "{}", "min_area": 0.01},
-                )
-                for lon, lat in points[:50]
-            ],
-        }
-        floors["point lookup, 4 connections (latency)"] = floors["point lookup"]
-        results: dict[str, dict[str, Result | None]] = {name: {} for name in endpoints}
-
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GIS_", "PYGEOAPI_"))}
-        ours_env = base_env | {
-            "GIS_DATABASE_URL": libpq_url,
-            "GIS_OGC_DIR": str(Path(tmp) / "ogc"),
-            "GIS_DB_POOL_SIZE": "8",
-        }
-        servers: list[tuple[str, list[str], dict[str, str], str]] = [
-            ("ours", ["--factory", "gis_service.app:create_app"], ours_env, "/healthz"),
-        ]
-        config, openapi = stock_config(libpq_url, Path(tmp))
-        servers.append(
-            (
-                "stock",
-                ["pygeoapi.starlette_app:APP"],
-                base_env | {"PYGEOAPI_CONFIG": str(config), "PYGEOAPI_OPENAPI": str(openapi)},
-                "/collections/parcels?f=json",
-            )
-        )
-        if has_tipg:
-            tipg_env = base_env | {
-                "DATABASE_URL": libpq_url,
-                "TIPG_DB_SCHEMAS": '["planning"]',
-                "TIPG_DB_TABLES": '["planning.parcels"]',
-                "TIPG_MAX_FEATURES_PER_QUERY": "1000",
-            }
-            servers.append(("tipg", ["tipg.main:app"], tipg_env, "/collections/planning.parcels"))
-        else:
-            say("tipg is not installed: pip install tipg (it installs alongside the project without conflicts)")
-
-        for name, args, env, probe in servers:
-            say(f"starting {name}")
-            with uvicorn_server(args, env, probe, workers) as base:
-                for endpoint, by_server in endpoints.items():
-                    paths = by_server.get(name)
-                    if not paths:
-                        continue
-                    try:
-                        res = load(base, paths, seconds, connections_of.get(endpoint, connections))
-                    except Exception as exc:
-                        say(f"{name} {endpoint}: failed: {exc}")
-                        results[endpoint][name] = None
-                        continue
-                    results[endpoint][name] = res
-                    say(f"{name:<6} {endpoint:<40} {res.rps:8.1f} req/s p50 {res.p50_ms:.2f} p99 {res.p99_ms:.2f} ms")
-
+        sample = _sample(side)
+        endpoints = _endpoints(sample)
+        floors = _floors(sample)
+        results = _measure(_servers(libpq_url, Path(tmp), has_tipg), endpoints, seconds, connections, workers)
         floor_ms = {endpoint: sql_floor(libpq_url, stmts) for endpoint, stmts in floors.items()}
 
     print(
         f"\nserve: {side * side:,} parcels, EPSG:9214 storage; {workers} uvicorn workers per server; {loader}, "
         f"{connections} connections, {seconds:.0f} s per endpoint; loopback, {os.cpu_count()} cores"
     )
-    print(f"  {'endpoint':<40} {'ours req/s':>10} {'p99 ms':>7} {'stock':>8} {'ours/stock':>10}", end="")
-    print(f" {'tipg':>8} {'ours/tipg':>9} {'SQL ms':>7}")
-
-    def fmt(r: Result | None) -> str:
-        return f"{r.rps:8.1f}" if r else f"{'-':>8}"
-
-    def ratio(a: Result | None, b: Result | None) -> str:
-        return f"{a.rps / b.rps:9.1f}x" if a and b and b.rps else f"{'-':>10}"
-
-    for endpoint in endpoints:
-        r = results[endpoint]
-        ours = r.get("ours")
-        print(
-            f"  {endpoint:<40} {fmt(ours):>10} {(f'{ours.p99_ms:7.1f}' if ours else '      -')} {fmt(r.get('stock'))} "
-            f"{ratio(ours, r.get('stock'))} {fmt(r.get('tipg'))} {ratio(ours, r.get('tipg'))} {floor_ms[endpoint]:7.2f}"
-        )
-    errs = {f"{e}/{s}": res.errors for e, by in results.items() for s, res in by.items() if res and res.errors}
-    if errs:
-        print(f"  non-200 answers or socket errors: {errs}")
+    _print_table(results, floor_ms)

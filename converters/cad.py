@@ -56,6 +56,43 @@ def _num(s: str) -> float:
     return float(s.replace(",", "."))
 
 
+def _match_measures(t: str, out: dict[str, Any]) -> bool:
+    """Set the numeric attributes ``t`` states that ``out`` lacks yet; whether any rule matched."""
+    matched = False
+    for col, rx in _RULES:
+        m = rx.search(t)
+        if m and col not in out:
+            out[col] = _num(m.group(1))
+            matched = True
+    return matched
+
+
+def _match_floors(t: str, out: dict[str, Any]) -> bool:
+    """Set the floors ``t`` states (``TC 5``, ``TC 3-5``, ``5T``) unless ``out`` has them; whether it did."""
+    m = _FLOORS_TC.search(t) or _FLOORS_T.match(t)
+    if not m or "max_floors" in out:
+        return False
+    lo, hi = m.group(1), (m.group(2) if m.lastindex and m.lastindex >= 2 else None)
+    if hi:
+        out["min_floors"], out["max_floors"] = int(lo), int(hi)
+    else:
+        out["max_floors"] = int(lo)
+    return True
+
+
+def _parse_line(t: str, out: dict[str, Any], names: list[str]) -> None:
+    """One non-empty label line into ``out``; a line that is no attribute goes to ``names``."""
+    measured = _match_measures(t, out)  # both looked at: a line may give a measure and the floors
+    if _match_floors(t, out) or measured:
+        return
+    if _LAND_USE.match(t) and "land_use_code" not in out:
+        out["land_use_code"] = t
+    elif _ZONE_CODE.match(t) and "zone_code" not in out:
+        out["zone_code"] = re.sub(r"\s+", "", t)
+    else:
+        names.append(t)
+
+
 def parse_labels(texts: list[str], codes: CodeBook | None = None) -> dict[str, Any]:
     """Attributes from the label lines of one polygon (already in Unicode).
 
@@ -69,30 +106,8 @@ def parse_labels(texts: list[str], codes: CodeBook | None = None) -> dict[str, A
     for raw_text in texts:
         for line in re.split(r"[\n;]+", raw_text):
             t = line.strip()
-            if not t:
-                continue
-            matched = False
-            for col, rx in _RULES:
-                m = rx.search(t)
-                if m and col not in out:
-                    out[col] = _num(m.group(1))
-                    matched = True
-            m = _FLOORS_TC.search(t) or _FLOORS_T.match(t)
-            if m and "max_floors" not in out:
-                lo, hi = m.group(1), (m.group(2) if m.lastindex and m.lastindex >= 2 else None)
-                if hi:
-                    out["min_floors"], out["max_floors"] = int(lo), int(hi)
-                else:
-                    out["max_floors"] = int(lo)
-                matched = True
-            if matched:
-                continue
-            if _LAND_USE.match(t) and "land_use_code" not in out:
-                out["land_use_code"] = t
-            elif _ZONE_CODE.match(t) and "zone_code" not in out:
-                out["zone_code"] = re.sub(r"\s+", "", t)
-            else:
-                names.append(t)
+            if t:
+                _parse_line(t, out, names)
     if names:
         out["name"] = " ".join(names)
         if "land_use_code" not in out and codes is not None:
@@ -114,7 +129,8 @@ def _flatten(entity: Any) -> list[tuple[float, float]]:
     return [(v.x, v.y) for v in path.flattening(distance=FLATTEN_TOLERANCE_M)]
 
 
-def _read_dxf(path: Path, label: str) -> _Drawing:
+def _open_dxf(path: Path, label: str) -> Any:
+    """The DXF document, or :class:`CorruptFile` saying what is wrong with the file."""
     try:
         doc, auditor = recover.readfile(str(path))
     except (ezdxf.DXFStructureError, ezdxf.DXFError, OSError, UnicodeDecodeError) as exc:
@@ -124,55 +140,94 @@ def _read_dxf(path: Path, label: str) -> _Drawing:
         raise CorruptFile(f"{label}: the DXF file is damaged ({first}): open and save it again in your CAD program")
     if doc.header.get("$ACADVER", "") and "EOF" not in _tail(path):
         raise CorruptFile(f"{label}: the DXF file ends before its end-of-file marker: it is truncated")
-    d = _Drawing()
-    msp = doc.modelspace()
+    return doc
+
+
+def _model_entities(msp: Any) -> list[Any]:
+    """The model space's entities, block references replaced by the entities they place."""
     entities: list[Any] = []
     for e in msp:
         if e.dxftype() == "INSERT":
             try:
-                entities.extend(e.virtual_entities())  # type: ignore[attr-defined]
+                entities.extend(e.virtual_entities())
             except Exception:  # a broken block reference is skipped, the drawing is not lost
                 continue
         else:
             entities.append(e)
-    for e in entities:
+    return entities
+
+
+def _add_text(d: _Drawing, e: Any, kind: str, handle: str, layer: str) -> None:
+    """A TEXT label, placed at its alignment point when it is aligned."""
+    halign, valign = e.dxf.get("halign", 0), e.dxf.get("valign", 0)
+    p = e.dxf.align_point if (halign or valign) and e.dxf.hasattr("align_point") else e.dxf.insert
+    d.labels.append((e.dxf.text, Point(p.x, p.y)))
+
+
+def _add_mtext(d: _Drawing, e: Any, kind: str, handle: str, layer: str) -> None:
+    """An MTEXT label as plain text (formatting codes removed)."""
+    p = e.dxf.insert
+    d.labels.append((e.plain_text(), Point(p.x, p.y)))
+
+
+def _add_hatch(d: _Drawing, e: Any, kind: str, handle: str, layer: str) -> None:
+    """A hatch's filled area, its boundary paths combined by the even-odd rule."""
+    rings = []
+    for hp in ezdxf.path.from_hatch(e):
+        pts = [(v.x, v.y) for v in hp.flattening(distance=FLATTEN_TOLERANCE_M)]
+        if len(pts) >= 3:
+            rings.append(Polygon(pts).buffer(0))
+    if rings:
+        poly = functools.reduce(lambda a, b: a.symmetric_difference(b), rings)  # even-odd fill
+        d.hatches.append((handle, poly, layer))
+
+
+def _is_closed(e: Any, kind: str, pts: list[tuple[float, float]]) -> bool:
+    """Whether a flattened curve encloses an area."""
+    closed = (
+        kind in ("CIRCLE",)
+        or bool(getattr(e, "closed", False))
+        or (kind in ("LWPOLYLINE", "POLYLINE", "SPLINE", "ELLIPSE") and len(pts) > 3 and pts[0] == pts[-1])
+    )
+    if kind == "ELLIPSE":
+        closed = closed or abs(e.dxf.end_param - e.dxf.start_param - 2 * np.pi) < 1e-9
+    return closed
+
+
+def _add_curve(d: _Drawing, e: Any, kind: str, handle: str, layer: str) -> None:
+    """A line or curve, flattened: a polygon when closed, else a line string."""
+    if kind == "POLYLINE" and not (e.is_2d_polyline or e.is_3d_polyline):
+        return  # meshes
+    try:
+        pts = _flatten(e)
+    except (TypeError, ValueError):
+        return
+    if len(pts) < 2:
+        return
+    closed = _is_closed(e, kind, pts)
+    geom: Any = Polygon(pts) if closed and len(pts) >= 3 else LineString(pts)
+    d.shapes.append((handle, geom, layer))
+
+
+#: What each kind of DXF entity adds to the drawing; other kinds are ignored.
+_DXF_ENTITIES = {
+    "TEXT": _add_text,
+    "MTEXT": _add_mtext,
+    "HATCH": _add_hatch,
+    **dict.fromkeys(("LWPOLYLINE", "POLYLINE", "LINE", "CIRCLE", "ELLIPSE", "SPLINE", "ARC"), _add_curve),
+}
+
+
+def _read_dxf(path: Path, label: str) -> _Drawing:
+    doc = _open_dxf(path, label)
+    d = _Drawing()
+    for e in _model_entities(doc.modelspace()):
         kind = e.dxftype()
         layer = str(e.dxf.get("layer", "0"))
         handle = str(e.dxf.get("handle", "")) or f"{kind}-{len(d.shapes)}"
-        if kind == "TEXT":
-            halign, valign = e.dxf.get("halign", 0), e.dxf.get("valign", 0)
-            p = e.dxf.align_point if (halign or valign) and e.dxf.hasattr("align_point") else e.dxf.insert
-            d.labels.append((e.dxf.text, Point(p.x, p.y)))
-        elif kind == "MTEXT":
-            p = e.dxf.insert
-            d.labels.append((e.plain_text(), Point(p.x, p.y)))
-        elif kind == "HATCH":
-            rings = []
-            for hp in ezdxf.path.from_hatch(e):
-                pts = [(v.x, v.y) for v in hp.flattening(distance=FLATTEN_TOLERANCE_M)]
-                if len(pts) >= 3:
-                    rings.append(Polygon(pts).buffer(0))
-            if rings:
-                poly = functools.reduce(lambda a, b: a.symmetric_difference(b), rings)  # even-odd fill
-                d.hatches.append((handle, poly, layer))
-        elif kind in ("LWPOLYLINE", "POLYLINE", "LINE", "CIRCLE", "ELLIPSE", "SPLINE", "ARC"):
-            if kind == "POLYLINE" and not (e.is_2d_polyline or e.is_3d_polyline):
-                continue  # meshes
-            try:
-                pts = _flatten(e)
-            except (TypeError, ValueError):
-                continue
-            if len(pts) < 2:
-                continue
-            closed = (
-                kind in ("CIRCLE",)
-                or bool(getattr(e, "closed", False))
-                or (kind in ("LWPOLYLINE", "POLYLINE", "SPLINE", "ELLIPSE") and len(pts) > 3 and pts[0] == pts[-1])
-            )
-            if kind == "ELLIPSE":
-                closed = closed or abs(e.dxf.end_param - e.dxf.start_param - 2 * np.pi) < 1e-9
-            geom: Any = Polygon(pts) if closed and len(pts) >= 3 else LineString(pts)
-            d.shapes.append((handle, geom, layer))
+        add = _DXF_ENTITIES.get(kind)
+        if add is not None:
+            add(d, e, kind, handle, layer)
     return d
 
 
@@ -208,11 +263,15 @@ def _read_dgn(path: Path, label: str) -> _Drawing:
     return d
 
 
-def read_cad(src: SourceLayer, profile: Profile, codes: CodeBook, report: ImportReport) -> dict[str, Batch]:
-    """Batches by kind (zones, red-lines, building-lines, plan-boundary) from a CAD drawing."""
-    path = Path(src.path)
-    d = _read_dxf(path, src.label) if src.fmt == "dxf" else _read_dgn(path, src.label)
-    polys: list[tuple[str, Any, str, dict[str, str] | None]] = []
+_Poly = tuple[str, Any, str, dict[str, str] | None]  # (handle, polygon, layer, the layer's CAD rule)
+
+
+def _sort_shapes(
+    d: _Drawing, src: SourceLayer, profile: Profile
+) -> tuple[list[_Poly], dict[str, list[tuple[str, Any, str]]]]:
+    """The drawing's areas (zones, plan boundary) and its plan lines by kind; a hatch filling a closed polyline is
+    the same zone drawn twice: the polyline is kept."""
+    polys: list[_Poly] = []
     lines: dict[str, list[tuple[str, Any, str]]] = {}
     for handle, g, layer in d.shapes:
         rule = profile.cad_rule(layer)
@@ -221,17 +280,26 @@ def read_cad(src: SourceLayer, profile: Profile, codes: CodeBook, report: Import
             lines.setdefault(kind, []).append((handle, g.exterior if g.geom_type == "Polygon" else g, layer))
         elif kind in ("zones", "plan-boundary") and g.geom_type.endswith("Polygon"):
             polys.append((handle, g, layer, rule))
-    # A hatch filling a closed polyline is the same zone drawn twice: keep the polyline.
     for handle, g, layer in d.hatches:
         rule = profile.cad_rule(layer)
         kind = src.kind or (rule or {}).get("kind") or "zones"
-        if kind not in ("zones", "plan-boundary"):
-            continue
-        same = any(
-            p[1].is_valid and g.is_valid and p[1].symmetric_difference(g).area < 0.01 * max(g.area, 1e-9) for p in polys
-        )
-        if not same:
+        if kind in ("zones", "plan-boundary") and not _drawn_already(g, polys):
             polys.append((handle, g, layer, rule))
+    return polys, lines
+
+
+def _drawn_already(g: Any, polys: list[_Poly]) -> bool:
+    """Whether one of ``polys`` covers the same area as ``g`` (within 1 %)."""
+    return any(
+        p[1].is_valid and g.is_valid and p[1].symmetric_difference(g).area < 0.01 * max(g.area, 1e-9) for p in polys
+    )
+
+
+def read_cad(src: SourceLayer, profile: Profile, codes: CodeBook, report: ImportReport) -> dict[str, Batch]:
+    """Batches by kind (zones, red-lines, building-lines, plan-boundary) from a CAD drawing."""
+    path = Path(src.path)
+    d = _read_dxf(path, src.label) if src.fmt == "dxf" else _read_dgn(path, src.label)
+    polys, lines = _sort_shapes(d, src, profile)
     out: dict[str, Batch] = {}
     zones = [p for p in polys if (src.kind or (p[3] or {}).get("kind") or "zones") == "zones"]
     bounds = [p for p in polys if p not in zones]

@@ -59,6 +59,7 @@ class SourceCRS:
 
     @property
     def is_storage(self) -> bool:
+        """Whether the features are already in the storage CRS (EPSG:9214): no transform needed."""
         return self.crs.to_epsg(min_confidence=100) == STORAGE_EPSG or self.crs == STORAGE_CRS
 
 
@@ -313,10 +314,10 @@ def _fitted_serving(xy: np.ndarray, chunk: int = 1 << 15) -> tuple[np.ndarray, n
 
     Run by runs of ``chunk`` points in their own order: a run's points mostly lie in one or two squares (a plan's
     features come grouped), each square's points are picked out of the run by a mask. A sort of all the points by
-    square, then putting the results back in order, cost twice what the fits' evaluation does. Each run's (lon, lat,
+    square, then putting the results back in order, cost more than evaluating the fits. Each run's (lon, lat,
     Web Mercator y) go straight into the two arrays, whose points binary COPY then takes as they are: made from one
-    (n, 3) array, they cost two copies of every point (a column stack, and the lon/lat columns made contiguous),
-    0.4 s per million zones."""
+    (n, 3) array, they would cost two copies of every point (a column stack, and the lon/lat columns made
+    contiguous)."""
     lonlat, merc = np.empty((len(xy), 2)), np.empty((len(xy), 2))
     for s in range(0, len(xy), chunk):
         part = xy[s : s + chunk]
@@ -351,7 +352,7 @@ def serving_coordinates(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """EPSG:9214 points (n, 2) as lon/lat (EPSG:4326, x = lon) and as Web Mercator (EPSG:3857), each an (n, 2)
     C-contiguous array.
 
-    PROJ's pipeline of the official shift costs about 0.4 µs a point (4 s for a million zones of 9 points). The
+    PROJ's pipeline of the official shift is slow point by point for a bulk import (``docs/decisions.md``). The
     transformation is smooth, so over each 50 km square of EPSG:9214 it is fitted by polynomials in x and y (degree
     3 to 7, the lowest that does it), checked against PROJ on a grid that takes in the square's edges, and used only
     if it comes within 1e-11° and 1 µm of PROJ at every check point; a square whose fit does not is transformed by

@@ -75,42 +75,10 @@ def normalise(
         valid = shapely.is_valid(geoms) if valid is None else valid
         regrouped = ~(valid & np.isin(shapely.get_type_id(geoms), POLYGONAL))
         geoms = _repair(geoms, fids, report, valid)
-    parts, idx = shapely.get_parts(geoms, return_index=True)
-    # make_valid may give collections (polygons with stray lines): explode one more level.
-    types = shapely.get_type_id(parts)
-    nested = np.isin(types, [shapely.GeometryType.GEOMETRYCOLLECTION, shapely.GeometryType.MULTIPOLYGON,
-                             shapely.GeometryType.MULTILINESTRING])  # fmt: skip
-    if nested.any():
-        sub, sub_idx = shapely.get_parts(parts[nested], return_index=True)
-        parts = np.concatenate([parts[~nested], sub])
-        idx = np.concatenate([idx[~nested], idx[nested][sub_idx]])
-        types = shapely.get_type_id(parts)
-    if polygonal:
-        keep_type = types == shapely.GeometryType.POLYGON
-        wrong = np.isin(types, (*LINEAR, shapely.GeometryType.POINT))
-        small = keep_type & (shapely.area(parts) < MIN_PART_AREA_M2)
-    else:
-        keep_type = np.isin(types, (shapely.GeometryType.LINESTRING, shapely.GeometryType.LINEARRING))
-        if (types == shapely.GeometryType.LINEARRING).any():
-            parts[types == shapely.GeometryType.LINEARRING] = shapely.linestrings(
-                shapely.get_coordinates(parts[types == shapely.GeometryType.LINEARRING])
-            )
-        wrong = np.isin(types, (*POLYGONAL, shapely.GeometryType.POINT))
-        small = keep_type & (shapely.length(parts) < MIN_PART_LENGTH_M)
+    parts, idx, types = _parts(geoms)
+    keep_type, wrong, small = _classify_parts(parts, types, polygonal)
     # parts of the wrong dimension (lines left by a repair, points) and slivers are dropped, the feature kept
-    for i in np.unique(idx[(wrong | small) & ~missing[idx]]):
-        what = "zero-area part" if polygonal else "zero-length part"
-        n_small = int(((idx == i) & small).sum())
-        n_wrong = int(((idx == i) & wrong).sum())
-        msg = ", ".join(
-            x
-            for x in (
-                f"{n_small} {what}(s)" if n_small else "",
-                f"{n_wrong} part(s) of another dimension" if n_wrong else "",
-            )
-            if x
-        )
-        report.repair(fids[i].item() if hasattr(fids[i], "item") else fids[i], f"dropped {msg}")
+    _report_dropped_parts(idx, wrong, small, missing, fids, polygonal, report)
     good = keep_type & ~small
     parts, idx = parts[good], idx[good]
     counts = np.bincount(idx, minlength=n)
@@ -129,6 +97,68 @@ def normalise(
     if polygonal:
         _merge_overlapping_parts(out, kept, regrouped, fids, report)
     return out, kept
+
+
+def _parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Single parts of the shapes, the index of the shape each came from, and their types.
+
+    make_valid may give collections (polygons with stray lines): they are exploded one more level.
+    """
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    types = shapely.get_type_id(parts)
+    nested = np.isin(types, [shapely.GeometryType.GEOMETRYCOLLECTION, shapely.GeometryType.MULTIPOLYGON,
+                             shapely.GeometryType.MULTILINESTRING])  # fmt: skip
+    if nested.any():
+        sub, sub_idx = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], sub])
+        idx = np.concatenate([idx[~nested], idx[nested][sub_idx]])
+        types = shapely.get_type_id(parts)
+    return parts, idx, types
+
+
+def _classify_parts(parts: np.ndarray, types: np.ndarray, polygonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which parts have the kind's dimension, which another, and which are slivers (too small or short).
+
+    For lines, rings among ``parts`` are made line strings in place.
+    """
+    if polygonal:
+        keep_type = types == shapely.GeometryType.POLYGON
+        wrong = np.isin(types, (*LINEAR, shapely.GeometryType.POINT))
+        small = keep_type & (shapely.area(parts) < MIN_PART_AREA_M2)
+        return keep_type, wrong, small
+    keep_type = np.isin(types, (shapely.GeometryType.LINESTRING, shapely.GeometryType.LINEARRING))
+    if (types == shapely.GeometryType.LINEARRING).any():
+        parts[types == shapely.GeometryType.LINEARRING] = shapely.linestrings(
+            shapely.get_coordinates(parts[types == shapely.GeometryType.LINEARRING])
+        )
+    wrong = np.isin(types, (*POLYGONAL, shapely.GeometryType.POINT))
+    small = keep_type & (shapely.length(parts) < MIN_PART_LENGTH_M)
+    return keep_type, wrong, small
+
+
+def _report_dropped_parts(
+    idx: np.ndarray,
+    wrong: np.ndarray,
+    small: np.ndarray,
+    missing: np.ndarray,
+    fids: np.ndarray,
+    polygonal: bool,
+    report: LayerReport,
+) -> None:
+    """One repair per feature that loses parts: how many were slivers, how many of another dimension."""
+    for i in np.unique(idx[(wrong | small) & ~missing[idx]]):
+        what = "zero-area part" if polygonal else "zero-length part"
+        n_small = int(((idx == i) & small).sum())
+        n_wrong = int(((idx == i) & wrong).sum())
+        msg = ", ".join(
+            x
+            for x in (
+                f"{n_small} {what}(s)" if n_small else "",
+                f"{n_wrong} part(s) of another dimension" if n_wrong else "",
+            )
+            if x
+        )
+        report.repair(fids[i].item() if hasattr(fids[i], "item") else fids[i], f"dropped {msg}")
 
 
 def _merge_overlapping_parts(

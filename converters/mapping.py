@@ -64,12 +64,14 @@ class Profile:
         )
 
     def kind_of_layer(self, layer: str) -> str | None:
+        """What a source layer holds, by its name (case-insensitive); ``None`` when the profile does not name it."""
         for name, kind in self.layers.items():
             if name.lower() == layer.lower():
                 return kind
         return None
 
     def cad_rule(self, layer: str) -> dict[str, str] | None:
+        """The first CAD layer rule whose pattern matches the whole layer name (case-insensitive)."""
         for rule in self.cad_layers:
             if re.fullmatch(rule["pattern"], layer, flags=re.IGNORECASE):
                 return rule
@@ -155,6 +157,11 @@ class FieldMap:
 
     @classmethod
     def resolve(cls, profile: Profile, kind: str, source_fields: Sequence[str]) -> FieldMap:
+        """Match a layer's source fields to the columns of ``kind``, by the profile's names in order.
+
+        Names are compared without case, accents or punctuation; each source field fills one column at most, and
+        the fields left over (or listed in the profile's ``attributes``) are kept.
+        """
         by_norm = {_norm(f): f for f in source_fields}
         # dBase (shapefile) field names are cut at 10 characters: matDoXayDung arrives as matDoXayDu
         cut = {_norm(f): f for f in source_fields if len(f) == 10}
@@ -171,30 +178,46 @@ class FieldMap:
         return cls(columns, kept)
 
 
-def coerce(column: str, value: Any) -> Any:
-    """A source value as the column's type; ``None`` for empty; raises ValueError for garbage."""
+def _cleaned(value: Any) -> Any:
+    """A source value with text stripped; ``None`` for no value, NaN or blank text. Bytes are read as Latin-1."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, bytes):
         value = value.decode("latin-1")
     if isinstance(value, str):
-        value = value.strip()
-        if value == "":
-            return None
+        return value.strip() or None
+    return value
+
+
+def _whole(value: Any) -> int:
+    """A whole number (``5``, ``"5,0"``); ValueError for a fraction or garbage."""
+    if isinstance(value, str):
+        value = value.replace(",", ".")
+    f = float(value)
+    if not f.is_integer():
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(f)
+
+
+def _measure(value: Any) -> float | None:
+    """A number, a trailing unit (``%``, ``m``) dropped and a decimal comma read as a point; ``None`` for NaN."""
+    if isinstance(value, str):
+        value = value.rstrip("%m ").replace(",", ".")
+    f = float(value)
+    if math.isnan(f):
+        return None
+    return f
+
+
+def coerce(column: str, value: Any) -> Any:
+    """A source value as the column's type; ``None`` for empty; raises ValueError for garbage."""
+    value = _cleaned(value)
+    if value is None:
+        return None
     if column in INT_COLUMNS:
-        if isinstance(value, str):
-            value = value.replace(",", ".")
-        f = float(value)
-        if not f.is_integer():
-            raise ValueError(f"{value!r} is not a whole number")
-        return int(f)
+        return _whole(value)
     if column in NUM_COLUMNS:
-        if isinstance(value, str):
-            value = value.rstrip("%m ").replace(",", ".")
-        f = float(value)
-        if math.isnan(f):
-            return None
-        return f
+        return _measure(value)
     return str(value) if not isinstance(value, str) else value
 
 
@@ -225,6 +248,7 @@ class CodeBook:
 
     @classmethod
     def from_rows(cls, codes: Iterable[tuple[str, str]], legacy: Iterable[tuple[str, str]]) -> CodeBook:
+        """A code book from the database's rows: (code, Vietnamese name) and (legacy code, current code)."""
         current: set[str] = set()
         names: dict[str, str] = {}
         for code, name in codes:

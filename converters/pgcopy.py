@@ -1,13 +1,12 @@
 """Columns into PostgreSQL with binary COPY, typed from the target table's own columns, encoded column by column.
 
-Binary COPY spares the client the text formatting of every value (geometry as hex EWKB cost the importer about 4 s
-per million features and geometry column) and the server its parsing: geometry goes as EWKB bytes, which PostGIS's
-``geometry_recv`` reads directly.
+Binary COPY spares the client the text formatting of every value (geometry as hex EWKB was a large share of an
+import) and the server its parsing: geometry goes as EWKB bytes, which PostGIS's ``geometry_recv`` reads directly.
 
 The stream is built a column at a time, never a row at a time: each column becomes two Arrow arrays, its fields'
 lengths (big-endian int32, -1 for NULL) and their bytes, and Arrow's ``binary_join_element_wise`` lays the columns
-side by side into rows in C. psycopg's ``write_row`` formats each value in Python-called C, about 4 µs a row of a
-zone (4 s per million), plus the tuples the rows had to be built as; this costs about 0.6 s per million zones.
+side by side into rows in C, without psycopg's ``write_row`` call per row and value nor the tuples the rows would
+have to be built as (the figures: ``docs/decisions.md``).
 
 A column is given as one of:
 
@@ -133,20 +132,13 @@ def _fixed(values: np.ndarray, code: str, null: np.ndarray | None) -> tuple[np.n
 def _encode(name: str, typ: str, values: Any, n: int) -> list[pa.Array | pa.Scalar]:
     """The parts of one column in the row stream: each field's length, then its bytes."""
     if isinstance(values, Const):
-        if values.value is None:
-            return [binary(_NULL_LENGTH)]
-        data = _encode(name, typ, np.array([values.value], dtype=object), 1)
-        return [binary(b"".join(p[0].as_py() for p in data))]
+        return _encode_const(name, typ, values)
     if isinstance(values, Field):
         if len(values.lengths) != n:
             raise ValueError(f"{name}: {len(values.lengths)} fields for {n} rows")
         return [_lengths(values.lengths), *values.parts]
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
-        if typ not in _BYTES and typ not in _TEXT:
-            raise TypeError(f"{name}: an Arrow array is taken for {', '.join(sorted(_BYTES | _TEXT))}, not {typ}")
-        arr = _as_binary(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
-        lengths = pc.binary_length(arr).fill_null(-1).to_numpy(zero_copy_only=False)
-        return [_lengths(lengths), arr.fill_null(b"")]
+        return _encode_arrow(name, typ, values)
     values = np.asarray(values)
     if len(values) != n:
         raise ValueError(f"{name}: {len(values)} values for {n} rows")
@@ -155,19 +147,41 @@ def _encode(name: str, typ: str, values: Any, n: int) -> list[pa.Array | pa.Scal
     if typ in _BYTES:
         return _encode(name, typ, pa.array(values, BIN, from_pandas=True), n)
     if typ in _FIXED:
-        code = _FIXED[typ]
-        null: np.ndarray | None = None
-        if values.dtype == object:
-            arrow_type = pa.bool_() if typ == "bool" else pa.float64() if code[1] == "f" else pa.int64()
-            arr = pa.array(values, arrow_type, from_pandas=True)
-            null = arr.is_null().to_numpy(zero_copy_only=False) if arr.null_count else None
-            values = arr.fill_null(False if typ == "bool" else 0).to_numpy(zero_copy_only=False)
-        elif values.dtype.kind == "f":
-            nan = np.isnan(values)
-            null = nan if nan.any() else None
-        lengths, arr = _fixed(values, code, null)
-        return [_lengths(lengths), arr]
+        return _encode_fixed(typ, values)
     raise TypeError(f"{name}: no binary COPY for type {typ!r}")
+
+
+def _encode_const(name: str, typ: str, values: Const) -> list[pa.Array | pa.Scalar]:
+    """One value for every row: its length and bytes as a single constant part."""
+    if values.value is None:
+        return [binary(_NULL_LENGTH)]
+    data = _encode(name, typ, np.array([values.value], dtype=object), 1)
+    return [binary(b"".join(p[0].as_py() for p in data))]
+
+
+def _encode_arrow(name: str, typ: str, values: pa.Array | pa.ChunkedArray) -> list[pa.Array | pa.Scalar]:
+    """Text, or fields already in binary form, given as an Arrow array (NULL where null)."""
+    if typ not in _BYTES and typ not in _TEXT:
+        raise TypeError(f"{name}: an Arrow array is taken for {', '.join(sorted(_BYTES | _TEXT))}, not {typ}")
+    arr = _as_binary(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+    lengths = pc.binary_length(arr).fill_null(-1).to_numpy(zero_copy_only=False)
+    return [_lengths(lengths), arr.fill_null(b"")]
+
+
+def _encode_fixed(typ: str, values: np.ndarray) -> list[pa.Array | pa.Scalar]:
+    """Numbers or booleans; ``None`` in an object array, or NaN in a float array, is NULL."""
+    code = _FIXED[typ]
+    null: np.ndarray | None = None
+    if values.dtype == object:
+        arrow_type = pa.bool_() if typ == "bool" else pa.float64() if code[1] == "f" else pa.int64()
+        arr = pa.array(values, arrow_type, from_pandas=True)
+        null = arr.is_null().to_numpy(zero_copy_only=False) if arr.null_count else None
+        values = arr.fill_null(False if typ == "bool" else 0).to_numpy(zero_copy_only=False)
+    elif values.dtype.kind == "f":
+        nan = np.isnan(values)
+        null = nan if nan.any() else None
+    lengths, encoded = _fixed(values, code, null)
+    return [_lengths(lengths), encoded]
 
 
 def table_types(conn: psycopg.Connection[Any], table: str) -> dict[str, str]:

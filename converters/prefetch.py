@@ -16,6 +16,34 @@ class _Failed:
         self.exc = exc
 
 
+class _Producer[T]:
+    """The background side of :func:`prefetch`: puts the items in the queue until told to stop."""
+
+    def __init__(self, items: Iterable[T], q: queue.Queue[object], stop: threading.Event) -> None:
+        self.items, self.q, self.stop = items, q, stop
+
+    def put(self, item: object) -> bool:
+        """Queue ``item`` once there is room; ``False`` if the consumer stopped first."""
+        while not self.stop.is_set():
+            try:
+                self.q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run(self) -> None:
+        """Queue every item, then the end marker; an exception is queued for the consumer to raise."""
+        try:
+            for item in self.items:
+                if not self.put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self.put(_Failed(exc))
+            return
+        self.put(_DONE)
+
+
 def prefetch[T](items: Iterable[T], depth: int = 2) -> Iterator[T]:
     """Yield ``items`` as a background thread produces them (at most ``depth`` waiting).
 
@@ -24,27 +52,7 @@ def prefetch[T](items: Iterable[T], depth: int = 2) -> Iterator[T]:
     """
     q: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, which raises it
-            put(_Failed(exc))
-            return
-        put(_DONE)
-
-    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    worker = threading.Thread(target=_Producer(items, q, stop).run, name="import-reader", daemon=True)
     worker.start()
     try:
         while True:

@@ -9,6 +9,7 @@ scan, with a confidence: the share of its pixels whose colour matched directly, 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -96,15 +97,9 @@ def _fill(classes: np.ndarray, iterations: int, ink: np.ndarray) -> np.ndarray:
     return out
 
 
-def read_scan(
-    src: SourceLayer,
-    profile: Profile,
-    codes: CodeBook,
-    rgb: dict[str, str],
-    report: ImportReport,
-    *,
-    src_crs: str | None,
-) -> Batch:
+def _open_scan(src: SourceLayer) -> tuple[np.ndarray, Any, Any]:
+    """The scan's red, green and blue bands, its pixel-to-map transform and its CRS (ground control points are
+    turned into a transform); :class:`MissingCRS` when the image is not georeferenced."""
     try:
         with rasterio.open(src.path) as ds:
             if ds.count < 3:
@@ -124,12 +119,92 @@ def read_scan(
             f"{src.label} is not georeferenced: give a GeoTIFF, or put a world file (.tfw/.pgw/.jgw) or ground "
             "control points with the image"
         )
+    return img, transform, crs
+
+
+def _crs_wkt(src_crs: str | None, crs: Any) -> str | None:
+    """The CRS the user gave, else the image's own, as WKT."""
     if src_crs:
-        crs_wkt = parse_crs(src_crs).to_wkt()
-    elif crs is not None:
-        crs_wkt = RasterioCRS.from_user_input(crs).to_wkt()
-    else:
-        crs_wkt = None
+        return parse_crs(src_crs).to_wkt()
+    if crs is not None:
+        return str(RasterioCRS.from_user_input(crs).to_wkt())
+    return None
+
+
+@dataclass
+class _Pixels:
+    """A scan's pixels classified against the palette (see :func:`classify`), and how the colours group."""
+
+    classes: np.ndarray  # nearest palette colour + 1, 0 for none
+    dist: np.ndarray  # distance to it
+    direct: np.ndarray  # classes > 0: the pixels whose colour matched directly
+    group: np.ndarray  # group of each palette colour
+    colours: np.ndarray
+    shared: list[list[str]]
+    pixel_area: float
+
+    def zone(self, inside: np.ndarray, value: int) -> tuple[int, dict[str, Any]]:
+        """The palette colour most of a zone's pixels matched (among its group ``value`` - 1) and the zone's
+        attributes: its confidence, the colour, and the codes that share the colour when there are several."""
+        n = max(int(inside.sum()), 1)
+        direct = self.direct
+        members = np.flatnonzero(self.group == value - 1)
+        fine = self.classes[inside]
+        counts = np.bincount(fine[direct[inside]], minlength=len(self.colours) + 1)
+        best = int(members[np.argmax(counts[members + 1])])
+        matched = direct[inside] & np.isin(fine, members + 1)
+        closeness = 1.0 - float(np.mean(self.dist[inside][matched])) / COLOUR_TOLERANCE if matched.any() else 0.0
+        attrs: dict[str, Any] = {
+            "digitized_from": "scan",
+            "status": "draft",
+            "confidence": round(float(matched.sum()) / n * (0.5 + 0.5 * closeness), 3),
+            "colour_rgb": " ".join(str(int(v)) for v in self.colours[best]),
+            "pixel_area_m2": round(self.pixel_area, 4),
+        }
+        candidates = sorted({c for m in members for c in self.shared[m]})
+        if len(candidates) > 1:
+            attrs["candidate_codes"] = candidates
+        return best, attrs
+
+
+def _polygons(sieved: np.ndarray, transform: Any) -> list[tuple[Any, int]]:
+    """The classes' areas as polygons with their class, those under :data:`MIN_ZONE_AREA_M2` left out."""
+    polys = []
+    for g, value in rasterio.features.shapes(sieved, mask=sieved > 0, connectivity=4, transform=transform):
+        poly = shape(g)
+        if poly.area >= MIN_ZONE_AREA_M2:
+            polys.append((poly, int(value)))
+    return polys
+
+
+def _simplified(poly: Any, transform: Any, earlier: list[Any]) -> Any:
+    """The polygon simplified to about a pixel, minus what ``earlier`` zones already cover: simplified neighbours
+    must not overlap."""
+    simple = shapely.simplify(poly, tolerance=max(abs(transform.a), 0.5))
+    if simple.is_empty or not simple.is_valid:
+        simple = poly
+    near = [g for g in earlier if g.intersects(simple)]
+    if near:
+        simple = shapely.make_valid(simple.difference(shapely.union_all(near)))
+    return simple
+
+
+def read_scan(
+    src: SourceLayer,
+    profile: Profile,
+    codes: CodeBook,
+    rgb: dict[str, str],
+    report: ImportReport,
+    *,
+    src_crs: str | None,
+) -> Batch:
+    """Draft zones digitised from a colour-coded plan scan, each with its confidence (see the module's text).
+
+    ``rgb``: each land-use code's official colour (``"R G B"``); ``src_crs``: the CRS to use instead of the
+    image's own.
+    """
+    img, transform, crs = _open_scan(src)
+    crs_wkt = _crs_wkt(src_crs, crs)
     colours, chosen, shared = palette(codes, rgb, profile)
     classes, dist = classify(img, colours)
     # Colours closer than a scanner can tell apart (TMD 250 170 160 and DCK 255 170 160) form one group: the
@@ -141,50 +216,22 @@ def read_scan(
     filled = _fill(grouped, FILL_ITERATIONS, ink)
     sieved = rasterio.features.sieve(filled, size=40, connectivity=4)
     pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
-    geoms: list[Any] = []
-    preset: dict[str, list[Any]] = {"land_use_code": [], "land_use_code_raw": [], "name": [], "attributes": []}
-    polys = []
-    for g, value in rasterio.features.shapes(sieved, mask=sieved > 0, connectivity=4, transform=transform):
-        poly = shape(g)
-        if poly.area >= MIN_ZONE_AREA_M2:
-            polys.append((poly, int(value)))
+    pixels = _Pixels(classes, dist, direct, group, colours, shared, pixel_area)
+    polys = _polygons(sieved, transform)
     if not polys:
         raise EmptyLayer(f"{src.label}: no area of an official land-use colour found in the scan")
     zone_ids = rasterio.features.rasterize(
         ((p, i + 1) for i, (p, _) in enumerate(polys)), out_shape=sieved.shape, transform=transform, dtype="int32"
     )
+    geoms: list[Any] = []
+    preset: dict[str, list[Any]] = {"land_use_code": [], "land_use_code_raw": [], "name": [], "attributes": []}
     for i, (poly, value) in enumerate(polys):
-        inside = zone_ids == i + 1
-        n = max(int(inside.sum()), 1)
-        members = np.flatnonzero(group == value - 1)
-        fine = classes[inside]
-        counts = np.bincount(fine[direct[inside]], minlength=len(colours) + 1)
-        best = int(members[np.argmax(counts[members + 1])])
-        matched = direct[inside] & np.isin(fine, members + 1)
-        closeness = 1.0 - float(np.mean(dist[inside][matched])) / COLOUR_TOLERANCE if matched.any() else 0.0
-        confidence = round(float(matched.sum()) / n * (0.5 + 0.5 * closeness), 3)
-        simple = shapely.simplify(poly, tolerance=max(abs(transform.a), 0.5))
-        if simple.is_empty or not simple.is_valid:
-            simple = poly
-        if geoms:  # simplified neighbours must not overlap: each gives up what earlier ones already cover
-            near = [g for g in geoms if g.intersects(simple)]
-            if near:
-                simple = shapely.make_valid(simple.difference(shapely.union_all(near)))
-        geoms.append(simple)
+        best, attrs = pixels.zone(zone_ids == i + 1, value)
+        geoms.append(_simplified(poly, transform, geoms))
         code = chosen[best]
         preset["land_use_code"].append(code)
         preset["land_use_code_raw"].append(code)
         preset["name"].append(None)
-        attrs: dict[str, Any] = {
-            "digitized_from": "scan",
-            "status": "draft",
-            "confidence": confidence,
-            "colour_rgb": " ".join(str(int(v)) for v in colours[best]),
-            "pixel_area_m2": round(pixel_area, 4),
-        }
-        candidates = sorted({c for m in members for c in shared[m]})
-        if len(candidates) > 1:
-            attrs["candidate_codes"] = candidates
         preset["attributes"].append(attrs)
     conf = [a["confidence"] for a in preset["attributes"]]
     report.warn(

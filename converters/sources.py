@@ -145,27 +145,7 @@ def find_sources(path: Path, profile: Profile, *, kind: str | None = None) -> li
     if not path.exists():
         raise ConverterError(f"{path} does not exist")
     if path.is_dir() and path.suffix.lower() != ".gdb":
-        gis = next(
-            (p for p in (path / "HoSoGIS", path) if (p.is_dir() and any(p.glob("*.gpkg"))) or any(p.glob("*.gdb"))),
-            None,
-        )
-        if gis is None:
-            raise ConverterError(
-                f"{path} is a folder without GIS files: a TT 16/2025 dossier keeps them in HoSoGIS/*.gpkg or *.gdb"
-            )
-        out: list[SourceLayer] = []
-        for f in sorted([*gis.glob("*.gpkg"), *gis.glob("*.gdb")]):
-            parts = tuple(sorted(p for p in f.rglob("*") if p.is_file())) if f.is_dir() else (f,)
-            for sl in _vector_layers(str(f), f"{f.parent.name}/{f.name}", profile, kind, parts):
-                out.append(sl)
-        known = [s for s in out if s.kind]
-        if not known:
-            names = ", ".join(sorted({s.layer or "" for s in out}))
-            raise ConverterError(
-                f"{path}: no layer has a TT 16/2025 name (such as ChucNangSuDungDat_A, ChiGioiDuongDo_L, "
-                f"ChiGioiXayDung_L); found {names or 'none'}: name the layers, or import one file with --kind"
-            )
-        return out
+        return _dossier_sources(path, profile, kind)
     suffix = path.suffix.lower()
     if suffix in (".dxf", ".dwg", ".dgn"):
         fmt = _check_cad_magic(path)
@@ -177,37 +157,69 @@ def find_sources(path: Path, profile: Profile, *, kind: str | None = None) -> li
     if suffix in RASTER_SUFFIXES:
         return [SourceLayer(str(path), None, kind or "zones", "scan", path.name, (path,))]
     if suffix == ".zip":
-        try:
-            with zipfile.ZipFile(path) as z:
-                members = z.namelist()
-        except zipfile.BadZipFile:
-            raise CorruptFile(f"{path.name} is not a readable zip file (truncated or corrupt?)") from None
-        shps = [n for n in members if n.lower().endswith(".shp")]
-        others = [n for n in members if Path(n).suffix.lower() in VECTOR_SUFFIXES - {".shp"}]
-        if not shps and not others:
-            raise ConverterError(f"{path.name} holds no shapefile or other GIS file (it has: {', '.join(members[:8])})")
-        out = []
-        for n in shps:
-            stem = n[:-4].lower()
-            if not any(m.lower() == stem + ".shx" for m in members):
-                raise CorruptFile(f"{path.name}: {n} comes without its .shx index; zip the .shp, .shx, .dbf and .prj")
-            out += _vector_layers(f"/vsizip/{path}/{n}", f"{path.name}/{n}", profile, kind, (path,))
-        for n in others:
-            out += _vector_layers(f"/vsizip/{path}/{n}", f"{path.name}/{n}", profile, kind, (path,))
-        return out
-    files: tuple[Path, ...] = (path,)
+        return _zip_sources(path, profile, kind)
+    return _vector_layers(str(path), path.name, profile, kind, _vector_files(path, suffix))
+
+
+def _dossier_sources(path: Path, profile: Profile, kind: str | None) -> list[SourceLayer]:
+    """The layers of a dossier folder's GeoPackages and FileGDBs (in ``HoSoGIS/`` or the folder itself)."""
+    gis = next(
+        (p for p in (path / "HoSoGIS", path) if (p.is_dir() and any(p.glob("*.gpkg"))) or any(p.glob("*.gdb"))),
+        None,
+    )
+    if gis is None:
+        raise ConverterError(
+            f"{path} is a folder without GIS files: a TT 16/2025 dossier keeps them in HoSoGIS/*.gpkg or *.gdb"
+        )
+    out: list[SourceLayer] = []
+    for f in sorted([*gis.glob("*.gpkg"), *gis.glob("*.gdb")]):
+        parts = tuple(sorted(p for p in f.rglob("*") if p.is_file())) if f.is_dir() else (f,)
+        out += _vector_layers(str(f), f"{f.parent.name}/{f.name}", profile, kind, parts)
+    if not any(s.kind for s in out):
+        names = ", ".join(sorted({s.layer or "" for s in out}))
+        raise ConverterError(
+            f"{path}: no layer has a TT 16/2025 name (such as ChucNangSuDungDat_A, ChiGioiDuongDo_L, "
+            f"ChiGioiXayDung_L); found {names or 'none'}: name the layers, or import one file with --kind"
+        )
+    return out
+
+
+def _zip_sources(path: Path, profile: Profile, kind: str | None) -> list[SourceLayer]:
+    """The layers of the shapefiles (each with its index) and other GIS files in a zip, read in place."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = z.namelist()
+    except zipfile.BadZipFile:
+        raise CorruptFile(f"{path.name} is not a readable zip file (truncated or corrupt?)") from None
+    shps = [n for n in members if n.lower().endswith(".shp")]
+    others = [n for n in members if Path(n).suffix.lower() in VECTOR_SUFFIXES - {".shp"}]
+    if not shps and not others:
+        raise ConverterError(f"{path.name} holds no shapefile or other GIS file (it has: {', '.join(members[:8])})")
+    out: list[SourceLayer] = []
+    for n in shps:
+        stem = n[:-4].lower()
+        if not any(m.lower() == stem + ".shx" for m in members):
+            raise CorruptFile(f"{path.name}: {n} comes without its .shx index; zip the .shp, .shx, .dbf and .prj")
+        out += _vector_layers(f"/vsizip/{path}/{n}", f"{path.name}/{n}", profile, kind, (path,))
+    for n in others:
+        out += _vector_layers(f"/vsizip/{path}/{n}", f"{path.name}/{n}", profile, kind, (path,))
+    return out
+
+
+def _vector_files(path: Path, suffix: str) -> tuple[Path, ...]:
+    """The files a vector dataset is made of (a shapefile's parts, a FileGDB folder's files)."""
     if suffix == ".shp":
-        files = _shapefile_parts(path)
-    elif suffix == ".tab":
-        files = tuple(path.parent.glob(path.stem + ".*"))
-    elif suffix == ".gdb":
-        files = tuple(sorted(p for p in path.rglob("*") if p.is_file()))
-    elif suffix not in VECTOR_SUFFIXES:
+        return _shapefile_parts(path)
+    if suffix == ".tab":
+        return tuple(path.parent.glob(path.stem + ".*"))
+    if suffix == ".gdb":
+        return tuple(sorted(p for p in path.rglob("*") if p.is_file()))
+    if suffix not in VECTOR_SUFFIXES:
         raise UnsupportedFormat(
             f"{path.name}: unknown format {suffix or '(no extension)'}; the importer reads GeoPackage, Shapefile "
             "(alone or zipped), GeoJSON, MapInfo TAB/MIF, FileGDB, DXF, DGN v7, GeoTIFF scans and TT 16/2025 dossiers"
         )
-    return _vector_layers(str(path), path.name, profile, kind, files)
+    return (path,)
 
 
 def layer_info(src: SourceLayer) -> dict[str, Any]:
@@ -234,10 +246,10 @@ def read_vector(src: SourceLayer, *, batch_size: int = BATCH_SIZE) -> Iterator[B
     """Stream a GDAL layer in batches (memory stays bounded whatever the layer's size).
 
     Read through GDAL's Arrow stream (pyogrio ``open_arrow``): columns come as arrays, geometry as WKB, with no Python
-    object per feature until a column needs one. ``raw.read`` paged with ``skip_features`` took 5 s per million
-    zones, the stream under 1 s. GDAL 3.6's stream refuses text that is not UTF-8 (a DBF of legacy 8-bit
-    Vietnamese without a code page): reading then goes on with ``raw.read`` from where the stream stopped, which
-    hands such text over as Latin-1 for :mod:`converters.encoding`.
+    object per feature until a column needs one: several times faster than ``raw.read`` paged with
+    ``skip_features`` (the figures: ``docs/decisions.md``). GDAL 3.6's stream refuses text that is not UTF-8 (a DBF
+    of legacy 8-bit Vietnamese without a code page): reading then goes on with ``raw.read`` from where the stream
+    stopped, which hands such text over as Latin-1 for :mod:`converters.encoding`.
     """
     info = layer_info(src)
     total = int(info.get("features") or 0)

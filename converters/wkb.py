@@ -1,7 +1,7 @@
 """EWKB of many MultiPolygons at once, and the same shapes in other coordinates, without a Python object per shape.
 
 A bulk import writes each zone three times: in EPSG:9214, and as its lon/lat and Web Mercator serving copies. With
-shapely that is ``set_coordinates`` and ``to_wkb`` per copy, about 7 s per million zones. The three copies share
+shapely that is ``set_coordinates`` and ``to_wkb`` per copy, new shapes each time. The three copies share
 one structure (parts, rings, point counts), so this module writes the WKB once, finds where each point's x and y sit
 in it, and writes the transformed coordinates into copies of the same bytes. The shapes stay in one buffer: binary
 COPY takes them as Arrow arrays over it (:meth:`MultiPolygonWKB.field`), with no Python object per shape.
@@ -91,7 +91,7 @@ class MultiPolygonWKB:
 
     def _views(self, buf: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """The points' x as float64 indexes into ``buf`` read from each of its 8 byte alignments: WKB puts a point
-        at any byte offset, and a gather or scatter of whole doubles costs a tenth of one of 16 bytes each."""
+        at any byte offset, and a gather or scatter of whole doubles is far cheaper than one of 16 bytes each."""
         out = []
         shift = self.points % 8
         for s in range(8):

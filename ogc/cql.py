@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pygeofilter import ast, values
@@ -115,40 +116,69 @@ class _Compiler:
         raise CqlError(f"filter: unsupported expression {type(node).__name__}")
 
     def compile(self, node: Any) -> str:
-        if isinstance(node, ast.And | ast.Or):
-            joiner = " AND " if isinstance(node, ast.And) else " OR "
-            return "(" + joiner.join([self.compile(node.lhs), self.compile(node.rhs)]) + ")"
-        if isinstance(node, ast.Not):
-            return f"(NOT {self.compile(node.sub_node)})"
-        if isinstance(node, ast.Comparison):
-            return f"({self.scalar(node.lhs)} {COMPARISON[node.op]} {self.scalar(node.rhs)})"
-        if isinstance(node, ast.Between):
-            op = "NOT BETWEEN" if node.not_ else "BETWEEN"
-            return f"({self.scalar(node.lhs)} {op} {self.scalar(node.low)} AND {self.scalar(node.high)})"
-        if isinstance(node, ast.Like):
-            op = ("NOT " if node.not_ else "") + ("LIKE" if node.nocase is False else "ILIKE")
-            pattern = node.pattern
-            if node.wildcard != "%" or node.singlechar != "_":
-                pattern = pattern.replace(node.wildcard, "%").replace(node.singlechar, "_")
-            return f"({self.scalar(node.lhs)}::text {op} {self.param(pattern)})"
-        if isinstance(node, ast.In):
-            items = ", ".join(self.scalar(v) for v in node.sub_nodes)
-            return f"({self.scalar(node.lhs)} {'NOT IN' if node.not_ else 'IN'} ({items}))"
-        if isinstance(node, ast.IsNull):
-            return f"({self.scalar(node.lhs)} IS {'NOT ' if node.not_ else ''}NULL)"
-        if isinstance(node, ast.SpatialComparisonPredicate):
-            test = f"{SPATIAL[node.op]}({self.geometry(node.lhs)}, {self.geometry(node.rhs)})"
-            if node.op == ast.SpatialComparisonOp.DISJOINT:
-                return test
-            return self.with_window(test, node.lhs, node.rhs)
-        if isinstance(node, ast.BBox):
-            env = values.Envelope(float(node.minx), float(node.maxx), float(node.miny), float(node.maxy))
-            return self.with_window(f"ST_Intersects({self.geometry(node.lhs)}, {self.geometry(env)})", node.lhs, env)
-        if isinstance(node, ast.Include):
-            return "false" if node.not_ else "true"
+        """The SQL condition of a filter node, its values appended to :attr:`params`."""
+        for kinds, method in _NODES:
+            if isinstance(node, kinds):
+                return method(self, node)
         if isinstance(node, bool):
             return "true" if node else "false"
         raise CqlError(f"filter: {type(node).__name__} is not supported")
+
+    def _logical(self, node: ast.And | ast.Or) -> str:
+        joiner = " AND " if isinstance(node, ast.And) else " OR "
+        return "(" + joiner.join([self.compile(node.lhs), self.compile(node.rhs)]) + ")"
+
+    def _not(self, node: ast.Not) -> str:
+        return f"(NOT {self.compile(node.sub_node)})"
+
+    def _comparison(self, node: ast.Comparison) -> str:
+        return f"({self.scalar(node.lhs)} {COMPARISON[node.op]} {self.scalar(node.rhs)})"
+
+    def _between(self, node: ast.Between) -> str:
+        op = "NOT BETWEEN" if node.not_ else "BETWEEN"
+        return f"({self.scalar(node.lhs)} {op} {self.scalar(node.low)} AND {self.scalar(node.high)})"
+
+    def _like(self, node: ast.Like) -> str:
+        op = ("NOT " if node.not_ else "") + ("LIKE" if node.nocase is False else "ILIKE")
+        pattern = node.pattern
+        if node.wildcard != "%" or node.singlechar != "_":
+            pattern = pattern.replace(node.wildcard, "%").replace(node.singlechar, "_")
+        return f"({self.scalar(node.lhs)}::text {op} {self.param(pattern)})"
+
+    def _in(self, node: ast.In) -> str:
+        items = ", ".join(self.scalar(v) for v in node.sub_nodes)
+        return f"({self.scalar(node.lhs)} {'NOT IN' if node.not_ else 'IN'} ({items}))"
+
+    def _is_null(self, node: ast.IsNull) -> str:
+        return f"({self.scalar(node.lhs)} IS {'NOT ' if node.not_ else ''}NULL)"
+
+    def _spatial(self, node: ast.SpatialComparisonPredicate) -> str:
+        test = f"{SPATIAL[node.op]}({self.geometry(node.lhs)}, {self.geometry(node.rhs)})"
+        if node.op == ast.SpatialComparisonOp.DISJOINT:
+            return test
+        return self.with_window(test, node.lhs, node.rhs)
+
+    def _bbox(self, node: ast.BBox) -> str:
+        env = values.Envelope(float(node.minx), float(node.maxx), float(node.miny), float(node.maxy))
+        return self.with_window(f"ST_Intersects({self.geometry(node.lhs)}, {self.geometry(env)})", node.lhs, env)
+
+    def _include(self, node: ast.Include) -> str:
+        return "false" if node.not_ else "true"
+
+
+#: How each kind of filter node compiles, looked at in this order.
+_NODES: tuple[tuple[type | tuple[type, ...], Callable[[_Compiler, Any], str]], ...] = (
+    ((ast.And, ast.Or), _Compiler._logical),
+    (ast.Not, _Compiler._not),
+    (ast.Comparison, _Compiler._comparison),
+    (ast.Between, _Compiler._between),
+    (ast.Like, _Compiler._like),
+    (ast.In, _Compiler._in),
+    (ast.IsNull, _Compiler._is_null),
+    (ast.SpatialComparisonPredicate, _Compiler._spatial),
+    (ast.BBox, _Compiler._bbox),
+    (ast.Include, _Compiler._include),
+)
 
 
 def compile_filter(node: Any, layer: Layer) -> tuple[str, list[Any]]:

@@ -98,6 +98,7 @@ class PermitCheckProcessor(BaseProcessor):
         self.database_key = str(processor_def.get("database", "planning"))
 
     def execute(self, data: dict[str, Any], outputs: dict[str, Any] | None = None) -> tuple[str, Any]:
+        """Check a proposal against the rules; the service's errors become OGC exceptions with their HTTP status."""
         try:
             with get_pool(self.database_key).connection() as conn:
                 result, _m = check(conn, dict(data or {}))
@@ -118,6 +119,7 @@ class PlanningJobManager(TinyDBManager):
     def execute_process(
         self, process_id: str, data_dict: dict[str, Any], execution_mode: Any = None, *args: Any, **kwargs: Any
     ) -> Any:
+        """Run a process: asynchronously as a TinyDB job, synchronously as pygeoapi's DummyManager does."""
         if execution_mode == RequestedProcessExecutionMode.respond_async:
             return super().execute_process(process_id, data_dict, execution_mode, *args, **kwargs)
         return DummyManager.execute_process(self, process_id, data_dict, execution_mode, *args, **kwargs)

@@ -86,6 +86,7 @@ class ZoningLookupProcessor(BaseProcessor):
         self.database_key = str(processor_def.get("database", "planning"))
 
     def execute(self, data: dict[str, Any], outputs: dict[str, Any] | None = None) -> tuple[str, Any]:
+        """The zoning lookup with its envelope; inputs are checked and typed first (unknown or mistyped: a 400)."""
         values: dict[str, Any] = {}
         for name, value in (data or {}).items():
             if name == "ward":

@@ -13,9 +13,9 @@ every page, opens a SQLAlchemy engine per configuration, and answers a filter on
 * serves only what the public may see (features of approved plans).
 
 pygeoapi is told that the storage CRS is EPSG:4326 (the ``geom_4326`` copy, read latitude first). Why: pygeoapi
-transforms every bbox into the storage CRS with a new pyproj Transformer per request; with EPSG:9214 that costs
-18 ms (and transforms only two corners of the box), with CRS84 15 ms (``CRS.to_epsg()`` searches the whole EPSG
-database for a CRS that has no EPSG code); with EPSG:4326 it is 0.5 ms. So the provider receives bbox and CQL2
+transforms every bbox into the storage CRS with a new pyproj Transformer per request, which is slow with EPSG:9214
+(and transforms only two corners of the box) and with CRS84 (``CRS.to_epsg()`` searches the whole EPSG database for
+a CRS that has no EPSG code), and cheap with EPSG:4326 (``docs/decisions.md``). So the provider receives bbox and CQL2
 geometry literals in EPSG:4326 axis order (latitude, longitude) and swaps them back; "no transform" (no ``crs``
 transform spec) means EPSG:4326 output. The legal EPSG:9214 geometry is an output CRS, straight from ``geom``.
 
@@ -90,6 +90,7 @@ _DATABASES: dict[str, DatabaseConfig] = {}
 _POOLS: dict[str, ConnectionPool] = {}
 _LOCK = threading.Lock()
 _FIELDS: dict[str, dict[str, dict[str, Any]]] = {}
+_ID = Column("id", "integer", "Mã", "Id")  # every feature's id, which is no column of the layers' lists
 
 
 def register_database(key: str, dsn: str, *, pool_size: int = 10, statement_timeout_ms: int = 30_000) -> None:
@@ -171,6 +172,7 @@ class PlanningProvider(BaseProvider):
 
     # -- schema ------------------------------------------------------------------------------------------
     def get_fields(self) -> dict[str, dict[str, Any]]:
+        """The layer's properties with their JSON types, as pygeoapi describes them (built once per layer)."""
         fields = _FIELDS.get(self.layer.name)
         if fields is None:
             fields = {}
@@ -237,52 +239,22 @@ class PlanningProvider(BaseProvider):
         crs_transform_spec: Any = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
+        """A page of public features: bbox, property values and CQL2 filter applied, sorted, in the output CRS.
+
+        ``numberMatched`` is given only when it costs nothing (the last page) or is asked for
+        (``resulttype=hits``, which counts and returns no feature).
+        """
         out = self._output(crs_transform_spec)
-        where = [self.layer.public_filter]
-        params: list[Any] = []
-        if bbox:
-            if len(bbox) == 6:  # a 3D bbox: x y of its corners
-                bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
-            bbox = [bbox[1], bbox[0], bbox[3], bbox[2]]  # pygeoapi hands it over in EPSG:4326 order (lat, lon)
-            env = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
-            where.append(f"ST_Intersects(t.geom_4326, {env})")
-            params.extend(float(v) for v in bbox)
-            if (window := lonlat_window(self.layer.name, env)) is not None:  # zones: through their index on geom
-                where.append(window)
-                params.extend(float(v) for v in bbox)
-        for name, raw in properties or []:
-            if name == "id":
-                where.append("t.id = %s")
-                params.append(_parse_value(Column("id", "integer", "Mã", "Id"), raw))
-                continue
-            column = self.layer.column_map.get(name)
-            if column is None:
-                raise ProviderInvalidQueryError(user_msg=f"collection {self.layer.name!r} has no property {name!r}")
-            where.append(f"t.{column.name} = %s")
-            params.append(_parse_value(column, raw))
-        if filterq is not None:
-            try:
-                sql, filter_params = compile_filter(filterq, self.layer)
-            except CqlError as exc:
-                raise ProviderInvalidQueryError(user_msg=str(exc)) from None
-            where.append(sql)
-            params.extend(filter_params)
+        where, params = self._where(bbox, properties, filterq)
         where_sql = " AND ".join(where)
 
         if resulttype == "hits":
             (count,) = self._run(f"SELECT count(*) FROM {self.layer.table} t WHERE {where_sql}", params)[0]
             return {"type": "FeatureCollection", "features": [], "numberMatched": count, "numberReturned": 0}
 
-        order = []
-        for s in sortby or []:
-            prop = s["property"]
-            if prop != "id" and prop not in self.layer.column_map:
-                raise ProviderInvalidQueryError(user_msg=f"sortby: collection {self.layer.name!r} has no {prop!r}")
-            order.append(f"t.{prop} {'DESC' if s.get('order') == '-' else 'ASC'}")
-        order.append("t.id")
         sql = (
             f"SELECT {self._select(out, skip_geometry, select_properties)} FROM {self.layer.table} t "
-            f"WHERE {where_sql} ORDER BY {', '.join(order)} LIMIT %s OFFSET %s"
+            f"WHERE {where_sql} ORDER BY {', '.join(self._order(sortby))} LIMIT %s OFFSET %s"
         )
         rows = self._run(sql, [*params, int(limit), int(offset)])
         features = [r[0] for r in rows]
@@ -295,7 +267,61 @@ class PlanningProvider(BaseProvider):
             result["numberMatched"] = offset + len(features)  # the last page: the count is free
         return result
 
+    def _where(
+        self, bbox: list[float] | None, properties: list[tuple[str, str]] | None, filterq: Any
+    ) -> tuple[list[str], list[Any]]:
+        """The conditions of a query (public features, bbox, property values, CQL2 filter) and their values."""
+        where = [self.layer.public_filter]
+        params: list[Any] = []
+        if bbox:
+            self._where_bbox(bbox, where, params)
+        for name, raw in properties or []:
+            column = self._property_column(name)
+            where.append(f"t.{column.name} = %s")
+            params.append(_parse_value(column, raw))
+        if filterq is not None:
+            try:
+                sql, filter_params = compile_filter(filterq, self.layer)
+            except CqlError as exc:
+                raise ProviderInvalidQueryError(user_msg=str(exc)) from None
+            where.append(sql)
+            params.extend(filter_params)
+        return where, params
+
+    def _where_bbox(self, bbox: list[float], where: list[str], params: list[Any]) -> None:
+        """The bbox's conditions; pygeoapi hands it over in EPSG:4326 order (lat, lon)."""
+        if len(bbox) == 6:  # a 3D bbox: x y of its corners
+            bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
+        bbox = [bbox[1], bbox[0], bbox[3], bbox[2]]
+        env = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+        where.append(f"ST_Intersects(t.geom_4326, {env})")
+        params.extend(float(v) for v in bbox)
+        if (window := lonlat_window(self.layer.name, env)) is not None:  # zones: through their index on geom
+            where.append(window)
+            params.extend(float(v) for v in bbox)
+
+    def _property_column(self, name: str) -> Column:
+        """The column a property filter (``?name=value``) compares; 400 for an unknown property."""
+        if name == "id":
+            return _ID
+        column = self.layer.column_map.get(name)
+        if column is None:
+            raise ProviderInvalidQueryError(user_msg=f"collection {self.layer.name!r} has no property {name!r}")
+        return column
+
+    def _order(self, sortby: list[dict[str, str]] | None) -> list[str]:
+        """ORDER BY terms for ``sortby``, then the id (pages must not overlap)."""
+        order = []
+        for s in sortby or []:
+            prop = s["property"]
+            if prop != "id" and prop not in self.layer.column_map:
+                raise ProviderInvalidQueryError(user_msg=f"sortby: collection {self.layer.name!r} has no {prop!r}")
+            order.append(f"t.{prop} {'DESC' if s.get('order') == '-' else 'ASC'}")
+        order.append("t.id")
+        return order
+
     def get(self, identifier: Any, crs_transform_spec: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """One public feature by its id, in the output CRS; not found (404) also for an id that is no 64-bit integer."""
         out = self._output(crs_transform_spec)
         try:
             fid = int(str(identifier))

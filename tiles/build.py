@@ -84,6 +84,7 @@ class LayerReport:
     seconds: float = 0.0
 
     def describe(self) -> str:
+        """One line for people: features, tiles, what was written and removed, and the time taken."""
         if not self.features:
             return f"{self.layer}: no features"
         return (

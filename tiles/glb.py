@@ -41,6 +41,7 @@ class Property:
     no_data: float | int | None = field(default=None)
 
     def schema(self) -> dict[str, Any]:
+        """The property's class entry in the metadata schema (EXT_structural_metadata)."""
         out: dict[str, Any] = {"name": self.label}
         if self.description:
             out["description"] = self.description

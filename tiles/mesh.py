@@ -37,6 +37,7 @@ class Mesh:
 
     @property
     def vertex_count(self) -> int:
+        """How many vertices the mesh has."""
         return int(self.positions.shape[0])
 
 

@@ -31,6 +31,8 @@ I64 = npt.NDArray[np.int64]
 
 @dataclass
 class Node:
+    """A cell of the grid at ``level`` (column ``x``, row ``y``): its sub-cells, or the features of a leaf."""
+
     level: int
     x: int
     y: int
@@ -39,19 +41,23 @@ class Node:
 
     @property
     def address(self) -> str:
+        """The cell's stable key ``level/x/y``."""
         return f"{self.level}/{self.x}/{self.y}"
 
     @property
     def size(self) -> float:
+        """The cell's side in metres."""
         return GRID_SIZE / 2**self.level
 
     def leaves(self) -> Iterator[Node]:
+        """The leaves at or under this cell (the cells that carry content), depth first."""
         if not self.children:
             yield self
         for c in self.children:
             yield from c.leaves()
 
     def walk(self) -> Iterator[Node]:
+        """This cell and every cell under it, depth first (parents before children)."""
         yield self
         for c in self.children:
             yield from c.walk()
