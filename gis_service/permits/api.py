@@ -29,6 +29,8 @@ Lang = Annotated[Literal["vi", "en"], Query(description="Language of the report:
 
 
 class NewApplication(BaseModel):
+    """A new permit application."""
+
     model_config = ConfigDict(extra="forbid")
     reference: str = Field(min_length=1, max_length=100, description="Số hồ sơ (application reference)")
     applicant_name: str = Field(min_length=1, max_length=200, description="Tên người đề nghị (applicant's name)")
@@ -36,6 +38,8 @@ class NewApplication(BaseModel):
 
 
 class NewDecision(BaseModel):
+    """An officer's decision on an application."""
+
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "reject", "request_changes"]
     comment: str = Field(min_length=1, max_length=4000)
@@ -57,8 +61,16 @@ def _report(result: dict[str, Any], drawing: dict[str, Any], fmt: str, lang: str
 
 
 def permits_router() -> APIRouter:
+    """The ``/permits`` routes: anonymous pre-checks, then the officers' applications, checks and decisions."""
     router = APIRouter(prefix="/permits", tags=["Permit checks (kiểm tra cấp phép xây dựng)"])
+    _precheck_routes(router)
+    _application_routes(router)
+    _recorded_check_routes(router)
+    _decision_routes(router)
+    return router
 
+
+def _precheck_routes(router: APIRouter) -> None:
     @router.get("/uses", summary="What a proposal's use may be: building-use categories and land-use codes")
     def uses() -> dict[str, Any]:
         tables = qcvn_tables()
@@ -101,6 +113,8 @@ def permits_router() -> APIRouter:
             result, m = await check_async(conn, body, drawing=True)
         return await run_in_threadpool(_report, result, m["drawing"], fmt, lang, {})
 
+
+def _application_routes(router: APIRouter) -> None:
     @router.post("/applications", status_code=201, summary="Open a permit application (officers)")
     def new_application(
         request: Request, body: NewApplication, user: Annotated[User, Depends(officer)]
@@ -129,6 +143,8 @@ def permits_router() -> APIRouter:
         with _engine(request).begin() as conn:
             return workflow.record_check(conn, application_id, body.model_dump(exclude_none=True), user=user.name)
 
+
+def _recorded_check_routes(router: APIRouter) -> None:
     @router.get("/checks/{check_id}", summary="A recorded check as it was answered (officers)")
     def get_check(request: Request, check_id: int, _user: Annotated[User, Depends(officer)]) -> dict[str, Any]:
         with _engine(request).connect() as conn:
@@ -166,6 +182,8 @@ def permits_router() -> APIRouter:
         context = {"reference": stored["reference"], "check_id": check_id}
         return _report(stored, m["drawing"], fmt, lang, context)
 
+
+def _decision_routes(router: APIRouter) -> None:
     @router.post(
         "/applications/{application_id}/decisions",
         status_code=201,
@@ -183,8 +201,6 @@ def permits_router() -> APIRouter:
                 check_id=body.check_id,
                 user=user.name,
             )
-
-    return router
 
 
 def install_permits(app: FastAPI) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import shapely
 from pydantic import BaseModel, ConfigDict, Field
@@ -170,6 +170,26 @@ def parse_request(data: dict[str, Any] | CheckRequest) -> Proposal:
 
 
 def _polygon(name: str, geojson: dict[str, Any] | None, crs: str) -> BaseGeometry:
+    geom = _read_polygon(name, geojson)
+    if shapely.has_z(geom):
+        geom = shapely.force_2d(geom)
+    coords = shapely.get_coordinates(geom)
+    if not all(math.isfinite(v) for v in coords.ravel()):
+        raise ValidationError(f"{name}: coordinates must be finite numbers")
+    xs, ys = coords[:, 0], coords[:, 1]
+    if crs == CRS84:
+        _check_lonlat(name, xs, ys)
+    else:
+        _check_vn2000(name, xs, ys)
+    if not geom.is_valid:
+        _invalid(name, geom, crs)
+    if geom.area == 0:
+        raise ValidationError(f"{name}: the polygon has no area")
+    return geom
+
+
+def _read_polygon(name: str, geojson: dict[str, Any] | None) -> BaseGeometry:
+    """A GeoJSON Polygon or MultiPolygon (or a Feature of one) as a shape, not empty."""
     if not isinstance(geojson, dict):
         raise ValidationError(f"{name}: expected a GeoJSON Polygon or MultiPolygon object")
     if geojson.get("type") == "Feature":
@@ -185,40 +205,39 @@ def _polygon(name: str, geojson: dict[str, Any] | None, crs: str) -> BaseGeometr
         raise ValidationError(f"{name}: not a readable GeoJSON {kind}: {str(exc).splitlines()[0]}") from None
     if geom.is_empty:
         raise ValidationError(f"{name}: the polygon is empty")
-    if shapely.has_z(geom):
-        geom = shapely.force_2d(geom)
-    coords = shapely.get_coordinates(geom)
-    if not all(math.isfinite(v) for v in coords.ravel()):
-        raise ValidationError(f"{name}: coordinates must be finite numbers")
-    xs, ys = coords[:, 0], coords[:, 1]
-    if crs == CRS84:
-        in_lon = LON_RANGE[0] <= xs.min() and xs.max() <= LON_RANGE[1]
-        if not (in_lon and LAT_RANGE[0] <= ys.min() and ys.max() <= LAT_RANGE[1]):
-            swapped = LON_RANGE[0] <= ys.min() and ys.max() <= LON_RANGE[1]
-            hint = "; lon and lat look swapped" if swapped else ""
-            if xs.min() > 1000:
-                hint = "; these look like VN-2000 metres: add crs EPSG:9214"
-            raise ValidationError(
-                f"{name}: coordinates are not lon/lat (CRS84) in Việt Nam: lon {xs.min():.6f}..{xs.max():.6f}, "
-                f"lat {ys.min():.6f}..{ys.max():.6f}{hint}"
-            )
-    elif not (E_RANGE[0] <= xs.min() and xs.max() <= E_RANGE[1] and N_RANGE[0] <= ys.min() and ys.max() <= N_RANGE[1]):
+    return geom
+
+
+def _check_lonlat(name: str, xs: Any, ys: Any) -> None:
+    in_lon = LON_RANGE[0] <= xs.min() and xs.max() <= LON_RANGE[1]
+    if not (in_lon and LAT_RANGE[0] <= ys.min() and ys.max() <= LAT_RANGE[1]):
+        swapped = LON_RANGE[0] <= ys.min() and ys.max() <= LON_RANGE[1]
+        hint = "; lon and lat look swapped" if swapped else ""
+        if xs.min() > 1000:
+            hint = "; these look like VN-2000 metres: add crs EPSG:9214"
+        raise ValidationError(
+            f"{name}: coordinates are not lon/lat (CRS84) in Việt Nam: lon {xs.min():.6f}..{xs.max():.6f}, "
+            f"lat {ys.min():.6f}..{ys.max():.6f}{hint}"
+        )
+
+
+def _check_vn2000(name: str, xs: Any, ys: Any) -> None:
+    if not (E_RANGE[0] <= xs.min() and xs.max() <= E_RANGE[1] and N_RANGE[0] <= ys.min() and ys.max() <= N_RANGE[1]):
         swapped = E_RANGE[0] <= ys.min() <= E_RANGE[1] and N_RANGE[0] <= xs.min() <= N_RANGE[1]
         raise ValidationError(
             f"{name}: coordinates are not VN-2000 (EPSG:9214, TM-3 107-00) metres in Huế: e {xs.min():.3f}.."
             f"{xs.max():.3f}, n {ys.min():.3f}..{ys.max():.3f}" + ("; e and n look swapped" if swapped else "")
         )
-    if not geom.is_valid:
-        reason = shapely.is_valid_reason(geom)
-        where = ""
-        if m := re.search(r"\[([-0-9.e+]+) ([-0-9.e+]+)\]", reason):
-            x, y = float(m[1]), float(m[2])
-            where = f" at lon {x:.7f} lat {y:.7f}" if crs == CRS84 else f" at e {x:.3f} n {y:.3f}"
-            reason = reason[: m.start()].strip()
-        raise ValidationError(
-            f"{name}: the polygon is invalid: {reason}{where}; draw it without crossing edges, "
-            "with at least 3 distinct corners and closed rings"
-        )
-    if geom.area == 0:
-        raise ValidationError(f"{name}: the polygon has no area")
-    return geom
+
+
+def _invalid(name: str, geom: BaseGeometry, crs: str) -> NoReturn:
+    reason = shapely.is_valid_reason(geom)
+    where = ""
+    if m := re.search(r"\[([-0-9.e+]+) ([-0-9.e+]+)\]", reason):
+        x, y = float(m[1]), float(m[2])
+        where = f" at lon {x:.7f} lat {y:.7f}" if crs == CRS84 else f" at e {x:.3f} n {y:.3f}"
+        reason = reason[: m.start()].strip()
+    raise ValidationError(
+        f"{name}: the polygon is invalid: {reason}{where}; draw it without crossing edges, "
+        "with at least 3 distinct corners and closed rings"
+    )

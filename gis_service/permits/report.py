@@ -94,6 +94,8 @@ def _t(key: str, lang: str) -> str:
 # ---- the drawing as plain shapes ------------------------------------------------------------------------------
 @dataclass
 class Shape:
+    """One shape of a figure, in page units: a polygon (rings), a line (one polyline) or a text (at a point)."""
+
     kind: str  # polygon | line | text
     points: list[list[tuple[float, float]]] = field(default_factory=list)  # rings or one polyline, page units
     fill: str | None = None
@@ -107,6 +109,8 @@ class Shape:
 
 @dataclass
 class Figure:
+    """A drawing as plain shapes on a page of ``width`` × ``height`` units, for SVG and PDF alike."""
+
     width: float
     height: float
     shapes: list[Shape]
@@ -142,12 +146,31 @@ def _clipped(geojson: dict[str, Any] | None, view: tuple[float, float, float, fl
     return None if geom.is_empty else json.loads(shapely.to_geojson(geom))
 
 
-def figure(drawing: dict[str, Any], lang: str = "vi", *, width: float = 460, height: float = 270) -> Figure:
-    """The drawing of a check (``measurements["drawing"]``) as shapes in page units (y down), north up."""
-    lot = _parts(drawing.get("lot"))
-    pts = [p for poly in lot for ring in poly for p in ring] or [
-        p for poly in _parts(drawing.get("footprint")) for ring in poly for p in ring
-    ]
+@dataclass(frozen=True)
+class _Frame:
+    """The drawn area on the ground (``x0``..``x1``, ``y0``..``y1``) and how it maps onto the page."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    scale: float
+    ox: float
+    oy: float
+
+    @property
+    def view(self) -> tuple[float, float, float, float]:
+        return (self.x0, self.y0, self.x1, self.y1)
+
+    def tr(self, p: tuple[float, float]) -> tuple[float, float]:
+        return self.ox + (p[0] - self.x0) * self.scale, self.oy + (self.y1 - p[1]) * self.scale
+
+    def poly(self, poly: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
+        return [[self.tr(p) for p in ring] for ring in poly]
+
+
+def _frame(pts: list[tuple[float, float]], width: float, height: float) -> _Frame:
+    """Around the points with a margin, at the same scale both ways, centred in the figure."""
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
     pad = max(4.0, 0.25 * max(max(xs) - min(xs), max(ys) - min(ys)))
     x0, x1, y0, y1 = min(xs) - pad, max(xs) + pad, min(ys) - pad, max(ys) + pad
@@ -159,49 +182,73 @@ def figure(drawing: dict[str, Any], lang: str = "vi", *, width: float = 460, hei
     else:
         grow = ((x1 - x0) / aspect - (y1 - y0)) / 2
         y0, y1 = y0 - grow, y1 + grow
-    view = (x0, y0, x1, y1)
     scale = min((width - 20) / (x1 - x0), (height - 52) / (y1 - y0))
     ox = 10 + ((width - 20) - scale * (x1 - x0)) / 2
     oy = 10 + ((height - 52) - scale * (y1 - y0)) / 2
+    return _Frame(x0, y0, x1, y1, scale, ox, oy)
 
-    def tr(p: tuple[float, float]) -> tuple[float, float]:
-        return ox + (p[0] - x0) * scale, oy + (y1 - p[1]) * scale
 
-    def clip_poly(poly: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
-        return [[tr(p) for p in ring] for ring in poly]
+def figure(drawing: dict[str, Any], lang: str = "vi", *, width: float = 460, height: float = 270) -> Figure:
+    """The drawing of a check (``measurements["drawing"]``) as shapes in page units (y down), north up."""
+    lot = _parts(drawing.get("lot"))
+    pts = [p for poly in lot for ring in poly for p in ring] or [
+        p for poly in _parts(drawing.get("footprint")) for ring in poly for p in ring
+    ]
+    fr = _frame(pts, width, height)
+    shapes = _map_shapes(drawing, lot, fr)
+    shapes += _setback_shapes(drawing, fr)
+    shapes += _furniture(fr, lang, width, height)
+    return Figure(width, height, shapes)
 
+
+def _map_shapes(drawing: dict[str, Any], lot: list[list[list[tuple[float, float]]]], fr: _Frame) -> list[Shape]:
+    """Zones (labelled), the lot, the footprint, the red line and the building line."""
     shapes: list[Shape] = []
     for z in drawing.get("zones") or []:
-        for poly in _parts(_clipped(z.get("geom"), view)):
-            rings = clip_poly(poly)
+        for poly in _parts(_clipped(z.get("geom"), fr.view)):
+            rings = fr.poly(poly)
             shapes.append(Shape("polygon", rings, fill=z.get("color") or "#dddddd", stroke="#777777", opacity=0.45))
             cx = sum(p[0] for p in rings[0]) / len(rings[0])
             cy = sum(p[1] for p in rings[0]) / len(rings[0])
             shapes.append(Shape("text", [[(cx, cy)]], fill="#333333", text=f"{z['zone_code']} ({z['land_use_code']})"))
     for poly in lot:
-        shapes.append(Shape("polygon", clip_poly(poly), stroke="#000000", width=1.6, dash=(5, 3)))
+        shapes.append(Shape("polygon", fr.poly(poly), stroke="#000000", width=1.6, dash=(5, 3)))
     for poly in _parts(drawing.get("footprint")):
-        shapes.append(Shape("polygon", clip_poly(poly), fill="#555555", stroke="#111111", width=1.2, opacity=0.75))
-    for line in _parts(_clipped(drawing.get("red_line"), view)):
-        shapes.append(Shape("line", [[tr(p) for p in line[0]]], stroke="#e00000", width=2.4))
-    for line in _parts(_clipped(drawing.get("building_line"), view)):
-        shapes.append(Shape("line", [[tr(p) for p in line[0]]], stroke="#0050c8", width=1.6, dash=(6, 3)))
+        shapes.append(Shape("polygon", fr.poly(poly), fill="#555555", stroke="#111111", width=1.2, opacity=0.75))
+    for line in _parts(_clipped(drawing.get("red_line"), fr.view)):
+        shapes.append(Shape("line", [[fr.tr(p) for p in line[0]]], stroke="#e00000", width=2.4))
+    for line in _parts(_clipped(drawing.get("building_line"), fr.view)):
+        shapes.append(Shape("line", [[fr.tr(p) for p in line[0]]], stroke="#0050c8", width=1.6, dash=(6, 3)))
+    return shapes
+
+
+def _setback_shapes(drawing: dict[str, Any], fr: _Frame) -> list[Shape]:
+    """The measured setback, a line with its length."""
     setback = _parts(drawing.get("setback"))
-    if setback and len(setback[0][0]) == 2:
-        a, b = setback[0][0]
-        length = math.dist(a, b)
-        pa, pb = tr(a), tr(b)
-        shapes.append(Shape("line", [[pa, pb]], stroke="#e07000", width=1.6))
-        mid = ((pa[0] + pb[0]) / 2 + 4, (pa[1] + pb[1]) / 2)
-        shapes.append(Shape("text", [[mid]], fill="#e07000", text=f"{length:.2f} m", size=10))
+    if not (setback and len(setback[0][0]) == 2):
+        return []
+    a, b = setback[0][0]
+    length = math.dist(a, b)
+    pa, pb = fr.tr(a), fr.tr(b)
+    mid = ((pa[0] + pb[0]) / 2 + 4, (pa[1] + pb[1]) / 2)
+    return [
+        Shape("line", [[pa, pb]], stroke="#e07000", width=1.6),
+        Shape("text", [[mid]], fill="#e07000", text=f"{length:.2f} m", size=10),
+    ]
+
+
+def _furniture(fr: _Frame, lang: str, width: float, height: float) -> list[Shape]:
+    """The scale bar, the north arrow and the legend."""
     # scale bar: a round length near a fifth of the width
-    target = (x1 - x0) / 5
+    target = (fr.x1 - fr.x0) / 5
     step = 10 ** math.floor(math.log10(target))
     bar = max(s * step for s in (1, 2, 5) if s * step <= target)
     bx, by = 12, height - 14
-    shapes.append(Shape("line", [[(bx, by), (bx + bar * scale, by)]], stroke="#000000", width=2))
-    shapes.append(Shape("text", [[(bx + bar * scale + 4, by + 3)]], fill="#000000", text=f"{bar:g} m"))
-    shapes.append(Shape("text", [[(width - 18, 18)]], fill="#000000", text="N ↑", size=10))
+    shapes = [
+        Shape("line", [[(bx, by), (bx + bar * fr.scale, by)]], stroke="#000000", width=2),
+        Shape("text", [[(bx + bar * fr.scale + 4, by + 3)]], fill="#000000", text=f"{bar:g} m"),
+        Shape("text", [[(width - 18, 18)]], fill="#000000", text="N ↑", size=10),
+    ]
     legend = [
         ("#e00000", _t("red_line", lang)),
         ("#0050c8", _t("building_line", lang)),
@@ -213,7 +260,7 @@ def figure(drawing: dict[str, Any], lang: str = "vi", *, width: float = 460, hei
         shapes.append(Shape("line", [[(lx, ly), (lx + 14, ly)]], stroke=color, width=3))
         shapes.append(Shape("text", [[(lx + 18, ly + 3)]], fill="#000000", text=label, size=8))
         lx += 24 + 4.4 * len(label)
-    return Figure(width, height, shapes)
+    return shapes
 
 
 def _svg(fig: Figure) -> str:
@@ -380,33 +427,12 @@ def _fonts(font_dirs: tuple[Path, ...]) -> tuple[str, str]:
     )
 
 
-def report_pdf(
-    result: dict[str, Any],
-    drawing: dict[str, Any],
-    *,
-    lang: str = "vi",
-    context: dict[str, Any] | None = None,
-    font_dirs: tuple[Path, ...] = FONT_DIRS,
-) -> bytes:
-    """The report as an A4 PDF (reportlab: pure Python, no browser at run time)."""
+def _pdf_drawing(fig: Figure, font: str) -> Any:
+    """The figure as a reportlab drawing, framed."""
     from reportlab.graphics.shapes import Drawing, Group, PolyLine, String
     from reportlab.graphics.shapes import Path as RPath
     from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    lang = _lang(lang)
-    context = context or {}
-    font, bold = _fonts(font_dirs)
-    body = ParagraphStyle("body", fontName=font, fontSize=8, leading=10)
-    h1 = ParagraphStyle("h1", fontName=bold, fontSize=15, leading=19, spaceAfter=4)
-    h2 = ParagraphStyle("h2", fontName=bold, fontSize=11, leading=14, spaceBefore=6, spaceAfter=3)
-    v = VERDICT[result["verdict"]]
-    verdict_style = ParagraphStyle("v", fontName=bold, fontSize=12, leading=15, textColor=colors.HexColor(v[2]))
-
-    fig = figure(drawing, lang, width=440, height=235)
     d = Drawing(fig.width, fig.height)
     g = Group()
     for s in fig.shapes:  # page y runs down in the figure, up in reportlab
@@ -436,6 +462,14 @@ def report_pdf(
             g.add(String(x, fig.height - y, s.text, fontName=font, fontSize=s.size, fillColor=colors.HexColor(s.fill)))
     d.add(g)
     d.add(PolyLine([0, 0, fig.width, 0, fig.width, fig.height, 0, fig.height, 0, 0], strokeColor=colors.grey))
+    return d
+
+
+def _pdf_table(result: dict[str, Any], lang: str, body: Any) -> Any:
+    """The rules' answers as a reportlab table, each status in its colour."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Table, TableStyle
 
     head = [_t(h, lang) for h in ("rule", "zone", "status", "value", "limit", "source", "message")]
     data = [[Paragraph(c, body) for c in head]]
@@ -450,6 +484,34 @@ def report_pdf(
     widths = [x * mm for x in (34, 12, 20, 24, 18, 58, 95)]
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle(styles))
+    return table
+
+
+def report_pdf(
+    result: dict[str, Any],
+    drawing: dict[str, Any],
+    *,
+    lang: str = "vi",
+    context: dict[str, Any] | None = None,
+    font_dirs: tuple[Path, ...] = FONT_DIRS,
+) -> bytes:
+    """The report as an A4 PDF (reportlab: pure Python, no browser at run time)."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
+    lang = _lang(lang)
+    context = context or {}
+    font, bold = _fonts(font_dirs)
+    body = ParagraphStyle("body", fontName=font, fontSize=8, leading=10)
+    h1 = ParagraphStyle("h1", fontName=bold, fontSize=15, leading=19, spaceAfter=4)
+    h2 = ParagraphStyle("h2", fontName=bold, fontSize=11, leading=14, spaceBefore=6, spaceAfter=3)
+    v = VERDICT[result["verdict"]]
+    verdict_style = ParagraphStyle("v", fontName=bold, fontSize=12, leading=15, textColor=colors.HexColor(v[2]))
+    d = _pdf_drawing(figure(drawing, lang, width=440, height=235), font)
+    table = _pdf_table(result, lang, body)
 
     story: list[Any] = [Paragraph(html.escape(_t("title", lang)), h1)]
     if not context.get("reference"):

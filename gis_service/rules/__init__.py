@@ -4,7 +4,10 @@
 * :mod:`~gis_service.rules.roads`: the roads a lot faces, its road land, fronts, building lines;
 * :mod:`~gis_service.rules.footprint`: the governing zones and a footprint's part in each;
 * :mod:`~gis_service.rules.limits`: each limit with its basis (plan, QCVN, no limit, no data, scanned draft);
-* :mod:`~gis_service.rules.check`: the permit check's rules on a placed footprint;
+* :mod:`~gis_service.rules.check`: the permit check's rules by id, run on a placed footprint
+  (:mod:`~gis_service.rules.measured`), each in :mod:`~gis_service.rules.land_use`,
+  :mod:`~gis_service.rules.setbacks`, :mod:`~gis_service.rules.heights`, :mod:`~gis_service.rules.lot` or
+  :mod:`~gis_service.rules.judgement`;
 * :mod:`~gis_service.rules.envelope`: the buildable area, largest footprint and capacity the same rules allow.
 """
 

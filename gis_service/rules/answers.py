@@ -99,6 +99,8 @@ class EnvelopeSummary(_Answer):
 
 
 class EnvelopeGeometry(_Answer):
+    """The envelope's shapes: the lot, its road land, the buildable area and the largest footprint."""
+
     lot: GeoJSON | None
     road_part: GeoJSON | None
     buildable: GeoJSON | None

@@ -39,6 +39,7 @@ class Prepared:
     answers: dict[Any, Any] = field(default_factory=dict)  # envelopes and their answers, by use and CRS
 
     def with_footprint(self, footprint: BaseGeometry) -> Site:
+        """The kept site with a proposal's footprint."""
         return dataclasses.replace(self.site, footprint=footprint)
 
 

@@ -49,6 +49,7 @@ class Capacity:
     limit: Limit
 
     def as_dict(self) -> dict[str, Any]:
+        """The figure with its rule and limit, as JSON."""
         limit = self.limit.as_dict()
         limit["limit"] = limit.pop("value")
         return {"value": self.value, "unit": self.unit, "rule": self.rule, **limit}
@@ -74,6 +75,7 @@ class Envelope:
 
     @property
     def net_lot(self) -> BaseGeometry:
+        """The lot less road land."""
         return self.roads.net_lot
 
 
@@ -141,7 +143,6 @@ def _trim(region: BaseGeometry, target: float, anchor: BaseGeometry) -> BaseGeom
 def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
     """The buildable envelope of the site's lot for a use (a land-use code or category; default: the main zone's)."""
     roads = roads_of(site)
-    net = roads.net_lot
     # a zone holding a sliver of the lot (under 1 m²: the noise of a plan's lines) is no place to build
     parts = [p for p in lot_parts(site, roads) if p.lot_m2 >= SLIVER_M2]
     notes_vi: list[str] = []
@@ -159,8 +160,43 @@ def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
     codes, category_id = resolve_use(use or main.zone.land_use_code)
     category = qcvn_tables().categories.get(category_id or "")
     use_label = use or main.zone.land_use_code
-    heights = []
-    floors_lim = []
+    building_parts = _building_parts(parts, codes, use_label, notes_vi, notes_en)
+    if not building_parts:
+        return _empty(site, roads, use_label, "not_buildable", notes_vi, notes_en)
+    fronts = roads.fronts
+    anchor = shapely.union_all([r.red for r in fronts]) if fronts else _back_anchor(site, roads.net_lot)
+    layout = _Layout(site, roads, building_parts, anchor, category)
+    height, floors = _lay_out(layout, *_height_and_floors(building_parts))
+    buildable = solid_parts(shapely.union_all(layout.buildable_parts))
+    capacity = _capacity(layout.placement, layout.density_caps, floors, height, building_parts)
+    status = _status(layout.footprint, buildable, capacity, notes_vi, notes_en)
+    if not fronts and not site.alleys and status == "buildable":
+        status = "needs_review"
+        notes_vi.append(
+            "Lô đất không tiếp giáp đường quy hoạch nào và không có kiệt trong dữ liệu: cần xem lối tiếp cận."
+        )
+        notes_en.append("The lot faces no planned road and no alley is recorded beside it: its access needs review.")
+    return Envelope(
+        site=site,
+        roads=roads,
+        use=use_label,
+        category=category_id,
+        status=status,
+        buildable=buildable,
+        footprint=layout.footprint,
+        placement=layout.placement,
+        capacity=capacity,
+        parts=layout.part_info,
+        notes_vi=notes_vi,
+        notes_en=notes_en,
+        fronts=[_front(r, layout.table_height) for r in fronts],
+    )
+
+
+def _building_parts(
+    parts: list[ZonePart], codes: tuple[str, ...], use_label: str, notes_vi: list[str], notes_en: list[str]
+) -> list[ZonePart]:
+    """The lot's parts in zones that allow the use and allow building at all (a note for each other one)."""
     building_parts: list[ZonePart] = []
     for p in parts:
         z = p.zone
@@ -173,66 +209,51 @@ def envelope_of(site: Site, *, use: str | None = None) -> Envelope:
             notes_en.append(f"Zone {z.label} allows no new building ({z.heritage_zone or z.land_use_code}).")
             continue
         building_parts.append(p)
-        heights.append(zone_limit(z, "max_height_m"))
-        floors_lim.append(zone_limit(z, "max_floors"))
-    if not building_parts:
-        return _empty(site, roads, use_label, "not_buildable", notes_vi, notes_en)
-    height = _min_limit(heights)
-    floors = _min_limit(floors_lim)
-    fronts = roads.fronts
-    anchor = shapely.union_all([r.red for r in fronts]) if fronts else _back_anchor(site, net)
-    layout = _Layout(site, roads, building_parts, anchor, category)
+    return building_parts
+
+
+def _height_and_floors(parts: tuple[ZonePart, ...] | list[ZonePart]) -> tuple[Limit, Limit]:
+    """The binding height and floors of the zones of ``parts``."""
+    height = _min_limit([zone_limit(p.zone, "max_height_m") for p in parts])
+    floors = _min_limit([zone_limit(p.zone, "max_floors") for p in parts])
+    return height, floors
+
+
+def _lay_out(layout: _Layout, height: Limit, floors: Limit) -> tuple[Limit, Limit]:
+    """Lay the footprint out; the height and floors that bound it are those of the zones it stands in."""
     layout.run(height, floors)
+    if layout.placement is None or not layout.placement.parts:
+        return height, floors
+    # a zone whose buildable part the setbacks took whole bounds nothing. Where that raises the height, QCVN's
+    # height tables are read again for it.
+    height2, floors2 = _height_and_floors(layout.placement.parts)
+    if (height2.value, floors2.value) == (height.value, floors.value):
+        return height, floors
+    layout.run(height2, floors2)
     if layout.placement is not None and layout.placement.parts:
-        # the figures are those of the zones the footprint stands in; a zone whose buildable part the setbacks took
-        # whole bounds nothing. Where that raises the height, QCVN's height tables are read again for it.
-        stood = layout.placement.parts
-        height2 = _min_limit([zone_limit(p.zone, "max_height_m") for p in stood])
-        floors2 = _min_limit([zone_limit(p.zone, "max_floors") for p in stood])
-        if (height2.value, floors2.value) != (height.value, floors.value):
-            layout.run(height2, floors2)
-            if layout.placement is not None and layout.placement.parts:
-                stood = layout.placement.parts
-                height = _min_limit([zone_limit(p.zone, "max_height_m") for p in stood])
-                floors = _min_limit([zone_limit(p.zone, "max_floors") for p in stood])
-    buildable = solid_parts(shapely.union_all(layout.buildable_parts))
-    footprint = layout.footprint
-    placement = layout.placement
-    part_info = layout.part_info
-    capacity = _capacity(placement, layout.density_caps, floors, height, building_parts)
-    status = "buildable"
+        return _height_and_floors(layout.placement.parts)
+    return height, floors
+
+
+def _status(
+    footprint: BaseGeometry,
+    buildable: BaseGeometry,
+    capacity: dict[str, Capacity],
+    notes_vi: list[str],
+    notes_en: list[str],
+) -> str:
+    """``buildable``, ``not_buildable`` (with a note saying why) or ``needs_review`` (a figure not settled)."""
     if footprint.is_empty or float(shapely.area(footprint)) < 1.0:
-        status = "not_buildable"
         if float(shapely.area(buildable)) >= 1.0:
             notes_vi.append("Mật độ xây dựng tối đa của quy hoạch tại đây không cho phép diện tích xây dựng nào.")
             notes_en.append("The plan's largest building density here allows no footprint at all.")
         else:
             notes_vi.append("Sau khi trừ phần đất dành cho đường và khoảng lùi, không còn diện tích xây dựng.")
             notes_en.append("Once road land and setbacks are taken off, no buildable area is left.")
-    elif any(not c.limit.settled and c.limit.basis != "no_limit" for c in capacity.values()):
-        status = "needs_review"
-    if not fronts and not site.alleys and status == "buildable":
-        status = "needs_review"
-        notes_vi.append(
-            "Lô đất không tiếp giáp đường quy hoạch nào và không có kiệt trong dữ liệu: cần xem lối tiếp cận."
-        )
-        notes_en.append("The lot faces no planned road and no alley is recorded beside it: its access needs review.")
-    env = Envelope(
-        site=site,
-        roads=roads,
-        use=use_label,
-        category=category_id,
-        status=status,
-        buildable=buildable,
-        footprint=footprint,
-        placement=placement,
-        capacity=capacity,
-        parts=part_info,
-        notes_vi=notes_vi,
-        notes_en=notes_en,
-        fronts=[_front(r, layout.table_height) for r in fronts],
-    )
-    return env
+        return "not_buildable"
+    if any(not c.limit.settled and c.limit.basis != "no_limit" for c in capacity.values()):
+        return "needs_review"
+    return "buildable"
 
 
 class _Layout:
@@ -320,36 +341,15 @@ def _capacity(
     height: Limit,
     building_parts: list[ZonePart],
 ) -> dict[str, Capacity]:
+    """The envelope's figures, each with the limit that bounds it."""
     fp_area = 0.0 if placement is None else _floor2(placement.area_m2)
     dens = _min_limit([lim for _p, lim in density_caps]) if density_caps else Limit(None, "no_data", "")
     out = {
         "footprint_m2": Capacity(fp_area, "m²", "density", dens),
         "floors": Capacity(floors.value, "floors", "floors", floors),
         "height_m": Capacity(height.value, "m", "height", height),
+        "floor_area_m2": _floor_area(placement, fp_area, floors),
     }
-    # the floor area the FAR allows: each zone's share of the footprint takes that share of the floor area
-    far_caps: list[tuple[float, Limit]] = []
-    unknown: Limit | None = None
-    if placement is not None:
-        for part in placement.parts:
-            lim = zone_limit(part.zone, "max_far")
-            share = placement.share(part)
-            if lim.value is None or not share:
-                if lim.basis != "no_limit":
-                    unknown = lim
-                continue
-            far_caps.append((lim.value * part.lot_m2 / share, lim))
-    if far_caps:
-        value, lim = min(far_caps, key=lambda c: c[0])
-        if unknown is not None:
-            lim = Limit(lim.value, unknown.basis, lim.source, unknown.confidence)
-        out["floor_area_m2"] = Capacity(_floor2(value), "m²", "far", lim)
-    elif unknown is not None:
-        out["floor_area_m2"] = Capacity(None, "m²", "far", unknown)
-    elif floors.value is not None:
-        out["floor_area_m2"] = Capacity(_floor2(fp_area * floors.value), "m²", "floors", floors)
-    else:
-        out["floor_area_m2"] = Capacity(None, "m²", "far", Limit(None, "no_limit", floors.source))
     stood = [p.zone for p in placement.parts] if placement is not None else [p.zone for p in building_parts]
     least = [zone_limit(z, "min_floors") for z in stood if z.min_floors is not None and not z.scanned]
     if least:  # some zones ask for a least number of floors (a street front kept continuous)
@@ -361,6 +361,36 @@ def _capacity(
         top = max(known, key=lambda g: g.value)  # type: ignore[arg-type,return-value]
         out["min_ground_elev_m"] = Capacity(top.value, "m", "ground_elevation", top)
     return out
+
+
+def _far_caps(placement: Placement) -> tuple[list[tuple[float, Limit]], Limit | None]:
+    """The floor area each zone's FAR allows the whole building, and the last zone whose FAR is unknown."""
+    far_caps: list[tuple[float, Limit]] = []
+    unknown: Limit | None = None
+    for part in placement.parts:
+        lim = zone_limit(part.zone, "max_far")
+        share = placement.share(part)
+        if lim.value is None or not share:
+            if lim.basis != "no_limit":
+                unknown = lim
+            continue
+        far_caps.append((lim.value * part.lot_m2 / share, lim))
+    return far_caps, unknown
+
+
+def _floor_area(placement: Placement | None, fp_area: float, floors: Limit) -> Capacity:
+    """The floor area the FAR allows: each zone's share of the footprint takes that share of the floor area."""
+    far_caps, unknown = _far_caps(placement) if placement is not None else ([], None)
+    if far_caps:
+        value, lim = min(far_caps, key=lambda c: c[0])
+        if unknown is not None:
+            lim = Limit(lim.value, unknown.basis, lim.source, unknown.confidence)
+        return Capacity(_floor2(value), "m²", "far", lim)
+    if unknown is not None:
+        return Capacity(None, "m²", "far", unknown)
+    if floors.value is not None:
+        return Capacity(_floor2(fp_area * floors.value), "m²", "floors", floors)
+    return Capacity(None, "m²", "far", Limit(None, "no_limit", floors.source))
 
 
 def _front(road: Road, height: float | None) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class Placement:
     grazed: tuple[ZonePart, ...]  # zones it only touches (digitising noise)
 
     def share(self, part: ZonePart) -> float:
+        """The part's share of the footprint (1 for a footprint of no area)."""
         return part.fp_m2 / self.area_m2 if self.area_m2 else 1.0
 
 

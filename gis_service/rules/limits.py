@@ -37,6 +37,7 @@ class Limit:
         return self.basis in ("plan", "qcvn")
 
     def as_dict(self) -> dict[str, Any]:
+        """The limit as JSON (``confidence`` only when known)."""
         d: dict[str, Any] = {"value": self.value, "basis": self.basis, "source": self.source}
         if self.confidence is not None:
             d["confidence"] = self.confidence

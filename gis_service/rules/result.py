@@ -32,6 +32,7 @@ class RuleResult:
     confidence: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The answer as JSON (``zone``, ``road`` and ``confidence`` only when known)."""
         d: dict[str, Any] = {
             "id": self.id,
             "status": self.status,

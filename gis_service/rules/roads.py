@@ -71,6 +71,7 @@ class Road:
 
     @property
     def label(self) -> str:
+        """The road's name, else its red line's id."""
         return self.name or f"chỉ giới đường đỏ #{self.red_line.id}"
 
     def ref(self) -> dict[str, Any]:
@@ -95,11 +96,13 @@ class Roads:
 
     @cached_property
     def road_part(self) -> BaseGeometry:
+        """The lot's land inside the red lines (road land)."""
         parts = [r.road_part for r in self.roads if not r.road_part.is_empty]
         return shapely.union_all(parts) if parts else EMPTY
 
     @cached_property
     def net_lot(self) -> BaseGeometry:
+        """The lot less road land."""
         if self.road_part.is_empty:
             return self.lot
         return polygonal(shapely.difference(self.lot, self.road_part))
@@ -120,6 +123,7 @@ class Roads:
 
     @property
     def main_front(self) -> Road | None:
+        """The first of :attr:`fronts` (``None`` for a back lot)."""
         fronts = self.fronts
         return fronts[0] if fronts else None
 
@@ -200,11 +204,9 @@ def _building_line(site: Site, red_line: Line, red: BaseGeometry, lot_side: Base
     return None if best is None else best[1]
 
 
-def roads_of(site: Site) -> Roads:
-    """The roads around the site's lot: road parts, fronts, frontages, building lines (see the module docstring)."""
+def _sided_red_lines(site: Site) -> list[tuple[Line, BaseGeometry, BaseGeometry, BaseGeometry]]:
+    """Each road's red line near the lot, merged, with its road side and the lot's side."""
     lot = site.lot
-    if not site.red_lines:
-        return Roads(lot, (), site.address_road)
     top = max(r.plan_rank for r in site.red_lines)  # the most detailed plan drawing red lines here governs
     by_road: dict[str, list[Line]] = {}
     for r in site.red_lines:
@@ -225,6 +227,28 @@ def roads_of(site: Site) -> Roads:
             continue
         road_side, lot_side = (left, right) if on_left < on_right else (right, left)
         pending.append((own[0], red, road_side, lot_side))
+    return pending
+
+
+def _building_line_side(bl_line: Line, red: BaseGeometry, road_side: BaseGeometry) -> tuple[BaseGeometry, float | None]:
+    """A building line's road side, and its setback from the red line (as drawn when not recorded)."""
+    bl = bl_line.geom
+    left, right = _sides(bl, SIDE_M)
+    toward_road = shapely.area(shapely.intersection(left, road_side)) >= shapely.area(
+        shapely.intersection(right, road_side)
+    )
+    setback = bl_line.setback_m
+    if setback is None:
+        setback = round(float(shapely.hausdorff_distance(bl, red)), 3)
+    return (left if toward_road else right), setback
+
+
+def roads_of(site: Site) -> Roads:
+    """The roads around the site's lot: road parts, fronts, frontages, building lines (see the module docstring)."""
+    lot = site.lot
+    if not site.red_lines:
+        return Roads(lot, (), site.address_road)
+    pending = _sided_red_lines(site)
     roads: list[Road] = []
     road_parts = [polygonal(shapely.intersection(lot, side)) for _, _, side, _ in pending]
     union = shapely.union_all([p for p in road_parts if shapely.area(p) >= MIN_AREA_M2]) if road_parts else EMPTY
@@ -234,14 +258,7 @@ def roads_of(site: Site) -> Roads:
         bl = None if bl_line is None else bl_line.geom
         bl_side = setback = None
         if bl is not None and bl_line is not None:
-            left, right = _sides(bl, SIDE_M)
-            toward_road = shapely.area(shapely.intersection(left, road_side)) >= shapely.area(
-                shapely.intersection(right, road_side)
-            )
-            bl_side = left if toward_road else right
-            setback = bl_line.setback_m
-            if setback is None:
-                setback = round(float(shapely.hausdorff_distance(bl, red)), 3)
+            bl_side, setback = _building_line_side(bl_line, red, road_side)
         faces = not net.is_empty and shapely.distance(net, red) <= FACE_M
         roads.append(
             Road(

@@ -50,9 +50,11 @@ class Plan:
 
     @property
     def rank(self) -> int:
+        """How detailed the plan's level is (higher: more detailed)."""
         return LEVEL_RANK.get(self.level, 0)
 
     def as_dict(self) -> dict[str, Any]:
+        """The plan as JSON."""
         return {
             "id": self.id,
             "code": self.code,
@@ -92,6 +94,7 @@ class Zone:
 
     @property
     def label(self) -> str:
+        """The zone's code, else its id."""
         return self.zone_code or f"#{self.id}"
 
     @cached_property
@@ -114,11 +117,13 @@ class Zone:
 
     @property
     def confidence(self) -> float | None:
+        """How sure a scanned map's reading is, when recorded."""
         value = self.attributes.get("confidence")
         return None if value is None else float(value)
 
     @property
     def allowed_uses(self) -> tuple[str, ...]:
+        """Land-use codes the zone allows besides its own."""
         return tuple(self.attributes.get("allowed_uses") or ())
 
 
@@ -356,21 +361,8 @@ def polygonal_part(geom: BaseGeometry) -> BaseGeometry:
     return shapely.union_all(polys) if polys else geom
 
 
-def parse_site(
-    text: str, *, parcel_id: int | None = None, red_line_id: int | None = None, pinned: bool = False
-) -> Site:
-    """The statement's JSON answer as a :class:`Site` (raises NotFound for an unknown parcel or red line)."""
-    d = json.loads(text)
-    if parcel_id is not None and d["parcel"] is None and not pinned:
-        raise NotFound(f"no parcel with id {parcel_id}")
-    if d["lot"] is None:
-        raise ValidationError("lot: the lot is missing")
-    lot = shapely.from_wkb(d["lot"])
-    if lot.is_empty or lot.area == 0:
-        raise ValidationError("lot: the lot has no area")
-    plans = {p["id"]: _plan(p) for p in d["plans"] or []}
-    zones_raw = d["zones"] or []
-    zones = tuple(
+def _zones(raw: list[dict[str, Any]], plans: dict[int, Plan]) -> tuple[Zone, ...]:
+    return tuple(
         Zone(
             id=z["id"],
             plan=plans[z["plan_id"]],
@@ -392,45 +384,63 @@ def parse_site(
             history_id=z["history_id"],
             geom=g,
         )
-        for z, g in zip(zones_raw, _geoms(zones_raw), strict=True)
+        for z, g in zip(raw, _geoms(raw), strict=True)
         if not g.is_empty
     )
 
-    def lines(key: str) -> tuple[Line, ...]:
-        raw = d[key] or []
-        return tuple(
-            Line(
-                id=r["id"],
-                plan_id=r["plan_id"],
-                plan_rank=plans[r["plan_id"]].rank,
-                road_name=(r["road_name"] or "").strip() or None,
-                width_m=r["width_m"],
-                setback_m=r["setback_m"],
-                row_version=r["row_version"],
-                plan_row_version=r["plan_row_version"],
-                history_id=r["history_id"],
-                geom=g,
-            )
-            for r, g in zip(raw, _geoms(raw), strict=True)
-            if not g.is_empty
-        )
 
-    red = lines("red_lines")
+def _lines(raw: list[dict[str, Any]], plans: dict[int, Plan]) -> tuple[Line, ...]:
+    return tuple(
+        Line(
+            id=r["id"],
+            plan_id=r["plan_id"],
+            plan_rank=plans[r["plan_id"]].rank,
+            road_name=(r["road_name"] or "").strip() or None,
+            width_m=r["width_m"],
+            setback_m=r["setback_m"],
+            row_version=r["row_version"],
+            plan_row_version=r["plan_row_version"],
+            history_id=r["history_id"],
+            geom=g,
+        )
+        for r, g in zip(raw, _geoms(raw), strict=True)
+        if not g.is_empty
+    )
+
+
+def _alleys(raw: list[dict[str, Any]]) -> tuple[Alley, ...]:
+    return tuple(
+        Alley(a["id"], a["name"], a["width_m"], a["row_version"], a["history_id"], g)
+        for a, g in zip(raw, _geoms(raw), strict=True)
+        if not g.is_empty
+    )
+
+
+def parse_site(
+    text: str, *, parcel_id: int | None = None, red_line_id: int | None = None, pinned: bool = False
+) -> Site:
+    """The statement's JSON answer as a :class:`Site` (raises NotFound for an unknown parcel or red line)."""
+    d = json.loads(text)
+    if parcel_id is not None and d["parcel"] is None and not pinned:
+        raise NotFound(f"no parcel with id {parcel_id}")
+    if d["lot"] is None:
+        raise ValidationError("lot: the lot is missing")
+    lot = shapely.from_wkb(d["lot"])
+    if lot.is_empty or lot.area == 0:
+        raise ValidationError("lot: the lot has no area")
+    plans = {p["id"]: _plan(p) for p in d["plans"] or []}
+    zones = _zones(d["zones"] or [], plans)
+    red = _lines(d["red_lines"] or [], plans)
     if red_line_id is not None and not pinned and not any(r.id == red_line_id for r in red):
         raise NotFound(f"no red line with id {red_line_id} in an approved plan")
-    alleys_raw = d["alleys"] or []
-    alleys = tuple(
-        Alley(a["id"], a["name"], a["width_m"], a["row_version"], a["history_id"], g)
-        for a, g in zip(alleys_raw, _geoms(alleys_raw), strict=True)
-        if not g.is_empty
-    )
+    alleys = _alleys(d["alleys"] or [])
     return Site(
         lot=lot,
         footprint=None if d["fp"] is None else shapely.from_wkb(d["fp"]),
         parcel=d["parcel"],
         zones=zones,
         red_lines=red,
-        building_lines=lines("building_lines"),
+        building_lines=_lines(d["building_lines"] or [], plans),
         alleys=alleys,
         plans=plans,
     )
