@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from gis_service.errors import NotFound, ValidationError
-from ogc.layers import APPROVED_PLAN_IDS, lonlat_window
+from gis_service.model.visibility import APPROVED_PLAN_IDS, lonlat_window
 
 __all__ = ["TILE_LAYERS", "TileLayer", "check_tile", "tile_sql"]
 

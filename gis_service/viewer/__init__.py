@@ -21,8 +21,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gis_service.model.visibility import APPROVED_PLAN_IDS
 from gis_service.settings import Settings
-from ogc.layers import APPROVED_PLAN_IDS
 
 __all__ = ["STATIC_DIR", "install_viewer", "viewer_config_sql"]
 

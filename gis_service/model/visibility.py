@@ -1,0 +1,25 @@
+"""What of the plan layers the public may see, as SQL conditions shared by every reader of the tables.
+
+The vector tiles (:mod:`gis_service.vector_tiles`), the OGC collections (:mod:`ogc.layers`) and the web viewer use
+the same conditions, so a feature is public in all of them or in none.
+"""
+
+from __future__ import annotations
+
+__all__ = ["APPROVED_PLAN_IDS", "NO_LONLAT_INDEX", "lonlat_window"]
+
+# A plan layer's features are public only when their plan version is approved.
+APPROVED_PLAN_IDS = "plan_id IN (SELECT p.id FROM planning.plans p WHERE p.status = 'approved')"
+
+#: Tables whose lon/lat copy ``geom_4326`` has no index (migration ``0006_zones_one_spatial_index``): a lon/lat
+#: window finds their rows through the index on ``geom`` (EPSG:9214) and the window's box there.
+NO_LONLAT_INDEX = frozenset({"zones"})
+
+
+def lonlat_window(table: str, window: str, alias: str = "t") -> str | None:
+    """A condition to AND with a lon/lat test of ``alias.geom_4326`` that meets ``window`` (the SQL of a lon/lat
+    geometry), and that this test implies: for zones, ``geom && planning.box_9214(window)``, which lets the index
+    on ``geom`` find the rows (the test still decides which, so the rows are the same); None for other tables."""
+    if table not in NO_LONLAT_INDEX:
+        return None
+    return f"{alias}.geom && planning.box_9214({window})"
