@@ -40,8 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         from gis_service.jobs import start_job_runner
+        from tiles.jobs import HANDLERS
 
-        app.state.jobs = start_job_runner(settings, engine)  # background jobs: tile rebuilds after publishing
+        app.state.jobs = start_job_runner(settings, engine, HANDLERS)  # background jobs: tile rebuilds after publishing
         try:
             async with open_read_path(app, settings, engine.url.set(drivername="postgresql").render_as_string(False)):
                 yield

@@ -11,8 +11,9 @@ from gis_service.errors import ValidationError
 from gis_service.rules import envelope_of
 from gis_service.rules.answers import EnvelopeAnswer
 from gis_service.rules.cache import Prepared
-from gis_service.rules.envelope_answer import envelope_answer, envelope_glb
+from gis_service.rules.envelope_answer import envelope_answer
 from gis_service.rules.uses import resolve_use
+from tiles.envelope_glb import envelope_glb
 
 __all__ = ["envelope_router", "install_envelope"]
 
