@@ -26,8 +26,7 @@ from starlette.types import Scope
 from gis_service.auth import Role, User, optional_user, require_role
 from gis_service.auth_api import oauth2_scheme
 from gis_service.editing import feature_history
-from gis_service.errors import NotFound, PlanningError, ValidationError
-from gis_service.feature_edits import (
+from gis_service.editing.features import (
     EDITABLE_LAYERS,
     create_item,
     delete_item,
@@ -41,6 +40,7 @@ from gis_service.feature_edits import (
     replace_item,
     restore_item,
 )
+from gis_service.errors import NotFound, PlanningError, ValidationError
 from gis_service.settings import Settings
 
 __all__ = ["features_router", "install_features"]

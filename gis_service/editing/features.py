@@ -1,7 +1,8 @@
 """Edits of plan features as OGC API - Features Part 4 sees them: GeoJSON in, ETags, draft plans only.
 
-The web routes (:mod:`gis_service.features_api`) are thin; this module does the work on a connection inside the
-caller's transaction, through :mod:`gis_service.editing` (so every change is in the history with user and reason):
+The web routes (:mod:`gis_service.api.features`) are thin; this module does the work on a connection inside the
+caller's transaction, through :mod:`gis_service.editing.history` (so every change is in the history with user and
+reason):
 
 * **Optimistic locking.** A feature's ETag is its layer, id and ``row_version`` (which the database raises on every
   real change). A write locks the row (``SELECT ... FOR UPDATE``), then compares: of two writers who read the same
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from pyproj import Transformer
 from sqlalchemy.engine import Connection
 
-from gis_service.editing import (
+from gis_service.editing.history import (
     delete_feature,
     editable_columns,
     feature_history,
