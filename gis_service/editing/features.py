@@ -37,6 +37,7 @@ from gis_service.editing.history import (
     update_feature,
 )
 from gis_service.errors import NotFound, PreconditionFailed, PreconditionRequired, ReadOnly, ValidationError
+from gis_service.geojson import GeoJSONError, parse_geometry
 
 __all__ = [
     "CONTENT_CRS",
@@ -139,19 +140,19 @@ def _layer(layer: str) -> str:
 # ---- input ------------------------------------------------------------------------------------------------
 def _geometry(layer: str, geometry: Any, crs: InputCrs) -> str:
     """A GeoJSON geometry in ``crs`` as hex EWKB, after checking its type and validity (naming the problem)."""
-    if not isinstance(geometry, Mapping):
-        raise ValidationError(f"a {layer} feature needs a GeoJSON geometry object")
     kinds = EDITABLE_LAYERS[layer]
-    if geometry.get("type") not in kinds:
-        raise ValidationError(f"{layer} take {' or '.join(kinds)} geometries, not {geometry.get('type')!r}")
     try:
-        geom = shapely.from_geojson(json.dumps(geometry))
-    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
-        raise ValidationError(f"the geometry is not valid GeoJSON: {str(exc).splitlines()[0]}") from None
-    if geom.is_empty:
-        raise ValidationError("the geometry is empty")
-    if geom.has_z:
-        geom = shapely.force_2d(geom)
+        geom = parse_geometry(geometry, kinds)
+    except GeoJSONError as exc:
+        if exc.problem == "object":
+            message = f"a {layer} feature needs a GeoJSON geometry object"
+        elif exc.problem == "type":
+            message = f"{layer} take {' or '.join(kinds)} geometries, not {geometry.get('type')!r}"
+        elif exc.problem == "unreadable":
+            message = f"the geometry is not valid GeoJSON: {exc.detail}"
+        else:
+            message = "the geometry is empty"
+        raise ValidationError(message) from None
     if crs.lat_first:
         geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
     _check_where(geom, crs)

@@ -18,6 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 from shapely.geometry.base import BaseGeometry
 
 from gis_service.errors import ValidationError
+from gis_service.geojson import GeoJSONError, parse_geometry
 from gis_service.rules.result import RuleResult
 from gis_service.rules.uses import resolve_use
 from gis_service.service_area import E_RANGE, LAT_RANGE, LON_RANGE, N_RANGE
@@ -170,23 +171,21 @@ def parse_request(data: dict[str, Any] | CheckRequest) -> Proposal:
 
 
 def _polygon(name: str, geojson: dict[str, Any] | None, crs: str) -> BaseGeometry:
-    if not isinstance(geojson, dict):
-        raise ValidationError(f"{name}: expected a GeoJSON Polygon or MultiPolygon object")
-    if geojson.get("type") == "Feature":
-        geojson = geojson.get("geometry") or {}
-    kind = geojson.get("type")
-    if kind not in ("Polygon", "MultiPolygon"):
-        raise ValidationError(f"{name}: a GeoJSON Polygon or MultiPolygon is needed, not {kind!r}")
-    import json
-
+    value: Any = geojson
+    if isinstance(value, dict) and value.get("type") == "Feature":
+        value = value.get("geometry") or {}
     try:
-        geom = shapely.from_geojson(json.dumps(geojson))
-    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
-        raise ValidationError(f"{name}: not a readable GeoJSON {kind}: {str(exc).splitlines()[0]}") from None
-    if geom.is_empty:
-        raise ValidationError(f"{name}: the polygon is empty")
-    if shapely.has_z(geom):
-        geom = shapely.force_2d(geom)
+        geom = parse_geometry(value, ("Polygon", "MultiPolygon"))
+    except GeoJSONError as exc:
+        if exc.problem == "object":
+            message = f"{name}: expected a GeoJSON Polygon or MultiPolygon object"
+        elif exc.problem == "type":
+            message = f"{name}: a GeoJSON Polygon or MultiPolygon is needed, not {value.get('type')!r}"
+        elif exc.problem == "unreadable":
+            message = f"{name}: not a readable GeoJSON {value['type']}: {exc.detail}"
+        else:
+            message = f"{name}: the polygon is empty"
+        raise ValidationError(message) from None
     coords = shapely.get_coordinates(geom)
     if not all(math.isfinite(v) for v in coords.ravel()):
         raise ValidationError(f"{name}: coordinates must be finite numbers")
