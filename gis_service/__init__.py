@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the FastAPI application (see :func:`gis_service.app.create_app`)."""
-    from gis_service.app import create_app as _create_app
+    """Build the FastAPI application (see :func:`gis_service.api.app.create_app`)."""
+    from gis_service.api.app import create_app as _create_app
 
     return _create_app(settings)
 

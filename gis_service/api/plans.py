@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
+from gis_service.api.auth import oauth2_scheme
+from gis_service.api.features import ReasonHeader, change_reason
 from gis_service.auth import Role, User, optional_user, require_role
-from gis_service.auth_api import oauth2_scheme
 from gis_service.editing import PlanVersion, list_plans, publish_with_decision, start_draft
-from gis_service.features_api import ReasonHeader, change_reason
 from gis_service.jobs import get_job, list_jobs
 from gis_service.settings import Settings
 

@@ -23,8 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 from starlette.routing import Match
 from starlette.types import Scope
 
+from gis_service.api.auth import oauth2_scheme
 from gis_service.auth import Role, User, optional_user, require_role
-from gis_service.auth_api import oauth2_scheme
 from gis_service.editing import feature_history
 from gis_service.editing.features import (
     EDITABLE_LAYERS,

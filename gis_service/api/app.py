@@ -14,10 +14,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError
 
 from gis_service import __version__
+from gis_service.api.ogc_mount import install_read_path, open_read_path
 from gis_service.db import check_database, create_db_engine, resolve_database_url
 from gis_service.db.migrate import VERSION_TABLE, head_revision
 from gis_service.errors import DatabaseUnavailable, PlanningError
-from gis_service.read_path import install_read_path, open_read_path
 from gis_service.settings import Settings
 
 __all__ = ["create_app"]
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"code": exc.code, "description": exc.message}, status_code=exc.status_code, headers=exc.headers
         )
 
-    from gis_service.request_guard import NulGuard, nul_in_body_handler
+    from gis_service.api.guard import NulGuard, nul_in_body_handler
 
     app.add_middleware(NulGuard)  # a NUL in the URL: 400 before any handler (our routes and pygeoapi's)
     app.add_exception_handler(DataError, nul_in_body_handler)
@@ -111,23 +111,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from tiles.static import tiles_static_app
 
     app.mount("/tiles/3d", tiles_static_app(settings.tiles.out_dir), name="tiles-3d")  # 'planning tiles build'
-    from gis_service.auth_api import install_auth
+    from gis_service.api.auth import install_auth
 
     install_auth(app, settings)  # /auth/token, users; CORS
-    from gis_service.permits.api import install_permits
+    from gis_service.api.permits import install_permits
 
     install_permits(app)  # /permits: pre-check, applications, recorded checks, decisions, reports
-    from gis_service.envelope_api import install_envelope
+    from gis_service.api.envelope import install_envelope
     from gis_service.rules.cache import SiteCache
 
     # parcels' sites kept for the anonymous checks, envelopes and lookups
     app.state.site_cache = SiteCache(settings.site_cache_size)
 
     install_envelope(app)  # /parcels/{id}/envelope: what may be built on a parcel
-    from gis_service.features_api import install_features
+    from gis_service.api.features import install_features
 
     install_features(app, settings)  # OGC API - Features Part 4 writes, history, restore (before the /ogc mount)
-    from gis_service.publish_api import install_publishing
+    from gis_service.api.plans import install_publishing
 
     install_publishing(app, settings)  # /plans (drafts, publish), /jobs
     install_read_path(app, settings)  # pygeoapi at /ogc, vector tiles, zoning lookup
