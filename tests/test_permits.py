@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from permits_sample import CODE, E0, N0, box, box_geojson, load_permit_plan
 from pyproj import Transformer
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.db import create_db_engine
 from gis_service.settings import Settings
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from ogc_sample import PLAN_CODE, PUBLISH_CODE, load_sample
 from sqlalchemy.engine import Engine
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.settings import Settings, TileSettings
