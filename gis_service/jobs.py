@@ -58,6 +58,8 @@ Handler = Callable[[Settings, Engine, dict[str, Any], Progress], dict[str, Any]]
 
 @dataclass(frozen=True)
 class Job:
+    """A background job as stored: kind, status (queued, running, succeeded, failed), parameters and result."""
+
     id: int
     kind: str
     status: str
@@ -70,6 +72,7 @@ class Job:
     finished_at: datetime | None
 
     def as_json(self, base_url: str = "") -> dict[str, Any]:
+        """The job as the API shows it, with a link to itself under ``base_url``."""
         return {
             "id": self.id,
             "kind": self.kind,
@@ -103,6 +106,7 @@ def enqueue(conn: Connection, kind: str, params: dict[str, Any], *, created_by: 
 
 
 def get_job(conn: Connection, job_id: int) -> Job:
+    """The job of that id; raises :class:`~gis_service.errors.NotFound`."""
     row = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM planning.jobs WHERE id = :id"), {"id": job_id}).one_or_none()  # noqa: S608
     if row is None:
         raise NotFound(f"no job {job_id}")
@@ -110,6 +114,7 @@ def get_job(conn: Connection, job_id: int) -> Job:
 
 
 def list_jobs(conn: Connection, *, limit: int = 50) -> list[Job]:
+    """The latest ``limit`` jobs, newest first."""
     rows = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM planning.jobs ORDER BY id DESC LIMIT :n"), {"n": limit}).all()  # noqa: S608
     return [Job(*r) for r in rows]
 
@@ -140,13 +145,16 @@ class JobRunner:
         self._thread = threading.Thread(target=self._loop, name="planning-jobs", daemon=True)
 
     def start(self) -> JobRunner:
+        """Start the thread; returns the runner."""
         self._thread.start()
         return self
 
     def wake(self) -> None:
+        """Look at the queue now (a job was just queued)."""
         self._wake.set()
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Stop the thread (waiting up to ``timeout`` seconds for a running job) and dispose of the engine."""
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():

@@ -139,6 +139,7 @@ class EditRoute(APIRoute):
     ``/items`` to pygeoapi's search, mounted behind: the same method and path create a feature in Part 4."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """No match for a CQL2 JSON query, else as any route."""
         if _is_cql_query(scope):
             return Match.NONE, {}
         return super().matches(scope)

@@ -78,6 +78,20 @@ READ_ONLY_PROPERTIES = frozenset(
 
 @dataclass(frozen=True)
 class InputCrs:
+    """A CRS the service offers for geometries in and out.
+
+    Attributes
+    ----------
+    uri
+        Its OGC URI.
+    srid
+        Its EPSG code in PostGIS.
+    lat_first
+        Coordinates come latitude first (EPSG:4326 as defined).
+    decimals
+        Digits kept in GeoJSON output.
+    """
+
     uri: str
     srid: int
     lat_first: bool = False
@@ -330,6 +344,7 @@ class Written:
 
     @property
     def etag(self) -> str | None:
+        """The feature's new ETag, or None once deleted."""
         return None if self.row_version is None else etag_of(self.layer, self.feature_id, self.row_version)
 
 

@@ -20,6 +20,8 @@ __all__ = ["PlanVersion", "list_plans", "publish_plan"]
 
 @dataclass(frozen=True)
 class PlanVersion:
+    """One version of a plan: its code and number, status (draft, approved, superseded), decision, zone count."""
+
     id: int
     code: str
     version: int
