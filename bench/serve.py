@@ -343,7 +343,7 @@ def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers
         from ogc.layers import LAYERS
 
         layer = LAYERS["parcels"]
-        props = ", ".join(f"'{c.name}', {c.sql_cast}" for c in layer.columns)
+        props = ", ".join(f"'{c.name}', {c.sql_value()}" for c in layer.columns)
         feature = (
             "json_build_object('type', 'Feature', 'id', t.id, 'geometry', ST_AsGeoJSON(t.geom_4326, 8)::json, "
             f"'properties', json_build_object({props}))"

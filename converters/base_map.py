@@ -43,6 +43,7 @@ from converters.geometry import MIN_PART_AREA_M2, MIN_PART_LENGTH_M
 from converters.mapping import FieldMap, _norm, coerce, jsonable
 from converters.report import LayerReport
 from converters.sources import Batch, SourceLayer
+from gis_service.model.layers import MAP_FEATURES
 
 __all__ = ["LAYER_KINDS", "import_base_map_layer", "kind_of"]
 
@@ -61,9 +62,9 @@ SHAPES: dict[str, tuple[tuple[str, ...], str]] = {
     "landmark": (("Point",), "points"),
 }
 #: Columns written besides ``source``, ``attributes`` and ``geom``; those a source field may fill.
-COLUMNS = ("kind", "subkind", "name", "name_en", "width_m", "height_m")
-MAPPED = ("subkind", "name", "name_en", "width_m", "height_m")
-RANGES = {"width_m": (0.01, 1000.0), "height_m": (0.0, 1000.0)}
+COLUMNS = tuple(c.name for c in MAP_FEATURES.columns)
+MAPPED = tuple(c.name for c in MAP_FEATURES.imported())
+RANGES = {c.name: c.range for c in MAP_FEATURES.columns if c.range is not None}
 KEY_FIELDS = ("maDoiTuong",)
 MAX_LISTED = 20
 

@@ -16,40 +16,21 @@ import yaml
 
 from converters.encoding import to_unicode
 from converters.errors import ConverterError
+from gis_service.model import LAYERS
 
 __all__ = ["KINDS", "TABLE_OF", "CodeBook", "FieldMap", "Profile", "load_profile"]
 
 #: Kinds of features and the table each goes to (plan-boundary goes to the plan's own geometry).
-TABLE_OF: dict[str, str] = {
-    "zones": "zones",
-    "parcels": "parcels",
-    "buildings": "buildings",
-    "red-lines": "red_lines",
-    "building-lines": "building_lines",
-    "plan-boundary": "plans",
-    "map-features": "map_features",  # the base map: water, walls, streets, alleys, landmarks (converters.base_map)
-}
+TABLE_OF: dict[str, str] = {layer.kind: layer.name for layer in LAYERS.values()}
 KINDS = tuple(TABLE_OF)
-POLYGON_KINDS = ("zones", "parcels", "buildings", "plan-boundary")
+POLYGON_KINDS = tuple(layer.kind for layer in LAYERS.values() if layer.is_polygonal)
 
 # Column types of the model, for coercing source values.
-INT_COLUMNS = {"max_floors", "min_floors", "sheet_no", "parcel_no", "floors", "basement_floors"}
-NUM_COLUMNS = {
-    "max_density_pct",
-    "max_height_m",
-    "max_far",
-    "min_setback_m",
-    "min_ground_elev_m",
-    "area_m2",
-    "height_m",
-    "red_line_width_m",
-    "setback_m",
-    "width_m",
-}
+_IMPORTED = [c for layer in LAYERS.values() for c in layer.imported()]
+INT_COLUMNS = {c.name for c in _IMPORTED if c.type == "integer"}
+NUM_COLUMNS = {c.name for c in _IMPORTED if c.type == "number"}
 #: Plain text: no code to map, no number or range to check.
-TEXT_COLUMNS = {
-    "zone_code", "name", "heritage_zone", "notes", "ward", "ward_code", "address", "road_name", "name_en", "subkind",
-}  # fmt: skip
+TEXT_COLUMNS = {c.name for c in _IMPORTED if c.type == "string" and c.name != "land_use_code"}
 
 
 @dataclass
@@ -126,9 +107,21 @@ def _profile_from_dict(data: Mapping[str, Any], where: str) -> Profile:
     )
 
 
+def catalogue_profile() -> Profile:
+    """The layer and field names of the catalogue (TT 16/2025 first, then cadastral and older names)."""
+    return Profile(
+        name="catalogue",
+        layers={source: layer.kind for layer in LAYERS.values() for source in layer.source_layers},
+        fields={
+            layer.kind: {c.name: list(c.source_fields) for c in layer.imported() if c.source_fields}
+            for layer in LAYERS.values()
+        },
+    )
+
+
 def builtin_profile() -> Profile:
-    """The TT 16/2025 field profile and the CAD layer-name profile together."""
-    base = Profile(name="builtin")
+    """The catalogue's names, the TT 16/2025 attributes kept and the CAD layer-name profile together."""
+    base = catalogue_profile()
     for name in ("tt16_2025.yaml", "cad_layers.yaml"):
         text = (files("converters") / "profiles" / name).read_text(encoding="utf-8")
         base = _profile_from_dict(yaml.safe_load(text), name).merged(base)

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from gis_service.errors import NotFound, ValidationError
+from gis_service.model.layers import ZONES
 from gis_service.rules import envelope_of, fetch_site, fetch_site_async
 from gis_service.rules.cache import SiteCache
 from gis_service.rules.envelope_answer import envelope_summary
@@ -39,8 +40,7 @@ _ZONES_AND_ANSWER = """
     SELECT par.geom AS parcel_geom, ST_Area(par.geom) AS parcel_m2, coalesce(par.geom, pt.g) AS g
     FROM pt LEFT JOIN parcel par ON true
 ), hits AS MATERIALIZED (
-    SELECT z.id, z.zone_code, z.name, z.land_use_code, z.max_density_pct, z.max_floors, z.min_floors,
-           z.max_height_m, z.max_far, z.min_setback_m, z.min_ground_elev_m, z.heritage_zone, z.notes, z.source,
+    SELECT z.id, z.zone_code, z.name, z.land_use_code, __RULE_COLUMNS__, z.source,
            string_to_array(replace(coalesce(z.attributes->>'khongGioiHan', ''), ' ', ''), ',') AS no_limit,
            z.attributes->>'confidence' AS confidence,
            pl.code AS plan_code, pl.name AS plan_name, pl.level AS plan_level, pl.version AS plan_version,
@@ -76,11 +76,7 @@ SELECT json_build_object(
                                       'color', z.color_hex),
         'area_m2', round(z.shared_m2::numeric, 2),
         'share_pct', round((100 * z.shared_m2 / nullif(z.parcel_m2, 0))::numeric, 2),
-        'rules', json_build_object(
-            'max_density_pct', z.max_density_pct::float8, 'max_floors', z.max_floors, 'min_floors', z.min_floors,
-            'max_height_m', z.max_height_m::float8, 'max_far', z.max_far::float8,
-            'min_setback_m', z.min_setback_m::float8, 'min_ground_elev_m', z.min_ground_elev_m::float8,
-            'heritage_zone', z.heritage_zone, 'notes', z.notes),
+        'rules', json_build_object(__RULES__),
         -- where each value comes from: the plan, the plan leaving it open, no data, or a scanned map (a draft)
         'basis', json_build_object(__BASIS__),
         'confidence', z.confidence::float8,
@@ -96,24 +92,21 @@ SELECT json_build_object(
 )::text
 """
 
-#: The zone values whose basis the answer gives: the plan's value, the plan leaving it open (``khongGioiHan``), no
-#: data, or a zone read from a scanned map (a draft).
-BASIS_COLUMNS = (
-    "max_density_pct",
-    "max_floors",
-    "min_floors",
-    "max_height_m",
-    "max_far",
-    "min_setback_m",
-    "min_ground_elev_m",
-)
-_ZONES_AND_ANSWER = _ZONES_AND_ANSWER.replace(
-    "__BASIS__",
-    ", ".join(
-        f"'{c}', CASE WHEN z.source = 'scan' THEN 'scanned_draft' WHEN z.{c} IS NOT NULL THEN 'plan' "
-        f"WHEN '{c}' = ANY(z.no_limit) THEN 'no_limit' ELSE 'no_data' END"
-        for c in BASIS_COLUMNS
-    ),
+#: The zone rules of the catalogue, and those whose basis the answer gives: the plan's value, the plan leaving it
+#: open (``khongGioiHan``), no data, or a zone read from a scanned map (a draft).
+RULES = ZONES.rules()
+BASIS_COLUMNS = tuple(c.name for c in RULES if c.is_numeric)
+_ZONES_AND_ANSWER = (
+    _ZONES_AND_ANSWER.replace("__RULE_COLUMNS__", ", ".join(f"z.{c.name}" for c in RULES))
+    .replace("__RULES__", ", ".join(f"'{c.name}', {c.sql_value('z')}" for c in RULES))
+    .replace(
+        "__BASIS__",
+        ", ".join(
+            f"'{c}', CASE WHEN z.source = 'scan' THEN 'scanned_draft' WHEN z.{c} IS NOT NULL THEN 'plan' "
+            f"WHEN '{c}' = ANY(z.no_limit) THEN 'no_limit' ELSE 'no_data' END"
+            for c in BASIS_COLUMNS
+        ),
+    )
 )
 
 _BY_POINT_4326 = (

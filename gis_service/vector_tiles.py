@@ -14,7 +14,8 @@ from typing import Any
 import psycopg
 
 from gis_service.errors import NotFound, ValidationError
-from gis_service.model.visibility import APPROVED_PLAN_IDS, lonlat_window
+from gis_service.model import LAYERS as CATALOGUE
+from gis_service.model.visibility import lonlat_window, public_filter
 
 __all__ = ["TILE_LAYERS", "TileLayer", "check_tile", "tile_sql"]
 
@@ -25,15 +26,39 @@ MAX_ZOOM = 22
 
 @dataclass(frozen=True)
 class TileLayer:
+    """A layer of the vector tiles: a catalogue layer, the zoom it starts at and any constant properties."""
+
     name: str
-    title_vi: str
-    title_en: str
-    select: str  # columns of alias t (table) and c (land_use_codes)
-    public_filter: str
     min_zoom: int = 0
     geometry_type: str | None = "polygons"  # OGC API - Tiles: points, lines or polygons; None when mixed
     #: The zoom from which each value of ``kind`` is in the tiles (a layer of several kinds of features).
     kind_min_zoom: tuple[tuple[str, int], ...] = ()
+    #: Properties every feature carries (SQL of alias ``t``), beside the catalogue's columns.
+    constants: str = ""
+
+    @property
+    def title_vi(self) -> str:
+        """The catalogue's Vietnamese title."""
+        return CATALOGUE[self.name].title_vi
+
+    @property
+    def title_en(self) -> str:
+        """The catalogue's English title."""
+        return CATALOGUE[self.name].title_en
+
+    @property
+    def public_filter(self) -> str:
+        """The rows the public sees."""
+        return public_filter(CATALOGUE[self.name])
+
+    @property
+    def select(self) -> str:
+        """The properties: the id, the catalogue's tiled columns, the land use's names and colour (alias ``c``)."""
+        columns = [c for c in CATALOGUE[self.name].columns if c.vector_tiles]
+        parts = ["t.id", *(f"{c.sql_value()} AS {c.name}" for c in columns)]
+        if any(c.name == "land_use_code" for c in columns):
+            parts.append("c.name_vi, c.name_en, c.color_hex AS color")
+        return ", ".join(parts + ([self.constants] if self.constants else []))
 
     def kinds_at(self, z: int) -> list[str] | None:
         """The kinds in a tile at zoom ``z``; None when the layer has no kinds."""
@@ -45,37 +70,15 @@ class TileLayer:
 TILE_LAYERS: dict[str, TileLayer] = {
     t.name: t
     for t in (
-        TileLayer(
-            "zones",
-            "Ô quy hoạch",
-            "Land-use zones",
-            "t.id, t.plan_id, t.zone_code, t.name, t.land_use_code, c.name_vi, c.name_en, c.color_hex AS color, "
-            "t.max_density_pct::float8 AS max_density_pct, t.max_floors, t.max_height_m::float8 AS max_height_m",
-            APPROVED_PLAN_IDS,
-        ),
-        TileLayer(
-            "parcels",
-            "Thửa đất",
-            "Cadastral parcels",
-            "t.id, t.ward, t.sheet_no, t.parcel_no, t.land_use_code, c.name_vi, c.name_en, c.color_hex AS color",
-            "true",
-            min_zoom=12,
-        ),
+        TileLayer("zones"),
+        TileLayer("parcels", min_zoom=12),
         TileLayer(
             "red_lines",
-            "Chỉ giới đường đỏ",
-            "Red lines",
-            "t.id, t.plan_id, t.road_name, t.red_line_width_m::float8 AS red_line_width_m, "
-            "'#e31a1c' AS color, 'Chỉ giới đường đỏ' AS name_vi, 'Red line' AS name_en",
-            APPROVED_PLAN_IDS,
             geometry_type="lines",
+            constants="'#e31a1c' AS color, 'Chỉ giới đường đỏ' AS name_vi, 'Red line' AS name_en",
         ),
         TileLayer(
             "map_features",
-            "Nền địa hình",
-            "Base map",
-            "t.id, t.kind, t.subkind, t.name, t.name_en, t.width_m::float8 AS width_m",
-            "true",
             min_zoom=12,
             geometry_type=None,
             kind_min_zoom=(("water", 12), ("wall", 12), ("landmark", 13), ("street", 14), ("alley", 16)),
@@ -113,7 +116,7 @@ def _layer_sql(layer: TileLayer, z: int) -> str:
         f"SELECT {layer.select}, ST_AsMVTGeom(t.geom_3857, e.env, {EXTENT}, {BUFFER}, true) AS geom "
         f"FROM planning.{layer.name} t CROSS JOIN e "
         "LEFT JOIN planning.land_use_codes c ON c.code = "
-        + ("t.land_use_code" if "land_use_code" in layer.select else "NULL")
+        + ("t.land_use_code" if "c.color_hex" in layer.select else "NULL")
         + f" WHERE t.geom_4326 && e.env_4326 AND {lonlat_window(layer.name, 'e.reach_4326') or 'true'}"
         + f" AND {layer.public_filter}{by_kind}) q"
     )

@@ -201,7 +201,7 @@ class PlanningProvider(BaseProvider):
                     user_msg=f"properties: collection {self.layer.name!r} has no property {', '.join(unknown)}"
                 )
             columns = tuple(c for c in columns if c.name in select_properties)
-        props = ", ".join(f"'{c.name}', {c.sql_cast}" for c in columns)
+        props = ", ".join(f"'{c.name}', {c.sql_value()}" for c in columns)
         geometry = "NULL::json" if skip_geometry else f"ST_AsGeoJSON({out.geometry_sql}, {out.decimals})::json"
         return (
             "json_build_object('type', 'Feature', 'id', t.id, 'geometry', "
@@ -253,7 +253,7 @@ class PlanningProvider(BaseProvider):
         for name, raw in properties or []:
             if name == "id":
                 where.append("t.id = %s")
-                params.append(_parse_value(Column("id", "integer"), raw))
+                params.append(_parse_value(Column("id", "integer", "Mã", "Id"), raw))
                 continue
             column = self.layer.column_map.get(name)
             if column is None:

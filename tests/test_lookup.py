@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from ogc_sample import CONTROL_LONLAT, E0, N0, PLAN_CODE
 
 from gis_service.api.app import create_app
+from gis_service.lookup_answer import LookupAnswer
 from gis_service.settings import Settings
 
 
@@ -31,6 +32,7 @@ def lookup(client: TestClient, **params: Any) -> dict[str, Any]:
     r = client.get("/lookup", params=params)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
+    LookupAnswer.model_validate(body)  # every answer has the shape /docs describes
     return body
 
 

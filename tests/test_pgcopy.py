@@ -84,11 +84,11 @@ def test_refuses_what_it_cannot_type(conn: psycopg.Connection[Any]) -> None:
 
 def test_a_refused_row_is_named_by_its_feature(conn: psycopg.Connection[Any]) -> None:
     """The server's COPY error gives the row's line; the importer names the feature of that line."""
-    from converters.importer import _row_error
+    from converters.importer.writes import row_error
 
     conn.execute("CREATE TEMP TABLE r (v int CHECK (v < 4), s text)")
     with pytest.raises(psycopg.Error) as refused:
         copy_columns(conn, "r", ["v", "s"], [np.arange(6), Const("Đất ở")], 6)
-    error = _row_error(refused.value, [10, 20, 30, 40, 50, 60], "zones.gpkg")
+    error = row_error(refused.value, [10, 20, 30, 40, 50, 60], "zones.gpkg")
     assert str(error).startswith("zones.gpkg, feature 50: the database refused it: ")
     assert str(error).endswith("(rule r_v_check)")

@@ -206,3 +206,21 @@ def test_every_envelope_of_the_sample_has_its_documented_shape(
         statuses[answer.status] += 1
     print(f"\nenvelopes of the sample: {dict(statuses)}")
     assert sum(statuses.values()) == len(parcel_ids)
+
+
+def test_every_lookup_of_the_sample_has_its_documented_shape(
+    pg: psycopg.Connection[Any], parcel_ids: list[int]
+) -> None:
+    from gis_service.lookup import LookupQuery, lookup
+    from gis_service.lookup_answer import LookupAnswer
+
+    plan_data: Counter[str] = Counter()
+    zones: Counter[int] = Counter()
+    for pid in parcel_ids:
+        answer = LookupAnswer.model_validate(lookup(pg, LookupQuery(parcel_id=pid)))
+        plan_data[answer.plan_data] += 1
+        zones[len(answer.zones)] += 1
+        assert answer.parcel is not None and answer.parcel.id == pid and answer.envelope is not None
+    by_zones = dict(sorted(zones.items()))
+    print(f"\nlookups of the sample: plan data {dict(plan_data)}, parcels by number of zones {by_zones}")
+    assert sum(plan_data.values()) == len(parcel_ids) and plan_data["plan"] > 0

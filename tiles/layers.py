@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gis_service.model import LAYERS as CATALOGUE
+from gis_service.model import Column
 from tiles.glb import Property
 
 __all__ = ["LAYERS", "Layer"]
@@ -83,6 +85,41 @@ LAND_USE_PROPS = (
     Property("land_use_name_en", "STRING", "Land use (en)"),
 )
 
+_PROPERTY_TYPES = {"integer": "INT32", "number": "FLOAT32", "string": "STRING"}
+
+
+def _property(c: Column) -> Property:
+    """A catalogue column as a 3D tiles property. Areas need float64: a large lot's m² has more than 7 digits. A
+    number the catalogue bounds at zero gets -1 for "none"; one without a range may be negative (a ground level)."""
+    if c.type == "string":
+        return Property(c.name, "STRING", c.label)
+    kind = "FLOAT64" if c.unit == "m²" else _PROPERTY_TYPES[c.type]
+    unbounded = c.range is None and c.type == "number"
+    no_data: float | int = (-9999.0 if unbounded else -1.0) if c.type == "number" else -1
+    return Property(c.name, kind, c.label, no_data=no_data)  # type: ignore[arg-type]
+
+
+def catalogue_columns(layer: str, alias: str) -> tuple[str, tuple[Property, ...]]:
+    """The select list (table alias ``alias``, land-use codes ``l``) and properties of the catalogue's columns that
+    the 3D tiles carry, a land-use code with its names."""
+    sql: list[str] = []
+    props: list[Property] = []
+    for c in CATALOGUE[layer].columns:
+        if not c.tiles_3d:
+            continue
+        if c.name == "land_use_code":
+            sql.append(f"{alias}.land_use_code, {LAND_USE}")
+            props.extend(LAND_USE_PROPS)
+        else:
+            sql.append(f"{c.sql_value(alias)} AS {c.name}")
+            props.append(_property(c))
+    return ", ".join(sql), tuple(props)
+
+
+_ZONE_SQL, _ZONE_PROPS = catalogue_columns("zones", "z")
+_BUILDING_SQL, _BUILDING_PROPS = catalogue_columns("buildings", "b")
+_PARCEL_SQL, _PARCEL_PROPS = catalogue_columns("parcels", "pa")
+
 ZONES = Layer(
     name="zones",
     class_id="zone",
@@ -91,14 +128,8 @@ ZONES = Layer(
 SELECT z.id, z.row_version || '.' || p.row_version AS version, {BOX.format(t="z")}
 FROM planning.zones z JOIN current_plans p ON p.id = z.plan_id
 ORDER BY 1""",
-    fetch_sql="""SELECT z.id, ST_AsBinary(z.geom_4326) AS wkb, p.code AS plan_code, p.name AS plan_name,
-    z.id AS zone_id, z.zone_code, z.name, z.land_use_code, """
-    + LAND_USE
-    + """,
-    z.max_floors, z.min_floors, z.max_height_m::float8 AS max_height_m,
-    z.max_density_pct::float8 AS max_density_pct, z.max_far::float8 AS max_far,
-    z.min_setback_m::float8 AS min_setback_m, z.min_ground_elev_m::float8 AS min_ground_elev_m,
-    z.heritage_zone, z.geom_area_m2 AS area_m2
+    fetch_sql=f"""SELECT z.id, ST_AsBinary(z.geom_4326) AS wkb, p.code AS plan_code, p.name AS plan_name,
+    z.id AS zone_id, {_ZONE_SQL}, z.geom_area_m2 AS area_m2
 FROM planning.zones z JOIN planning.plans p ON p.id = z.plan_id
 LEFT JOIN planning.land_use_codes l ON l.code = z.land_use_code
 WHERE z.id = ANY(:ids) ORDER BY z.id""",
@@ -106,17 +137,7 @@ WHERE z.id = ANY(:ids) ORDER BY z.id""",
         Property("plan_code", "STRING", "Mã hồ sơ quy hoạch / Plan code"),
         Property("plan_name", "STRING", "Tên quy hoạch / Plan name"),
         Property("zone_id", "UINT32", "ID ô / Zone id"),
-        Property("zone_code", "STRING", "Ký hiệu ô / Zone code"),
-        Property("name", "STRING", "Tên / Name"),
-        *LAND_USE_PROPS,
-        Property("max_floors", "INT32", "Tầng cao tối đa / Max floors", no_data=-1),
-        Property("min_floors", "INT32", "Tầng cao tối thiểu / Min floors", no_data=-1),
-        Property("max_height_m", "FLOAT32", "Chiều cao tối đa (m) / Max height (m)", no_data=-1.0),
-        Property("max_density_pct", "FLOAT32", "Mật độ xây dựng tối đa (%) / Max density (%)", no_data=-1.0),
-        Property("max_far", "FLOAT32", "Hệ số sử dụng đất tối đa / Max FAR", no_data=-1.0),
-        Property("min_setback_m", "FLOAT32", "Khoảng lùi tối thiểu (m) / Min setback (m)", no_data=-1.0),
-        Property("min_ground_elev_m", "FLOAT32", "Cao độ nền tối thiểu (m) / Min ground level (m)", no_data=-9999.0),
-        Property("heritage_zone", "STRING", "Vùng bảo vệ di sản / Heritage zone"),
+        *_ZONE_PROPS,
         Property("area_m2", "FLOAT64", "Diện tích (m²) / Area (m²)"),
         Property("envelope_height_m", "FLOAT32", "Chiều cao khối hiển thị (m) / Envelope height shown (m)"),
     ),
@@ -133,26 +154,18 @@ SELECT b.id, b.row_version || '.' || coalesce(pa.row_version, 0) AS version, {BO
 FROM planning.buildings b LEFT JOIN planning.parcels pa ON pa.id = b.parcel_id
 WHERE {IN_PLAN.format(t="b")}
 ORDER BY 1""",
-    fetch_sql="""SELECT b.id, ST_AsBinary(b.geom_4326) AS wkb, b.id AS building_id, b.name,
-    b.parcel_id, pa.ward, pa.sheet_no, pa.parcel_no, b.floors, b.basement_floors, b.height_m::float8 AS height_m,
-    b.land_use_code, """
-    + LAND_USE
-    + """, b.geom_area_m2 AS footprint_m2
+    fetch_sql=f"""SELECT b.id, ST_AsBinary(b.geom_4326) AS wkb, b.id AS building_id,
+    pa.ward, pa.sheet_no, pa.parcel_no, {_BUILDING_SQL}, b.geom_area_m2 AS footprint_m2
 FROM planning.buildings b
 LEFT JOIN planning.parcels pa ON pa.id = b.parcel_id
 LEFT JOIN planning.land_use_codes l ON l.code = b.land_use_code
 WHERE b.id = ANY(:ids) ORDER BY b.id""",
     properties=(
         Property("building_id", "UINT32", "ID công trình / Building id"),
-        Property("name", "STRING", "Tên / Name"),
-        Property("parcel_id", "INT32", "ID thửa đất / Parcel id", no_data=-1),
         Property("ward", "STRING", "Phường, xã / Ward"),
         Property("sheet_no", "INT32", "Số tờ / Map sheet", no_data=-1),
         Property("parcel_no", "INT32", "Số thửa / Parcel number", no_data=-1),
-        Property("floors", "INT32", "Số tầng / Floors", no_data=-1),
-        Property("basement_floors", "INT32", "Số tầng hầm / Basement floors", no_data=-1),
-        Property("height_m", "FLOAT32", "Chiều cao (m) / Height (m)", no_data=-1.0),
-        *LAND_USE_PROPS,
+        *_BUILDING_PROPS,
         Property("footprint_m2", "FLOAT32", "Diện tích xây dựng (m²) / Footprint (m²)"),
     ),
     height=_building_height,
@@ -167,24 +180,15 @@ PARCELS = Layer(
 SELECT pa.id, pa.row_version::text AS version, {BOX.format(t="pa")}
 FROM planning.parcels pa WHERE {IN_PLAN.format(t="pa")}
 ORDER BY 1""",
-    fetch_sql="""SELECT pa.id, ST_AsBinary(pa.geom_4326) AS wkb, pa.id AS parcel_id, pa.ward, pa.ward_code,
-    pa.sheet_no, pa.parcel_no, pa.area_m2::float8 AS area_m2, pa.geom_area_m2 AS measured_area_m2,
-    pa.land_use_code, """
-    + LAND_USE
-    + """, pa.address
+    fetch_sql=f"""SELECT pa.id, ST_AsBinary(pa.geom_4326) AS wkb, pa.id AS parcel_id, {_PARCEL_SQL},
+    pa.geom_area_m2 AS measured_area_m2
 FROM planning.parcels pa
 LEFT JOIN planning.land_use_codes l ON l.code = pa.land_use_code
 WHERE pa.id = ANY(:ids) ORDER BY pa.id""",
     properties=(
         Property("parcel_id", "UINT32", "ID thửa đất / Parcel id"),
-        Property("ward", "STRING", "Phường, xã / Ward"),
-        Property("ward_code", "STRING", "Mã phường, xã / Ward code"),
-        Property("sheet_no", "INT32", "Số tờ / Map sheet", no_data=-1),
-        Property("parcel_no", "INT32", "Số thửa / Parcel number", no_data=-1),
-        Property("area_m2", "FLOAT64", "Diện tích pháp lý (m²) / Recorded area (m²)", no_data=-1.0),
+        *_PARCEL_PROPS,
         Property("measured_area_m2", "FLOAT64", "Diện tích đo (m²) / Measured area (m²)"),
-        *LAND_USE_PROPS,
-        Property("address", "STRING", "Địa chỉ / Address"),
     ),
     height=_parcel_height,
     default_rgb=(240, 240, 230),

@@ -13,8 +13,9 @@ import click
 
 from gis_service.cli import exit_without_teardown, get_settings, own_process, say
 from gis_service.db import create_db_engine, resolve_database_url
+from gis_service.model import LAYERS
 
-KINDS = ["zones", "parcels", "buildings", "red-lines", "building-lines", "plan-boundary", "map-features"]
+KINDS = [layer.kind for layer in LAYERS.values()]
 
 
 class _Progress:
@@ -70,9 +71,9 @@ def import_(
     PATH is a GeoPackage, Shapefile (alone or zipped), GeoJSON, MapInfo TAB/MIF, FileGDB, DXF, DGN v7, a scanned
     GeoTIFF or a TT 16/2025 dossier folder (HoSoGIS/*.gpkg or *.gdb).
     """
-    # Python's cyclic garbage collector is off while the command runs. Reference counting frees the import's
-    # objects; in an import of a million zones the collector found a few hundred cyclic ones, after 340 passes over
-    # the live objects (the converters' modules, each batch's shapes) that cost 0.3-0.4 s. The process ends after.
+    # Python's cyclic garbage collector is off while the command runs: reference counting frees the import's
+    # objects, and the collector's passes over the live ones (modules, each batch's shapes) find few cycles. The
+    # process ends after.
     gc_was_on = gc.isenabled()
     gc.disable()
     if own_process():
@@ -88,10 +89,9 @@ def _keep_freed_memory() -> None:
     """glibc's malloc keeps the memory an import frees for its next batches, rather than giving it back to the
     system at once and having it zeroed again on the next touch. By default every array above a threshold (which
     grows to at most 32 MB) is a mapping of its own, unmapped when freed, and the top of the heap is trimmed past
-    twice that, and each page of new memory costs the kernel a fault and its clearing (about 9 % of the import's
-    CPU time). With these settings an import of a million zones faults in 308,000 pages instead of 350,000-368,000,
-    at the same peak memory. A setting of the whole process: only when the command is the process (which ends
-    after). Elsewhere (musl, macOS) nothing is changed."""
+    twice that, and each page of new memory costs the kernel a fault and its clearing (``docs/import-pipeline.md``
+    has the figures). A setting of the whole process: only when the command is the process (which ends after).
+    Elsewhere (musl, macOS) nothing is changed."""
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -108,7 +108,7 @@ def _import(
 ) -> None:
     from gis_service import file_digest
 
-    digest = file_digest.start(path)  # hashed while the converters load (half a second)
+    digest = file_digest.start(path)  # hashed while the converters load
     from converters import ConverterError, ImportOptions, import_path
     from gis_service.errors import PlanningError
 

@@ -1,4 +1,6 @@
-"""The plan layers as the core knows them: what each layer is and what of it the public may see.
+"""The data model: the catalogue of plan layers and their columns, and who may see which features."""
 
-Modules are added beside each other here; this file stays empty so that none of them is loaded without being asked.
-"""
+from gis_service.model.columns import Column, ColumnType
+from gis_service.model.layers import LAYERS, PLAN_LAYERS, SYSTEM_COLUMNS, Layer, layer_of_kind
+
+__all__ = ["LAYERS", "PLAN_LAYERS", "SYSTEM_COLUMNS", "Column", "ColumnType", "Layer", "layer_of_kind"]

@@ -1,12 +1,10 @@
-"""What of the plan layers the public may see, as SQL conditions shared by every reader of the tables.
-
-The vector tiles (:mod:`gis_service.vector_tiles`), the OGC collections (:mod:`ogc.layers`) and the web viewer use
-the same conditions, so a feature is public in all of them or in none.
-"""
+"""Who may see which features: the public sees plan layers only where their plan version is approved."""
 
 from __future__ import annotations
 
-__all__ = ["APPROVED_PLAN_IDS", "NO_LONLAT_INDEX", "lonlat_window"]
+__all__ = ["APPROVED_PLAN_IDS", "NO_LONLAT_INDEX", "lonlat_window", "public_filter"]
+
+from gis_service.model.layers import Layer
 
 # A plan layer's features are public only when their plan version is approved.
 APPROVED_PLAN_IDS = "plan_id IN (SELECT p.id FROM planning.plans p WHERE p.status = 'approved')"
@@ -14,6 +12,15 @@ APPROVED_PLAN_IDS = "plan_id IN (SELECT p.id FROM planning.plans p WHERE p.statu
 #: Tables whose lon/lat copy ``geom_4326`` has no index (migration ``0006_zones_one_spatial_index``): a lon/lat
 #: window finds their rows through the index on ``geom`` (EPSG:9214) and the window's box there.
 NO_LONLAT_INDEX = frozenset({"zones"})
+
+
+def public_filter(layer: Layer) -> str:
+    """The SQL condition (on the layer's table, unaliased) that the public's rows meet."""
+    if layer.versioned:
+        return APPROVED_PLAN_IDS
+    if layer.name == "plans":
+        return "status = 'approved' AND geom IS NOT NULL"
+    return "true"
 
 
 def lonlat_window(table: str, window: str, alias: str = "t") -> str | None:

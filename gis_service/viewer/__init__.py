@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis_service.api.deps import read_pool
+from gis_service.model.layers import ZONES
 from gis_service.model.visibility import APPROVED_PLAN_IDS
 from gis_service.settings import Settings
 
@@ -126,6 +127,10 @@ def install_viewer(app: FastAPI, settings: Settings) -> None:
         data["base_map"] = (
             {"url": viewer.base_map_url, "attribution": viewer.base_map_attribution} if viewer.base_map_url else None
         )
+        data["zone_rules"] = [
+            {"name": c.name, "type": c.type, "unit": c.unit, "label": {"vi": c.label_vi, "en": c.label_en}}
+            for c in ZONES.rules()
+        ]
         data["links"] = {
             "api": "/api",
             "docs": "/docs",

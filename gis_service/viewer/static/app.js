@@ -96,16 +96,15 @@ function closePanel() {
   (app.view === "3d" ? $("#map3d") : $("#map2d")).focus();
 }
 
+// The zone rules and their labels come from the layer catalogue (config.zone_rules), so a new rule shows up here.
 function ruleRows(rules) {
-  const units = { max_density_pct: " %", max_height_m: " m", min_setback_m: " m", min_ground_elev_m: " m",
-                  max_floors: " " + t("floors_unit"), min_floors: " " + t("floors_unit") };
   const rows = [];
-  for (const key of ["max_density_pct", "max_floors", "min_floors", "max_height_m", "max_far", "min_setback_m",
-                     "min_ground_elev_m", "heritage_zone", "notes"]) {
-    const v = rules[key];
+  for (const rule of (app.config && app.config.zone_rules) || []) {
+    const v = rules[rule.name];
     if (v === null || v === undefined || v === "") continue;
-    const text = typeof v === "number" ? formatNumber(v) + (units[key] || "") : String(v);
-    rows.push(el("dt", { text: t(key) }), el("dd", { "data-rule": key, text }));
+    const unit = rule.unit ? " " + rule.unit : rule.type === "integer" ? " " + t("floors_unit") : "";
+    const text = typeof v === "number" ? formatNumber(v) + unit : String(v);
+    rows.push(el("dt", { text: rule.label[lang()] || rule.label.en }), el("dd", { "data-rule": rule.name, text }));
   }
   return rows;
 }
