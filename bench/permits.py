@@ -157,7 +157,7 @@ def api_rates(
                 "GIS_OGC_DIR": str(tmp / f"ogc{workers}{cache}"),
                 "GIS_SITE_CACHE_SIZE": cache,
             }
-            args = ["gis_service.app:create_app", "--factory"]
+            args = ["gis_service.api.app:create_app", "--factory"]
             with uvicorn_server(args, env, "/healthz", workers) as base:
                 if cache != "0":
                     warm(base, warm_paths, workers)

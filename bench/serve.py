@@ -4,7 +4,7 @@ One run, one throwaway database (generated with ``generate_series``: 1000 x 1000
 100 x 100 zones of an approved plan around the VN-2000 control point, EPSG:9214 storage), three servers under
 uvicorn with the same number of workers, on loopback:
 
-* **ours**: ``gis_service.app:create_app`` (pygeoapi at /ogc with ``ogc.provider.PlanningProvider``, lookup, tiles);
+* **ours**: ``gis_service.api.app:create_app`` (pygeoapi at /ogc with ``ogc.provider.PlanningProvider``, lookup, tiles);
 * **stock**: pygeoapi 0.24 with its own PostgreSQL provider on the same table (storage CRS EPSG:9214);
 * **tipg** (if installed): tipg 1.6 on the same schema;
 * **SQL floor**: the statement each of our endpoints runs, timed over one psycopg connection.
@@ -391,7 +391,7 @@ def _servers(libpq_url: str, tmp: Path, has_tipg: bool) -> list[tuple[str, list[
         "GIS_DB_POOL_SIZE": "8",
     }
     servers: list[tuple[str, list[str], dict[str, str], str]] = [
-        ("ours", ["--factory", "gis_service.app:create_app"], ours_env, "/healthz"),
+        ("ours", ["--factory", "gis_service.api.app:create_app"], ours_env, "/healthz"),
     ]
     config, openapi = stock_config(libpq_url, tmp)
     servers.append(

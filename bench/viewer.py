@@ -23,9 +23,9 @@ import uvicorn
 
 from bench.common import throwaway_database
 from converters import ImportOptions, import_path
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.db import create_db_engine
-from gis_service.plans import publish_plan
+from gis_service.editing import publish_plan
 from gis_service.settings import Settings, TileSettings, project_root
 from tiles import TileOptions, build_tilesets
 

@@ -1,26 +1,15 @@
-"""Huế 3D planning service: the web application and the domain services.
+"""Huế 3D planning service: the core (plans, rules, lookup, permits, editing with history), which knows nothing of
+the web, and its shells (``gis_service.api``: the FastAPI app; ``gis_service.cli``; ``gis_service.viewer``).
 
-Public surface: :func:`create_app` and :class:`Settings`.
+The web application is built by :func:`gis_service.api.app.create_app`; the settings are :class:`Settings`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Settings", "__version__", "create_app"]
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-    from gis_service.settings import Settings
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the FastAPI application (see :func:`gis_service.app.create_app`)."""
-    from gis_service.app import create_app as _create_app
-
-    return _create_app(settings)
+__all__ = ["Settings", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,4 @@
-"""Users, roles, passwords and bearer tokens; the FastAPI dependencies that check them.
+"""Users, roles, passwords and bearer tokens.
 
 Roles: ``public`` (reads, the default), ``planner`` (edits draft plans, publishes), ``permit_officer`` (records permit
 decisions), ``admin`` (manages users; passes every role check).
@@ -12,8 +12,8 @@ with an expiry. Why not signed JWTs: every request checks the token against the 
 must be locked out at once, and the role may change), and a JWT would add a signing key to keep secret, to share
 between processes and to rotate, for nothing. Revoking is one UPDATE; a stolen copy of the table lets no one in.
 
-Domain functions take a SQLAlchemy connection inside the caller's transaction and raise
-:mod:`gis_service.errors` classes; only :func:`optional_user` and :func:`require_role` know about HTTP requests.
+Functions take a SQLAlchemy connection inside the caller's transaction and raise :mod:`gis_service.errors` classes;
+the web app reads the token of a request and checks roles in :mod:`gis_service.api.deps`.
 """
 
 from __future__ import annotations
@@ -25,17 +25,15 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import Request
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from gis_service.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationError
+from gis_service.errors import NotFound, TooManyRequests, Unauthorized, ValidationError
 
 __all__ = [
     "IssuedToken",
@@ -49,8 +47,6 @@ __all__ = [
     "issue_token",
     "list_users",
     "login",
-    "optional_user",
-    "require_role",
     "revoke_token",
     "user_for_token",
     "verify_password",
@@ -68,6 +64,8 @@ class Role(enum.StrEnum):
 
 @dataclass(frozen=True)
 class User:
+    """A user of the service: its id, unique name (any case), role, and whether it is locked out."""
+
     id: int
     name: str
     role: Role
@@ -368,53 +366,3 @@ def login(
             {"name": (name or "")[:200], "addr": client_addr},
         )
     raise Unauthorized("wrong user name or password, or the user is disabled", error="")
-
-
-# ---- FastAPI dependencies ---------------------------------------------------------------------------------
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("the Authorization header must be 'Bearer <token>' (get one at /auth/token)")
-    return token.strip()
-
-
-def optional_user(request: Request) -> User | None:
-    """The user of the request's ``Authorization: Bearer`` token, or ``None`` without one.
-
-    An invalid, expired or revoked token is a 401, never silently anonymous.
-    """
-    if hasattr(request.state, "planning_user"):
-        cached: User | None = request.state.planning_user
-        return cached
-    user: User | None
-    token = _bearer(request)
-    if token is None:
-        user = None
-    else:
-        engine: Engine = request.app.state.engine
-        with engine.connect() as conn:
-            user = user_for_token(conn, token)
-    request.state.planning_user = user
-    return user
-
-
-def require_role(*roles: Role) -> Callable[[Request], User]:
-    """A dependency giving the request's user when it has one of ``roles`` (admin always has).
-
-    No token or a bad one: 401; a valid token of another role: 403.
-    """
-    wanted = ", ".join(r.value for r in roles) or "admin"
-
-    def dependency(request: Request) -> User:
-        user = optional_user(request)
-        if user is None:
-            raise Unauthorized(f"log in first: this needs the role {wanted} (POST /auth/token)", error="")
-        if not user.has_role(*roles):
-            raise Forbidden(f"user {user.name} ({user.role.value}) may not do this: it needs the role {wanted}")
-        return user
-
-    dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles) or 'admin'}"
-    return dependency

@@ -3,10 +3,11 @@
 A job is a row: queued -> running -> succeeded | failed, with its parameters, result, last message and who asked.
 The runner claims the oldest queued job (``FOR UPDATE SKIP LOCKED``, so several processes may run runners) and holds
 a session advisory lock on it while it works: a job left ``running`` by a process that died holds no lock, and the
-next runner to start puts it back in the queue. Kinds of job are registered in :data:`HANDLERS`.
+next runner to start puts it back in the queue. The kinds of job the queue takes are :data:`KINDS`; the code that
+runs each kind is given to the runner by whoever starts it (the web app), so this module needs none of it.
 
-The only kind today is ``tiles.rebuild``: after a plan is published, the 3D tiles are brought up to date
-(incrementally: only tiles whose features changed are rewritten, see :mod:`tiles`).
+The only kind today is ``tiles.rebuild`` (:data:`TILES_REBUILD`): after a plan is published, the 3D tiles are brought
+up to date (incrementally: only tiles whose features changed are rewritten, see :mod:`tiles.jobs`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,19 +27,39 @@ from gis_service.db import create_db_engine
 from gis_service.errors import NotFound
 from gis_service.settings import Settings
 
-__all__ = ["HANDLERS", "Job", "JobRunner", "enqueue", "get_job", "list_jobs", "start_job_runner"]
+__all__ = [
+    "KINDS",
+    "TILES_REBUILD",
+    "Handler",
+    "Job",
+    "JobRunner",
+    "Progress",
+    "enqueue",
+    "get_job",
+    "list_jobs",
+    "start_job_runner",
+]
 
 log = logging.getLogger(__name__)
 
 #: Advisory lock namespace of running jobs (first key of pg_advisory_lock(int, int)).
 LOCK_CLASS = 6_2026
 
+#: The kind of job that rebuilds the 3D tiles after a plan is published.
+TILES_REBUILD = "tiles.rebuild"
+#: The kinds of job :func:`enqueue` accepts.
+KINDS = frozenset({TILES_REBUILD})
+
+#: Tells the job's status what it is doing now (a short message).
 Progress = Callable[[str], None]
+#: Runs one kind of job: ``handler(settings, engine, params, progress)`` returns the job's result.
 Handler = Callable[[Settings, Engine, dict[str, Any], Progress], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Job:
+    """A background job as stored: kind, status (queued, running, succeeded, failed), parameters and result."""
+
     id: int
     kind: str
     status: str
@@ -51,6 +72,7 @@ class Job:
     finished_at: datetime | None
 
     def as_json(self, base_url: str = "") -> dict[str, Any]:
+        """The job as the API shows it, with a link to itself under ``base_url``."""
         return {
             "id": self.id,
             "kind": self.kind,
@@ -71,7 +93,7 @@ _COLUMNS = "id, kind, status, params, result, message, created_by, created_at, s
 
 def enqueue(conn: Connection, kind: str, params: dict[str, Any], *, created_by: str | None) -> Job:
     """Queue a job inside the caller's transaction: it runs only if that transaction commits."""
-    if kind not in HANDLERS:
+    if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r}")
     row = conn.execute(
         sa.text(
@@ -84,6 +106,7 @@ def enqueue(conn: Connection, kind: str, params: dict[str, Any], *, created_by: 
 
 
 def get_job(conn: Connection, job_id: int) -> Job:
+    """The job of that id; raises :class:`~gis_service.errors.NotFound`."""
     row = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM planning.jobs WHERE id = :id"), {"id": job_id}).one_or_none()  # noqa: S608
     if row is None:
         raise NotFound(f"no job {job_id}")
@@ -91,61 +114,47 @@ def get_job(conn: Connection, job_id: int) -> Job:
 
 
 def list_jobs(conn: Connection, *, limit: int = 50) -> list[Job]:
+    """The latest ``limit`` jobs, newest first."""
     rows = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM planning.jobs ORDER BY id DESC LIMIT :n"), {"n": limit}).all()  # noqa: S608
     return [Job(*r) for r in rows]
 
 
-# ---- handlers ---------------------------------------------------------------------------------------------
-def rebuild_tiles(settings: Settings, engine: Engine, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """Bring the served 3D tiles (``GIS_TILES__OUT_DIR``) up to date; only changed tiles are rewritten."""
-    from tiles import TileOptions, build_tilesets
-
-    ts = settings.tiles
-    reports = build_tilesets(
-        engine,
-        ts.out_dir,
-        layers=params.get("layers") or ("zones", "buildings", "parcels"),
-        options=TileOptions(**ts.model_dump(exclude={"out_dir"})),
-        progress=progress,
-    )
-    return {
-        "layers": [
-            {
-                "layer": r.layer,
-                "features": r.features,
-                "tiles": r.tiles,
-                "written": len(r.written),
-                "deleted": len(r.deleted),
-                "seconds": round(r.seconds, 3),
-            }
-            for r in reports
-        ]
-    }
-
-
-HANDLERS: dict[str, Handler] = {"tiles.rebuild": rebuild_tiles}
-
-
 # ---- runner -----------------------------------------------------------------------------------------------
 class JobRunner:
-    """One background thread running queued jobs, woken by :meth:`wake` or every ``poll_s`` seconds."""
+    """One background thread running queued jobs, woken by :meth:`wake` or every ``poll_s`` seconds.
 
-    def __init__(self, settings: Settings, engine: Engine, *, poll_s: float = 5.0) -> None:
+    Parameters
+    ----------
+    settings, engine
+        Given to each handler; the engine is the runner's own (it is disposed of by :meth:`stop`).
+    handlers
+        The code of each kind of job (e.g. ``tiles.jobs.HANDLERS``); a job of another kind fails.
+    poll_s
+        Seconds between two looks at the queue when nothing wakes the runner.
+    """
+
+    def __init__(
+        self, settings: Settings, engine: Engine, handlers: Mapping[str, Handler], *, poll_s: float = 5.0
+    ) -> None:
         self.settings = settings
         self.engine = engine
+        self.handlers = dict(handlers)
         self.poll_s = poll_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="planning-jobs", daemon=True)
 
     def start(self) -> JobRunner:
+        """Start the thread; returns the runner."""
         self._thread.start()
         return self
 
     def wake(self) -> None:
+        """Look at the queue now (a job was just queued)."""
         self._wake.set()
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Stop the thread (waiting up to ``timeout`` seconds for a running job) and dispose of the engine."""
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():
@@ -229,7 +238,7 @@ class JobRunner:
 
         log.info("job %s (%s) started", job_id, kind)
         try:
-            result = HANDLERS[kind](self.settings, self.engine, params, progress)
+            result = self.handlers[kind](self.settings, self.engine, params, progress)
         except Exception as exc:
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             log.exception("job %s (%s) failed", job_id, kind)
@@ -247,11 +256,21 @@ class JobRunner:
             )
 
 
-def start_job_runner(settings: Settings, engine: Engine) -> JobRunner:
-    """Start the runner of this process on an engine of its own (no statement timeout: a rebuild may be long)."""
+def start_job_runner(settings: Settings, engine: Engine, handlers: Mapping[str, Handler]) -> JobRunner:
+    """Start the runner of this process on an engine of its own (no statement timeout: a rebuild may be long).
+
+    Parameters
+    ----------
+    settings
+        The service's settings, given to each handler.
+    engine
+        The web app's engine: the runner opens its own on the same database.
+    handlers
+        The code of each kind of job (see :class:`JobRunner`).
+    """
     jobs_engine = create_db_engine(
         engine.url.render_as_string(hide_password=False).replace("postgresql+psycopg://", "postgresql://", 1),
         pool_size=3,
         statement_timeout_ms=0,
     )
-    return JobRunner(settings, jobs_engine).start()
+    return JobRunner(settings, jobs_engine, handlers).start()

@@ -99,7 +99,7 @@ def build_config(
 
 
 def _tile_links(base_url: str, name: str) -> list[dict[str, str]]:
-    """Links from a collection to its vector tiles (served by the app, see gis_service.read_path)."""
+    """Links from a collection to its vector tiles (served by the app, see gis_service.api.tiles)."""
     from gis_service.vector_tiles import TILE_LAYERS
 
     if name not in TILE_LAYERS:

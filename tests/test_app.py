@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from fastapi.testclient import TestClient
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.db.migrate import head_revision
 from gis_service.settings import Settings
 

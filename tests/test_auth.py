@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Connection, Engine
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.auth import (
     Role,
     User,

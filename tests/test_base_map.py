@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from converters import ImportOptions, import_path
 from converters.errors import ConverterError
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.settings import Settings

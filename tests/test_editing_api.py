@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from ogc_sample import CONTROL_LONLAT, E0, N0, load_sample
 from sqlalchemy.engine import Engine
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.auth import create_user, disable_user, issue_token
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from permits_sample import E0, N0, box, box_geojson, load_permit_plan
 from pyproj import Transformer
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.settings import Settings
 
 TO_9214 = Transformer.from_crs("OGC:CRS84", "EPSG:9214", always_xy=True)

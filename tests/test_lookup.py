@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from ogc_sample import CONTROL_LONLAT, E0, N0, PLAN_CODE
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.lookup_answer import LookupAnswer
 from gis_service.settings import Settings
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from ogc_sample import CONTROL_LONLAT, E0, N0
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.settings import Settings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.settings import Settings
 
 

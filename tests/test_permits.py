@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from permits_sample import CODE, E0, N0, box, box_geojson, load_permit_plan
 from pyproj import Transformer
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.db import create_db_engine
 from gis_service.settings import Settings
 
@@ -213,8 +213,7 @@ def _republish_with_two_floors(url: str, ids: dict[str, int]) -> None:
     """Edit zone A of the approved plan (history), then publish version 2 where zone A allows 2 floors."""
     import sqlalchemy as sa
 
-    from gis_service.editing import insert_feature, update_feature
-    from gis_service.plans import publish_plan
+    from gis_service.editing import insert_feature, publish_plan, update_feature
 
     engine = create_db_engine(url, pool_size=1)
     try:

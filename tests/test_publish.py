@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from ogc_sample import PLAN_CODE, PUBLISH_CODE, load_sample
 from sqlalchemy.engine import Engine
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.settings import Settings, TileSettings
@@ -163,6 +163,7 @@ def test_jobs_left_running_by_a_dead_process_run_again_and_failures_say_why(
     pub_db: tuple[str, dict[str, Any]], db: Engine, tiles_dir: Path
 ) -> None:
     from gis_service.jobs import JobRunner
+    from tiles.jobs import HANDLERS
 
     with db.begin() as c:
         orphan = c.execute(
@@ -178,7 +179,8 @@ def test_jobs_left_running_by_a_dead_process_run_again_and_failures_say_why(
             )
         ).scalar_one()
     settings = Settings(database_url=pub_db[0], tiles=TileSettings(out_dir=tiles_dir))
-    runner = JobRunner(settings, create_db_engine(pub_db[0], pool_size=3, statement_timeout_ms=0), poll_s=0.2).start()
+    engine = create_db_engine(pub_db[0], pool_size=3, statement_timeout_ms=0)
+    runner = JobRunner(settings, engine, HANDLERS, poll_s=0.2).start()
     try:
         deadline = time.monotonic() + 120
         while True:

@@ -22,7 +22,7 @@ from pyproj import Geod, Transformer
 from sqlalchemy.engine import Engine
 from tiles_sample import PLAN_CODE, WHO, E, N, Sample, content_path, make_sample, read_glb, walk
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.cli import cli
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade

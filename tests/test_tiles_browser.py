@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from tiles_sample import PLAN_CODE, E, N, make_sample
 from viewer_served import CHROMIUM, CHROMIUM_ARGS, serve_app
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.settings import Settings, TileSettings

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.db import create_db_engine
 from gis_service.settings import Settings, ViewerSettings
 

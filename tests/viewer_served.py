@@ -14,9 +14,9 @@ from typing import Any
 import uvicorn
 
 from converters import ImportOptions, import_path
-from gis_service import create_app
+from gis_service.api.app import create_app
 from gis_service.db import create_db_engine
-from gis_service.plans import publish_plan
+from gis_service.editing import publish_plan
 from gis_service.settings import Settings, TileSettings
 from tiles import TileOptions, build_tilesets
 

@@ -20,7 +20,7 @@ def plans() -> None:
 @click.pass_context
 def list_command(ctx: click.Context, code: str | None) -> None:
     """Every plan version: code, version, status, decision, zones."""
-    from gis_service.plans import list_plans
+    from gis_service.editing import list_plans
 
     engine = create_db_engine(resolve_database_url(get_settings(ctx)), pool_size=1)
     try:
@@ -45,7 +45,7 @@ def list_command(ctx: click.Context, code: str | None) -> None:
 @click.pass_context
 def publish_command(ctx: click.Context, code: str, version: int | None, user: str | None, reason: str | None) -> None:
     """Approve the draft of plan CODE; its approved version becomes superseded (one transaction)."""
-    from gis_service.plans import publish_plan
+    from gis_service.editing import publish_plan
 
     engine = create_db_engine(resolve_database_url(get_settings(ctx)), pool_size=1)
     try:

@@ -66,7 +66,7 @@ def load_sample_plans(engine: Engine, root: Path, *, user: str = "demo", reason:
     draft someone else started.
     """
     from converters import ImportOptions, import_path
-    from gis_service.plans import publish_plan
+    from gis_service.editing import publish_plan
 
     done = []
     for plan in SAMPLE_PLANS:

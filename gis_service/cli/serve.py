@@ -19,7 +19,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the APIs and the web viewer."""
     import uvicorn
 
-    from gis_service.app import create_app
+    from gis_service.api.app import create_app
 
     settings = get_settings(ctx)
     host = host or settings.server.host

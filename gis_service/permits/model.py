@@ -18,6 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 from shapely.geometry.base import BaseGeometry
 
 from gis_service.errors import ValidationError
+from gis_service.geojson import GeoJSONError, parse_geometry
 from gis_service.rules.result import RuleResult
 from gis_service.rules.uses import resolve_use
 from gis_service.service_area import E_RANGE, LAT_RANGE, LON_RANGE, N_RANGE
@@ -171,8 +172,6 @@ def parse_request(data: dict[str, Any] | CheckRequest) -> Proposal:
 
 def _polygon(name: str, geojson: dict[str, Any] | None, crs: str) -> BaseGeometry:
     geom = _read_polygon(name, geojson)
-    if shapely.has_z(geom):
-        geom = shapely.force_2d(geom)
     coords = shapely.get_coordinates(geom)
     if not all(math.isfinite(v) for v in coords.ravel()):
         raise ValidationError(f"{name}: coordinates must be finite numbers")
@@ -189,23 +188,25 @@ def _polygon(name: str, geojson: dict[str, Any] | None, crs: str) -> BaseGeometr
 
 
 def _read_polygon(name: str, geojson: dict[str, Any] | None) -> BaseGeometry:
-    """A GeoJSON Polygon or MultiPolygon (or a Feature of one) as a shape, not empty."""
-    if not isinstance(geojson, dict):
-        raise ValidationError(f"{name}: expected a GeoJSON Polygon or MultiPolygon object")
-    if geojson.get("type") == "Feature":
-        geojson = geojson.get("geometry") or {}
-    kind = geojson.get("type")
-    if kind not in ("Polygon", "MultiPolygon"):
-        raise ValidationError(f"{name}: a GeoJSON Polygon or MultiPolygon is needed, not {kind!r}")
-    import json
-
+    """A GeoJSON Polygon or MultiPolygon (or a Feature of one) as a 2D shape, not empty."""
+    value: Any = geojson
+    if isinstance(value, dict) and value.get("type") == "Feature":
+        value = value.get("geometry") or {}
     try:
-        geom = shapely.from_geojson(json.dumps(geojson))
-    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
-        raise ValidationError(f"{name}: not a readable GeoJSON {kind}: {str(exc).splitlines()[0]}") from None
-    if geom.is_empty:
-        raise ValidationError(f"{name}: the polygon is empty")
-    return geom
+        return parse_geometry(value, ("Polygon", "MultiPolygon"))
+    except GeoJSONError as exc:
+        raise ValidationError(_unreadable(name, value, exc)) from None
+
+
+def _unreadable(name: str, value: Any, exc: GeoJSONError) -> str:
+    """What is wrong with a footprint or lot that is no polygon, in the words of the check's other errors."""
+    if exc.problem == "object":
+        return f"{name}: expected a GeoJSON Polygon or MultiPolygon object"
+    if exc.problem == "type":
+        return f"{name}: a GeoJSON Polygon or MultiPolygon is needed, not {value.get('type')!r}"
+    if exc.problem == "unreadable":
+        return f"{name}: not a readable GeoJSON {value['type']}: {exc.detail}"
+    return f"{name}: the polygon is empty"
 
 
 def _check_lonlat(name: str, xs: Any, ys: Any) -> None:

@@ -1,4 +1,4 @@
-"""The envelope as users receive it: JSON (CRS84 or EPSG:9214) and a glb of its 3D solid.
+"""The envelope as users receive it: JSON (CRS84 or EPSG:9214) and its 3D solid (as glb: :mod:`tiles.envelope_glb`).
 
 The solid is the buildable area of each zone the lot may be built in, extruded from the ground to that zone's height
 limit (else its floors times :data:`~gis_service.rules.limits.STOREY_M`).
@@ -18,7 +18,7 @@ from gis_service.rules.drawing import geojson
 from gis_service.rules.envelope import Envelope
 from gis_service.rules.limits import STOREY_M
 
-__all__ = ["CRS_NAMES", "envelope_answer", "envelope_glb", "envelope_summary", "max_proposal"]
+__all__ = ["CRS_NAMES", "envelope_answer", "envelope_summary", "max_proposal", "solid_parts", "to_crs84"]
 
 CRS_NAMES = {
     "CRS84": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
@@ -51,7 +51,13 @@ def _geo(geom: BaseGeometry, crs: str) -> dict[str, Any] | None:
     return geojson(geom, precision=4)
 
 
-def _solid_parts(env: Envelope) -> list[tuple[BaseGeometry, float, dict[str, Any]]]:
+def solid_parts(env: Envelope) -> list[tuple[BaseGeometry, float, dict[str, Any]]]:
+    """The envelope's solid: ``(part of the buildable area, top in metres, zone properties)`` for each zone.
+
+    Each part is the buildable area within one zone the lot may be built in, up to that zone's height limit (else
+    its floors times :data:`~gis_service.rules.limits.STOREY_M`); zones without either are left out. The glb of
+    :mod:`tiles.envelope_glb` and the JSON answer draw the same parts.
+    """
     out = []
     for info in env.parts:
         zone = next(z for z in env.site.zones if z.id == info["zone_id"])
@@ -102,7 +108,7 @@ def envelope_answer(env: Envelope, *, crs: str = "CRS84") -> dict[str, Any]:
             "geometry": _geo(geom, crs),
             "properties": {**props, "base_m": 0.0, "top_m": top, "height_m": top},
         }
-        for geom, top, props in _solid_parts(env)
+        for geom, top, props in solid_parts(env)
     ]
     return {
         "parcel": parcel and {k: v for k, v in parcel.items() if k not in ("history_id",)},
@@ -117,39 +123,6 @@ def envelope_answer(env: Envelope, *, crs: str = "CRS84") -> dict[str, Any]:
         "solid": {"type": "FeatureCollection", "features": solid},
         "max_proposal": max_proposal(env, crs=crs),
     }
-
-
-def envelope_glb(env: Envelope) -> tuple[bytes, tuple[float, float]]:
-    """The solid as a glb in the east-north-up frame at the lot's centre (ground at 0 m): ``(glb, (lon, lat))``."""
-    from tiles.geodesy import enu_frame
-    from tiles.glb import Property, glb_bytes
-    from tiles.mesh import extrude
-
-    parts = _solid_parts(env)
-    centre = to_crs84(shapely.centroid(env.site.lot))
-    lon, lat = float(centre.x), float(centre.y)
-    if not parts:
-        raise ValueError("nothing may be built on this lot: the envelope has no solid")
-    geoms = np.array([to_crs84(g) for g, _t, _p in parts], dtype=object)
-    origin, rotation = enu_frame(lon, lat, 0.0)
-    heights = np.array([t for _g, t, _p in parts], dtype=np.float64)
-    mesh = extrude(geoms, np.zeros(len(parts)), heights, origin, rotation)
-    colors = np.array([(46, 125, 200, 110)] * len(parts), dtype=np.uint8)
-    props = [
-        Property("zone_code", "STRING", "Ô quy hoạch / Zone"),
-        Property("height_m", "FLOAT64", "Chiều cao tối đa (m) / Height limit (m)"),
-    ]
-    data = glb_bytes(
-        mesh,
-        colors=colors,
-        translation=np.zeros(3),
-        class_id="envelope",
-        class_name="Khối xây dựng tối đa / Buildable envelope",
-        properties=props,
-        columns={"zone_code": [p.get("zone_code") or "" for _g, _t, p in parts], "height_m": heights.tolist()},
-        translucent=True,
-    )
-    return data, (lon, lat)
 
 
 def max_proposal(env: Envelope, *, crs: str = "EPSG:9214") -> dict[str, Any] | None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from gis_service.auth import Role, User, require_role
+from gis_service.api.deps import EngineDep, Planner, in_thread
 from gis_service.errors import NotFound
 
 __all__ = ["DRAFT_ZONES_SQL", "draft_zones_geojson", "planner_router"]
@@ -41,8 +40,6 @@ SELECT json_build_object(
 """
 )
 
-require_planner = require_role(Role.PLANNER)
-
 
 def draft_zones_geojson(engine: Engine, code: str) -> str:
     """The zones of the draft of plan ``code`` as a GeoJSON FeatureCollection (CRS84); NotFound without a draft."""
@@ -54,15 +51,16 @@ def draft_zones_geojson(engine: Engine, code: str) -> str:
 
 
 def planner_router() -> APIRouter:
+    """The planners' routes of the viewer: ``/viewer/draft-zones``."""
     router = APIRouter(tags=["Web viewer"])
 
     @router.get("/viewer/draft-zones", summary="Zones of a plan's draft version, for the planners' map (CRS84)")
     async def draft_zones(
-        request: Request,
-        _user: Annotated[User, Depends(require_planner)],
+        engine: EngineDep,
+        _user: Planner,
         plan: Annotated[str, Query(max_length=20, description="Plan code (maHoSoQH)")],
     ) -> Response:
-        body = await run_in_threadpool(draft_zones_geojson, request.app.state.engine, plan)
+        body = await in_thread(draft_zones_geojson, engine, plan)
         return Response(body, media_type="application/geo+json", headers={"Cache-Control": "no-store"})
 
     return router

@@ -11,23 +11,33 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Connection, Engine
 from starlette.routing import Match
 from starlette.types import Scope
 
-from gis_service.auth import Role, User, optional_user, require_role
-from gis_service.auth_api import oauth2_scheme
+from gis_service.api.deps import (
+    ContentCrsHeader,
+    EngineDep,
+    IfMatchHeader,
+    Planner,
+    ReasonHeader,
+    Staff,
+    change_reason,
+    in_thread,
+    in_transaction,
+    oauth2_scheme,
+    optional_user,
+)
+from gis_service.api.errors import problem
+from gis_service.auth import Role, User
 from gis_service.editing import feature_history
-from gis_service.errors import NotFound, PlanningError, ValidationError
-from gis_service.feature_edits import (
+from gis_service.editing.features import (
     EDITABLE_LAYERS,
     create_item,
     delete_item,
@@ -41,53 +51,15 @@ from gis_service.feature_edits import (
     replace_item,
     restore_item,
 )
+from gis_service.errors import NotFound, PlanningError, ValidationError
 from gis_service.settings import Settings
 
-__all__ = ["features_router", "install_features"]
+__all__ = ["features_router", "install_features", "item_etag_middleware"]
 
-require_planner = require_role(Role.PLANNER)
-require_reader_of_history = require_role(Role.PLANNER, Role.PERMIT_OFFICER)
 GEOJSON = "application/geo+json"
 MAX_BODY_BYTES = 20 * 1024 * 1024
 
 FeatureId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Feature id")]
-ReasonHeader = Annotated[
-    str | None,
-    Header(
-        alias="X-Change-Reason",
-        description="Why the change is made, for the history (required; UTF-8, percent-encoded if need be)",
-    ),
-]
-IfMatchHeader = Annotated[str | None, Header(alias="If-Match", description="The ETag of the feature as read")]
-ContentCrsHeader = Annotated[
-    str | None,
-    Header(
-        alias="Content-Crs", description="CRS of the geometry sent, e.g. <http://www.opengis.net/def/crs/EPSG/0/9214>"
-    ),
-]
-
-
-def change_reason(value: str | None) -> str:
-    """The reason of a change from its header: plain, UTF-8 sent raw, or percent-encoded UTF-8.
-
-    >>> change_reason("QĐ%2006%2F2024%20đi%E1%BB%81u%20chỉnh")
-    'QĐ 06/2024 điều chỉnh'
-    """
-    if value is None or not value.strip():
-        raise ValidationError("send the reason of the change in the X-Change-Reason header (e.g. 'QĐ 06/2024')")
-    text = value
-    try:  # Starlette decodes header bytes as Latin-1: raw UTF-8 comes back here
-        text = value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        text = value
-    if re.search(r"%[0-9A-Fa-f]{2}", text):
-        text = urllib.parse.unquote(text)
-    return text.strip()[:1000]
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
 
 
 def _check_layer(layer: str) -> None:
@@ -97,6 +69,7 @@ def _check_layer(layer: str) -> None:
 
 async def _change_existing(
     request: Request,
+    engine: Engine,
     collection_id: str,
     feature_id: int,
     change: Callable[..., Any],
@@ -111,15 +84,12 @@ async def _change_existing(
     why = change_reason(reason)
     crs = parse_content_crs(content_crs)
     body = await _json_body(request)
-    engine = _engine(request)
 
-    def work() -> Response:
-        with engine.begin() as conn:
-            change(conn, collection_id, feature_id, body, crs=crs, if_match=if_match, user=user.name, reason=why)
-            answer = _rendered(conn, collection_id, feature_id, crs.uri)
-        return answer  # only once committed
+    def work(conn: Connection) -> Response:
+        change(conn, collection_id, feature_id, body, crs=crs, if_match=if_match, user=user.name, reason=why)
+        return _rendered(conn, collection_id, feature_id, crs.uri)
 
-    return await run_in_threadpool(work)
+    return await in_transaction(engine, work)  # answered only once committed
 
 
 async def _json_body(request: Request) -> Any:
@@ -169,12 +139,20 @@ class EditRoute(APIRoute):
     ``/items`` to pygeoapi's search, mounted behind: the same method and path create a feature in Part 4."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """No match for a CQL2 JSON query, else as any route."""
         if _is_cql_query(scope):
             return Match.NONE, {}
         return super().matches(scope)
 
 
 def features_router(settings: Settings) -> APIRouter:
+    """The Part 4 write routes, feature history, deleted features and restore.
+
+    Parameters
+    ----------
+    settings
+        The public base URL of the links.
+    """
     router = APIRouter(
         tags=["Editing (OGC API - Features Part 4)"], dependencies=[Depends(oauth2_scheme)], route_class=EditRoute
     )
@@ -188,8 +166,9 @@ def features_router(settings: Settings) -> APIRouter:
     )
     async def create(
         request: Request,
+        engine: EngineDep,
         collection_id: str,
-        user: Annotated[User, Depends(require_planner)],
+        user: Planner,
         reason: ReasonHeader = None,
         content_crs: ContentCrsHeader = None,
     ) -> Response:
@@ -197,15 +176,12 @@ def features_router(settings: Settings) -> APIRouter:
         why = change_reason(reason)
         crs = parse_content_crs(content_crs)
         body = await _json_body(request)
-        engine = _engine(request)
 
-        def work() -> Response:
-            with engine.begin() as conn:
-                written = create_item(conn, collection_id, body, crs=crs, user=user.name, reason=why)
-                answer = _rendered(conn, collection_id, written.feature_id, crs.uri, status=201, base=base)
-            return answer  # only once committed
+        def work(conn: Connection) -> Response:
+            written = create_item(conn, collection_id, body, crs=crs, user=user.name, reason=why)
+            return _rendered(conn, collection_id, written.feature_id, crs.uri, status=201, base=base)
 
-        return await run_in_threadpool(work)
+        return await in_transaction(engine, work)  # answered only once committed
 
     @router.put(
         "/ogc/collections/{collection_id}/items/{feature_id}",
@@ -214,15 +190,17 @@ def features_router(settings: Settings) -> APIRouter:
     )
     async def replace(
         request: Request,
+        engine: EngineDep,
         collection_id: str,
         feature_id: FeatureId,
-        user: Annotated[User, Depends(require_planner)],
+        user: Planner,
         reason: ReasonHeader = None,
         if_match: IfMatchHeader = None,
         content_crs: ContentCrsHeader = None,
     ) -> Response:
         return await _change_existing(
             request,
+            engine,
             collection_id,
             feature_id,
             replace_item,
@@ -239,15 +217,17 @@ def features_router(settings: Settings) -> APIRouter:
     )
     async def patch(
         request: Request,
+        engine: EngineDep,
         collection_id: str,
         feature_id: FeatureId,
-        user: Annotated[User, Depends(require_planner)],
+        user: Planner,
         reason: ReasonHeader = None,
         if_match: IfMatchHeader = None,
         content_crs: ContentCrsHeader = None,
     ) -> Response:
         return await _change_existing(
             request,
+            engine,
             collection_id,
             feature_id,
             patch_item,
@@ -263,16 +243,16 @@ def features_router(settings: Settings) -> APIRouter:
         status_code=204,
     )
     def delete(
-        request: Request,
+        engine: EngineDep,
         collection_id: str,
         feature_id: FeatureId,
-        user: Annotated[User, Depends(require_planner)],
+        user: Planner,
         reason: ReasonHeader = None,
         if_match: IfMatchHeader = None,
     ) -> Response:
         _check_layer(collection_id)
         why = change_reason(reason)
-        with _engine(request).begin() as conn:
+        with engine.begin() as conn:
             delete_item(conn, collection_id, feature_id, if_match=if_match, user=user.name, reason=why)
         return Response(status_code=204)
 
@@ -281,13 +261,13 @@ def features_router(settings: Settings) -> APIRouter:
         summary="Every recorded change of a feature, oldest first (also after a delete)",
     )
     def history(
-        request: Request,
+        engine: EngineDep,
         collection_id: str,
         feature_id: FeatureId,
-        _user: Annotated[User, Depends(require_reader_of_history)],
+        _user: Staff,
     ) -> JSONResponse:
         _check_layer(collection_id)
-        with _engine(request).connect() as conn:
+        with engine.connect() as conn:
             entries = feature_history(conn, collection_id, feature_id)
         if not entries:
             raise NotFound(f"{collection_id} {feature_id} has no history")
@@ -335,13 +315,13 @@ def features_router(settings: Settings) -> APIRouter:
         summary="Deleted features that can be restored, latest first",
     )
     def deleted(
-        request: Request,
+        engine: EngineDep,
         collection_id: str,
-        _user: Annotated[User, Depends(require_reader_of_history)],
+        _user: Staff,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> JSONResponse:
         _check_layer(collection_id)
-        with _engine(request).connect() as conn:
+        with engine.connect() as conn:
             items = deleted_items(conn, collection_id, limit=limit)
         for entry in items:
             entry["links"] = [
@@ -355,18 +335,17 @@ def features_router(settings: Settings) -> APIRouter:
         responses={200: {"content": {GEOJSON: {}}}},
     )
     def restore(
-        request: Request,
+        engine: EngineDep,
         collection_id: str,
         feature_id: FeatureId,
         version: int,
-        user: Annotated[User, Depends(require_planner)],
+        user: Planner,
         reason: ReasonHeader = None,
         if_match: IfMatchHeader = None,
         crs: Annotated[str | None, Query(description="CRS of the answer")] = None,
     ) -> Response:
         _check_layer(collection_id)
         why = change_reason(reason)
-        engine = _engine(request)
         with engine.begin() as conn:
             restore_item(conn, collection_id, feature_id, version, if_match=if_match, user=user.name, reason=why)
             answer = _rendered(conn, collection_id, feature_id, crs)
@@ -388,19 +367,17 @@ async def item_etag_middleware(request: Request, call_next: Callable[[Request], 
         return await call_next(request)
     layer, feature_id = match.group(1), int(match.group(2))
     try:
-        user = await run_in_threadpool(optional_user, request) if "authorization" in request.headers else None
+        user = await in_thread(optional_user, request) if "authorization" in request.headers else None
         if user is not None and user.has_role(Role.PLANNER):
             engine: Engine = request.app.state.engine
             crs = request.query_params.get("crs")
-            answer = await run_in_threadpool(_feature_response, engine, layer, feature_id, crs)
+            answer = await in_thread(_feature_response, engine, layer, feature_id, crs)
             tag = answer.headers["etag"]
             if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
                 return Response(status_code=304, headers={"ETag": tag})
             return answer
     except PlanningError as exc:
-        return JSONResponse(
-            {"code": exc.code, "description": exc.message}, status_code=exc.status_code, headers=exc.headers
-        )
+        return problem(exc)
     response = await call_next(request)
     if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
         return response

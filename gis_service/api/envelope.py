@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from gis_service.api.deps import read_pool, site_cache
 from gis_service.errors import ValidationError
 from gis_service.rules import envelope_of
 from gis_service.rules.answers import EnvelopeAnswer
 from gis_service.rules.cache import Prepared
-from gis_service.rules.envelope_answer import envelope_answer, envelope_glb
+from gis_service.rules.envelope_answer import envelope_answer
 from gis_service.rules.uses import resolve_use
+from tiles.envelope_glb import envelope_glb
 
-__all__ = ["envelope_router", "install_envelope"]
+__all__ = ["envelope_router"]
 
 ParcelId = Annotated[int, Path(gt=0, lt=2**63, description="Id of the parcel (parcels collection)")]
 Use = Annotated[
@@ -34,14 +36,15 @@ CACHE_CONTROL = "public, max-age=60"
 async def _envelope(request: Request, parcel_id: int, use: str | None) -> Prepared:
     if use is not None:
         resolve_use(use)  # bad input is refused before a connection is taken
-    async with request.app.state.read_pool.connection() as conn:
-        prep, _fp = await request.app.state.site_cache.prepared(conn, parcel_id)
+    async with read_pool(request).connection() as conn:
+        prep, _fp = await site_cache(request).prepared(conn, parcel_id)
     if ("envelope", use) not in prep.answers:
         prep.answers["envelope", use] = envelope_of(prep.site, use=use)
     return prep
 
 
 def envelope_router() -> APIRouter:
+    """The envelope routes: ``/parcels/{id}/envelope`` (JSON) and ``/parcels/{id}/envelope.glb`` (glTF)."""
     router = APIRouter(tags=["Buildable envelope (khối tích xây dựng cho phép)"])
 
     @router.get(
@@ -82,8 +85,3 @@ def envelope_router() -> APIRouter:
         return Response(data, media_type="model/gltf-binary", headers=headers)
 
     return router
-
-
-def install_envelope(app: FastAPI) -> None:
-    """Add the envelope routes."""
-    app.include_router(envelope_router())

@@ -1,8 +1,8 @@
 """The life of a plan version through the API: start a draft from the approved version, record the approval
 decision and publish (draft -> approved, previous approved -> superseded), then rebuild the 3D tiles in the background.
 
-Everything runs in the caller's transaction and goes through :mod:`gis_service.editing` (history with user and
-reason); the tile job is queued in the same transaction, so it exists exactly when the publication does.
+Everything runs in the caller's transaction and goes through :mod:`~gis_service.editing.history` (history with user
+and reason); the tile job is queued in the same transaction, so it exists exactly when the publication does.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis_service.editing import change_context, editable_columns, update_feature
+from gis_service.editing.history import change_context, editable_columns, update_feature
+from gis_service.editing.plans import PlanVersion, list_plans, publish_plan
 from gis_service.errors import NotFound, ReadOnly, ValidationError
-from gis_service.jobs import Job, enqueue
-from gis_service.plans import PlanVersion, list_plans, publish_plan
+from gis_service.jobs import TILES_REBUILD, Job, enqueue
 
 __all__ = ["PLAN_LAYERS", "publish_with_decision", "start_draft"]
 
@@ -103,7 +103,7 @@ def publish_with_decision(
     published, superseded = publish_plan(conn, code, version=draft.version, user=user, reason=reason)
     job = enqueue(
         conn,
-        "tiles.rebuild",
+        TILES_REBUILD,
         {"plan": code, "published_id": published.id, "superseded_id": superseded.id if superseded else None},
         created_by=user,
     )

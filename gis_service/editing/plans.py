@@ -1,7 +1,7 @@
 """Plan versions: list them, publish a draft (draft -> approved, the previous approved version -> superseded).
 
-Only approved versions are public (OGC API, tiles, lookup). Publishing goes through :mod:`gis_service.editing`, so
-the history names the administrator and the reason.
+Only approved versions are public (OGC API, tiles, lookup). Publishing goes through
+:mod:`~gis_service.editing.history`, so the history names the administrator and the reason.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis_service.editing import update_feature
+from gis_service.editing.history import update_feature
 from gis_service.errors import NotFound, ValidationError
 
 __all__ = ["PlanVersion", "list_plans", "publish_plan"]
@@ -20,6 +20,8 @@ __all__ = ["PlanVersion", "list_plans", "publish_plan"]
 
 @dataclass(frozen=True)
 class PlanVersion:
+    """One version of a plan: its code and number, status (draft, approved, superseded), decision, zone count."""
+
     id: int
     code: str
     version: int

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.engine import Engine
 
-from gis_service.auth import Role, User, require_role
+from gis_service.api.deps import EngineDep, Officer, in_thread, read_pool, site_cache
 from gis_service.permits import workflow
 from gis_service.permits.check import check_async
 from gis_service.permits.model import EXAMPLE, CheckRequest
@@ -22,14 +20,13 @@ from gis_service.permits.report import report_html, report_pdf
 from gis_service.rules.answers import CheckAnswer
 from gis_service.rules.tables import qcvn_tables
 
-__all__ = ["install_permits", "permits_router"]
+__all__ = ["NewApplication", "NewDecision", "permits_router"]
 
-officer = require_role(Role.PERMIT_OFFICER)
 Lang = Annotated[Literal["vi", "en"], Query(description="Language of the report: vi (default) or en")]
 
 
 class NewApplication(BaseModel):
-    """A new permit application."""
+    """The body of ``POST /permits/applications``: a new permit application (hồ sơ)."""
 
     model_config = ConfigDict(extra="forbid")
     reference: str = Field(min_length=1, max_length=100, description="Số hồ sơ (application reference)")
@@ -38,17 +35,12 @@ class NewApplication(BaseModel):
 
 
 class NewDecision(BaseModel):
-    """An officer's decision on an application."""
+    """The body of a decision on an application: approve, reject or request changes, with a comment."""
 
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "reject", "request_changes"]
     comment: str = Field(min_length=1, max_length=4000)
     check_id: int | None = Field(default=None, gt=0, description="The recorded check decided on (default: the latest)")
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
 
 
 def _report(result: dict[str, Any], drawing: dict[str, Any], fmt: str, lang: str, context: dict[str, Any]) -> Response:
@@ -61,7 +53,8 @@ def _report(result: dict[str, Any], drawing: dict[str, Any], fmt: str, lang: str
 
 
 def permits_router() -> APIRouter:
-    """The ``/permits`` routes: anonymous pre-checks, then the officers' applications, checks and decisions."""
+    """The ``/permits`` routes: uses, pre-checks and their reports (anyone); applications, recorded checks,
+    re-runs, reports and decisions (permit officers)."""
     router = APIRouter(prefix="/permits", tags=["Permit checks (kiểm tra cấp phép xây dựng)"])
     _precheck_routes(router)
     _application_routes(router)
@@ -96,8 +89,8 @@ def _precheck_routes(router: APIRouter) -> None:
     )
     async def precheck(request: Request, body: Annotated[CheckRequest, Body(examples=[EXAMPLE])]) -> JSONResponse:
         """Not recorded. Answer: verdict, failed and warning rule ids, rules (per zone), plan, lot, footprint."""
-        async with request.app.state.read_pool.connection() as conn:
-            result, _m = await check_async(conn, body, cache=request.app.state.site_cache)
+        async with read_pool(request).connection() as conn:
+            result, _m = await check_async(conn, body, cache=site_cache(request))
         return JSONResponse(result)
 
     @router.post(
@@ -109,24 +102,22 @@ def _precheck_routes(router: APIRouter) -> None:
     async def precheck_report(
         request: Request, fmt: Literal["html", "pdf"], body: CheckRequest, lang: Lang = "vi"
     ) -> Response:
-        async with request.app.state.read_pool.connection() as conn:
+        async with read_pool(request).connection() as conn:
             result, m = await check_async(conn, body, drawing=True)
-        return await run_in_threadpool(_report, result, m["drawing"], fmt, lang, {})
+        return await in_thread(_report, result, m["drawing"], fmt, lang, {})
 
 
 def _application_routes(router: APIRouter) -> None:
     @router.post("/applications", status_code=201, summary="Open a permit application (officers)")
-    def new_application(
-        request: Request, body: NewApplication, user: Annotated[User, Depends(officer)]
-    ) -> dict[str, Any]:
-        with _engine(request).begin() as conn:
+    def new_application(engine: EngineDep, body: NewApplication, user: Officer) -> dict[str, Any]:
+        with engine.begin() as conn:
             return workflow.create_application(
                 conn, reference=body.reference, applicant_name=body.applicant_name, notes=body.notes, user=user.name
             )
 
     @router.get("/applications/{application_id}", summary="An application: checks, decisions, history (officers)")
-    def application(request: Request, application_id: int, _user: Annotated[User, Depends(officer)]) -> dict[str, Any]:
-        with _engine(request).connect() as conn:
+    def application(engine: EngineDep, application_id: int, _user: Officer) -> dict[str, Any]:
+        with engine.connect() as conn:
             return workflow.get_application(conn, application_id)
 
     @router.post(
@@ -135,27 +126,27 @@ def _application_routes(router: APIRouter) -> None:
         summary="Check a proposal for an application and record it with the plan version used (officers)",
     )
     def record_check(
-        request: Request,
+        engine: EngineDep,
         application_id: int,
         body: Annotated[CheckRequest, Body(examples=[EXAMPLE])],
-        user: Annotated[User, Depends(officer)],
+        user: Officer,
     ) -> dict[str, Any]:
-        with _engine(request).begin() as conn:
+        with engine.begin() as conn:
             return workflow.record_check(conn, application_id, body.model_dump(exclude_none=True), user=user.name)
 
 
 def _recorded_check_routes(router: APIRouter) -> None:
     @router.get("/checks/{check_id}", summary="A recorded check as it was answered (officers)")
-    def get_check(request: Request, check_id: int, _user: Annotated[User, Depends(officer)]) -> dict[str, Any]:
-        with _engine(request).connect() as conn:
+    def get_check(engine: EngineDep, check_id: int, _user: Officer) -> dict[str, Any]:
+        with engine.connect() as conn:
             return workflow.get_check(conn, check_id)
 
     @router.post(
         "/checks/{check_id}/rerun",
         summary="Re-run a recorded check on the exact plan rows it used; says whether the answer is the same",
     )
-    def rerun(request: Request, check_id: int, _user: Annotated[User, Depends(officer)]) -> dict[str, Any]:
-        with _engine(request).connect() as conn:
+    def rerun(engine: EngineDep, check_id: int, _user: Officer) -> dict[str, Any]:
+        with engine.connect() as conn:
             stored = workflow.get_check(conn, check_id)
             result, _m = workflow.rerun_check(conn, check_id)
         same = {k: stored[k] for k in ("verdict", "rules", "plan")} == {
@@ -170,13 +161,13 @@ def _recorded_check_routes(router: APIRouter) -> None:
         responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
     )
     def check_report(
-        request: Request,
+        engine: EngineDep,
         check_id: int,
         fmt: Literal["html", "pdf"],
-        _user: Annotated[User, Depends(officer)],
+        _user: Officer,
         lang: Lang = "vi",
     ) -> Response:
-        with _engine(request).connect() as conn:
+        with engine.connect() as conn:
             stored = workflow.get_check(conn, check_id)
             _result, m = workflow.rerun_check(conn, check_id, drawing=True)
         context = {"reference": stored["reference"], "check_id": check_id}
@@ -189,10 +180,8 @@ def _decision_routes(router: APIRouter) -> None:
         status_code=201,
         summary="Record an officer's decision: approve, reject or request changes, with a comment (officers)",
     )
-    def decide(
-        request: Request, application_id: int, body: NewDecision, user: Annotated[User, Depends(officer)]
-    ) -> dict[str, Any]:
-        with _engine(request).begin() as conn:
+    def decide(engine: EngineDep, application_id: int, body: NewDecision, user: Officer) -> dict[str, Any]:
+        with engine.begin() as conn:
             return workflow.record_decision(
                 conn,
                 application_id,
@@ -201,8 +190,3 @@ def _decision_routes(router: APIRouter) -> None:
                 check_id=body.check_id,
                 user=user.name,
             )
-
-
-def install_permits(app: FastAPI) -> None:
-    """Add the permit routes (``/permits/...``)."""
-    app.include_router(permits_router())

@@ -1,7 +1,8 @@
 """Edits of plan features as OGC API - Features Part 4 sees them: GeoJSON in, ETags, draft plans only.
 
-The web routes (:mod:`gis_service.features_api`) are thin; this module does the work on a connection inside the
-caller's transaction, through :mod:`gis_service.editing` (so every change is in the history with user and reason):
+The web routes (:mod:`gis_service.api.features`) are thin; this module does the work on a connection inside the
+caller's transaction, through :mod:`gis_service.editing.history` (so every change is in the history with user and
+reason):
 
 * **Optimistic locking.** A feature's ETag is its layer, id and ``row_version`` (which the database raises on every
   real change). A write locks the row (``SELECT ... FOR UPDATE``), then compares: of two writers who read the same
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from pyproj import Transformer
 from sqlalchemy.engine import Connection
 
-from gis_service.editing import (
+from gis_service.editing.history import (
     delete_feature,
     editable_columns,
     feature_history,
@@ -36,6 +37,7 @@ from gis_service.editing import (
     update_feature,
 )
 from gis_service.errors import NotFound, PreconditionFailed, PreconditionRequired, ReadOnly, ValidationError
+from gis_service.geojson import GeoJSONError, parse_geometry
 
 __all__ = [
     "CONTENT_CRS",
@@ -76,6 +78,20 @@ READ_ONLY_PROPERTIES = frozenset(
 
 @dataclass(frozen=True)
 class InputCrs:
+    """A CRS the service offers for geometries in and out.
+
+    Attributes
+    ----------
+    uri
+        Its OGC URI.
+    srid
+        Its EPSG code in PostGIS.
+    lat_first
+        Coordinates come latitude first (EPSG:4326 as defined).
+    decimals
+        Digits kept in GeoJSON output.
+    """
+
     uri: str
     srid: int
     lat_first: bool = False
@@ -138,19 +154,19 @@ def _layer(layer: str) -> str:
 # ---- input ------------------------------------------------------------------------------------------------
 def _geometry(layer: str, geometry: Any, crs: InputCrs) -> str:
     """A GeoJSON geometry in ``crs`` as hex EWKB, after checking its type and validity (naming the problem)."""
-    if not isinstance(geometry, Mapping):
-        raise ValidationError(f"a {layer} feature needs a GeoJSON geometry object")
     kinds = EDITABLE_LAYERS[layer]
-    if geometry.get("type") not in kinds:
-        raise ValidationError(f"{layer} take {' or '.join(kinds)} geometries, not {geometry.get('type')!r}")
     try:
-        geom = shapely.from_geojson(json.dumps(geometry))
-    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
-        raise ValidationError(f"the geometry is not valid GeoJSON: {str(exc).splitlines()[0]}") from None
-    if geom.is_empty:
-        raise ValidationError("the geometry is empty")
-    if geom.has_z:
-        geom = shapely.force_2d(geom)
+        geom = parse_geometry(geometry, kinds)
+    except GeoJSONError as exc:
+        if exc.problem == "object":
+            message = f"a {layer} feature needs a GeoJSON geometry object"
+        elif exc.problem == "type":
+            message = f"{layer} take {' or '.join(kinds)} geometries, not {geometry.get('type')!r}"
+        elif exc.problem == "unreadable":
+            message = f"the geometry is not valid GeoJSON: {exc.detail}"
+        else:
+            message = "the geometry is empty"
+        raise ValidationError(message) from None
     if crs.lat_first:
         geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
     _check_where(geom, crs)
@@ -328,6 +344,7 @@ class Written:
 
     @property
     def etag(self) -> str | None:
+        """The feature's new ETag, or None once deleted."""
         return None if self.row_version is None else etag_of(self.layer, self.feature_id, self.row_version)
 
 

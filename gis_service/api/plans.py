@@ -1,28 +1,27 @@
-"""HTTP routes of plan versions and background jobs: list versions, start a draft, publish with the approval
-decision (tiles rebuilt in the background), read a job's status."""
+"""Routes of plan versions and publishing (công bố quy hoạch): list the versions, start a draft, publish it.
+
+Publishing records the approval decision and queues the rebuild of the 3D tiles (its status: :mod:`gis_service.api.
+jobs`). Drafts are listed for planners and permit officers only.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.engine import Engine
 
-from gis_service.auth import Role, User, optional_user, require_role
-from gis_service.auth_api import oauth2_scheme
-from gis_service.features_api import ReasonHeader, change_reason
-from gis_service.jobs import get_job, list_jobs
-from gis_service.plans import PlanVersion, list_plans
-from gis_service.publishing import publish_with_decision, start_draft
+from gis_service.api.deps import CurrentUser, EngineDep, Planner, ReasonHeader, change_reason, oauth2_scheme
+from gis_service.auth import Role
+from gis_service.editing import PlanVersion, list_plans, publish_with_decision, start_draft
 from gis_service.settings import Settings
 
-__all__ = ["install_publishing", "publishing_router"]
+__all__ = ["PLANS_TAG", "Decision", "plans_router"]
 
-require_planner = require_role(Role.PLANNER)
-require_staff = require_role(Role.PLANNER, Role.PERMIT_OFFICER)
+#: The tag of these routes and of the jobs' routes in the OpenAPI document.
+PLANS_TAG = "Plan versions and publishing (công bố quy hoạch)"
 
 
 class Decision(BaseModel):
@@ -49,46 +48,48 @@ def _plan(v: PlanVersion, base: str) -> dict[str, Any]:
     }
 
 
-def publishing_router(settings: Settings) -> APIRouter:
-    router = APIRouter(tags=["Plan versions and publishing (công bố quy hoạch)"], dependencies=[Depends(oauth2_scheme)])
-    base = settings.base_url()
+def plans_router(settings: Settings) -> APIRouter:
+    """The ``/plans`` routes: versions, new drafts, publishing.
 
-    def _engine(request: Request) -> Engine:
-        engine: Engine = request.app.state.engine
-        return engine
+    Parameters
+    ----------
+    settings
+        The public base URL of the links.
+    """
+    router = APIRouter(tags=[PLANS_TAG], dependencies=[Depends(oauth2_scheme)])
+    base = settings.base_url()
 
     @router.get("/plans", summary="Plan versions (drafts only for planners and permit officers)")
     def plans(
-        request: Request,
-        user: Annotated[User | None, Depends(optional_user)],
+        engine: EngineDep,
+        user: CurrentUser,
         code: Annotated[str | None, Query(max_length=20)] = None,
     ) -> JSONResponse:
-        with _engine(request).connect() as conn:
+        with engine.connect() as conn:
             versions = list_plans(conn, code=code)
         staff = user is not None and user.has_role(Role.PLANNER, Role.PERMIT_OFFICER)
         return JSONResponse({"plans": [_plan(v, base) for v in versions if staff or v.status != "draft"]})
 
     @router.post("/plans/{code}/drafts", summary="Start a new draft from the approved version", status_code=201)
-    def new_draft(
-        request: Request, code: str, user: Annotated[User, Depends(require_planner)], reason: ReasonHeader = None
-    ) -> JSONResponse:
+    def new_draft(engine: EngineDep, code: str, user: Planner, reason: ReasonHeader = None) -> JSONResponse:
         why = change_reason(reason)
-        with _engine(request).begin() as conn:
+        with engine.begin() as conn:
             draft = start_draft(conn, code, user=user.name, reason=why)
         return JSONResponse(_plan(draft, base), status_code=201)
 
     @router.post("/plans/{code}/publish", summary="Publish the draft: approved, the previous version superseded")
     def publish(
         request: Request,
+        engine: EngineDep,
         code: str,
         decision: Decision,
-        user: Annotated[User, Depends(require_planner)],
+        user: Planner,
         reason: ReasonHeader = None,
     ) -> JSONResponse:
         """Records the approval decision, publishes in one transaction, and queues the rebuild of the 3D tiles
         (``job``: read its status at ``/jobs/{id}``)."""
         why = change_reason(reason)
-        with _engine(request).begin() as conn:
+        with engine.begin() as conn:
             published, superseded, job = publish_with_decision(
                 conn,
                 code,
@@ -111,23 +112,4 @@ def publishing_router(settings: Settings) -> APIRouter:
             headers={"Link": f'<{base}/jobs/{job.id}>; rel="monitor"'},
         )
 
-    @router.get("/jobs/{job_id}", summary="Status of a background job (e.g. the tile rebuild after publishing)")
-    def job_status(request: Request, job_id: int) -> JSONResponse:
-        with _engine(request).connect() as conn:
-            job = get_job(conn, job_id)
-        return JSONResponse(job.as_json(base), headers={"Cache-Control": "no-cache"})
-
-    @router.get("/jobs", summary="The latest background jobs (planners and permit officers)")
-    def jobs(
-        request: Request,
-        _user: Annotated[User, Depends(require_staff)],
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    ) -> JSONResponse:
-        with _engine(request).connect() as conn:
-            return JSONResponse({"jobs": [j.as_json(base) for j in list_jobs(conn, limit=limit)]})
-
     return router
-
-
-def install_publishing(app: FastAPI, settings: Settings) -> None:
-    app.include_router(publishing_router(settings))

@@ -4,46 +4,32 @@ administrator's user management. Installed by :func:`install_auth` (with CORS) f
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel, Field
-from sqlalchemy.engine import Engine
 
-from gis_service.auth import (
-    Role,
-    User,
-    create_user,
-    disable_user,
-    list_users,
-    login,
-    optional_user,
-    require_role,
-    revoke_token,
-)
+from gis_service.api.deps import Admin, CurrentUser, EngineDep
+from gis_service.auth import Role, User, create_user, disable_user, list_users, login, revoke_token
 from gis_service.errors import TooManyRequests, Unauthorized
 from gis_service.settings import Settings
 
-__all__ = ["auth_router", "install_auth", "oauth2_scheme"]
-
-#: Declares the bearer scheme in the OpenAPI document (the "Authorize" button of /docs); the checks themselves are
-#: :func:`gis_service.auth.optional_user` and :func:`gis_service.auth.require_role`.
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
-
-# Module level: route annotations are strings here (``from __future__ import annotations``), resolved in globals.
-require_admin = require_role(Role.ADMIN)
+__all__ = ["auth_router", "install_auth"]
 
 
 class TokenResponse(BaseModel):
+    """The OAuth2 token response (RFC 6749 §5.1)."""
+
     access_token: str
     token_type: str = "bearer"
     expires_in: int = Field(description="Seconds until the token expires")
 
 
 class UserOut(BaseModel):
+    """A user as the API shows it (never its password hash)."""
+
     id: int
     name: str
     role: Role
@@ -51,10 +37,13 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> UserOut:
+        """The API's view of ``user``."""
         return cls(id=user.id, name=user.name, role=user.role, disabled=user.disabled)
 
 
 class NewUser(BaseModel):
+    """The body of ``POST /auth/users``."""
+
     name: str = Field(min_length=2, max_length=64, examples=["lan.nguyen"])
     role: Role = Role.PUBLIC
     password: str = Field(min_length=8, max_length=1024)
@@ -66,6 +55,13 @@ def _client_addr(request: Request) -> str:
 
 
 def auth_router(settings: Settings) -> APIRouter:
+    """The ``/auth`` routes: log in, log out, who am I, and the administrators' user management.
+
+    Parameters
+    ----------
+    settings
+        Token lifetime and the limits of failed logins (``settings.auth``).
+    """
     router = APIRouter(prefix="/auth", tags=["Users and tokens (người dùng)"])
     conf = settings.auth
 
@@ -77,6 +73,7 @@ def auth_router(settings: Settings) -> APIRouter:
     )
     def token(
         request: Request,
+        engine: EngineDep,
         username: Annotated[str, Form(max_length=64)],
         password: Annotated[str, Form(max_length=1024)],
         grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
@@ -85,7 +82,6 @@ def auth_router(settings: Settings) -> APIRouter:
 
         After repeated failures for a name or from an address, logins are refused for a while (429, ``Retry-After``).
         """
-        engine: Engine = request.app.state.engine
         try:
             issued = login(
                 engine,
@@ -118,30 +114,27 @@ def auth_router(settings: Settings) -> APIRouter:
         return JSONResponse(issued.as_oauth2(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     @router.post("/revoke", summary="Log out: revoke the bearer token of this request", status_code=204)
-    def revoke(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> JSONResponse:
+    def revoke(request: Request, engine: EngineDep, user: CurrentUser) -> JSONResponse:
         if user is None:
             raise Unauthorized("send the token to revoke as 'Authorization: Bearer <token>'", error="")
         token = request.headers["authorization"].partition(" ")[2].strip()
-        engine: Engine = request.app.state.engine
         with engine.begin() as conn:
             revoke_token(conn, token)
         return JSONResponse(None, status_code=204)
 
     @router.get("/me", summary="The user of the bearer token", response_model=UserOut)
-    def me(user: Annotated[User | None, Depends(optional_user)]) -> UserOut:
+    def me(user: CurrentUser) -> UserOut:
         if user is None:
             raise Unauthorized("no bearer token: log in at /auth/token", error="")
         return UserOut.of(user)
 
     @router.get("/users", summary="Every user (administrators)", response_model=list[UserOut])
-    def users(request: Request, _admin: Annotated[User, Depends(require_admin)]) -> list[UserOut]:
-        engine: Engine = request.app.state.engine
+    def users(engine: EngineDep, _admin: Admin) -> list[UserOut]:
         with engine.connect() as conn:
             return [UserOut.of(u) for u in list_users(conn)]
 
     @router.post("/users", summary="Add a user (administrators)", response_model=UserOut, status_code=201)
-    def add_user(request: Request, body: NewUser, by: Annotated[User, Depends(require_admin)]) -> UserOut:
-        engine: Engine = request.app.state.engine
+    def add_user(engine: EngineDep, body: NewUser, by: Admin) -> UserOut:
         with engine.begin() as conn:
             user = create_user(conn, body.name, body.role, body.password, full_name=body.full_name, created_by=by.name)
         return UserOut.of(user)
@@ -151,8 +144,7 @@ def auth_router(settings: Settings) -> APIRouter:
         summary="Disable a user and revoke its tokens (administrators)",
         response_model=UserOut,
     )
-    def disable(request: Request, name: str, _admin: Annotated[User, Depends(require_admin)]) -> UserOut:
-        engine: Engine = request.app.state.engine
+    def disable(engine: EngineDep, name: str, _admin: Admin) -> UserOut:
         with engine.begin() as conn:
             return UserOut.of(disable_user(conn, name))
 
@@ -181,8 +173,3 @@ def install_auth(app: FastAPI, settings: Settings) -> None:
             expose_headers=["ETag", "Location", "Content-Crs", "Retry-After"],
             max_age=600,
         )
-
-
-def bearer_documented() -> Any:
-    """``dependencies=[bearer_documented()]`` shows the bearer scheme on a route in the OpenAPI document."""
-    return Depends(oauth2_scheme)

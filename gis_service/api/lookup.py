@@ -1,0 +1,116 @@
+"""Zoning lookup routes (tra cứu quy hoạch): the zones, rules and envelope of a parcel or a point.
+
+The citizens' hot path: the query parameters are read by hand (documented through ``openapi_extra``) and the
+answer, built as JSON by the database (:mod:`gis_service.lookup`), is passed through without re-encoding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from gis_service.api.deps import read_pool, site_cache
+from gis_service.errors import ValidationError
+from gis_service.lookup import LookupQuery, lookup_with_envelope_async
+
+__all__ = ["LOOKUP_PARAMS", "lookup_router"]
+
+LOOKUP_CACHE_CONTROL = "public, max-age=60"
+
+LOOKUP_PARAMS: dict[str, tuple[type, str]] = {
+    "lon": (float, "WGS84 longitude, degrees (with lat)"),
+    "lat": (float, "WGS84 latitude, degrees (with lon)"),
+    "e": (float, "VN-2000 EPSG:9214 easting, metres (with n)"),
+    "n": (float, "VN-2000 EPSG:9214 northing, metres (with e)"),
+    "sheet_no": (int, "Số tờ: map sheet number (with parcel_no)"),
+    "parcel_no": (int, "Số thửa: parcel number (with sheet_no)"),
+    "ward": (str, "Phường/xã: ward name or code, when the numbers exist in several wards"),
+}
+
+
+ENVELOPE_PARAM = {
+    "name": "envelope",
+    "in": "query",
+    "required": False,
+    "description": "Add the parcel's buildable envelope (what may be built: area, floors, height, floor area)",
+    "schema": {"type": "boolean", "default": True},
+}
+
+
+def _query_parameter(name: str, kind: type, text: str) -> dict[str, Any]:
+    schema = {float: {"type": "number"}, int: {"type": "integer"}, str: {"type": "string", "maxLength": 200}}[kind]
+    return {"name": name, "in": "query", "required": False, "description": text, "schema": schema}
+
+
+def _lookup_query(request: Request) -> LookupQuery:
+    values: dict[str, Any] = {}
+    for name, raw in request.query_params.items():
+        spec = LOOKUP_PARAMS.get(name)
+        if spec is None:  # e.g. f=json or a cache buster; a misspelt lon/lat is caught by LookupQuery.mode()
+            continue
+        kind = spec[0]
+        if kind is str:
+            if len(raw) > 200:
+                raise ValidationError(f"{name} is longer than 200 characters")
+            values[name] = raw
+            continue
+        try:
+            values[name] = kind(raw)
+        except ValueError:
+            noun = "a number" if kind is float else "a whole number"
+            raise ValidationError(f"{name} must be {noun}, not {raw!r}") from None
+    return LookupQuery(**values)
+
+
+def _envelope_wanted(request: Request) -> bool:
+    raw = request.query_params.get("envelope", "true").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ValidationError(f"envelope must be true or false, not {raw!r}")
+    return raw in ("true", "1")
+
+
+def lookup_router() -> APIRouter:
+    """The zoning lookup routes: by a point or sheet and parcel numbers, and by a parcel's id."""
+    router = APIRouter(tags=["Zoning lookup (tra cứu quy hoạch)"])
+
+    @router.get(
+        "/lookup",
+        summary="Zoning of a point (lon/lat or VN-2000 e/n) or of a sheet and parcel number",
+        openapi_extra={
+            "parameters": [
+                *(_query_parameter(name, kind, text) for name, (kind, text) in LOOKUP_PARAMS.items()),
+                ENVELOPE_PARAM,
+            ]
+        },
+    )
+    async def lookup_route(request: Request) -> Response:
+        """The parcel at the point, every zone of the approved plans it intersects (area m², share %), rules, plan.
+
+        The parameters are read by hand (documented through ``openapi_extra``): the citizens' hot path, where
+        FastAPI's per-parameter validation was a noticeable share of the time of a request.
+        """
+        return await _answer(request, _lookup_query(request))
+
+    @router.get(
+        "/lookup/parcels/{parcel_id}",
+        summary="Zoning of a parcel by its id",
+        openapi_extra={"parameters": [ENVELOPE_PARAM]},
+    )
+    async def lookup_parcel(request: Request, parcel_id: int) -> Response:
+        return await _answer(request, LookupQuery(parcel_id=parcel_id))
+
+    return router
+
+
+async def _answer(request: Request, query: LookupQuery) -> Response:
+    query.mode()  # bad input is refused before a connection is taken
+    envelope = _envelope_wanted(request)
+    async with read_pool(request).connection() as conn:
+        text = await lookup_with_envelope_async(conn, query, envelope=envelope, cache=site_cache(request))
+    return Response(
+        content=text.encode(),
+        media_type="application/json",
+        headers={"Cache-Control": LOOKUP_CACHE_CONTROL, "Access-Control-Allow-Origin": "*"},
+    )

@@ -1,0 +1,130 @@
+"""Vector tile routes (OGC API - Tiles, WebMercatorQuad): tilesets and Mapbox vector tiles of the plan layers.
+
+Registered before the pygeoapi mount at ``/ogc``, so they answer these paths; the tiles are built by
+:mod:`gis_service.vector_tiles`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from gis_service.api.deps import read_pool
+from gis_service.errors import NotFound
+from gis_service.settings import Settings
+from gis_service.vector_tiles import MAX_ZOOM, TILE_LAYERS, tile_async
+
+__all__ = ["TILE_CACHE_CONTROL", "cached", "tiles_router"]
+
+TILE_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def cached(request: Request, body: bytes, media_type: str, cache_control: str) -> Response:
+    """An answer with a strong ETag of its body, or a 304 when the client has that ETag already."""
+    tag = _etag(body)
+    headers = {"ETag": tag, "Cache-Control": cache_control, "Access-Control-Allow-Origin": "*"}
+    if tag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(content=body, media_type=media_type, headers=headers)
+
+
+def tiles_router(settings: Settings) -> APIRouter:
+    """The vector tile routes: tilesets and tiles of each collection and of the whole plan map.
+
+    Parameters
+    ----------
+    settings
+        The public base URL of the links.
+    """
+    router = APIRouter(tags=["Vector tiles (OGC API - Tiles)"])
+    base = settings.base_url() + "/ogc"
+
+    def tileset(collections: list[str], path: str) -> dict[str, Any]:
+        return {
+            "title": ", ".join(TILE_LAYERS[c].title_en for c in collections),
+            "dataType": "vector",
+            "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+            "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+            "links": [
+                {
+                    "rel": "item",
+                    "type": "application/vnd.mapbox-vector-tile",
+                    "title": "Mapbox vector tile",
+                    "href": f"{base}{path}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
+                    "templated": True,
+                },
+                {
+                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+                    "href": "https://schemas.opengis.net/tms/2.0/json/examples/tilematrixset/WebMercatorQuad.json",
+                },
+            ],
+            "layers": [
+                {
+                    "id": c,
+                    "title": TILE_LAYERS[c].title_en,
+                    "description": TILE_LAYERS[c].title_vi,
+                    "minTileMatrix": str(TILE_LAYERS[c].min_zoom),
+                    "maxTileMatrix": str(MAX_ZOOM),
+                    **({"geometryType": t} if (t := TILE_LAYERS[c].geometry_type) else {}),
+                }
+                for c in collections
+            ],
+        }
+
+    @router.get(
+        "/ogc/collections/{collection_id}/tiles",
+        summary="Vector tilesets of a collection (zones, parcels, red_lines, map_features)",
+    )
+    def collection_tilesets(collection_id: str) -> JSONResponse:
+        _check_collection(collection_id)
+        ts = tileset([collection_id], f"/collections/{collection_id}")
+        ts["links"].insert(0, {"rel": "self", "href": f"{base}/collections/{collection_id}/tiles/WebMercatorQuad"})
+        return JSONResponse({"tilesets": [ts]})
+
+    @router.get("/ogc/collections/{collection_id}/tiles/WebMercatorQuad", summary="Vector tileset metadata")
+    def collection_tileset(collection_id: str) -> JSONResponse:
+        _check_collection(collection_id)
+        return JSONResponse(tileset([collection_id], f"/collections/{collection_id}"))
+
+    @router.get(
+        "/ogc/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
+        summary="A Mapbox vector tile of one collection",
+        response_class=Response,
+        responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}},
+    )
+    async def collection_tile(request: Request, collection_id: str, z: int, y: int, x: int) -> Response:
+        _check_collection(collection_id)
+        async with read_pool(request).connection() as conn:
+            body = await tile_async(conn, [collection_id], z, x, y)
+        return cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
+
+    @router.get(
+        "/ogc/tiles/WebMercatorQuad", summary="Vector tileset of the plan map (zones, parcels, red lines, base map)"
+    )
+    def dataset_tileset() -> JSONResponse:
+        return JSONResponse(tileset(list(TILE_LAYERS), ""))
+
+    @router.get(
+        "/ogc/tiles/WebMercatorQuad/{z}/{y}/{x}",
+        summary="A Mapbox vector tile of the plan map: layers zones, parcels, red_lines, map_features",
+        response_class=Response,
+        responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}},
+    )
+    async def dataset_tile(request: Request, z: int, y: int, x: int) -> Response:
+        async with read_pool(request).connection() as conn:
+            body = await tile_async(conn, list(TILE_LAYERS), z, x, y)
+        return cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
+
+    return router
+
+
+def _check_collection(collection_id: str) -> None:
+    if collection_id not in TILE_LAYERS:
+        raise NotFound(f"collection {collection_id!r} has no vector tiles; tiled collections: {', '.join(TILE_LAYERS)}")
