@@ -207,3 +207,15 @@ def test_plans_list_and_publish_on_the_command_line(
     assert "superseded" in statuses and "approved" in statuses
     again = run("publish", "46QCT0000002")
     assert again.returncode == 1 and "no draft" in again.stderr
+
+
+def test_docs_describe_the_lookup_answer_field_by_field(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    for path in ("/lookup", "/lookup/parcels/{parcel_id}"):
+        ref = doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        assert ref.endswith("/LookupAnswer")
+    schemas = doc["components"]["schemas"]
+    assert {"LookupAnswer", "Zone", "ZoneRules", "ZoneBasis", "Parcel", "PlanRef", "LookupEnvelope"} <= set(schemas)
+    rules = schemas["ZoneRules"]["properties"]
+    assert "max_floors" in rules and all(r.get("description") for r in rules.values())
+    assert {"PlanList", "PublishAnswer", "JobAnswer"} <= set(schemas)

@@ -15,6 +15,7 @@ from ogc_sample import PLAN_CODE, PUBLISH_CODE, load_sample
 from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
+from gis_service.api.models import JobAnswer, JobList, PlanAnswer, PlanList, PublishAnswer
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.settings import Settings, TileSettings
@@ -82,6 +83,7 @@ def test_publish_supersedes_and_rebuilds_the_tiles_in_the_background(
     )
     assert r.status_code == 200, r.text
     body = r.json()
+    PublishAnswer.model_validate(body)
     assert body["published"]["version"] == 2 and body["published"]["status"] == "approved"
     assert body["published"]["decision_no"] == "22/QĐ-UBND" and body["published"]["decision_date"] == "2026-11-20"
     assert body["superseded"]["version"] == 1 and body["superseded"]["status"] == "superseded"
@@ -90,6 +92,7 @@ def test_publish_supersedes_and_rebuilds_the_tiles_in_the_background(
     assert job["kind"] == "tiles.rebuild" and job["status"] in ("queued", "running", "succeeded")
     assert r.headers["link"].endswith('rel="monitor"')
     done = wait_for_job(client, f"/jobs/{job['id']}")  # anyone may read a job's status
+    JobAnswer.model_validate(done)
     assert done["status"] == "succeeded", done
     layers = {entry["layer"]: entry for entry in done["result"]["layers"]}
     assert layers["zones"]["features"] >= 1 and layers["zones"]["written"] >= 1
@@ -120,10 +123,11 @@ def test_new_draft_from_the_approved_version_edited_and_published(
     r = client.post(f"/plans/{PLAN_CODE}/drafts", headers={**planner, **reason("điều chỉnh cục bộ")})
     assert r.status_code == 201, r.text
     draft = r.json()
+    PlanAnswer.model_validate(draft)
     assert draft["version"] == 2 and draft["status"] == "draft" and draft["zones"] == 2
     assert client.post(f"/plans/{PLAN_CODE}/drafts", headers={**planner, **reason("x")}).status_code == 409
     # the public list hides drafts; planners see them
-    public = {(p["code"], p["version"]) for p in client.get("/plans").json()["plans"]}
+    public = {(p.code, p.version) for p in PlanList.model_validate(client.get("/plans").json()).plans}
     staff = {(p["code"], p["version"]) for p in client.get("/plans", headers=planner).json()["plans"]}
     assert (PLAN_CODE, 2) in staff and (PLAN_CODE, 2) not in public
     with db.connect() as c:
@@ -153,7 +157,7 @@ def test_new_draft_from_the_approved_version_edited_and_published(
     tag = client.get(path, headers=planner).headers["etag"]
     r = client.patch(path, headers={**planner, **reason("x"), "If-Match": tag}, json={"properties": {"max_floors": 6}})
     assert r.status_code == 409
-    jobs = client.get("/jobs", headers=planner).json()["jobs"]
+    jobs = JobList.model_validate(client.get("/jobs", headers=planner).json()).model_dump()["jobs"]
     assert len(jobs) >= 1 and all(j["kind"] == "tiles.rebuild" for j in jobs)
     assert client.get("/jobs").status_code == 401
     assert client.get("/jobs/999999").status_code == 404

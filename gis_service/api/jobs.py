@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from gis_service.api.deps import EngineDep, Staff, oauth2_scheme
+from gis_service.api.models import JobAnswer, JobList
 from gis_service.api.plans import PLANS_TAG
 from gis_service.jobs import get_job, list_jobs
 from gis_service.settings import Settings
@@ -29,13 +30,21 @@ def jobs_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=[PLANS_TAG], dependencies=[Depends(oauth2_scheme)])
     base = settings.base_url()
 
-    @router.get("/jobs/{job_id}", summary="Status of a background job (e.g. the tile rebuild after publishing)")
+    @router.get(
+        "/jobs/{job_id}",
+        summary="Status of a background job (e.g. the tile rebuild after publishing)",
+        responses={200: {"model": JobAnswer}},
+    )
     def job_status(engine: EngineDep, job_id: int) -> JSONResponse:
         with engine.connect() as conn:
             job = get_job(conn, job_id)
         return JSONResponse(job.as_json(base), headers={"Cache-Control": "no-cache"})
 
-    @router.get("/jobs", summary="The latest background jobs (planners and permit officers)")
+    @router.get(
+        "/jobs",
+        summary="The latest background jobs (planners and permit officers)",
+        responses={200: {"model": JobList}},
+    )
     def jobs(
         engine: EngineDep,
         _user: Staff,

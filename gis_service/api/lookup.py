@@ -14,10 +14,15 @@ from fastapi.responses import Response
 from gis_service.api.deps import read_pool, site_cache
 from gis_service.errors import ValidationError
 from gis_service.lookup import LookupQuery, lookup_with_envelope_async
+from gis_service.lookup_answer import LookupAnswer
 
 __all__ = ["LOOKUP_PARAMS", "lookup_router"]
 
 LOOKUP_CACHE_CONTROL = "public, max-age=60"
+#: The answer's shape in /docs (the route passes the database's JSON through; the tests validate it).
+ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"model": LookupAnswer, "description": "The zoning of the place (built as JSON, described here)"}
+}
 
 LOOKUP_PARAMS: dict[str, tuple[type, str]] = {
     "lon": (float, "WGS84 longitude, degrees (with lat)"),
@@ -78,6 +83,7 @@ def lookup_router() -> APIRouter:
     @router.get(
         "/lookup",
         summary="Zoning of a point (lon/lat or VN-2000 e/n) or of a sheet and parcel number",
+        responses=ANSWER,
         openapi_extra={
             "parameters": [
                 *(_query_parameter(name, kind, text) for name, (kind, text) in LOOKUP_PARAMS.items()),
@@ -96,6 +102,7 @@ def lookup_router() -> APIRouter:
     @router.get(
         "/lookup/parcels/{parcel_id}",
         summary="Zoning of a parcel by its id",
+        responses=ANSWER,
         openapi_extra={"parameters": [ENVELOPE_PARAM]},
     )
     async def lookup_parcel(request: Request, parcel_id: int) -> Response:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gis_service.api.deps import CurrentUser, EngineDep, Planner, ReasonHeader, change_reason, oauth2_scheme
+from gis_service.api.models import PlanAnswer, PlanList, PublishAnswer
 from gis_service.auth import Role
 from gis_service.editing import PlanVersion, list_plans, publish_with_decision, start_draft
 from gis_service.settings import Settings
@@ -59,7 +60,11 @@ def plans_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=[PLANS_TAG], dependencies=[Depends(oauth2_scheme)])
     base = settings.base_url()
 
-    @router.get("/plans", summary="Plan versions (drafts only for planners and permit officers)")
+    @router.get(
+        "/plans",
+        summary="Plan versions (drafts only for planners and permit officers)",
+        responses={200: {"model": PlanList}},
+    )
     def plans(
         engine: EngineDep,
         user: CurrentUser,
@@ -70,14 +75,23 @@ def plans_router(settings: Settings) -> APIRouter:
         staff = user is not None and user.has_role(Role.PLANNER, Role.PERMIT_OFFICER)
         return JSONResponse({"plans": [_plan(v, base) for v in versions if staff or v.status != "draft"]})
 
-    @router.post("/plans/{code}/drafts", summary="Start a new draft from the approved version", status_code=201)
+    @router.post(
+        "/plans/{code}/drafts",
+        summary="Start a new draft from the approved version",
+        status_code=201,
+        responses={201: {"model": PlanAnswer}},
+    )
     def new_draft(engine: EngineDep, code: str, user: Planner, reason: ReasonHeader = None) -> JSONResponse:
         why = change_reason(reason)
         with engine.begin() as conn:
             draft = start_draft(conn, code, user=user.name, reason=why)
         return JSONResponse(_plan(draft, base), status_code=201)
 
-    @router.post("/plans/{code}/publish", summary="Publish the draft: approved, the previous version superseded")
+    @router.post(
+        "/plans/{code}/publish",
+        summary="Publish the draft: approved, the previous version superseded",
+        responses={200: {"model": PublishAnswer}},
+    )
     def publish(
         request: Request,
         engine: EngineDep,

@@ -38,6 +38,8 @@ from gis_service.editing.history import (
 )
 from gis_service.errors import NotFound, PreconditionFailed, PreconditionRequired, ReadOnly, ValidationError
 from gis_service.geojson import GeoJSONError, parse_geometry
+from gis_service.model import LAYERS as CATALOGUE
+from gis_service.model import PLAN_LAYERS as CATALOGUE_PLAN_LAYERS
 
 __all__ = [
     "CONTENT_CRS",
@@ -62,14 +64,10 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 
 #: Collections that may be edited, and the geometry each takes (stored as the Multi- type).
 EDITABLE_LAYERS: dict[str, tuple[str, ...]] = {
-    "zones": ("Polygon", "MultiPolygon"),
-    "parcels": ("Polygon", "MultiPolygon"),
-    "buildings": ("Polygon", "MultiPolygon"),
-    "red_lines": ("LineString", "MultiLineString"),
-    "building_lines": ("LineString", "MultiLineString"),
+    name: layer.geometry_types for name, layer in CATALOGUE.items() if layer.editable
 }
 #: Layers whose features belong to a plan version (column plan_id): only drafts may change.
-PLAN_LAYERS = frozenset({"zones", "red_lines", "building_lines"})
+PLAN_LAYERS = frozenset(CATALOGUE_PLAN_LAYERS)
 #: Properties a client may send back as it read them but never sets (bookkeeping and derived columns).
 READ_ONLY_PROPERTIES = frozenset(
     {"id", "row_version", "created_at", "created_by", "updated_at", "updated_by", "geom_area_m2", "geom"}

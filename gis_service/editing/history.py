@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, IntegrityError, InternalError
 
 from gis_service.errors import NotFound, ValidationError
+from gis_service.model import LAYERS as CATALOGUE
 
 __all__ = [
     "LAYERS",
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 #: Tables of schema ``planning`` that hold plan layers with history (the layer name is the table name).
-LAYERS: tuple[str, ...] = ("plans", "zones", "parcels", "buildings", "red_lines", "building_lines")
+LAYERS: tuple[str, ...] = tuple(CATALOGUE)
 BOOKKEEPING = frozenset({"id", "created_at", "created_by", "updated_at", "updated_by", "row_version"})
 #: Kept from geom by the database (generated columns, or a trigger in planning.zones): never set by users.
 SERVING_COLUMNS = frozenset({"geom_4326", "geom_3857", "geom_area_m2"})

@@ -17,11 +17,12 @@ from gis_service.editing.history import change_context, editable_columns, update
 from gis_service.editing.plans import PlanVersion, list_plans, publish_plan
 from gis_service.errors import NotFound, ReadOnly, ValidationError
 from gis_service.jobs import TILES_REBUILD, Job, enqueue
+from gis_service.model import PLAN_LAYERS as CATALOGUE_PLAN_LAYERS
 
 __all__ = ["PLAN_LAYERS", "publish_with_decision", "start_draft"]
 
 #: The layers whose features belong to a plan version and are copied into a new draft.
-PLAN_LAYERS = ("zones", "red_lines", "building_lines")
+PLAN_LAYERS = CATALOGUE_PLAN_LAYERS
 
 
 def start_draft(conn: Connection, code: str, *, user: str, reason: str) -> PlanVersion:
