@@ -107,7 +107,7 @@ def install_viewer(app: FastAPI, settings: Settings) -> None:
     viewer = settings.viewer
     modules = Path(viewer.node_modules)
 
-    from gis_service.viewer.planner import planner_router
+    from gis_service.viewer.planner import ZONE_FIELDS, planner_router
 
     app.include_router(planner_router())
 
@@ -130,6 +130,11 @@ def install_viewer(app: FastAPI, settings: Settings) -> None:
         data["zone_rules"] = [
             {"name": c.name, "type": c.type, "unit": c.unit, "label": {"vi": c.label_vi, "en": c.label_en}}
             for c in ZONES.rules()
+        ]
+        data["zone_fields"] = [
+            {"name": c.name, "type": c.type, "unit": c.unit, "label": {"vi": c.label_vi, "en": c.label_en}}
+            for c in ZONE_FIELDS
+            if c.name != "plan_id"
         ]
         data["links"] = {
             "api": "/api",

@@ -15,8 +15,12 @@ from sqlalchemy.engine import Engine
 
 from gis_service.api.deps import EngineDep, Planner, in_thread
 from gis_service.errors import NotFound
+from gis_service.model.layers import ZONES
 
-__all__ = ["DRAFT_ZONES_SQL", "draft_zones_geojson", "planner_router"]
+__all__ = ["DRAFT_ZONES_SQL", "ZONE_FIELDS", "draft_zones_geojson", "planner_router"]
+
+#: The zone columns a planner edits (from the layer catalogue), with the values a draft zone has.
+ZONE_FIELDS = tuple(c for c in ZONES.columns if c.editable)
 
 DRAFT_ZONES_SQL = text(
     """
@@ -29,15 +33,11 @@ SELECT json_build_object(
       'type', 'Feature', 'id', z.id,
       'geometry', ST_AsGeoJSON(z.geom_4326, 8)::json,
       'properties', json_build_object(
-          'id', z.id, 'plan_id', z.plan_id, 'zone_code', z.zone_code, 'name', z.name,
-          'land_use_code', z.land_use_code, 'color', c.color_hex, 'max_density_pct', z.max_density_pct::float8,
-          'max_floors', z.max_floors, 'min_floors', z.min_floors, 'max_height_m', z.max_height_m::float8,
-          'max_far', z.max_far::float8, 'min_setback_m', z.min_setback_m::float8, 'notes', z.notes,
-          'row_version', z.row_version)) ORDER BY z.id)
+          'id', z.id, 'color', c.color_hex, __COLUMNS__, 'row_version', z.row_version)) ORDER BY z.id)
     FROM planning.zones z LEFT JOIN planning.land_use_codes c ON c.code = z.land_use_code
     WHERE z.plan_id = (SELECT max(id) FROM planning.plans WHERE code = :code AND status = 'draft')), '[]'::json)
 )::text
-"""
+""".replace("__COLUMNS__", ", ".join(f"'{c.name}', {c.sql_value('z')}" for c in ZONE_FIELDS))
 )
 
 

@@ -1,12 +1,14 @@
 // Planners: sign in, start a draft, select a draft zone, edit its attributes and vertices (2D), save with a reason
 // (OGC API - Features Part 4 with If-Match), history and restore; a 412 explained in plain words.
-import { t, formatNumber } from "./i18n.js";
+import { t, lang, formatNumber } from "./i18n.js";
 
 const CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>";
-const FIELDS = [
-  ["name", "text"], ["land_use_code", "text"], ["max_density_pct", "number"], ["max_floors", "int"],
-  ["min_floors", "int"], ["max_height_m", "number"], ["max_far", "number"], ["min_setback_m", "number"], ["notes", "text"],
-];
+// The zone fields a planner edits, with their labels, come from the layer catalogue (config.zone_fields).
+const KIND_OF = { string: "text", integer: "int", number: "number" };
+function fields() {
+  return (app().config.zone_fields || []).map((f) =>
+    [f.name, KIND_OF[f.type] || "text", (f.label[lang()] || f.label.en) + (f.unit ? ` (${f.unit})` : "")]);
+}
 const session = { token: null, user: null, plan: null, draft: null, zone: null, etag: null, geometry: null, editing: false };
 
 function app() { return window.viewerApp; }
@@ -143,7 +145,7 @@ export async function selectZone(id) {
 function renderEditForm(message = null) {
   const z = session.zone;
   const props = z.properties;
-  const inputs = FIELDS.map(([key, kind]) => el("label", {}, t(key),
+  const inputs = fields().map(([key, kind, label]) => el("label", {}, label,
     el("input", { name: key, id: `edit-${key}`, value: props[key] ?? "", inputmode: kind === "text" ? null : "decimal" })));
   const reason = el("label", {}, t("change_reason"), el("input", { name: "reason", id: "edit-reason", required: true }));
   const msg = message || el("p", { id: "edit-message", hidden: true });
@@ -159,11 +161,11 @@ function renderEditForm(message = null) {
 function patchOf(form) {
   const props = session.zone.properties;
   const changed = {};
-  for (const [key, kind] of FIELDS) {
+  for (const [key, kind, label] of fields()) {
     const raw = form[key].value.trim();
     let value = raw === "" ? null : kind === "text" ? raw : Number(raw.replace(",", "."));
     if (kind === "int" && value !== null) value = Math.round(value);
-    if (value !== null && kind !== "text" && !Number.isFinite(value)) throw new Error(`${t(key)}: ${t("not_a_number")}`);
+    if (value !== null && kind !== "text" && !Number.isFinite(value)) throw new Error(`${label}: ${t("not_a_number")}`);
     if (value !== (props[key] ?? null)) changed[key] = value;
   }
   const patch = { type: "Feature" };
