@@ -168,32 +168,38 @@ class LookupQuery:
             if value is not None and not math.isfinite(value):
                 raise ValidationError(f"{name} must be a finite number, not {value}")
         if mode == "lonlat":
-            assert self.lon is not None and self.lat is not None
-            if not -90 <= self.lat <= 90:
-                hint = "; lon and lat look swapped" if -90 <= self.lon <= 90 else ""
-                raise ValidationError(f"lat must be between -90 and 90 degrees, not {self.lat}{hint}")
-            if not -180 <= self.lon <= 180:
-                raise ValidationError(f"lon must be between -180 and 180 degrees, not {self.lon}")
-            # anywhere in Việt Nam gets an answer (maybe with no zones); farther away the projection would fail
-            (w, e), (s, n) = LON_RANGE, LAT_RANGE
-            if not (w <= self.lon <= e and s <= self.lat <= n):
-                raise ValidationError(
-                    f"lon={self.lon}, lat={self.lat} is not in Vietnam: this service answers for positions between "
-                    f"{w:.0f} and {e:.0f}° E and {s:.0f} and {n:.0f}° N (Huế is near lon 107.6, lat 16.5)"
-                )
+            self._check_lonlat()
         if mode == "en":
-            assert self.e is not None and self.n is not None
-            if not (E_RANGE[0] <= self.e <= E_RANGE[1] and N_RANGE[0] <= self.n <= N_RANGE[1]):
-                swapped = E_RANGE[0] <= self.n <= E_RANGE[1] and N_RANGE[0] <= self.e <= N_RANGE[1]
-                raise ValidationError(
-                    f"e={self.e}, n={self.n} is not a VN-2000 (EPSG:9214, TM-3 107-00) position in Huế: expected e "
-                    f"between {E_RANGE[0]:.0f} and {E_RANGE[1]:.0f} m and n between {N_RANGE[0]:.0f} and "
-                    f"{N_RANGE[1]:.0f} m" + ("; e and n look swapped" if swapped else "")
-                )
+            self._check_en()
         for name, top in (("sheet_no", 2**31), ("parcel_no", 2**31), ("parcel_id", 2**63)):
             value = getattr(self, name)
             if value is not None and not 0 < value < top:
                 raise ValidationError(f"{name} must be a positive whole number below {top}, not {value}")
+
+    def _check_lonlat(self) -> None:
+        assert self.lon is not None and self.lat is not None
+        if not -90 <= self.lat <= 90:
+            hint = "; lon and lat look swapped" if -90 <= self.lon <= 90 else ""
+            raise ValidationError(f"lat must be between -90 and 90 degrees, not {self.lat}{hint}")
+        if not -180 <= self.lon <= 180:
+            raise ValidationError(f"lon must be between -180 and 180 degrees, not {self.lon}")
+        # anywhere in Việt Nam gets an answer (maybe with no zones); farther away the projection would fail
+        (w, e), (s, n) = LON_RANGE, LAT_RANGE
+        if not (w <= self.lon <= e and s <= self.lat <= n):
+            raise ValidationError(
+                f"lon={self.lon}, lat={self.lat} is not in Vietnam: this service answers for positions between "
+                f"{w:.0f} and {e:.0f}° E and {s:.0f} and {n:.0f}° N (Huế is near lon 107.6, lat 16.5)"
+            )
+
+    def _check_en(self) -> None:
+        assert self.e is not None and self.n is not None
+        if not (E_RANGE[0] <= self.e <= E_RANGE[1] and N_RANGE[0] <= self.n <= N_RANGE[1]):
+            swapped = E_RANGE[0] <= self.n <= E_RANGE[1] and N_RANGE[0] <= self.e <= N_RANGE[1]
+            raise ValidationError(
+                f"e={self.e}, n={self.n} is not a VN-2000 (EPSG:9214, TM-3 107-00) position in Huế: expected e "
+                f"between {E_RANGE[0]:.0f} and {E_RANGE[1]:.0f} m and n between {N_RANGE[0]:.0f} and "
+                f"{N_RANGE[1]:.0f} m" + ("; e and n look swapped" if swapped else "")
+            )
 
     def as_json(self) -> str:
         import json

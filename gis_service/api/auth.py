@@ -63,6 +63,12 @@ def auth_router(settings: Settings) -> APIRouter:
         Token lifetime and the limits of failed logins (``settings.auth``).
     """
     router = APIRouter(prefix="/auth", tags=["Users and tokens (người dùng)"])
+    _session_routes(router, settings)
+    _user_routes(router)
+    return router
+
+
+def _session_routes(router: APIRouter, settings: Settings) -> None:
     conf = settings.auth
 
     @router.post(
@@ -128,6 +134,8 @@ def auth_router(settings: Settings) -> APIRouter:
             raise Unauthorized("no bearer token: log in at /auth/token", error="")
         return UserOut.of(user)
 
+
+def _user_routes(router: APIRouter) -> None:
     @router.get("/users", summary="Every user (administrators)", response_model=list[UserOut])
     def users(engine: EngineDep, _admin: Admin) -> list[UserOut]:
         with engine.connect() as conn:
@@ -147,8 +155,6 @@ def auth_router(settings: Settings) -> APIRouter:
     def disable(engine: EngineDep, name: str, _admin: Admin) -> UserOut:
         with engine.begin() as conn:
             return UserOut.of(disable_user(conn, name))
-
-    return router
 
 
 def install_auth(app: FastAPI, settings: Settings) -> None:

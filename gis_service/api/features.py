@@ -157,7 +157,12 @@ def features_router(settings: Settings) -> APIRouter:
         tags=["Editing (OGC API - Features Part 4)"], dependencies=[Depends(oauth2_scheme)], route_class=EditRoute
     )
     base = settings.base_url()
+    _write_routes(router, base)
+    _history_routes(router, base)
+    return router
 
+
+def _write_routes(router: APIRouter, base: str) -> None:
     @router.post(
         "/ogc/collections/{collection_id}/items",
         summary="Create a feature (GeoJSON Feature; Content-Crs; X-Change-Reason)",
@@ -256,6 +261,8 @@ def features_router(settings: Settings) -> APIRouter:
             delete_item(conn, collection_id, feature_id, if_match=if_match, user=user.name, reason=why)
         return Response(status_code=204)
 
+
+def _history_routes(router: APIRouter, base: str) -> None:
     @router.get(
         "/ogc/collections/{collection_id}/items/{feature_id}/history",
         summary="Every recorded change of a feature, oldest first (also after a delete)",
@@ -350,8 +357,6 @@ def features_router(settings: Settings) -> APIRouter:
             restore_item(conn, collection_id, feature_id, version, if_match=if_match, user=user.name, reason=why)
             answer = _rendered(conn, collection_id, feature_id, crs)
         return answer  # only once committed
-
-    return router
 
 
 _ITEM_PATH = re.compile(r"^/ogc/collections/(" + "|".join(EDITABLE_LAYERS) + r")/items/(\d{1,18})/?$")

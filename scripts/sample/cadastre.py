@@ -94,6 +94,18 @@ def _side_of(line: LineString, p: Point) -> tuple[float, int]:
 def number_houses(parcels: list[Parcel], kiet: list[Kiet]) -> None:
     """House numbers along each street (odd on its left, even on its right, rising from where it starts, one number
     kept for each kiệt, as in Huế: "kiệt 45" lies between numbers 43 and 47), then along each kiệt."""
+    for items in _along_streets(parcels, kiet).values():
+        _number_street(items)
+    for k in kiet:
+        along = [p for p in parcels if p.lot.kiet is k]
+        for side in (1, 0):
+            mine = [p for p in along if _side_of(k.line, p.lot.poly.centroid)[1] == side]
+            for j, p in enumerate(sorted(mine, key=lambda p: p.lot.kiet_at)):
+                p.house = str(2 * j + (1 if side else 2))
+
+
+def _along_streets(parcels: list[Parcel], kiet: list[Kiet]) -> dict[str, list[tuple[float, int, object]]]:
+    """By street name: where each front lot and each kiệt opening lies along the street, and on which side."""
     by_road: dict[str, list[tuple[float, int, object]]] = {}
     for p in parcels:
         if p.lot.road is None:
@@ -105,26 +117,24 @@ def number_houses(parcels: list[Parcel], kiet: list[Kiet]) -> None:
     for k in kiet:
         at, left = _side_of(k.road.centre, Point(k.line.coords[0]))
         by_road.setdefault(k.road.name, []).append((at, left, k))
-    for items in by_road.values():
-        for side in (1, 0):
-            prev, prev_at = None, 0.0
-            for at, _, item in sorted((i for i in items if i[1] == side), key=lambda i: i[0]):
-                n = 2 * int(at // 14) + (1 if side else 2)
-                if prev is not None:
-                    n = max(n, prev + 2) if at - prev_at > 40 else prev + 2
-                prev, prev_at = n, at
-                if isinstance(item, Parcel):
-                    item.house = str(n)
-                else:
-                    assert isinstance(item, Kiet)
-                    item.number = n
-                    item.name = f"Kiệt {n} {item.road.name}"
-    for k in kiet:
-        along = [p for p in parcels if p.lot.kiet is k]
-        for side in (1, 0):
-            mine = [p for p in along if _side_of(k.line, p.lot.poly.centroid)[1] == side]
-            for j, p in enumerate(sorted(mine, key=lambda p: p.lot.kiet_at)):
-                p.house = str(2 * j + (1 if side else 2))
+    return by_road
+
+
+def _number_street(items: list[tuple[float, int, object]]) -> None:
+    """Number the lots and kiệt of one street, each side from where the street starts."""
+    for side in (1, 0):
+        prev, prev_at = None, 0.0
+        for at, _, item in sorted((i for i in items if i[1] == side), key=lambda i: i[0]):
+            n = 2 * int(at // 14) + (1 if side else 2)
+            if prev is not None:
+                n = max(n, prev + 2) if at - prev_at > 40 else prev + 2
+            prev, prev_at = n, at
+            if isinstance(item, Parcel):
+                item.house = str(n)
+            else:
+                assert isinstance(item, Kiet)
+                item.number = n
+                item.name = f"Kiệt {n} {item.road.name}"
 
 
 def number_parcels(parcels: list[Parcel]) -> None:
@@ -254,37 +264,11 @@ def buildings(parcels: list[Parcel], zones: list[Zone]) -> list[Building]:
         if r.random() > (0.45 if kind == "new" else 0.9):
             continue
         setback_rule = lot.road.setback if lot.road else 0.0
-        fp: Polygon | None
-        if kind == "town":
-            fp = _front_footprint(lot, 0.0, lot_depth(lot) * float(r.uniform(0.65, 0.9)), 0.12)
-        elif kind == "new":
-            small = lot.poly.area < 130
-            fp = _front_footprint(lot, setback_rule, 14.0 if small else 16.0, 0.12 if small else 2.0)
-        elif kind in ("villa", "garden"):
-            out_of_line = r.random() < 0.12  # built before the plan, out to the red line
-            sb = float(r.uniform(0.5, 1.5)) if out_of_line else setback_rule + float(r.uniform(0.5, 3.0))
-            fp = _front_footprint(lot, sb, float(r.uniform(10.0, 15.0)), float(r.uniform(1.5, 3.0)))
-        else:
-            fp = _back_footprint(lot, r)
+        fp = _footprint(lot, kind, setback_rule, r)
         if fp is None or fp.area < 25.0:
             continue
         zone = zone_of(fp.representative_point(), zones)
-        limit = zone.rule.fmax if zone and zone.rule.fmax is not None else 3
-        floors = int(
-            r.choice(
-                {
-                    "town": [2, 3, 3, 4],
-                    "new": [3, 4, 4, 5],
-                    "villa": [1, 2, 2, 3],
-                    "garden": [1, 1, 2, 2],
-                    "back": [1, 1, 2, 2, 3],
-                }[kind]
-            )
-        )
-        if r.random() < 0.06 and kind != "new":
-            floors = limit + int(r.choice([1, 2]))  # higher than today's plan allows
-        elif limit >= 2:
-            floors = min(floors, limit)  # (houses in a planned park keep their floors)
+        floors = _floors(kind, zone, r)
         height = round(floors * 3.6 + float(r.uniform(0.4, 1.6)), 1)
         b = Building(
             p,
@@ -296,16 +280,57 @@ def buildings(parcels: list[Parcel], zones: list[Zone]) -> list[Building]:
             p.land_use if p.land_use not in ("BHK", "CLN") else "ODT",
             "",
         )
-        if zone and zone.rule.fmax is not None and floors > zone.rule.fmax:
-            b.breaks.append(f"{floors} tầng, ô {zone.code} cho phép {zone.rule.fmax}")
-        if kind in ("villa", "garden") and lot.road and lot.side is not None and setback_rule > 0:
-            gap = fp.distance(lot.side.line())
-            if gap < setback_rule - 0.01:
-                b.breaks.append(f"lùi {gap:.1f} m, chỉ giới xây dựng lùi {setback_rule:g} m")
+        _record_breaks(b, kind, zone, setback_rule)
         out.append(b)
     for b in out:
         b.key = f"CT-{b.parcel.ward_code}-{b.parcel.sheet:02d}-{b.parcel.number:03d}"
     return out
+
+
+def _footprint(lot: Lot, kind: str, setback_rule: float, r: np.random.Generator) -> Polygon | None:
+    """The house a lot of ``kind`` has, drawn with ``r`` (in the order the sample has always drawn it)."""
+    if kind == "town":
+        return _front_footprint(lot, 0.0, lot_depth(lot) * float(r.uniform(0.65, 0.9)), 0.12)
+    if kind == "new":
+        small = lot.poly.area < 130
+        return _front_footprint(lot, setback_rule, 14.0 if small else 16.0, 0.12 if small else 2.0)
+    if kind in ("villa", "garden"):
+        out_of_line = r.random() < 0.12  # built before the plan, out to the red line
+        sb = float(r.uniform(0.5, 1.5)) if out_of_line else setback_rule + float(r.uniform(0.5, 3.0))
+        return _front_footprint(lot, sb, float(r.uniform(10.0, 15.0)), float(r.uniform(1.5, 3.0)))
+    return _back_footprint(lot, r)
+
+
+def _floors(kind: str, zone: Zone | None, r: np.random.Generator) -> int:
+    """A house's floors: what houses of its kind have, some over the zone's limit."""
+    limit = zone.rule.fmax if zone and zone.rule.fmax is not None else 3
+    floors = int(
+        r.choice(
+            {
+                "town": [2, 3, 3, 4],
+                "new": [3, 4, 4, 5],
+                "villa": [1, 2, 2, 3],
+                "garden": [1, 1, 2, 2],
+                "back": [1, 1, 2, 2, 3],
+            }[kind]
+        )
+    )
+    if r.random() < 0.06 and kind != "new":
+        floors = limit + int(r.choice([1, 2]))  # higher than today's plan allows
+    elif limit >= 2:
+        floors = min(floors, limit)  # (houses in a planned park keep their floors)
+    return floors
+
+
+def _record_breaks(b: Building, kind: str, zone: Zone | None, setback_rule: float) -> None:
+    """What of today's plan the house ``b`` breaks: too many floors, or too close to the street."""
+    lot = b.parcel.lot
+    if zone and zone.rule.fmax is not None and b.floors > zone.rule.fmax:
+        b.breaks.append(f"{b.floors} tầng, ô {zone.code} cho phép {zone.rule.fmax}")
+    if kind in ("villa", "garden") and lot.road and lot.side is not None and setback_rule > 0:
+        gap = b.geom.distance(lot.side.line())
+        if gap < setback_rule - 0.01:
+            b.breaks.append(f"lùi {gap:.1f} m, chỉ giới xây dựng lùi {setback_rule:g} m")
 
 
 def heritage_buildings(parcels: list[Parcel]) -> list[Building]:

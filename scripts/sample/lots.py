@@ -152,6 +152,17 @@ class _RowPlan:
     keep_out: list[Polygon]
 
 
+@dataclass
+class _RowEnds:
+    """Where a row's lots start and end along its side, and which of its corners it owns."""
+
+    s_start: float
+    s_end: float
+    start_corner: bool = False
+    end_corner: bool = False
+    keep_out: list[Polygon] = field(default_factory=list)  # the corner lots of the neighbouring rows
+
+
 def _plan_rows(block: Block, layout: Layout, rng: np.random.Generator) -> list[_RowPlan]:
     m = len(block.sides)
     lotted = [s.road is not None and s.road.name in layout.rows for s in block.sides]
@@ -162,68 +173,81 @@ def _plan_rows(block: Block, layout: Layout, rng: np.random.Generator) -> list[_
         assert side.road is not None
         row = layout.rows[side.road.name]
         dmax = row.depth[1]
-        h, j = (i - 1) % m, (i + 1) % m
-        prev, nxt = block.sides[h], block.sides[j]
-        keep_out: list[Polygon] = []
-        start_corner = end_corner = False
-        s_start, s_end = 0.0, side.length
-        for k, other, at_start in ((h, prev, True), (j, nxt, False)):
-            if not lotted[k] or other.road is None:
-                continue
-            assert side.road is not None
-            mine = _corner_owner(layout, side.road, other.road) is side.road
-            if mine:
-                if at_start:
-                    start_corner = True
-                else:
-                    end_corner = True
-            else:
-                d_other = layout.rows[other.road.name].depth[1]
-                keep_out.append(other.band(-BIG, d_other))
-                # where the other row's corner depth crosses this side
-                inter = LineString([other.pt(-BIG, d_other), other.pt(other.length + BIG, d_other)]).intersection(
-                    side.line()
-                )
-                if not inter.is_empty:
-                    s_here = side.st(np.asarray(inter.coords[0]))[0]
-                    if at_start:
-                        s_start = max(s_start, s_here)
-                    else:
-                        s_end = min(s_end, s_here)
+        prev, nxt = block.sides[(i - 1) % m], block.sides[(i + 1) % m]
+        ends = _row_ends(block, layout, lotted, i)
         dir0 = _unit(-prev.e) if float(-prev.e @ side.n) > 0.2 else side.n
         dir1 = _unit(nxt.e) if float(nxt.e @ side.n) > 0.2 else side.n
-        cuts: list[_Cut] = []
-        lo, hi = s_start, s_end
-        if start_corner:
-            f = float(rng.uniform(*row.corner))
-            s_c = f / max(float(dir0 @ side.n), 0.2)  # the corner lot's side runs parallel to the other street
-            cuts.append(_Cut(s_start + s_c, dir0))
-            lo = s_start + s_c
-        end_cut = None
-        if end_corner:
-            f = float(rng.uniform(*row.corner))
-            s_c = f / max(float(dir1 @ side.n), 0.2)
-            end_cut = _Cut(s_end - s_c, dir1)
-            hi = s_end - s_c
-        widths = _widths(rng, hi - lo, *row.frontage)
-        pos = lo
-        plain: list[np.ndarray] = []
-        for w in widths[:-1]:
-            pos += w
-            frac = (pos - s_start) / max(s_end - s_start, 1e-9)
-            d = _unit((1 - frac) * dir0 + frac * dir1)
-            plain.append(d)
-            if row.jitter > 0:
-                d = _rotate(d, math.degrees(math.atan2(float(rng.uniform(-row.jitter, row.jitter)), dmax)))
-            cuts.append(_Cut(pos, d))
+        cuts, end_cut, plain = _row_cuts(side, row, ends, dir0, dir1, rng)
         kp = layout.kiet
         if kp is not None and kp.road == side.road.name:
-            _mark_kiet(cuts, plain, kp, start_corner, s_start, s_end, block, lotted, i, layout)
+            _mark_kiet(cuts, plain, kp, ends.start_corner, ends.s_start, ends.s_end, block, lotted, i, layout)
         if end_cut is not None:
             cuts.append(end_cut)
         _untangle(side, cuts, -row.widen - 2.0, dmax + 2.0)
-        plans.append(_RowPlan(i, side, row, dmax, cuts, start_corner, end_corner, keep_out))
+        plans.append(_RowPlan(i, side, row, dmax, cuts, ends.start_corner, ends.end_corner, ends.keep_out))
     return plans
+
+
+def _row_ends(block: Block, layout: Layout, lotted: list[bool], i: int) -> _RowEnds:
+    """The ends of the row on side ``i``: a corner it owns, or where the neighbouring row's corner lot ends."""
+    m = len(block.sides)
+    side = block.sides[i]
+    assert side.road is not None
+    h, j = (i - 1) % m, (i + 1) % m
+    ends = _RowEnds(0.0, side.length)
+    for k, other, at_start in ((h, block.sides[h], True), (j, block.sides[j], False)):
+        if not lotted[k] or other.road is None:
+            continue
+        if _corner_owner(layout, side.road, other.road) is side.road:
+            if at_start:
+                ends.start_corner = True
+            else:
+                ends.end_corner = True
+            continue
+        d_other = layout.rows[other.road.name].depth[1]
+        ends.keep_out.append(other.band(-BIG, d_other))
+        # where the other row's corner depth crosses this side
+        inter = LineString([other.pt(-BIG, d_other), other.pt(other.length + BIG, d_other)]).intersection(side.line())
+        if not inter.is_empty:
+            s_here = side.st(np.asarray(inter.coords[0]))[0]
+            if at_start:
+                ends.s_start = max(ends.s_start, s_here)
+            else:
+                ends.s_end = min(ends.s_end, s_here)
+    return ends
+
+
+def _row_cuts(
+    side: Side, row: Row, ends: _RowEnds, dir0: np.ndarray, dir1: np.ndarray, rng: np.random.Generator
+) -> tuple[list[_Cut], _Cut | None, list[np.ndarray]]:
+    """The cut lines between the row's lots (the end corner's apart, added after the kiệt are marked), and the
+    directions of the plain cuts before they wander."""
+    s_start, s_end = ends.s_start, ends.s_end
+    cuts: list[_Cut] = []
+    lo, hi = s_start, s_end
+    if ends.start_corner:
+        f = float(rng.uniform(*row.corner))
+        s_c = f / max(float(dir0 @ side.n), 0.2)  # the corner lot's side runs parallel to the other street
+        cuts.append(_Cut(s_start + s_c, dir0))
+        lo = s_start + s_c
+    end_cut = None
+    if ends.end_corner:
+        f = float(rng.uniform(*row.corner))
+        s_c = f / max(float(dir1 @ side.n), 0.2)
+        end_cut = _Cut(s_end - s_c, dir1)
+        hi = s_end - s_c
+    widths = _widths(rng, hi - lo, *row.frontage)
+    pos = lo
+    plain: list[np.ndarray] = []
+    for w in widths[:-1]:
+        pos += w
+        frac = (pos - s_start) / max(s_end - s_start, 1e-9)
+        d = _unit((1 - frac) * dir0 + frac * dir1)
+        plain.append(d)
+        if row.jitter > 0:
+            d = _rotate(d, math.degrees(math.atan2(float(rng.uniform(-row.jitter, row.jitter)), row.depth[1])))
+        cuts.append(_Cut(pos, d))
+    return cuts, end_cut, plain
 
 
 def _mark_kiet(
