@@ -19,6 +19,7 @@ BENCHMARKS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks named in ``argv`` (all by default) and print their reports; 0 on success."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
     parser.add_argument("--list", action="store_true", help="list the benchmarks")

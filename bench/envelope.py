@@ -29,6 +29,13 @@ TARGET = 200.0
 
 
 def run(scale: float = 1.0) -> None:
+    """Measure envelopes per second through the API against the raw SQL, and print the report.
+
+    Parameters
+    ----------
+    scale
+        The share of the sample's parcels asked (at most all of them, at least 10).
+    """
     print("\nEnvelopes: GET /parcels/{id}/envelope on the demo's sample plans (real HTTP, uvicorn) vs the raw SQL")
     print(f"  {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work on the machine skews the rates)")
     with throwaway_database() as url, tempfile.TemporaryDirectory() as tmp_name:

@@ -71,10 +71,12 @@ ANALYZE planning.plans; ANALYZE planning.zones; ANALYZE planning.parcels;
 
 
 def say(message: str) -> None:
+    """Progress on stderr, so that the report on stdout stays clean."""
     print(f"[serve] {message}", file=sys.stderr, flush=True)
 
 
 def generate(url: str, side: int) -> None:
+    """Fill the database at ``url`` with ``side`` x ``side`` parcels and the zones of one approved plan."""
     zones = max(1, int(side * PARCEL_M / ZONE_M))
     x0, y0 = E0 - side * PARCEL_M / 2, N0 - side * PARCEL_M / 2
     sql = GENERATE_SQL.format(
@@ -87,6 +89,7 @@ def generate(url: str, side: int) -> None:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -94,6 +97,10 @@ def free_port() -> int:
 
 @contextmanager
 def uvicorn_server(args: list[str], env: dict[str, str], probe: str, workers: int) -> Iterator[str]:
+    """Run uvicorn with ``args`` in a subprocess and yield its base URL once ``probe`` answers 200.
+
+    The server is stopped on leaving; its log is shown when it fails to start.
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115 - closed below
@@ -188,6 +195,8 @@ def stock_config(url: str, directory: Path) -> tuple[Path, Path]:
 
 @dataclass
 class Result:
+    """The figures of one load run: throughput, latency percentiles and failed requests."""
+
     rps: float
     p50_ms: float
     p99_ms: float
@@ -212,6 +221,7 @@ end
 
 
 def load_wrk(base: str, paths: list[str], seconds: float, connections: int) -> Result:
+    """Load ``base`` with ``wrk``, each request a random one of ``paths``."""
     with tempfile.TemporaryDirectory() as d:
         plist = Path(d) / "paths.txt"
         plist.write_text("\n".join(paths) + "\n")
@@ -228,6 +238,8 @@ def load_wrk(base: str, paths: list[str], seconds: float, connections: int) -> R
 
 
 def load_httpx(base: str, paths: list[str], seconds: float, connections: int) -> Result:
+    """Load ``base`` with an asyncio httpx client (when ``wrk`` is not installed), random ``paths``."""
+
     async def main() -> Result:
         latencies: list[float] = []
         errors = 0
@@ -254,6 +266,10 @@ def load_httpx(base: str, paths: list[str], seconds: float, connections: int) ->
 
 
 def load(base: str, paths: list[str], seconds: float, connections: int) -> Result:
+    """Check that the first path answers, warm up, then load ``base`` for ``seconds``.
+
+    Uses ``wrk`` when installed: a C client leaves the CPUs to the server under test.
+    """
     check = httpx.get(base + paths[0], timeout=120)
     if check.status_code != 200:
         raise RuntimeError(f"{base}{paths[0]} answered {check.status_code}: {check.text[:300]}")
@@ -276,6 +292,7 @@ def sql_floor(url: str, statements: list[tuple[str, Any]], repeat: int = 200) ->
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """The WebMercatorQuad tile (x, y) at zoom ``z`` holding a point."""
     import math
 
     n = 1 << z

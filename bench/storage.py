@@ -42,6 +42,13 @@ TILE_Z15 = tile_of(107.5790, 16.4698, 15)  # over the Imperial City
 
 
 def run(scale: float = 1.0) -> None:
+    """Time CRS84 reads, a z15 MVT tile and history-keeping writes against their baselines; print the report.
+
+    Parameters
+    ----------
+    scale
+        Multiplies the number of zones.
+    """
     n = max(10, int(150 * scale**0.5))  # 150 x 150 = 22,500 zones
     with throwaway_database() as url, psycopg.connect(url) as conn:
         plan = conn.execute(

@@ -75,6 +75,7 @@ def synthetic_buildings(n: int, seed: int = 46) -> tuple[list[str], np.ndarray, 
 
 
 def load(url: str, n: int) -> float:
+    """Load ``n`` synthetic buildings into the database at ``url`` with COPY; the seconds it took."""
     hexes, floors, height = synthetic_buildings(n)
     buf = io.StringIO()
     for h, f, ht in zip(hexes, floors, height, strict=True):
@@ -135,6 +136,7 @@ def py3dtiles_export(url: str, out: Path, timeout: float) -> tuple[float | None,
 
 
 def sizes(out: Path) -> tuple[int, int, int]:
+    """The bytes of a tileset folder's tiles and tilesets (raw, gzip as served) and the number of files."""
     raw = gz = files = 0
     for p in out.rglob("*"):
         if p.is_file() and p.suffix in (".glb", ".json", ".b3dm") and p.name != "manifest.json":
@@ -146,6 +148,13 @@ def sizes(out: Path) -> tuple[int, int, int]:
 
 
 def run(scale: float = 1.0) -> None:
+    """Time a full and an incremental 3D Tiles build against py3dtiles and pg2b3dm; print the report.
+
+    Parameters
+    ----------
+    scale
+        Multiplies the number of buildings.
+    """
     n = max(1000, int(100_000 * scale))
     print(f"\ntiles: {n:,} synthetic buildings around the Kinh thành, PostGIS -> 3D Tiles 1.1", flush=True)
     with throwaway_database() as url, tempfile.TemporaryDirectory(prefix="bench-tiles-") as tmp:

@@ -126,6 +126,13 @@ def _first_2d_only(browser: object, base: str) -> float:
 
 
 def run(scale: float = 1.0) -> None:
+    """Time the viewer's first 2D render and 3D tileset in headless Chromium; print the report.
+
+    Parameters
+    ----------
+    scale
+        Multiplies the number of page loads the medians are taken over.
+    """
     from playwright.sync_api import sync_playwright
 
     runs = max(1, round(3 * scale))

@@ -202,6 +202,7 @@ class LookupQuery:
             )
 
     def as_json(self) -> str:
+        """The values given, as JSON (the query echoed in the answer)."""
         import json
 
         return json.dumps({k: v for k, v in self.__dict__.items() if v is not None}, ensure_ascii=False)

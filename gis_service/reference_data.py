@@ -11,6 +11,8 @@ __all__ = ["LandUseCode", "land_use_codes", "legacy_codes", "rgb_to_hex"]
 
 @dataclass(frozen=True)
 class LandUseCode:
+    """A land-use code (or group of codes) of the reference list, with its names and map colour."""
+
     code: str
     group_code: str | None
     is_group: bool
@@ -21,6 +23,7 @@ class LandUseCode:
 
     @property
     def color_hex(self) -> str | None:
+        """The map colour as ``#rrggbb``, or ``None`` when the list gives none."""
         return rgb_to_hex(self.rgb)
 
 

@@ -53,6 +53,8 @@ class LocalDbSettings(BaseModel):
 
 
 class ServerSettings(BaseModel):
+    """Where ``planning serve`` listens."""
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

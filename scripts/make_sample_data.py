@@ -39,11 +39,13 @@ from sample.scan import scan_geotiff
 
 
 def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Write each GeoDataFrame of ``layers`` as a layer of the GeoPackage at ``path``."""
     for name, gdf in layers.items():
         gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
 
 
 def write_csvs(out: Path, s: Sample, ex: Examples) -> None:
+    """``straddling_parcels.csv`` and ``lots_cut_by_red_lines.csv``: the lots the README and the tests use."""
     parcels = sorted(s.parcels, key=lambda p: (p.ward, p.sheet, p.number))
     with (out / "straddling_parcels.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -78,6 +80,7 @@ def write_csvs(out: Path, s: Sample, ex: Examples) -> None:
 
 
 def main(argv: list[str]) -> int:
+    """Build, check and write the sample to ``argv[1]`` (default ``sample_data``); 0 on success."""
     out = Path(argv[1] if len(argv) > 1 else "sample_data")
     t0 = time.perf_counter()
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2025-07-16T00:00:00Z"})  # same bytes on every run

@@ -45,6 +45,7 @@ class NulGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 400 to an HTTP request with a NUL in its path or query string, else pass it on."""
         if scope["type"] == "http":
             message = _nul_message(scope)
             if message is not None:

@@ -88,6 +88,7 @@ class ExecutionBodyGuard:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Check the body of a process execution request, then hand the request, body replayed, to pygeoapi."""
         if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].endswith("/execution"):
             await self.app(scope, receive, send)
             return

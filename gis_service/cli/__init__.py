@@ -103,6 +103,11 @@ _register()
 
 
 def main() -> None:
+    """Entry point of the ``planning`` command.
+
+    A command that asked for it (:func:`exit_without_teardown`) ends the process without Python's teardown of the
+    modules it loaded, once it has succeeded.
+    """
     _EXIT_WITHOUT_TEARDOWN.clear()  # set by a command of this run only (an in-process run may have set it before)
     _OWN_PROCESS.set()
     try:

@@ -80,6 +80,8 @@ def find_server_bin_dir(explicit: Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class ClusterStatus:
+    """What ``planning db status`` reports of the local cluster."""
+
     data_dir: Path
     initialized: bool
     running: bool
@@ -88,6 +90,7 @@ class ClusterStatus:
     url: str | None
 
     def describe(self) -> str:
+        """One line for people: created or not, running or stopped, port and folder."""
         if not self.initialized:
             return f"local database: not created yet (data directory {self.data_dir}); run 'planning db up'"
         state = f"running (pid {self.pid})" if self.running else "stopped"
@@ -159,18 +162,22 @@ class LocalCluster:
 
     @property
     def pgdata(self) -> Path:
+        """The cluster's data directory (initdb's ``-D``)."""
         return self.data_dir / "pgdata"
 
     @property
     def log_file(self) -> Path:
+        """The server's log."""
         return self.data_dir / "server.log"
 
     @property
     def connection_file(self) -> Path:
+        """Port, user, password and database of the cluster, readable by its owner only."""
         return self.data_dir / "connection.json"
 
     @property
     def initialized(self) -> bool:
+        """Whether the cluster has been created (``initdb`` run and connection details saved)."""
         return (self.pgdata / "PG_VERSION").is_file() and self.connection_file.is_file()
 
     def _connection(self) -> dict[str, Any]:
@@ -200,6 +207,7 @@ class LocalCluster:
     # ---- OS user and programs ---------------------------------------------------------------------
     @property
     def bin_dir(self) -> Path:
+        """The folder of ``initdb`` and ``pg_ctl``, found on first use."""
         if self._bin_dir is None or not (self._bin_dir / "pg_ctl").is_file():
             self._bin_dir = find_server_bin_dir(self._bin_dir)
         return self._bin_dir
@@ -290,6 +298,7 @@ class LocalCluster:
         return pid if b"postgres" in cmdline and str(self.pgdata).encode() in cmdline else None
 
     def status(self) -> ClusterStatus:
+        """Whether the cluster exists and runs, with its port, pid and URL."""
         initialized = self.initialized
         pid = self._pid() if initialized else None
         port = self._connection()["port"] if initialized else None
@@ -474,6 +483,7 @@ class LocalCluster:
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
+        """Drop database ``name`` of this (running) cluster if it exists, closing its connections."""
         with self._connect("postgres") as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -32,6 +32,7 @@ def alembic_config(url: str) -> Config:
 
 
 def head_revision() -> str:
+    """The newest revision of the migrations shipped with the package."""
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
@@ -40,6 +41,7 @@ def head_revision() -> str:
 
 
 def current_revision(url: str) -> str | None:
+    """The revision the database at ``url`` is at, or ``None`` when it has never been migrated."""
     engine = create_db_engine(url, pool_size=1)
     try:
         with engine.connect() as conn:

@@ -27,6 +27,7 @@ class Side:
 
     @property
     def length(self) -> float:
+        """The side's length in metres."""
         return math.dist(self.a, self.b)
 
     @property
@@ -47,6 +48,7 @@ class Side:
         return np.asarray(self.a) + s * self.e + t * self.n
 
     def st(self, p: np.ndarray) -> tuple[float, float]:
+        """Where a point lies: ``s`` metres along the side, ``t`` metres into the block (:meth:`pt` inverted)."""
         d = np.asarray(p) - np.asarray(self.a)
         return float(d @ self.e), float(d @ self.n)
 
@@ -57,17 +59,21 @@ class Side:
         )
 
     def line(self) -> LineString:
+        """The side as a line from ``a`` to ``b``."""
         return LineString([self.a, self.b])
 
 
 @dataclass
 class Block:
+    """A block: the land of an area between red lines, with its sides in counter-clockwise order."""
+
     key: str
     area: str
     poly: Polygon
     sides: list[Side]
 
     def sides_on(self, road_name: str) -> list[int]:
+        """The indexes of the sides facing the street ``road_name``."""
         return [i for i, s in enumerate(self.sides) if s.road is not None and s.road.name == road_name]
 
 
@@ -102,6 +108,7 @@ def make_blocks(areas: list[Area], cut: Polygon | None = None) -> list[Block]:
 
 
 def block_at(blocks: list[Block], u: float, v: float) -> Block:
+    """The block holding the point (u, v) of the frame."""
     p = shapely.Point(u, v)
     return next(b for b in blocks if b.poly.contains(p))
 

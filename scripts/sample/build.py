@@ -17,6 +17,8 @@ from sample.zoning import Zone, version_2019, zones
 
 @dataclass
 class Sample:
+    """Everything the sample's files are written from, in the frame of :mod:`sample.frame`."""
+
     areas: list[Area]
     blocks: list[Block]
     red: list[StreetLine]
@@ -40,6 +42,7 @@ def plan_boundary(all_areas: list[Area], zone_list: list[Zone]) -> Polygon:
 
 
 def build() -> Sample:
+    """Build the whole sample, the same on every run (every random draw is seeded)."""
     all_areas = areas()
     blocks = make_blocks(all_areas)
     red = red_lines(blocks)

@@ -92,6 +92,7 @@ class Grid:
     angle: float
 
     def xy(self, u: float, v: float) -> tuple[float, float]:
+        """The EPSG:9214 position of the drawing's point (u, v), to the millimetre."""
         a = math.radians(self.angle)
         return (
             round(self.origin[0] + u * math.cos(a) - v * math.sin(a), 3),

@@ -20,6 +20,8 @@ from sample.zoning import Zone
 
 @dataclass
 class Parcel:
+    """A parcel of the cadastre (thửa đất): its lot, ward, sheet and parcel numbers, address and zones."""
+
     lot: Lot
     ward: str
     sheet: int
@@ -33,11 +35,14 @@ class Parcel:
 
     @property
     def ward_code(self) -> str:
+        """The ward's (illustrative) administrative code."""
         return WARD_CODES[self.ward]
 
 
 @dataclass
 class Building:
+    """A building standing on a parcel today, and what of today's plan it breaks."""
+
     parcel: Parcel
     geom: Polygon
     name: str
@@ -156,6 +161,7 @@ def number_parcels(parcels: list[Parcel]) -> None:
 
 
 def address(parcels: list[Parcel], r: np.random.Generator) -> None:
+    """Each parcel's address, and its recorded area (the lot's, give or take half a square metre, as surveys differ)."""
     for p in parcels:
         where = f"phường {p.ward}, thành phố Huế"
         if p.lot.kiet is not None:
@@ -188,6 +194,7 @@ def zone_shares(parcels: list[Parcel], zones: list[Zone]) -> None:
 
 
 def zone_of(point: Point, zones: list[Zone]) -> Zone | None:
+    """The zone holding ``point``, if any."""
     return next((z for z in zones if z.geom.contains(point)), None)
 
 
@@ -384,6 +391,7 @@ def angle_off(p: Parcel) -> float:
 
 
 def prepare(blocks: list[Block], red: list[StreetLine], zones: list[Zone]) -> tuple[list[Parcel], list[Kiet]]:
+    """The cadastre of the covered blocks: parcels numbered, addressed and shared among the zones, and their kiệt."""
     parcels, kiet = lay_out(blocks)
     _touching(parcels, red)
     number_houses(parcels, kiet)

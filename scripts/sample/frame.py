@@ -46,22 +46,27 @@ def frame_of(x: float, y: float) -> tuple[float, float]:
 
 
 def frame_of_lonlat(lon: float, lat: float) -> tuple[float, float]:
+    """WGS84 lon/lat → frame."""
     return frame_of(*TO_9214.transform(lon, lat))
 
 
 def world_xy(u: float, v: float) -> tuple[float, float]:
+    """Frame → EPSG:9214 (:func:`frame_of` inverted)."""
     return ORIGIN[0] + u * _COS - v * _SIN, ORIGIN[1] + u * _SIN + v * _COS
 
 
 def rect(u0: float, v0: float, u1: float, v1: float) -> Polygon:
+    """The rectangle from (u0, v0) to (u1, v1)."""
     return Polygon([(u0, v0), (u1, v0), (u1, v1), (u0, v1)])
 
 
 def line(*pts: tuple[float, float]) -> LineString:
+    """A line through the points."""
     return LineString(pts)
 
 
 def pt(u: float, v: float) -> Point:
+    """The point (u, v)."""
     return Point(u, v)
 
 
@@ -71,6 +76,7 @@ def polygons(geom: Any) -> list[Polygon]:
 
 
 def largest(geom: Any) -> Polygon:
+    """The largest polygon of a shape."""
     parts = polygons(geom)
     return max(parts, key=lambda p: p.area)
 

@@ -119,6 +119,7 @@ def bastions() -> list[Feature]:
 
 
 def gates() -> list[Feature]:
+    """The citadel's gates, each a stretch of its face's wall."""
     out = []
     for face, a, name, common, english in GATES:
         geom = _face_poly(
@@ -135,6 +136,7 @@ def gates() -> list[Feature]:
 
 
 def wall_ring() -> Polygon:
+    """The citadel's walls as one square ring."""
     return rect(0, 0, SIDE, SIDE).difference(rect(WALL, WALL, SIDE - WALL, SIDE - WALL))
 
 
@@ -164,6 +166,7 @@ def citadel_outline() -> Polygon:
 
 
 def moat() -> Polygon:
+    """The moat: a ring outside the walls, beyond the berm."""
     outline = citadel_outline()
     outer = outline.buffer(BERM + MOAT, join_style="mitre")
     return outer.difference(outline.buffer(BERM, join_style="mitre"))
@@ -184,10 +187,12 @@ def mang_ca() -> Polygon:
 
 
 def imperial_city() -> Polygon:
+    """The Imperial City (Hoàng thành) inside its walls."""
     return rect(*IC)
 
 
 def imperial_city_features() -> list[Feature]:
+    """The Imperial City's wall and its four gates."""
     u0, v0, u1, v1 = IC
     ring = rect(u0, v0, u1, v1).difference(rect(u0 + 2.5, v0 + 2.5, u1 - 2.5, v1 - 2.5))
     ngo_mon = rect(AXIS_U - 29.0, v0 - 18.0, AXIS_U + 29.0, v0 + 10.0)
@@ -270,6 +275,7 @@ SOUTH_BANK = [
 
 
 def river() -> Polygon:
+    """The Hương River, between its banks."""
     return Polygon(NORTH_BANK + SOUTH_BANK[::-1]).buffer(0)
 
 
@@ -288,6 +294,7 @@ def ho_thanh_ha_line() -> LineString:
 
 
 def ho_thanh_ha() -> Polygon:
+    """The Hộ Thành Hà canal, its ends cut at the river bank."""
     canal = ho_thanh_ha_line().buffer(HO_THANH_HA_WIDTH / 2, cap_style="flat", join_style="round")
     return canal.union(river()).difference(river())  # ends cut at the bank
 
@@ -369,5 +376,6 @@ def landmarks(places: dict[str, Polygon], bridge: LineString) -> list[Feature]:
 
 
 def multipolygon(geom: object) -> MultiPolygon:
+    """The non-empty polygons of a shape, as one multipolygon."""
     parts = [g for g in shapely.get_parts(geom) if isinstance(g, Polygon) and not g.is_empty]
     return MultiPolygon(parts)

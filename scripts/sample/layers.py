@@ -71,6 +71,7 @@ def _frame(rows: list[dict[str, Any]]) -> gpd.GeoDataFrame:
 
 
 def zones_layer(zones: list[Zone]) -> gpd.GeoDataFrame:
+    """``ChucNangSuDungDat_A``: the zones and their rules."""
     rows = []
     for i, z in enumerate(zones, start=1):
         r = z.rule
@@ -110,6 +111,7 @@ def _as_of_2019(line: StreetLine) -> tuple[LineString, float] | None:
 
 
 def red_lines_layer(s: Sample, as_of_2019: bool = False) -> gpd.GeoDataFrame:
+    """``ChiGioiDuongDo_L``: the red lines, as the 2019 plan drew them when ``as_of_2019``."""
     rows = []
     for i, r in enumerate(s.red, start=1):
         geom, width = r.geom, r.road.width
@@ -130,6 +132,7 @@ def red_lines_layer(s: Sample, as_of_2019: bool = False) -> gpd.GeoDataFrame:
 
 
 def building_lines_layer(s: Sample, as_of_2019: bool = False) -> gpd.GeoDataFrame:
+    """``ChiGioiXayDung_L``: the building lines, as the 2019 plan drew them when ``as_of_2019``."""
     rows = []
     for i, b in enumerate(s.building_lines, start=1):
         old = _as_of_2019(b) if as_of_2019 else (b.geom, b.road.width)
@@ -149,11 +152,13 @@ def building_lines_layer(s: Sample, as_of_2019: bool = False) -> gpd.GeoDataFram
 
 
 def boundary_layer(s: Sample) -> gpd.GeoDataFrame:
+    """``RanhGioiQuyHoach_A``: the zoning plan's boundary."""
     name = "Ranh giới quy hoạch phân khu Kinh thành, bờ bắc sông Hương, Kim Long và khu dân cư Hương Sơ"
     return _frame([{**mandatory("RGQ", "RGQH", 1, name, "Ranh giới"), "geometry": _multi(s.boundary)}])
 
 
 def parcels_layer(s: Sample) -> gpd.GeoDataFrame:
+    """``ThuaDat_A``: the parcels of the cadastre."""
     rows = []
     for i, p in enumerate(sorted(s.parcels, key=lambda p: (p.ward, p.sheet, p.number)), start=1):
         rows.append(
@@ -175,6 +180,7 @@ def parcels_layer(s: Sample) -> gpd.GeoDataFrame:
 
 
 def buildings_layer(s: Sample) -> gpd.GeoDataFrame:
+    """``CongTrinh_A``: the buildings standing today, keyed as they are across re-imports."""
     rows = []
     for i, b in enumerate(sorted(s.buildings, key=lambda b: b.key), start=1):
         m = mandatory("CTR", "CT", i, b.name, "Công trình hiện trạng")
@@ -232,6 +238,7 @@ def base_map(s: Sample) -> dict[str, gpd.GeoDataFrame]:
 
 
 def plan_layers(s: Sample, zones: list[Zone], version_2019: bool = False) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of ``QuyHoach.gpkg``: zones, red lines, building lines and boundary."""
     return {
         "ChucNangSuDungDat_A": zones_layer(zones),
         "ChiGioiDuongDo_L": red_lines_layer(s, as_of_2019=version_2019),

@@ -48,6 +48,8 @@ class KietPlan:
 
 @dataclass
 class Layout:
+    """How a block's lots are cut: the row on each street, its kiệt, and which row owns a corner."""
+
     rows: dict[str, Row]
     kiet: KietPlan | None = None
     first: tuple[str, ...] = ()  # which street's row owns a corner (first listed wins; else the wider street)
@@ -56,6 +58,8 @@ class Layout:
 
 @dataclass
 class Kiet:
+    """A kiệt (alley) from a street into a block, serving the back lots."""
+
     line: LineString
     road: Road
     side: Side
@@ -66,6 +70,8 @@ class Kiet:
 
 @dataclass
 class Lot:
+    """A lot cut from a block: its shape, the street or kiệt it is reached from, and its land use."""
+
     poly: Polygon
     kind: str  # front | corner | back
     road: Road | None  # the street it is addressed on (None for back lots)

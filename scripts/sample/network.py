@@ -23,6 +23,7 @@ class Road:
     widened_from: float | None = None  # the width before the plan widened it (lots now cut by the red line)
 
     def area(self) -> Polygon:
+        """The land between the street's red lines."""
         shape: Polygon = self.centre.buffer(self.width / 2, cap_style="flat", join_style="mitre")
         return shape
 
@@ -155,6 +156,7 @@ ROADS = CITADEL_ROADS + RIVER_ROADS + KIM_LONG_ROADS + NEW_ROADS
 
 
 def road(name: str) -> Road:
+    """The street named ``name``."""
     return next(r for r in ROADS if r.name == name)
 
 
@@ -197,5 +199,6 @@ def areas() -> list[Area]:
 
 
 def road_areas() -> Polygon:
+    """The land of every street, between its red lines."""
     shape: Polygon = unary_union([r.area() for r in ROADS])
     return shape

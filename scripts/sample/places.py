@@ -28,6 +28,8 @@ WARD_CODES = {  # illustrative 5-digit codes
 
 @dataclass(frozen=True)
 class Place:
+    """A block the cadastre covers: a point inside it, its ward and map sheet, and how its lots are cut."""
+
     at: tuple[float, float]
     ward: str
     sheet: int

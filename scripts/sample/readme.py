@@ -33,6 +33,7 @@ def _ref(p: Parcel) -> str:
 
 
 def examples(s: Sample, detailed: list[Polygon]) -> Examples:
+    """The parcels and buildings the README (and the tests) point at: for each case, the first that shows it."""
     by_no = sorted(s.parcels, key=lambda p: (p.ward, p.sheet, p.number))
     pairs = Counter((p.sheet, p.number) for p in s.parcels)
     zone_rule = {z.code: z.rule for z in s.zones}
@@ -79,6 +80,7 @@ def examples(s: Sample, detailed: list[Polygon]) -> Examples:
 
 
 def readme(s: Sample, ex: Examples, counts: dict[str, int], files: dict[str, int]) -> str:
+    """The text of ``sample_data/README.md``."""
     kinds = Counter(p.lot.row.kind if p.lot.row else p.lot.kind for p in s.parcels)
     z = {z.code: z for z in s.zones}
     st = ex.straddling

@@ -102,6 +102,7 @@ Spec = Callable[[Block], Parts]
 
 
 def whole(rule: Rule) -> Spec:
+    """The whole block, one zone."""
     return lambda b: [(None, rule)]
 
 
@@ -124,10 +125,12 @@ def split(u: float | None, v: float | None, near: Rule, far: Rule) -> Spec:
 
 
 def shape(region: Polygon, rule: Rule, *rest: tuple[Polygon | None, Rule]) -> Spec:
+    """The part of the block inside ``region``, then the rest."""
     return lambda b: [(region, rule), *rest]
 
 
 def corner(at: tuple[str, float, str, float], rule: Rule, *rest: tuple[Polygon | None, Rule]) -> Spec:
+    """The corner of the block where two streets meet (see :func:`corner_region`), then the rest."""
     return lambda b: [(corner_region(b, *at), rule), *rest]
 
 
@@ -220,6 +223,8 @@ PREFIX = {"monument": "KT", "citadel": "KT", "riverbank": "BS", "dongba": "ĐB",
 
 @dataclass
 class Zone:
+    """A zone (ô quy hoạch) of the zoning plan: its code, rules, shape and the area it lies in."""
+
     code: str
     rule: Rule
     geom: Polygon
