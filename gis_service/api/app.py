@@ -25,13 +25,13 @@ from gis_service.api.ogc_mount import mount_pygeoapi, ogc_database
 from gis_service.api.permits import permits_router
 from gis_service.api.plans import plans_router
 from gis_service.api.tiles import tiles_router
+from gis_service.api.viewer import install_viewer
 from gis_service.db import check_database, create_db_engine, resolve_database_url
 from gis_service.db.migrate import VERSION_TABLE, head_revision
 from gis_service.errors import DatabaseUnavailable
 from gis_service.jobs import start_job_runner
 from gis_service.rules.cache import SiteCache
 from gis_service.settings import Settings
-from gis_service.viewer import install_viewer
 from tiles.jobs import HANDLERS as TILE_JOBS
 from tiles.static import tiles_static_app
 

@@ -1,0 +1,163 @@
+"""The web viewer's routes: the page at ``/`` (a 2D map with MapLibre GL JS, a 3D globe with CesiumJS), its files.
+
+The page and its own modules live in :mod:`gis_service.viewer` (``static/``); CesiumJS and MapLibre come from
+the npm packages installed by the set-up and only their build files are served (``/vendor/cesium/``,
+``/vendor/maplibre/``). Nothing is fetched from the internet: the base map is a configurable tile URL
+(``GIS_VIEWER__BASE_MAP_URL``), else the page uses the Natural Earth imagery packaged with CesiumJS in 3D and a
+plain background in 2D.
+
+``/viewer/config.json`` tells the page where the plans are (extent), the legend (land-use codes of the approved
+zones with their official names and colours) and the base map.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gis_service.api.deps import read_pool
+from gis_service.model.layers import ZONES
+from gis_service.model.visibility import APPROVED_PLAN_IDS
+from gis_service.settings import Settings
+from gis_service.viewer import STATIC_DIR
+
+__all__ = ["install_viewer", "viewer_config_sql"]
+
+# Huế's Kinh thành: where the map opens when no plan is approved yet.
+DEFAULT_CENTER = (107.5790, 16.4698)
+
+# The only files of maplibre-gl's dist/ the page needs (the .mjs imports its worker by URL).
+MAPLIBRE_FILES = frozenset({"maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css"})
+# The parts of cesium's Build/Cesium the page needs (not the 6 MB index.js/index.cjs copies).
+CESIUM_PARTS = frozenset({"Cesium.js", "Assets", "ThirdParty", "Widgets", "Workers"})
+
+NO_CACHE = "no-cache"
+VENDOR_CACHE = "public, max-age=86400"
+
+
+def viewer_config_sql() -> str:
+    """One statement answering the extent (lon/lat) and the legend of the approved plans as JSON."""
+    # APPROVED_PLAN_IDS is a constant clause of the project; nothing of the request reaches this SQL.
+    return f"""
+WITH z AS (SELECT geom_4326, land_use_code FROM planning.zones WHERE {APPROVED_PLAN_IDS}),
+ext AS (SELECT ST_Extent(geom_4326) AS b FROM z)
+SELECT json_build_object(
+  'extent', (SELECT CASE WHEN b IS NULL THEN NULL ELSE json_build_array(
+      round(ST_XMin(b)::numeric, 7), round(ST_YMin(b)::numeric, 7),
+      round(ST_XMax(b)::numeric, 7), round(ST_YMax(b)::numeric, 7)) END FROM ext),
+  'legend', coalesce((SELECT json_agg(json_build_object(
+      'code', c.code, 'name_vi', c.name_vi, 'name_en', c.name_en, 'color', c.color_hex) ORDER BY c.code)
+      FROM planning.land_use_codes c WHERE c.code IN (SELECT land_use_code FROM z)), '[]'::json),
+  'plans', coalesce((SELECT json_agg(json_build_object(
+      'id', p.id, 'code', p.code, 'name', p.name, 'version', p.version, 'decision_no', p.decision_no,
+      'decision_date', to_char(p.decision_date, 'YYYY-MM-DD')) ORDER BY p.code)
+      FROM planning.plans p WHERE p.status = 'approved'), '[]'::json)
+)::text
+"""  # noqa: S608
+
+
+class _Vendor:
+    """Static files of an npm package folder, limited to ``allowed`` top-level names, gzip-compressed, cached."""
+
+    def __init__(self, directory: Path, allowed: frozenset[str], package: str) -> None:
+        self.directory = directory
+        self.allowed = allowed
+        self.package = package
+        self.files = StaticFiles(directory=directory, check_dir=False, follow_symlink=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        root = str(scope.get("root_path", ""))
+        path = (path[len(root) :] if root and path.startswith(root) else path).lstrip("/")
+        top = path.split("/", 1)[0]
+        if not self.directory.is_dir():
+            message = (
+                f"the npm package {self.package} is not installed ({self.directory} is missing): "
+                "run './run.sh setup' (npm ci)"
+            )
+            await JSONResponse({"code": "NotFound", "description": message}, 404)(scope, receive, send)
+            return
+        if top not in self.allowed:
+            await JSONResponse({"code": "NotFound", "description": "not found"}, 404)(scope, receive, send)
+            return
+
+        async def send_cached(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                headers.append((b"cache-control", VENDOR_CACHE.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.files(scope, receive, send_cached)
+
+
+def _vendor_app(directory: Path, allowed: frozenset[str], package: str) -> ASGIApp:
+    return GZipMiddleware(_Vendor(directory, allowed, package), minimum_size=1024)
+
+
+def install_viewer(app: FastAPI, settings: Settings) -> None:
+    """Serve the viewer at ``/``, its configuration, its own files and the needed npm build files."""
+    viewer = settings.viewer
+    modules = Path(viewer.node_modules)
+
+    from gis_service.api.planner import ZONE_FIELDS, planner_router
+
+    app.include_router(planner_router())
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": NO_CACHE})
+
+    @app.get("/viewer/config.json", summary="Viewer settings: extent of the approved plans, legend, base map")
+    async def viewer_config(request: Request) -> Response:
+        async with read_pool(request).connection() as conn:
+            cur = await conn.execute(viewer_config_sql())
+            row = await cur.fetchone()
+        data: dict[str, Any] = json.loads(row[0]) if row else {}
+        data["default_center"] = list(DEFAULT_CENTER)
+        # The ground the 3D tiles stand on (without a DEM): the base map's water and walls in 3D start there.
+        data["ground_height_m"] = settings.tiles.ground_level_m + settings.tiles.geoid_offset_m
+        data["base_map"] = (
+            {"url": viewer.base_map_url, "attribution": viewer.base_map_attribution} if viewer.base_map_url else None
+        )
+        data["zone_rules"] = [
+            {"name": c.name, "type": c.type, "unit": c.unit, "label": {"vi": c.label_vi, "en": c.label_en}}
+            for c in ZONES.rules()
+        ]
+        data["zone_fields"] = [
+            {"name": c.name, "type": c.type, "unit": c.unit, "label": {"vi": c.label_vi, "en": c.label_en}}
+            for c in ZONE_FIELDS
+            if c.name != "plan_id"
+        ]
+        data["links"] = {
+            "api": "/api",
+            "docs": "/docs",
+            "ogc": "/ogc",
+            "tileset_3d": "/tiles/3d/tileset.json",
+            "vector_tiles": "/ogc/tiles/WebMercatorQuad/{z}/{y}/{x}",
+            "lookup": "/lookup",
+        }
+        return JSONResponse(data, headers={"Cache-Control": NO_CACHE})
+
+    app.mount(
+        "/viewer",
+        GZipMiddleware(StaticFiles(directory=STATIC_DIR), minimum_size=1024),
+        name="viewer-static",
+    )
+    app.mount(
+        "/vendor/cesium",
+        _vendor_app(modules / "cesium" / "Build" / "Cesium", CESIUM_PARTS, "cesium"),
+        name="vendor-cesium",
+    )
+    app.mount(
+        "/vendor/maplibre",
+        _vendor_app(modules / "maplibre-gl" / "dist", MAPLIBRE_FILES, "maplibre-gl"),
+        name="vendor-maplibre",
+    )
