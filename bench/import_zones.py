@@ -99,7 +99,7 @@ def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int,
         time.sleep(0.05)
     rc = proc.wait()
     wall = time.perf_counter() - t0
-    time.sleep(0.5)  # the client's backend, just ended, is counted once the postmaster has reaped it (else 0.2 s)
+    time.sleep(0.5)  # the client's backend, just ended, is counted once the postmaster has reaped it
     server1 = _server_cpu()
     if rc:
         raise subprocess.CalledProcessError(rc, cmd)

@@ -4,7 +4,7 @@ Roles: ``public`` (reads, the default), ``planner`` (edits draft plans, publishe
 decisions), ``admin`` (manages users; passes every role check).
 
 Passwords are hashed with **scrypt** from the standard library (RFC 7914; one of the schemes OWASP recommends), at
-OWASP's cost N=2^14, r=8, p=5 (16 MiB, about a tenth of a second), stored as ``scrypt$ln=14,r=8,p=5$<salt>$<key>``
+OWASP's cost N=2^14, r=8, p=5 (16 MiB a hash), stored as ``scrypt$ln=14,r=8,p=5$<salt>$<key>``
 (base64), so the cost can be raised later without invalidating stored hashes. No extra dependency, no C extension.
 
 Tokens are **random opaque strings** (256 bits), handed to the client once; the database keeps only their SHA-256

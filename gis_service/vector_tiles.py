@@ -1,7 +1,7 @@
 """Mapbox vector tiles (OGC API - Tiles, WebMercatorQuad) of zones, parcels, red lines and the base map.
 
 Built by PostGIS (``ST_AsMVT``) from the maintained ``geom_3857`` column with an integer SRID (pygeoapi's MVT
-provider transforms with a text SRID per tile: 3 s for a z12 tile against 0.15 s). Zones carry their code, names
+provider transforms with a text SRID per tile, many times slower: docs/decisions.md). Zones carry their code, names
 (Vietnamese, English) and the official land-use colour; only features of approved plans are in the tiles. The base
 map (``map_features``) comes in by kind as the map zooms in: water and walls, then landmarks, streets, alleys.
 """

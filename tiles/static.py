@@ -2,8 +2,8 @@
 
 Caching: a tileset names each content with ``?v=<key>`` (the key changes whenever the tile does), so a glb asked for
 with ``v`` is immutable for a year; ``tileset.json`` and anything asked for without ``v`` must be revalidated
-(``no-cache``: the ETag/Last-Modified that StaticFiles sends make that a cheap 304). glb and JSON shrink 5-8 times
-with gzip.
+(``no-cache``: the ETag/Last-Modified that StaticFiles sends make that a cheap 304). glb and JSON are sent with
+gzip, which shrinks them several times over.
 """
 
 from __future__ import annotations

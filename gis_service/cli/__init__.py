@@ -49,7 +49,7 @@ def own_process() -> bool:
 
 def exit_without_teardown() -> None:
     """Let the ``planning`` process end, once its command has succeeded, without Python's teardown of the modules
-    it loaded (GDAL, pandas, Arrow...: 0.25-0.4 s after an import, when all is written and committed). A command
+    it loaded (GDAL, pandas, Arrow...: a noticeable wait after an import, when all is written and committed). A command
     calls this when it has nothing left to clean up; run in-process (tests, CliRunner) it changes nothing."""
     _EXIT_WITHOUT_TEARDOWN.set()
 

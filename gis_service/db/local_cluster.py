@@ -401,9 +401,8 @@ class LocalCluster:
         conf = (
             f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\n"
             "max_connections = 200\nshared_buffers = 256MB\nwork_mem = 32MB\nmaintenance_work_mem = 256MB\n"
-            # Bulk loads (an import of a plan version writes about 1.5 GB of WAL per million zones): with the default
-            # 1 GB of WAL between checkpoints, one fell in the middle of each large import and cost it about 1 s;
-            # PostgreSQL's "Populating a Database" advises more room. WAL files are recycled down to min_wal_size.
+            # Room for bulk loads, so that no checkpoint falls in the middle of a large import (PostgreSQL's
+            # "Populating a Database" advises it; figures in docs/decisions.md). WAL is recycled down to min_wal_size.
             "max_wal_size = 4GB\ncheckpoint_timeout = 15min\nwal_buffers = 64MB\n"
             "logging_collector = off\nlog_min_messages = warning\n"
         )

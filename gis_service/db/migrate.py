@@ -13,8 +13,8 @@ from gis_service.errors import DatabaseError, DatabaseUnavailable
 if TYPE_CHECKING:
     from alembic.config import Config
 
-# Alembic is imported where it is used: every CLI command (an import of a plan, say) loads this module, and
-# Alembic's import costs 0.13 s that only the migration commands need.
+# Alembic is imported where it is used: every CLI command (an import of a plan, say) loads this module, and only
+# the migration commands need Alembic, whose import is slow (docs/decisions.md).
 
 __all__ = ["VERSION_TABLE", "current_revision", "downgrade", "head_revision", "upgrade"]
 
