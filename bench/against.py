@@ -64,9 +64,13 @@ def main(argv: list[str] | None = None) -> int:
                     (old / "node_modules").symlink_to(node_modules)
             for round_no in range(1, args.rounds + 1):
                 for name in args.names:
-                    before = _run(old, [name], extra)
-                    now = _run(here, [name], extra)
-                    print(f"\n=== {name}, round {round_no}: {args.rev} (before) and this checkout (now) ===")
+                    if round_no % 2:  # the order alternates, so that a drift of the machine favours neither side
+                        before, now = _run(old, [name], extra), _run(here, [name], extra)
+                    else:
+                        now, before = _run(here, [name], extra), _run(old, [name], extra)
+                    first = "before" if round_no % 2 else "now"
+                    title = f"{name}, round {round_no}: {args.rev} (before), this checkout (now); {first} ran first"
+                    print(f"\n=== {title} ===")
                     print("\n".join(side_by_side(before, now)), flush=True)
         finally:
             subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(old)], check=False)
