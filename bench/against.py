@@ -19,8 +19,21 @@ from pathlib import Path
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
+def _server_url() -> str:
+    """One database server for both sides: GIS_BENCH_DATABASE_URL, else this checkout's local cluster (started)."""
+    if url := os.environ.get("GIS_BENCH_DATABASE_URL"):
+        return url
+    from gis_service.db import local_cluster
+    from gis_service.settings import Settings
+
+    cluster = local_cluster(Settings(database_url=None))
+    cluster.up()
+    return cluster.url("postgres")
+
+
 def _run(root: Path, names: list[str], extra: list[str]) -> str:
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    # The same server for both sides: a checkout's own local cluster would differ in its caches and its age.
+    env = {**os.environ, "PYTHONPATH": str(root), "GIS_BENCH_DATABASE_URL": _server_url()}
     cmd = [sys.executable, "-m", "bench", *names, *extra]
     done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
