@@ -206,3 +206,26 @@ def test_a_version_edited_since_its_import_no_longer_holds_the_files(engine: Eng
     again = import_kim_long(engine, code)
     assert not again.skipped and again.plan is not None, again.skipped
     assert again.plan["version"] == 2 and again.plan["action"].startswith("new version (based on version 1")
+
+
+def test_versions_imported_before_the_version_was_recorded_are_told_apart_from_drafts(engine: Engine) -> None:
+    """A database loaded before imports recorded the version they made (the demo's of an earlier release): the
+    version a draft was started from still holds its files, the draft (same digest, copied) does not."""
+    code = "46QCT0009922"
+    first = import_kim_long(engine, code)
+    assert first.plan is not None
+    with engine.begin() as c:
+        update_feature(c, "plans", int(first.plan["id"]), {"decision_date": date(2026, 1, 2)}, user="t", reason="QĐ")
+        publish_plan(c, code, user="t", reason="công bố")
+        start_draft(c, code, user="lan.nguyen", reason="điều chỉnh")
+    with engine.begin() as c:  # as an earlier release left them: no record of the version made, no history of this
+        c.execute(sa.text("ALTER TABLE planning.plans DISABLE TRIGGER USER"))
+        c.execute(
+            sa.text("UPDATE planning.plans SET attributes = attributes - 'imported_as_version' WHERE code = :c"),
+            {"c": code},
+        )
+        c.execute(sa.text("ALTER TABLE planning.plans ENABLE TRIGGER USER"))
+    again = import_kim_long(engine, code)
+    assert again.skipped is not None and again.plan is not None, again.summary()
+    assert again.plan["version"] == 1, again.skipped
+    assert "a draft (version 2) started by lan.nguyen is left as it is" in again.skipped

@@ -216,8 +216,10 @@ def ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: ImportR
         report.plan = _as_plan(code, holder, "unchanged")
         report.skipped = (
             f"plan {code} version {holder.version} already holds these very files (imported from them and not "
-            "edited since; same SHA-256): nothing imported (--new-version imports them again as a new version)"
+            "edited since; same SHA-256): nothing imported"
         )
+        if not opts.leave_others:
+            report.skipped += " (--new-version imports them again as a new version)"
         if holder is not latest:
             report.skipped += f"; {latest.origin(based_on)} is left as it is"
         return None
