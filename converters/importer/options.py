@@ -30,8 +30,8 @@ class ImportOptions:
     decision_no: str | None = None
     decision_date: date | None = None
     new_version: bool = False
-    #: When the plan's latest version was not imported by ``user`` (a draft a planner started, say, or published
-    #: since), import nothing beside or over it and say so, rather than a new version next to it.
+    #: When the plan's latest version is a draft these files are not in, or a version ``user`` did not import (one
+    #: a planner started, say, published since), import nothing beside or over it and say so.
     leave_others: bool = False
     user: str = "importer"
     reason: str | None = None

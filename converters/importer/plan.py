@@ -202,8 +202,8 @@ def _as_plan(code: str, v: _Version, action: str) -> dict[str, object]:
 def ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: ImportReport) -> int | None:
     """The id of the plan version to import into; None (and the report says why) when no new version was asked for
     and the plan holds these very files already (its latest version, or the version its draft was started from,
-    was imported from them and not edited since), or, with ``leave_others``, when its latest version was not
-    imported by the same user."""
+    was imported from them and not edited since), or, with ``leave_others``, when its latest version is a draft or
+    was not imported by the same user."""
     code = _plan_code(opts)
     versions = _versions(conn, code)
     latest = versions[0] if versions else None
@@ -223,7 +223,7 @@ def ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: ImportR
         if holder is not latest:
             report.skipped += f"; {latest.origin(based_on)} is left as it is"
         return None
-    if opts.leave_others and not latest.imported_by(opts.user, based_on):
+    if opts.leave_others and (latest.status == "draft" or not latest.imported_by(opts.user, based_on)):
         report.plan = _as_plan(code, latest, "left as it is")
         report.skipped = f"{latest.origin(based_on)} is left as it is: these files are not imported beside it"
         return None
