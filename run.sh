@@ -25,7 +25,8 @@ demo)
     # the sample plans, each published with a sample decision so that citizens see them (only approved plans are
     # public): the zoning plan's superseded 2019 version first, once, then the current dossier as its next version,
     # then the Kim Long detailed plan. A re-run finds the same files already imported and changes nothing; only a
-    # version this command imported is published (gis_service/cli/sample_plans.py).
+    # version this command imported is published, and a draft someone started is left as it is, with nothing
+    # imported beside it, while the approved version goes on being served (gis_service/cli/sample_plans.py).
     "$VENV/planning" demo load
     # the 3D tiles of what is in the database (only what changed is rebuilt)
     "$VENV/planning" tiles build

@@ -30,6 +30,9 @@ class ImportOptions:
     decision_no: str | None = None
     decision_date: date | None = None
     new_version: bool = False
+    #: When the plan's latest version is a draft these files are not in, or a version ``user`` did not import (one
+    #: a planner started, say, published since), import nothing beside or over it and say so.
+    leave_others: bool = False
     user: str = "importer"
     reason: str | None = None
     batch_size: int = 50_000

@@ -60,37 +60,56 @@ SAMPLE_PLANS = (
 
 
 def load_sample_plans(engine: Engine, root: Path, *, user: str = "demo", reason: str = "demo data") -> list[str]:
-    """Import and publish the sample plans found under ``root``; what was done, a line per plan.
+    """Import and publish the sample plans found under ``root``; what was done or found, a line per plan.
 
-    Files already imported are not imported again, and only a draft this function imported is published, never a
-    draft someone else started.
+    Safe to run again after real use. Files already imported (into a version not edited since) are not imported
+    again, and only a version this function imported, as ``user``, is published. A version someone else made (a
+    draft a planner started, or one published since) is left as it is, nothing is imported beside or over it, and
+    the approved version goes on being served.
     """
+    return [f"{plan.code}: {_load(engine, root, plan, user, reason)}" for plan in SAMPLE_PLANS]
+
+
+def _load(engine: Engine, root: Path, plan: SamplePlan, user: str, reason: str) -> str:
+    """One plan version of the sample imported and published, or what was found instead, in plain words."""
     from converters import ImportOptions, import_path
     from gis_service.editing import publish_plan
 
-    done = []
-    for plan in SAMPLE_PLANS:
-        if plan.first_only and _plan_exists(engine, plan.code):
-            done.append(f"{plan.code}: {plan.path} not imported again (the plan has versions already)")
-            continue
-        options = ImportOptions(
-            plan=plan.code,
-            plan_name=plan.name,
-            decision_no=plan.decision_no,
-            decision_date=plan.decision_date,
-            src_crs=plan.src_crs,
-            user=user,
-            reason=reason,
-        )
-        report = import_path(root / plan.path, engine, options)
-        if report.skipped:
-            done.append(f"{plan.code}: {report.skipped}")
-            continue
-        version = None if report.plan is None else int(report.plan["version"])
-        with engine.begin() as conn:
-            published, _old = publish_plan(conn, plan.code, user=user, reason=reason, version=version)
-        done.append(f"{plan.code}: imported {plan.path} and published it as version {published.version}")
-    return done
+    if plan.first_only and _plan_exists(engine, plan.code):
+        return f"{plan.path} not imported again (the plan has versions already); {_served(engine, plan.code)}"
+    options = ImportOptions(
+        plan=plan.code,
+        plan_name=plan.name,
+        decision_no=plan.decision_no,
+        decision_date=plan.decision_date,
+        src_crs=plan.src_crs,
+        user=user,
+        reason=reason,
+        leave_others=True,
+    )
+    report = import_path(root / plan.path, engine, options)
+    found = report.plan or {}
+    # A draft of these very files, imported by this function and not edited since (a run stopped before publishing)
+    ours = found.get("action") == "unchanged" and found.get("status") == "draft" and found.get("created_by") == user
+    if report.skipped and not ours:
+        return f"{report.skipped}; {_served(engine, plan.code)}"
+    if "version" not in found:
+        return f"imported {plan.path}: no plan version in it, nothing to publish"
+    with engine.begin() as conn:
+        published, _old = publish_plan(conn, plan.code, user=user, reason=reason, version=int(found["version"]))
+    what = f"found {plan.path} imported before but not published" if report.skipped else f"imported {plan.path}"
+    return f"{what}, and published it as version {published.version}"
+
+
+def _served(engine: Engine, code: str) -> str:
+    """Which version of the plan the public sees."""
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        version = conn.execute(
+            sa.text("SELECT version FROM planning.plans WHERE code = :c AND status = 'approved'"), {"c": code}
+        ).scalar()
+    return f"the approved version {version} is served" if version is not None else "no version of it is approved"
 
 
 def _plan_exists(engine: Engine, code: str) -> bool:
@@ -110,7 +129,7 @@ def demo() -> None:
 @click.option("--root", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
 @click.pass_context
 def load(ctx: click.Context, root: Path | None) -> None:
-    """Import and publish the sample plans of sample_data/ (files already imported are left as they are)."""
+    """Import and publish the sample plans of sample_data/: safe to run again (see load_sample_plans)."""
     from gis_service.cli import get_settings
     from gis_service.db import create_db_engine, resolve_database_url
     from gis_service.settings import project_root
