@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
-from gis_service.auth import LoginLimits, Role, create_user, login
+from gis_service.auth import Role, create_user
 from gis_service.cli import cli
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
@@ -243,6 +243,8 @@ def test_an_administrator_lifts_a_lock(server: Server, login_db: str, login_engi
 
 
 def test_locks_double_up_to_the_longest_and_are_forgotten(login_engine: Engine) -> None:
+    from gis_service.auth import LoginLimits, login
+
     _user(login_engine, "doubling")
     limits = LoginLimits(per_pair=2, per_address=100, window_s=600, lock_base_s=10, lock_max_s=35)
     addr = f"doubling-{secrets.token_hex(3)}"
