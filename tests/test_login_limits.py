@@ -281,3 +281,14 @@ def test_locks_double_up_to_the_longest_and_are_forgotten(login_engine: Engine) 
     expire(forgotten=True)
     assert [attempt(), attempt()] == [0, 0]  # forgotten: a fresh allowance
     assert 9 <= attempt() <= 10
+
+
+def test_trusted_proxies_must_be_addresses_or_networks() -> None:
+    from pydantic import ValidationError
+
+    from gis_service.settings import ServerSettings
+
+    assert ServerSettings().trusted_proxies == []
+    assert ServerSettings(trusted_proxies=[" 10.0.0.0/24", "::1"]).trusted_proxies == ["10.0.0.0/24", "::1"]
+    with pytest.raises(ValidationError, match="not an IP address or network"):
+        ServerSettings(trusted_proxies=["proxy.example"])

@@ -40,6 +40,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     # X-Forwarded-For is believed only from the proxies named in the settings: the client address decides login
     # limits, and uvicorn's own default believes any process on this machine
     trusted = settings.server.trusted_proxies
+    if trusted:
+        say(f"believing X-Forwarded-For from {', '.join(trusted)} only")
     uvicorn.run(
         create_app(settings),
         host=host,
