@@ -12,6 +12,11 @@ with an expiry. Why not signed JWTs: every request checks the token against the 
 must be locked out at once, and the role may change), and a JWT would add a signing key to keep secret, to share
 between processes and to rotate, for nothing. Revoking is one UPDATE; a stolen copy of the table lets no one in.
 
+Failed logins are counted per (user name, client address) pair and per client address, **before** the password is
+checked (:func:`login`): a locked pair or address gets no check, so concurrent guesses get no more checks than the
+limit; a lock doubles with each further failure. A name is locked only from the address that failed, so guessing a
+planner's password from elsewhere cannot shut the planner out; an administrator lifts locks (:func:`unlock_logins`).
+
 Functions take a SQLAlchemy connection inside the caller's transaction and raise :mod:`gis_service.errors` classes;
 the web app reads the token of a request and checks roles in :mod:`gis_service.api.deps`.
 """
@@ -37,6 +42,7 @@ from gis_service.errors import NotFound, TooManyRequests, Unauthorized, Validati
 
 __all__ = [
     "IssuedToken",
+    "LoginLimits",
     "Role",
     "User",
     "authenticate",
@@ -48,6 +54,7 @@ __all__ = [
     "list_users",
     "login",
     "revoke_token",
+    "unlock_logins",
     "user_for_token",
     "verify_password",
 ]
@@ -135,6 +142,7 @@ def _dummy_hash() -> str:
 
 
 # ---- users ------------------------------------------------------------------------------------------------
+_FAILED = "wrong user name or password, or the user is disabled"
 _NAME_RE = re.compile(r"^[\w.@-]{2,64}$")
 
 
@@ -236,7 +244,7 @@ def authenticate(conn: Connection, name: str, password: str) -> User:
     ).one_or_none()
     ok = verify_password(password or "", row[4] if row is not None else _dummy_hash())
     if row is None or not ok or row[3]:
-        raise Unauthorized("wrong user name or password, or the user is disabled", error="")
+        raise Unauthorized(_FAILED, error="")
     conn.execute(sa.text("UPDATE auth.users SET last_login_at = now() WHERE id = :id"), {"id": row[0]})
     return User(id=row[0], name=row[1], role=Role(row[2]), disabled=False)
 
@@ -289,80 +297,184 @@ def revoke_token(conn: Connection, token: str) -> bool:
     return bool(revoked)
 
 
-# ---- logging in, slowed down after failures ----------------------------------------------------------------
-def _check_login_rate(
-    conn: Connection, name: str, client_addr: str, *, max_per_user: int, max_per_address: int, window_s: int
-) -> None:
-    row = conn.execute(
-        sa.text(
-            "SELECT count(*) FILTER (WHERE lower(name) = lower(:name)), "
-            "min(failed_at) FILTER (WHERE lower(name) = lower(:name)), "
-            "count(*) FILTER (WHERE client_addr = :addr), min(failed_at) FILTER (WHERE client_addr = :addr), now() "
-            "FROM auth.login_failures "
-            "WHERE failed_at > now() - make_interval(secs => :w) "
-            "AND (lower(name) = lower(:name) OR client_addr = :addr)"
-        ),
-        {"name": name, "addr": client_addr, "w": window_s},
-    ).one()
-    by_user, first_user, by_addr, first_addr, now = row
-    for count, limit, first, what in (
-        (by_user, max_per_user, first_user, "this user name"),
-        (by_addr, max_per_address, first_addr, "this address"),
-    ):
-        if count >= limit:
-            wait = max(1, int(window_s - (now - first).total_seconds()) + 1)
-            raise TooManyRequests(
-                f"too many failed logins for {what}: try again in {wait} s", retry_after_s=min(wait, window_s)
-            )
+# ---- logging in: attempts counted before the check, locks per (name, address) and per address -------------
+@dataclass(frozen=True)
+class LoginLimits:
+    """How failed logins are slowed down (from ``settings.auth``).
+
+    Attributes
+    ----------
+    per_pair
+        Failed logins of one user name from one client address before that pair is locked.
+    per_address
+        Failed logins from one client address, whatever the names, before the address is locked.
+    window_s
+        Seconds after the last failure (or the end of the last lock) when the failures are forgotten.
+    lock_base_s, lock_max_s
+        The first lock lasts ``lock_base_s``; each further failure doubles it, up to ``lock_max_s``.
+    """
+
+    per_pair: int = 5
+    per_address: int = 20
+    window_s: int = 900
+    lock_base_s: int = 60
+    lock_max_s: int = 3600
 
 
-def login(
-    engine: Engine,
-    name: str,
-    password: str,
-    *,
-    client_addr: str,
-    ttl_s: int,
-    max_failures_per_user: int = 5,
-    max_failures_per_address: int = 20,
-    failure_window_s: int = 900,
-) -> IssuedToken:
-    """The OAuth2 password flow: check the rate of failures, the password, then issue a token.
+def _lock_until(failures: str) -> str:
+    """SQL: the end of the lock after ``failures`` failures (NULL below the limit), doubling from the limit on."""
+    return (
+        f"CASE WHEN {failures} >= :limit THEN now() + make_interval(secs => least(CAST(:lock_max AS float8), "
+        f"CAST(:lock_base AS float8) * power(2.0, least({failures} - :limit, 30)))) END"
+    )
 
-    A failure is recorded in its own committed transaction (so that it counts even though the login fails).
+
+_NEXT_FAILURES = "(CASE WHEN a.forget_at <= now() THEN 1 ELSE a.failures + 1 END)"
+
+# One statement counts the attempt and decides whether it may go on: a locked row is not updated and returns
+# nothing. Concurrent attempts on one row wait for its row lock and then see the count of the others.
+_COUNT_ATTEMPT = sa.text(
+    "INSERT INTO auth.login_attempts AS a "  # noqa: S608 (constant SQL fragments, no input)
+    "(scope, name_key, client_addr, failures, checks, last_at, locked_until, forget_at) "
+    f"VALUES (:scope, lower(:name), :addr, 1, 1, now(), {_lock_until('1')}, "
+    f"coalesce({_lock_until('1')}, now()) + make_interval(secs => :window)) "
+    "ON CONFLICT (scope, name_key, client_addr) DO UPDATE SET "
+    f"failures = {_NEXT_FAILURES}, checks = a.checks + 1, last_at = now(), "
+    f"locked_until = {_lock_until(_NEXT_FAILURES)}, "
+    f"forget_at = coalesce({_lock_until(_NEXT_FAILURES)}, now()) + make_interval(secs => :window) "
+    "WHERE a.locked_until IS NULL OR a.locked_until <= now() "
+    "RETURNING a.failures"
+)
+
+
+def _count_attempt(conn: Connection, scope: str, name: str, client_addr: str, *, limits: LoginLimits) -> None:
+    """Count one failure of the ``pair`` (name, address) or of the ``address`` before the password is checked.
 
     Raises
     ------
     TooManyRequests
-        Too many failed logins for the name or the address within ``failure_window_s``.
+        The pair or the address is locked: nothing was counted, no password may be checked.
+    """
+    key = {"scope": scope, "name": name, "addr": client_addr}
+    limit = limits.per_pair if scope == "pair" else limits.per_address
+    counted = conn.execute(
+        _COUNT_ATTEMPT,
+        {
+            **key,
+            "limit": limit,
+            "lock_base": limits.lock_base_s,
+            "lock_max": limits.lock_max_s,
+            "window": limits.window_s,
+        },
+    ).one_or_none()
+    if counted is not None:
+        return
+    left = conn.execute(
+        sa.text(
+            "SELECT ceil(extract(epoch FROM locked_until - now())) FROM auth.login_attempts "
+            "WHERE scope = :scope AND name_key = lower(:name) AND client_addr = :addr"
+        ),
+        key,
+    ).scalar_one_or_none()
+    wait = max(1, int(left or 1))
+    what = "this user name from this address" if scope == "pair" else "this address"
+    raise TooManyRequests(
+        f"too many failed logins for {what}: try again in {wait} s (or ask an administrator to lift the lock)",
+        retry_after_s=wait,
+    )
+
+
+def _take_back(conn: Connection, name: str, client_addr: str) -> None:
+    """A success: the pair's failures are cleared, the address's count of this attempt taken back."""
+    conn.execute(
+        sa.text(
+            "UPDATE auth.login_attempts SET failures = 0, locked_until = NULL, forget_at = now() "
+            "WHERE scope = 'pair' AND name_key = lower(:name) AND client_addr = :addr"
+        ),
+        {"name": name, "addr": client_addr},
+    )
+    conn.execute(
+        sa.text(
+            "UPDATE auth.login_attempts SET failures = greatest(failures - 1, 0) "
+            "WHERE scope = 'address' AND name_key = '' AND client_addr = :addr"
+        ),
+        {"addr": client_addr},
+    )
+
+
+def _forget_old(conn: Connection) -> None:
+    """Delete up to 100 rows whose failures are forgotten (bounded work per failed login)."""
+    conn.execute(
+        sa.text(
+            "DELETE FROM auth.login_attempts WHERE forget_at < now() AND (scope, name_key, client_addr) IN "
+            "(SELECT scope, name_key, client_addr FROM auth.login_attempts WHERE forget_at < now() LIMIT 100)"
+        )
+    )
+
+
+def login(
+    engine: Engine, name: str, password: str, *, client_addr: str, ttl_s: int, limits: LoginLimits | None = None
+) -> IssuedToken:
+    """The OAuth2 password flow: count the attempt, check the password, then issue a token.
+
+    The attempt is counted as a failure of the (name, address) pair and of the address, and committed, before the
+    password is checked: a locked pair or address refuses the attempt without a check, so concurrent guesses get no
+    more checks than the limit. A success clears the pair's failures and takes its count back from the address.
+    A lock follows a name only from the address that failed, so no one can lock a real user out from elsewhere.
+
+    Raises
+    ------
+    TooManyRequests
+        The pair or the address is locked (``Retry-After``).
     Unauthorized
         Wrong name or password, or a disabled user.
     """
+    limits = limits or LoginLimits()
+    name = (name or "")[:200]
+    with engine.begin() as conn:  # a refusal rolls back the address's count too
+        _count_attempt(conn, "address", "", client_addr, limits=limits)
+        _count_attempt(conn, "pair", name, client_addr, limits=limits)
     with engine.begin() as conn:
-        _check_login_rate(
-            conn,
-            name,
-            client_addr,
-            max_per_user=max_failures_per_user,
-            max_per_address=max_failures_per_address,
-            window_s=failure_window_s,
-        )
         try:
             user = authenticate(conn, name, password)
         except Unauthorized:
-            failed = True
+            pass
         else:
-            failed = False
-            conn.execute(sa.text("DELETE FROM auth.login_failures WHERE lower(name) = lower(:name)"), {"name": name})
+            _take_back(conn, name, client_addr)
             return issue_token(conn, user, ttl_s=ttl_s, client_addr=client_addr)
-    assert failed
     with engine.begin() as conn:
-        conn.execute(
-            sa.text("DELETE FROM auth.login_failures WHERE failed_at < now() - make_interval(secs => :w)"),
-            {"w": failure_window_s},
-        )
-        conn.execute(
-            sa.text("INSERT INTO auth.login_failures (name, client_addr) VALUES (:name, :addr)"),
-            {"name": (name or "")[:200], "addr": client_addr},
-        )
-    raise Unauthorized("wrong user name or password, or the user is disabled", error="")
+        _forget_old(conn)
+    raise Unauthorized(_FAILED, error="")
+
+
+def unlock_logins(conn: Connection, name: str | None = None, *, address: str | None = None) -> int:
+    """Lift the login locks of a user name (from every address) and of a client address; how many rows were cleared.
+
+    Raises
+    ------
+    NotFound
+        No user of that name.
+    ValidationError
+        Neither a name nor an address.
+    """
+    if not name and not address:
+        raise ValidationError("say whose login locks to lift: a user name, a client address or both")
+    cleared = 0
+    if name:
+        user = get_user(conn, name)
+        cleared += conn.execute(
+            sa.text(
+                "UPDATE auth.login_attempts SET failures = 0, locked_until = NULL, forget_at = now() "
+                "WHERE scope = 'pair' AND name_key = lower(:name) AND failures > 0"
+            ),
+            {"name": user.name},
+        ).rowcount
+    if address:
+        cleared += conn.execute(
+            sa.text(
+                "UPDATE auth.login_attempts SET failures = 0, locked_until = NULL, forget_at = now() "
+                "WHERE scope = 'address' AND name_key = '' AND client_addr = :addr AND failures > 0"
+            ),
+            {"addr": address.strip()},
+        ).rowcount
+    return cleared

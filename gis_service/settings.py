@@ -6,9 +6,10 @@ Libraries (``converters``, ``tiles``, ``ogc``, ``gis_service.db``) receive value
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -57,6 +58,23 @@ class ServerSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are "
+        'believed (JSON list, e.g. ["127.0.0.1", "10.0.0.0/24"]). Empty: none, the peer address is the client\'s.',
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"GIS_SERVER__TRUSTED_PROXIES: {item!r} is not an IP address or network (e.g. 10.0.0.0/24)"
+                ) from None
+        return [item.strip() for item in value]
 
 
 class TileSettings(BaseModel):
@@ -109,12 +127,23 @@ class AuthSettings(BaseModel):
 
     token_ttl_minutes: int = Field(default=480, ge=1, description="Lifetime of a bearer token (8 hours: a work day).")
     max_failures_per_user: int = Field(
-        default=5, ge=1, description="Failed logins of one user name within the window before it is slowed down."
+        default=5,
+        ge=1,
+        description="Failed logins of one user name from one client address before that pair is locked (the same "
+        "name from another address is not).",
     )
     max_failures_per_address: int = Field(
-        default=20, ge=1, description="Failed logins from one client address within the window."
+        default=20, ge=1, description="Failed logins from one client address, whatever the names, before it is locked."
     )
-    failure_window_s: int = Field(default=900, ge=1, description="The window of the failure counts, seconds.")
+    failure_window_s: int = Field(
+        default=900,
+        ge=1,
+        description="Seconds after the last failure or the end of a lock when failures are forgotten.",
+    )
+    lock_base_s: int = Field(
+        default=60, ge=1, description="The first lock after the limit, seconds; each further failure doubles it."
+    )
+    lock_max_s: int = Field(default=3600, ge=1, description="The longest lock, seconds.")
     cors_origins: list[str] = Field(
         default_factory=list,
         description='Web origins allowed to call the API from a browser (JSON list, e.g. ["https://qh.hue.gov.vn"]); '

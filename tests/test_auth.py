@@ -168,7 +168,7 @@ def test_admin_adds_and_disables_a_user_whose_token_then_fails(client: TestClien
 def test_failed_logins_are_slowed_per_user_and_per_address(database_url: str, engine: Engine) -> None:
     _new_user(engine, "brute.target", Role.PLANNER, "mật khẩu thật")
     with engine.begin() as conn:  # failures of other tests (same test client address) do not count here
-        conn.execute(sa.text("DELETE FROM auth.login_failures"))
+        conn.execute(sa.text("DELETE FROM auth.login_attempts"))
     settings = Settings(
         database_url=database_url, auth=AuthSettings(max_failures_per_user=3, max_failures_per_address=6)
     )
@@ -185,7 +185,7 @@ def test_failed_logins_are_slowed_per_user_and_per_address(database_url: str, en
         ]
         assert codes[:3] == [400, 400, 400] and codes[3] == 429
     with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM auth.login_failures"))
+        conn.execute(sa.text("DELETE FROM auth.login_attempts"))
     with TestClient(create_app(settings)) as c:
         r = c.post("/auth/token", data={"username": "brute.target", "password": "mật khẩu thật"})
         assert r.status_code == 200

@@ -12,7 +12,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gis_service.api.deps import Admin, CurrentUser, EngineDep
-from gis_service.auth import Role, User, create_user, disable_user, list_users, login, revoke_token
+from gis_service.auth import (
+    LoginLimits,
+    Role,
+    User,
+    create_user,
+    disable_user,
+    list_users,
+    login,
+    revoke_token,
+    unlock_logins,
+)
 from gis_service.errors import TooManyRequests, Unauthorized
 from gis_service.settings import Settings
 
@@ -50,6 +60,13 @@ class NewUser(BaseModel):
     full_name: str | None = Field(default=None, max_length=200)
 
 
+class Unlocked(BaseModel):
+    """The answer of ``POST /auth/users/{name}/unlock``."""
+
+    name: str
+    cleared: int = Field(description="Counts of failed logins cleared: one per address the name failed from")
+
+
 def _client_addr(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -70,6 +87,13 @@ def auth_router(settings: Settings) -> APIRouter:
 
 def _session_routes(router: APIRouter, settings: Settings) -> None:
     conf = settings.auth
+    limits = LoginLimits(
+        per_pair=conf.max_failures_per_user,
+        per_address=conf.max_failures_per_address,
+        window_s=conf.failure_window_s,
+        lock_base_s=conf.lock_base_s,
+        lock_max_s=conf.lock_max_s,
+    )
 
     @router.post(
         "/token",
@@ -86,7 +110,8 @@ def _session_routes(router: APIRouter, settings: Settings) -> None:
     ) -> JSONResponse:
         """Send ``username`` and ``password`` as a form; use the answer as ``Authorization: Bearer <access_token>``.
 
-        After repeated failures for a name or from an address, logins are refused for a while (429, ``Retry-After``).
+        After repeated failures for a name from an address, or from an address, logins from there are refused for a
+        while (429, ``Retry-After``); the same name from another address is not.
         """
         try:
             issued = login(
@@ -95,9 +120,7 @@ def _session_routes(router: APIRouter, settings: Settings) -> None:
                 password,
                 client_addr=_client_addr(request),
                 ttl_s=conf.token_ttl_minutes * 60,
-                max_failures_per_user=conf.max_failures_per_user,
-                max_failures_per_address=conf.max_failures_per_address,
-                failure_window_s=conf.failure_window_s,
+                limits=limits,
             )
         except Unauthorized as exc:
             # RFC 6749 §5.2: a wrong password is 'invalid_grant', a 400.
@@ -155,6 +178,16 @@ def _user_routes(router: APIRouter) -> None:
     def disable(engine: EngineDep, name: str, _admin: Admin) -> UserOut:
         with engine.begin() as conn:
             return UserOut.of(disable_user(conn, name))
+
+    @router.post(
+        "/users/{name}/unlock",
+        summary="Lift the login locks of a user name, from every address (administrators)",
+        response_model=Unlocked,
+    )
+    def unlock(engine: EngineDep, name: str, _admin: Admin) -> Unlocked:
+        """Clear the failed logins counted for ``name``: it may log in again at once from anywhere."""
+        with engine.begin() as conn:
+            return Unlocked(name=name, cleared=unlock_logins(conn, name))
 
 
 def install_auth(app: FastAPI, settings: Settings) -> None:

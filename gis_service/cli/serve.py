@@ -37,4 +37,16 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     # links in OGC API answers use the address actually served (unless GIS_PUBLIC_URL says otherwise)
     settings = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host, "port": port})})
     say(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
+    # X-Forwarded-For is believed only from the proxies named in the settings: the client address decides login
+    # limits, and uvicorn's own default believes any process on this machine
+    trusted = settings.server.trusted_proxies
+    if trusted:
+        say(f"believing X-Forwarded-For from {', '.join(trusted)} only")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or [],
+    )

@@ -87,3 +87,21 @@ def disable(ctx: click.Context, name: str) -> None:
     finally:
         engine.dispose()
     say(f"user {user.name} disabled; its tokens are revoked")
+
+
+@users.command("unlock")
+@click.argument("name", required=False)
+@click.option("--address", default=None, help="Also lift the lock of this client address (all names from it).")
+@click.pass_context
+def unlock(ctx: click.Context, name: str | None, address: str | None) -> None:
+    """Lift the login locks of user NAME (from every address) and/or of a client address."""
+    from gis_service.auth import unlock_logins
+
+    engine = _engine(ctx)
+    try:
+        with engine.begin() as conn:
+            cleared = unlock_logins(conn, name, address=address)
+    finally:
+        engine.dispose()
+    whose = " and ".join(w for w in (name, address and f"address {address}") if w)
+    say(f"login locks of {whose} lifted ({cleared} cleared); logins may go on at once")
