@@ -147,6 +147,8 @@ class LimitSettings(BaseModel):
     max_json_depth: int = Field(
         default=64, ge=8, le=500, description="Deepest nesting of arrays and objects in a JSON body."
     )
+    max_header_count: int = Field(default=100, ge=10, description="Most header fields of a request.")
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="Largest total size of a request's headers.")
 
 
 class Settings(BaseSettings):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -192,7 +191,7 @@ def test_a_validation_answer_never_repeats_the_values_sent(
 
 # ---- two planners, one plan ----------------------------------------------------------------------------------
 def test_two_drafts_of_one_plan_started_at_once_are_a_201_and_a_409(
-    settings: Settings, bad_db: tuple[str, dict[str, Any]], tmp_path: Path
+    settings: Settings, bad_db: tuple[str, dict[str, Any]]
 ) -> None:
     engine = create_db_engine(bad_db[0], pool_size=1)
     tokens = []
@@ -200,7 +199,7 @@ def test_two_drafts_of_one_plan_started_at_once_are_a_201_and_a_409(
         for name in ("lan.nguyen", "minh.tran"):
             user = create_user(conn, f"{name}.{secrets.token_hex(2)}", "planner", secrets.token_urlsafe(12))
             tokens.append(issue_token(conn, user, ttl_s=600).access_token)
-    app = create_app(settings.model_copy(update={"ogc_dir": tmp_path}))
+    app = create_app(settings)
     answers: list[httpx.Response] = []
     with serve_app(app) as url:
         start = threading.Barrier(2)

@@ -120,13 +120,8 @@ def test_edits_keep_their_20_mb_limit(client: TestClient) -> None:
     assert r.status_code == 413 and "20 MB" in r.json()["description"]
 
 
-def test_a_limit_is_a_setting(limits_db: tuple[str, dict[str, Any]], tmp_path: Path) -> None:
-    settings = Settings(
-        database_url=limits_db[0],
-        public_url="http://testserver",
-        ogc_dir=tmp_path,
-        limits=LimitSettings(check_body_bytes=2048),
-    )
+def test_a_limit_is_a_setting(settings: Settings) -> None:
+    settings = settings.model_copy(update={"limits": LimitSettings(check_body_bytes=2048)})
     with TestClient(create_app(settings)) as c:
         assert c.post("/permits/check", json=CHECK).status_code == 200
         r = c.post("/permits/check", json={**CHECK, "ward": "x" * 3000})
@@ -183,6 +178,15 @@ def test_a_streamed_body_is_cut_at_the_limit_over_real_http(live_url: str, big_b
         answer = s.recv(65536)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert sent < 10 * MB, f"{sent / MB:.1f} MB sent before the refusal"
+
+
+def test_header_fields_have_a_count_and_size_limit(client: TestClient) -> None:
+    many = {f"x-field-{i}": "1" for i in range(150)}
+    r = client.get("/api", headers=many)
+    assert r.status_code == 431 and r.json()["code"] == "RequestHeaderFieldsTooLarge"
+    r = client.get("/api", headers={"Cookie": "a=" + "b" * 20_000})
+    assert r.status_code == 431
+    assert client.get("/api", headers={f"x-field-{i}": "1" for i in range(20)}).status_code == 200
 
 
 # ---- geometry limits --------------------------------------------------------------------------------------

@@ -6,11 +6,12 @@ filter, so the whole application (our routes and the pygeoapi mount alike) answe
 instead of each handler checking its own inputs. NUL inside a JSON body is caught where it meets the database:
 :func:`nul_in_body_handler`.
 
-:class:`BodyLimit` bounds request bodies per family of routes (checks, process executions, CQL2 queries, edits,
-the rest; :class:`~gis_service.settings.LimitSettings`): a declared ``Content-Length`` over the limit is a 413 before
-a byte of the body is read, a streamed body is counted and refused as soon as it passes the limit. A JSON body whose
-arrays and objects nest deeper than the limit, or that holds a lone UTF-16 surrogate (``"\\ud800"``, which no
-UTF-8 text and so no database column can hold), is a 400 before any parser sees it.
+:class:`BodyLimit` bounds the header fields of a request (their count and size: 431) and its body, per family of
+routes (checks, process executions, CQL2 queries, edits, the rest; :class:`~gis_service.settings.LimitSettings`): a
+declared ``Content-Length`` over the limit is a 413 before a byte of the body is read, a streamed body is counted
+and refused as soon as it passes the limit. A JSON body whose arrays and objects nest deeper than the limit, or that
+holds a lone UTF-16 surrogate (``"\\ud800"``, which no UTF-8 text and so no database column can hold), is a 400
+before any parser sees it.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def _is_json(content_type: bytes) -> bool:
 
 
 def _refusal(status: int, message: str) -> JSONResponse:
-    code = "PayloadTooLarge" if status == 413 else _CODE
+    code = {413: "PayloadTooLarge", 431: "RequestHeaderFieldsTooLarge"}.get(status, _CODE)
     return JSONResponse({"code": code, "description": message}, status_code=status, headers={"Connection": "close"})
 
 
@@ -169,7 +170,17 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", ()))
+        raw_headers = scope.get("headers", ())
+        if len(raw_headers) > self.limits.max_header_count or (
+            sum(len(k) + len(v) for k, v in raw_headers) > self.limits.max_header_bytes
+        ):
+            message = (
+                f"the request has too many or too large header fields: at most {self.limits.max_header_count} "
+                f"fields of {self.limits.max_header_bytes // 1024} kB in all are accepted"
+            )
+            await _refusal(431, message)(scope, receive, send)
+            return
+        headers = dict(raw_headers)
         family = body_family(scope.get("path", ""), headers.get(b"content-type", b""))
         limit = self.bytes[family]
         declared = headers.get(b"content-length")
