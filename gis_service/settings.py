@@ -147,6 +147,11 @@ class LimitSettings(BaseModel):
     max_json_depth: int = Field(
         default=64, ge=8, le=500, description="Deepest nesting of arrays and objects in a JSON body."
     )
+    anonymous_request_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest wait, seconds, for an anonymous request's body and answer to begin (408 or 503 beyond).",
+    )
     max_header_count: int = Field(default=100, ge=10, description="Most header fields of a request.")
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="Largest total size of a request's headers.")
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from ogc_sample import DRAFT_CODE, E0, N0, load_sample
@@ -178,6 +179,27 @@ def test_a_streamed_body_is_cut_at_the_limit_over_real_http(live_url: str, big_b
         answer = s.recv(65536)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert sent < 10 * MB, f"{sent / MB:.1f} MB sent before the refusal"
+
+
+def test_an_anonymous_body_that_does_not_come_is_a_408(settings: Settings) -> None:
+    quick = settings.model_copy(update={"limits": LimitSettings(anonymous_request_s=1)})
+    with serve_app(create_app(quick)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        head = _head("/permits/check", host, 100)
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            start = time.perf_counter()
+            s.sendall(head + b'{"use": ')  # and then nothing
+            answer = s.recv(65536)
+            elapsed = time.perf_counter() - start
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert 0.9 < elapsed < 3, elapsed
+        # with credentials, no time limit (a bad token is judged once the body came)
+        with socket.create_connection((host, int(port)), timeout=2) as s:
+            s.sendall(head.replace(b"\r\n\r\n", b"\r\nAuthorization: Bearer x\r\n\r\n") + b'{"use": ')
+            with pytest.raises(TimeoutError):
+                s.recv(65536)
+        # an anonymous request whose body comes in time is answered as always
+        assert httpx.post(f"{url}/permits/check", json=CHECK, timeout=10).status_code == 200
 
 
 def test_header_fields_have_a_count_and_size_limit(client: TestClient) -> None:

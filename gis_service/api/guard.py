@@ -12,10 +12,15 @@ declared ``Content-Length`` over the limit is a 413 before a byte of the body is
 and refused as soon as it passes the limit. A JSON body whose arrays and objects nest deeper than the limit, or that
 holds a lone UTF-16 surrogate (``"\\ud800"``, which no UTF-8 text and so no database column can hold), is a 400
 before any parser sees it.
+
+:class:`TimeLimit` bounds the time of an anonymous request (one without ``Authorization``) until its answer begins:
+a body still coming then is a 408, an answer not begun a 503. Once the answer has begun, it is not cut: a large file
+to a slow client takes its time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -30,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gis_service.settings import LimitSettings
 
-__all__ = ["BodyLimit", "NulGuard", "body_family", "json_depth", "nul_in_body_handler"]
+__all__ = ["BodyLimit", "NulGuard", "TimeLimit", "body_family", "json_depth", "nul_in_body_handler"]
 
 _CODE = "InvalidParameterValue"
 log = logging.getLogger(__name__)
@@ -147,7 +152,12 @@ def _is_json(content_type: bytes) -> bool:
 
 
 def _refusal(status: int, message: str) -> JSONResponse:
-    code = {413: "PayloadTooLarge", 431: "RequestHeaderFieldsTooLarge"}.get(status, _CODE)
+    code = {
+        408: "RequestTimeout",
+        413: "PayloadTooLarge",
+        431: "RequestHeaderFieldsTooLarge",
+        503: "ServiceUnavailable",
+    }.get(status, _CODE)
     return JSONResponse({"code": code, "description": message}, status_code=status, headers={"Connection": "close"})
 
 
@@ -260,3 +270,44 @@ def _replay(body: bytes, disconnect: Message | None, receive: Receive) -> Receiv
         return await receive()
 
     return replayed
+
+
+# ---- time ----------------------------------------------------------------------------------------------------
+class TimeLimit:
+    """Pure ASGI middleware: the time limit of anonymous requests (see the module doc)."""
+
+    def __init__(self, app: ASGIApp, limits: LimitSettings) -> None:
+        self.app = app
+        self.seconds = limits.anonymous_request_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request; answer 408 or 503 if an anonymous one has not begun its answer in time."""
+        if scope["type"] != "http" or any(k == b"authorization" for k, _ in scope.get("headers", ())):
+            await self.app(scope, receive, send)
+            return
+        state = {"body_done": scope["method"] not in _BODY_METHODS, "started": False}
+        deadline = asyncio.timeout(self.seconds)
+
+        async def watched_receive() -> Message:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                state["body_done"] = True
+            return message
+
+        async def watched_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                deadline.reschedule(None)  # the answer has begun: no limit on sending it
+            await send(message)
+
+        try:
+            async with deadline:
+                await self.app(scope, watched_receive, watched_send)
+        except TimeoutError:
+            if not deadline.expired() or state["started"]:
+                raise
+            if state["body_done"]:
+                message, status = f"the answer took longer than {self.seconds:g} s; try again later", 503
+            else:
+                message, status = f"the request body did not arrive within {self.seconds:g} s", 408
+            await _refusal(status, message)(scope, receive, send)
