@@ -9,9 +9,9 @@ instead of each handler checking its own inputs. NUL inside a JSON body is caugh
 :class:`BodyLimit` bounds the header fields of a request (their count and size: 431) and its body, per family of
 routes (checks, process executions, CQL2 queries, edits, the rest; :class:`~gis_service.settings.LimitSettings`): a
 declared ``Content-Length`` over the limit is a 413 before a byte of the body is read, a streamed body is counted
-and refused as soon as it passes the limit. A JSON body whose arrays and objects nest deeper than the limit, or that
-holds a lone UTF-16 surrogate (``"\\ud800"``, which no UTF-8 text and so no database column can hold), is a 400
-before any parser sees it.
+and refused as soon as it passes the limit. A JSON body is a 400 before any parser sees it when its arrays and
+objects nest deeper than the limit, when it holds NaN or Infinity (no JSON numbers, though Python reads them), or a
+lone UTF-16 surrogate (``"\\ud800"``, which no UTF-8 text and so no database column can hold).
 
 :class:`TimeLimit` bounds the time of an anonymous request (one without ``Authorization``) until its answer begins:
 a body still coming then is a 408, an answer not begun a 503. Once the answer has begun, it is not cut: a large file
@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import re
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import numpy as np
@@ -147,6 +148,27 @@ def _has_lone_surrogate(raw: bytes) -> bool:
     return False
 
 
+class _NotJsonNumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJsonNumber(name)
+
+
+def _has_non_json_number(raw: bytes) -> bool:
+    """True when a JSON text holds ``NaN`` or ``Infinity`` as a number (Python reads them; JSON has no such number)."""
+    if b"NaN" not in raw and b"Infinity" not in raw:
+        return False
+    try:
+        json.loads(raw, parse_constant=_refuse_constant)
+    except _NotJsonNumber:
+        return True
+    except (ValueError, RecursionError):
+        return False  # not JSON at all: the route says so
+    return False
+
+
 def _is_json(content_type: bytes) -> bool:
     return not content_type or b"json" in content_type.lower()
 
@@ -219,6 +241,8 @@ class BodyLimit:
                 f"the JSON body nests arrays and objects {depth} deep; at most {self.limits.max_json_depth} are "
                 "accepted"
             )
+        if _has_non_json_number(body):
+            return "the JSON body holds NaN or Infinity, which are no JSON numbers: send finite numbers"
         if _has_lone_surrogate(body):
             return (
                 "a text value of the JSON body holds a lone UTF-16 surrogate (an escape \\ud800-\\udfff not paired), "
