@@ -215,7 +215,7 @@ class PlanningProvider(BaseProvider):
         try:
             with get_pool(self.database_key).connection() as conn:
                 return conn.execute(sql, params).fetchall()
-        except (psycopg.errors.DataError, psycopg.errors.InvalidParameterValue) as exc:
+        except (psycopg.errors.DataError, psycopg.errors.InvalidParameterValue, psycopg.errors.InternalError_) as exc:
             LOGGER.info("a query of %s refused by the database: %s", self.layer.name, str(exc).splitlines()[0])
             raise ProviderInvalidQueryError(
                 user_msg="a value of the query cannot be used (a number out of range, or a geometry PostGIS cannot "
