@@ -223,7 +223,7 @@ def circle(n: int, radius_m: float) -> dict[str, Any]:
 
 def test_footprints_have_a_vertex_limit(client: TestClient) -> None:
     r = client.post("/permits/check", json={**CHECK, "footprint": circle(10_001, 4)})
-    assert r.status_code == 400 and "footprint" in r.text and "10001 vertices" in r.text, r.text[:300]
+    assert r.status_code == 400 and "footprint" in r.text and "10002 vertices" in r.text, r.text[:300]
     assert client.post("/permits/check", json={**CHECK, "footprint": circle(500, 4)}).status_code == 200
 
 
