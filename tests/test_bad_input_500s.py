@@ -101,6 +101,11 @@ def test_the_database_error_text_is_not_answered(client: TestClient) -> None:
     text = r.text.lower()
     for internal in ("geojson", "psycopg", "postgres", "sqlstate", "st_", "syntax error", "line 1"):
         assert internal not in text, r.text
+    # a text compared with a number: PostgreSQL's "invalid input syntax for type integer" stays in the log
+    query = '{"op":"=","args":[{"property":"max_floors"},"năm"]}'
+    r = client.post("/ogc/collections/zones/items", content=query.encode(), headers={"Content-Type": CQL})
+    assert r.status_code == 400, r.text[:300]
+    assert "invalid input syntax" not in r.text and "integer" not in r.text, r.text
 
 
 def test_an_edit_refused_by_the_database_says_it_in_plain_words(
