@@ -116,7 +116,7 @@ def test_an_edit_refused_by_the_database_says_it_in_plain_words(
     tag = client.get(item, headers=planner).headers["etag"]
     headers = {**planner, "If-Match": tag, "X-Change-Reason": "test", "Content-Type": "application/json"}
     r = client.patch(item, content='{"properties": {"max_floors": "năm"}}', headers=headers)
-    body = refused(r, names="not of its field's type")
+    body = refused(r, names="a value is not a valid integer")
     assert "invalid input syntax" not in body["description"]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -147,6 +148,8 @@ def _db_error(layer: str, feature_id: int | None, exc: Exception) -> ValidationE
         msg = "the geometry is invalid (self-intersecting or badly formed ring); repair it and try again"
     elif "geometry" in primary.lower() and state.startswith("XX"):
         msg = _GEOMETRY_UNREADABLE
+    elif state == "22P02" and (kind := re.search(r"for type ([a-z ]+?)(?:\(|:|$)", primary)):
+        msg = f"a value is not a valid {kind[1].strip()} (e.g. text where a number is expected)"
     elif column:
         msg = f"{msg} (field {column})"
     elif constraint:
