@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "AuthSettings",
+    "LimitSettings",
     "LocalDbSettings",
     "ServerSettings",
     "Settings",
@@ -151,6 +152,39 @@ class AuthSettings(BaseModel):
     )
 
 
+_MB = 1024 * 1024
+
+
+class LimitSettings(BaseModel):
+    """How large a request body may be, per family of routes, and how deeply its JSON may nest (``GIS_LIMITS__*``).
+
+    A body over its family's limit is refused (413) before it is read: from its ``Content-Length``, or while it is
+    streamed, as soon as the count passes the limit.
+    """
+
+    check_body_bytes: int = Field(
+        default=_MB, ge=1024, description="Permit checks: /permits/check, its reports, the recorded checks."
+    )
+    process_body_bytes: int = Field(default=_MB, ge=1024, description="OGC API process executions (/ogc/processes).")
+    filter_body_bytes: int = Field(
+        default=_MB, ge=1024, description="CQL2-JSON queries posted to /ogc/collections/{id}/items."
+    )
+    edit_body_bytes: int = Field(
+        default=20 * _MB, ge=1024, description="Feature edits (OGC API - Features Part 4 under /ogc/collections)."
+    )
+    other_body_bytes: int = Field(default=_MB, ge=1024, description="Every other route (logins, plans, decisions).")
+    max_json_depth: int = Field(
+        default=64, ge=8, le=500, description="Deepest nesting of arrays and objects in a JSON body."
+    )
+    anonymous_request_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest wait, seconds, for an anonymous request's body and answer to begin (408 or 503 beyond).",
+    )
+    max_header_count: int = Field(default=100, ge=10, description="Most header fields of a request.")
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="Largest total size of a request's headers.")
+
+
 class Settings(BaseSettings):
     """All settings of the service.
 
@@ -185,6 +219,7 @@ class Settings(BaseSettings):
     )
     ogc_max_items: int = Field(default=1000, ge=1, description="Largest page of OGC API - Features items.")
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
 
     def base_url(self) -> str:
         """The public URL of the service, without a trailing slash."""

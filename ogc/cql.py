@@ -3,22 +3,27 @@
 pygeofilter's own SQL back-ends either inline literals (``to_sql_where``) or need an SQLAlchemy model per table, and
 an unknown property silently matches nothing. Here every property is checked against the layer's published
 columns (unknown -> :class:`CqlError`, a 400), every value is a bound parameter (``%s`` for psycopg), and spatial
-literals (CRS84, as pygeoapi hands them over) are compared with the maintained ``geom_4326`` column.
+literals (CRS84, as pygeoapi hands them over) are compared with the maintained ``geom_4326`` column. A geometry
+literal has at most :data:`MAX_VERTICES` vertices and finite coordinates (``NaN`` or ``1e400`` is a 400, never a
+database error nor a filter silently dropped).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pygeofilter import ast, values
 
 from ogc.layers import NO_LONLAT_INDEX, Layer, lonlat_window
 
-__all__ = ["CqlError", "compile_filter"]
+__all__ = ["MAX_VERTICES", "CqlError", "compile_filter"]
 
+#: The most vertices of a geometry literal in a filter (a query shape, not a survey).
+MAX_VERTICES = 10_000
 GEOMETRY_NAMES = {"geometry", "geom", "the_geom", "shape"}
 
 COMPARISON = {
@@ -45,6 +50,37 @@ class CqlError(ValueError):
     """A filter that cannot be applied to this layer (unknown property, unsupported operator, bad literal)."""
 
 
+def _positions(geojson: dict[str, Any]) -> Iterator[Any]:
+    """Every position of a GeoJSON geometry (of a collection's members too), without recursion."""
+    stack: list[Any] = [geojson.get("coordinates", [])]
+    stack.extend(g for g in geojson.get("geometries", []) or [] if isinstance(g, dict))
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.append(item.get("coordinates", []))
+            stack.extend(g for g in item.get("geometries", []) or [] if isinstance(g, dict))
+        elif isinstance(item, list | tuple) and item and not isinstance(item[0], list | tuple):
+            yield item
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+
+
+def _check_literal(geojson: dict[str, Any]) -> None:
+    """A geometry literal: at most :data:`MAX_VERTICES` positions, each of finite numbers."""
+    for count, position in enumerate(_positions(geojson), start=1):
+        if count > MAX_VERTICES:
+            raise CqlError(f"filter: a geometry has more than {MAX_VERTICES} vertices")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in position):
+            raise CqlError("filter: the coordinates of a geometry must be finite numbers")
+
+
+def _finite(*corners: float) -> list[float]:
+    values_ = [float(c) for c in corners]
+    if not all(math.isfinite(v) for v in values_):
+        raise CqlError("filter: the corners of a bbox must be finite numbers")
+    return values_
+
+
 class _Compiler:
     def __init__(self, layer: Layer) -> None:
         self.layer = layer
@@ -69,6 +105,7 @@ class _Compiler:
     def geometry(self, node: Any) -> str:
         if isinstance(node, values.Geometry):
             geo = dict(node.geometry)
+            _check_literal(geo)
             crs = str(geo.pop("crs", {}).get("properties", {}).get("name", "")).upper()
             literal = f"ST_SetSRID(ST_GeomFromGeoJSON({self.param(json.dumps(geo))}), 4326)"
             if crs.endswith(("EPSG::4326", "EPSG:4326", "EPSG/0/4326")):  # latitude first: to lon/lat
@@ -77,10 +114,8 @@ class _Compiler:
                 raise CqlError(f"filter: geometry in {crs} cannot be compared; use CRS84 or filter-crs")
             return literal
         if isinstance(node, values.Envelope):
-            return (
-                f"ST_MakeEnvelope({self.param(float(node.x1))}, {self.param(float(node.y1))}, "
-                f"{self.param(float(node.x2))}, {self.param(float(node.y2))}, 4326)"
-            )
+            x1, y1, x2, y2 = _finite(node.x1, node.y1, node.x2, node.y2)
+            return f"ST_MakeEnvelope({self.param(x1)}, {self.param(y1)}, {self.param(x2)}, {self.param(y2)}, 4326)"
         if isinstance(node, ast.Function) and node.name.lower() == "bbox" and len(node.arguments) in (4, 6):
             # CQL2 text's envelope literal BBOX(minx, miny, maxx, maxy), which pygeofilter reads as a function call
             a = node.arguments

@@ -26,6 +26,7 @@ Ready for writes: the editing issue adds ``create``/``update``/``delete`` throug
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -214,9 +215,12 @@ class PlanningProvider(BaseProvider):
         try:
             with get_pool(self.database_key).connection() as conn:
                 return conn.execute(sql, params).fetchall()
-        except (psycopg.errors.DataError, psycopg.errors.InvalidParameterValue) as exc:
-            message = str(exc).splitlines()[0]
-            raise ProviderInvalidQueryError(user_msg=f"invalid value in the query: {message}") from None
+        except (psycopg.errors.DataError, psycopg.errors.InvalidParameterValue, psycopg.errors.InternalError_) as exc:
+            LOGGER.info("a query of %s refused by the database: %s", self.layer.name, str(exc).splitlines()[0])
+            raise ProviderInvalidQueryError(
+                user_msg="a value of the query cannot be used (a number out of range, or a geometry PostGIS cannot "
+                "read): check bbox, filter and the property values"
+            ) from None
         except psycopg.errors.QueryCanceled:
             raise ProviderQueryError(user_msg="the query took too long; narrow it with bbox, filter or limit") from None
         except psycopg.OperationalError as exc:
@@ -293,6 +297,8 @@ class PlanningProvider(BaseProvider):
         if len(bbox) == 6:  # a 3D bbox: x y of its corners
             bbox = [bbox[0], bbox[1], bbox[3], bbox[4]]
         bbox = [bbox[1], bbox[0], bbox[3], bbox[2]]
+        if not all(math.isfinite(float(v)) for v in bbox):
+            raise ProviderInvalidQueryError(user_msg="bbox: the corners must be finite numbers (no NaN, no infinity)")
         env = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
         where.append(f"ST_Intersects(t.geom_4326, {env})")
         params.extend(float(v) for v in bbox)

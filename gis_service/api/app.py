@@ -18,7 +18,7 @@ from gis_service.api.deps import EngineDep, open_read_pool
 from gis_service.api.envelope import envelope_router
 from gis_service.api.errors import install_error_handlers
 from gis_service.api.features import install_features
-from gis_service.api.guard import NulGuard
+from gis_service.api.guard import BodyLimit, NulGuard, TimeLimit
 from gis_service.api.jobs import jobs_router
 from gis_service.api.lookup import lookup_router
 from gis_service.api.ogc_mount import mount_pygeoapi, ogc_database
@@ -83,6 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)  # the core's errors, a NUL in a body, the read path's 400s
     app.add_middleware(NulGuard)  # a NUL in the URL: 400 before any handler (our routes and pygeoapi's)
+    # bodies over their route family's limit: 413 before they are read; JSON nested too deep: 400 (settings.limits)
+    app.add_middleware(BodyLimit, limits=settings.limits)
+    # anonymous requests: 408 for a body that does not come, 503 for an answer that does not begin, in time
+    app.add_middleware(TimeLimit, limits=settings.limits)
 
     @app.get("/api", summary="Service landing page (the web viewer is at /)")
     def landing() -> dict[str, Any]:

@@ -3,14 +3,18 @@
 * a :class:`~gis_service.errors.PlanningError` of the core: its status code and ``{"code", "description"}``;
 * a NUL character in a JSON body that reached the database: 400 (:func:`gis_service.api.guard.nul_in_body_handler`);
 * malformed parameters of the read path and the permit checks: 400 naming the parameter, as OGC APIs answer
-  (other routes keep FastAPI's 422).
+  (other routes keep the status 422 of FastAPI, in the same shape with FastAPI's ``detail`` list).
+
+A validation answer names the parameter and the problem and never repeats the value sent: it may be a password, a
+megabyte of coordinates, or a ``NaN`` that JSON cannot even write.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
@@ -37,18 +41,29 @@ async def planning_error(_request: Request, exc: Exception) -> Response:
 
 
 async def bad_request(request: Request, exc: Exception) -> Response:
-    """Malformed parameters of the read path are a 400 naming the parameter, as OGC APIs answer.
+    """Malformed parameters: 400 on the read path and the permit checks (as OGC APIs answer), else 422.
 
-    So are those of the permit checks (their acceptance asks for it). Other routes keep FastAPI's default (422).
+    The answer is ``{"code", "description"}`` naming each parameter and its problem, and, for FastAPI's clients,
+    ``detail`` (type, location, message of each error); no submitted value is repeated (see the module doc).
     """
     assert isinstance(exc, RequestValidationError)
+    detail = [_error_entry(err) for err in exc.errors()]
+    problems = [f"{_where(entry['loc'])}: {entry['msg']}" for entry in detail]
+    body: dict[str, Any] = {"code": ValidationError.code, "description": "; ".join(problems) or "invalid request"}
     if not request.url.path.startswith(BAD_REQUEST_PREFIXES):
-        return await request_validation_exception_handler(request, exc)
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
-        problems.append(f"{where}: {err.get('msg', 'invalid')} (got {err.get('input')!r})")
-    return JSONResponse({"code": ValidationError.code, "description": "; ".join(problems)}, status_code=400)
+        body["detail"] = detail
+        return JSONResponse(body, status_code=422)
+    return JSONResponse(body, status_code=400)
+
+
+def _error_entry(err: Any) -> dict[str, Any]:
+    """One validation error without its input or context: the kind, where, and what is wrong, as plain JSON."""
+    loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+    return {"type": str(err.get("type", "value_error")), "loc": loc, "msg": str(err.get("msg", "invalid"))}
+
+
+def _where(loc: list[Any]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("query", "path", "body", "header")) or "body"
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -57,7 +57,6 @@ from gis_service.settings import Settings
 __all__ = ["features_router", "install_features", "item_etag_middleware"]
 
 GEOJSON = "application/geo+json"
-MAX_BODY_BYTES = 20 * 1024 * 1024
 
 FeatureId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Feature id")]
 
@@ -93,15 +92,15 @@ async def _change_existing(
 
 
 async def _json_body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise ValidationError(f"the body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
+    raw = await request.body()  # its size and nesting are bounded by the app's BodyLimit (settings.limits)
     if not raw:
         raise ValidationError("the body is empty: send a GeoJSON Feature")
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValidationError(f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise ValidationError("the body nests arrays and objects too deeply") from None
 
 
 def _feature_response(

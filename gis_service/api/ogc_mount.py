@@ -108,6 +108,8 @@ class ExecutionBodyGuard:
                 problem = '"inputs" of the execution request must be a JSON object: {"lon": ..., "lat": ...}'
         except ValueError as exc:
             problem = f"the execution request is not valid JSON: {exc}"
+        except RecursionError:
+            problem = "the execution request nests arrays and objects too deeply"
         if problem is not None:
             response = JSONResponse({"code": "InvalidParameterValue", "description": problem}, status_code=400)
             await response(scope, receive, send)

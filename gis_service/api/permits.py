@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,6 +23,9 @@ from gis_service.rules.tables import qcvn_tables
 __all__ = ["NewApplication", "NewDecision", "permits_router"]
 
 Lang = Annotated[Literal["vi", "en"], Query(description="Language of the report: vi (default) or en")]
+#: Ids are PostgreSQL bigints: a larger number is a 400 naming the parameter, not a database error.
+ApplicationId = Annotated[int, Path(gt=0, lt=2**63, description="Id of the application")]
+CheckId = Annotated[int, Path(gt=0, lt=2**63, description="Id of the recorded check")]
 
 
 class NewApplication(BaseModel):
@@ -40,7 +43,9 @@ class NewDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "reject", "request_changes"]
     comment: str = Field(min_length=1, max_length=4000)
-    check_id: int | None = Field(default=None, gt=0, description="The recorded check decided on (default: the latest)")
+    check_id: int | None = Field(
+        default=None, gt=0, lt=2**63, description="The recorded check decided on (default: the latest)"
+    )
 
 
 def _report(result: dict[str, Any], drawing: dict[str, Any], fmt: str, lang: str, context: dict[str, Any]) -> Response:
@@ -116,7 +121,7 @@ def _application_routes(router: APIRouter) -> None:
             )
 
     @router.get("/applications/{application_id}", summary="An application: checks, decisions, history (officers)")
-    def application(engine: EngineDep, application_id: int, _user: Officer) -> dict[str, Any]:
+    def application(engine: EngineDep, application_id: ApplicationId, _user: Officer) -> dict[str, Any]:
         with engine.connect() as conn:
             return workflow.get_application(conn, application_id)
 
@@ -127,7 +132,7 @@ def _application_routes(router: APIRouter) -> None:
     )
     def record_check(
         engine: EngineDep,
-        application_id: int,
+        application_id: ApplicationId,
         body: Annotated[CheckRequest, Body(examples=[EXAMPLE])],
         user: Officer,
     ) -> dict[str, Any]:
@@ -137,7 +142,7 @@ def _application_routes(router: APIRouter) -> None:
 
 def _recorded_check_routes(router: APIRouter) -> None:
     @router.get("/checks/{check_id}", summary="A recorded check as it was answered (officers)")
-    def get_check(engine: EngineDep, check_id: int, _user: Officer) -> dict[str, Any]:
+    def get_check(engine: EngineDep, check_id: CheckId, _user: Officer) -> dict[str, Any]:
         with engine.connect() as conn:
             return workflow.get_check(conn, check_id)
 
@@ -145,7 +150,7 @@ def _recorded_check_routes(router: APIRouter) -> None:
         "/checks/{check_id}/rerun",
         summary="Re-run a recorded check on the exact plan rows it used; says whether the answer is the same",
     )
-    def rerun(engine: EngineDep, check_id: int, _user: Officer) -> dict[str, Any]:
+    def rerun(engine: EngineDep, check_id: CheckId, _user: Officer) -> dict[str, Any]:
         with engine.connect() as conn:
             stored = workflow.get_check(conn, check_id)
             result, _m = workflow.rerun_check(conn, check_id)
@@ -162,7 +167,7 @@ def _recorded_check_routes(router: APIRouter) -> None:
     )
     def check_report(
         engine: EngineDep,
-        check_id: int,
+        check_id: CheckId,
         fmt: Literal["html", "pdf"],
         _user: Officer,
         lang: Lang = "vi",
@@ -180,7 +185,7 @@ def _decision_routes(router: APIRouter) -> None:
         status_code=201,
         summary="Record an officer's decision: approve, reject or request changes, with a comment (officers)",
     )
-    def decide(engine: EngineDep, application_id: int, body: NewDecision, user: Officer) -> dict[str, Any]:
+    def decide(engine: EngineDep, application_id: ApplicationId, body: NewDecision, user: Officer) -> dict[str, Any]:
         with engine.begin() as conn:
             return workflow.record_decision(
                 conn,

@@ -11,6 +11,8 @@ the caller decides (``with engine.begin() as conn: ...``), so an edit is all or 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ __all__ = [
     "restore_feature",
     "update_feature",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Tables of schema ``planning`` that hold plan layers with history (the layer name is the table name).
 LAYERS: tuple[str, ...] = tuple(CATALOGUE)
@@ -114,14 +118,40 @@ def change_context(
             )
 
 
+#: What a refused write means, in plain words, by SQLSTATE (the database's own text is logged, never answered).
+_REFUSALS = {
+    "22001": "a text is longer than its field allows",
+    "22003": "a number is out of its field's range",
+    "22007": "a date is not valid (use YYYY-MM-DD)",
+    "22008": "a date is out of range",
+    "22P02": "a value is not of its field's type (e.g. text where a number is expected)",
+    "23502": "a required value is missing",
+    "23503": "a value refers to something that does not exist",
+    "23505": "a value is already used by another feature",
+    "23514": "a value breaks a rule of the plan data",
+}
+_GEOMETRY_UNREADABLE = "the geometry cannot be read (parse error - invalid geometry): send a valid WKT, WKB or GeoJSON"
+
+
 def _db_error(layer: str, feature_id: int | None, exc: Exception) -> ValidationError:
+    """The refused write as a :class:`ValidationError` naming the feature, the field or rule, and the problem."""
     orig = getattr(exc, "orig", exc)
     diag = getattr(orig, "diag", None)
-    msg = (getattr(diag, "message_primary", None) or str(orig)).strip().splitlines()[0]
+    state = getattr(orig, "sqlstate", None) or ""
+    primary = (getattr(diag, "message_primary", None) or str(orig)).strip().splitlines()[0]
+    log.info("a write to %s was refused by the database (%s): %s", layer, state, primary)
     constraint = getattr(diag, "constraint_name", None)
+    column = getattr(diag, "column_name", None)
     where = f"{layer} {feature_id}" if feature_id is not None else f"new {layer} feature"
+    msg = _REFUSALS.get(state, "the database refused a value of the feature")
     if constraint and constraint.endswith("_geom_valid"):
         msg = "the geometry is invalid (self-intersecting or badly formed ring); repair it and try again"
+    elif "geometry" in primary.lower() and state.startswith("XX"):
+        msg = _GEOMETRY_UNREADABLE
+    elif state == "22P02" and (kind := re.search(r"for type ([a-z ]+?)(?:\(|:|$)", primary)):
+        msg = f"a value is not a valid {kind[1].strip()} (e.g. text where a number is expected)"
+    elif column:
+        msg = f"{msg} (field {column})"
     elif constraint:
         msg = f"{msg} (rule {constraint})"
     return ValidationError(f"{where}: {msg}")

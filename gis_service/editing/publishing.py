@@ -21,6 +21,10 @@ from gis_service.model import PLAN_LAYERS as CATALOGUE_PLAN_LAYERS
 
 __all__ = ["PLAN_LAYERS", "publish_with_decision", "start_draft"]
 
+#: Advisory lock namespace of starting a draft (first key of pg_advisory_xact_lock(int, int); the second: the code's
+#: hash). Distinct from the jobs' (gis_service.jobs) and the zone partitions' (9214).
+DRAFT_LOCK_CLASS = 7302
+
 #: The layers whose features belong to a plan version and are copied into a new draft.
 PLAN_LAYERS = CATALOGUE_PLAN_LAYERS
 
@@ -33,8 +37,10 @@ def start_draft(conn: Connection, code: str, *, user: str, reason: str) -> PlanV
     NotFound
         No plan with that code, or it has no approved version to start from.
     ReadOnly
-        The plan has a draft already (edit that one, or publish it first).
+        The plan has a draft already (edit that one, or publish it first); also when another planner started one
+        at the same moment: the second start waits for the first to commit, then finds its draft.
     """
+    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:c, hashtext(:code))"), {"c": DRAFT_LOCK_CLASS, "code": code})
     versions = list_plans(conn, code=code)
     if not versions:
         raise NotFound(f"no plan with code {code!r}")

@@ -43,7 +43,16 @@ _CRS_ALIASES = {
     "epsg:9214": EPSG_9214,
     "http://www.opengis.net/def/crs/epsg/0/9214": EPSG_9214,
 }
+#: The largest footprint a check takes (1 km²: far beyond any building, small enough to bound the work).
 MAX_FOOTPRINT_M2 = 1_000_000.0
+#: The largest lot a check takes (10 km²).
+MAX_LOT_M2 = 10_000_000.0
+#: The most vertices of a footprint or lot (a drawn or surveyed building has tens to hundreds).
+MAX_VERTICES = 10_000
+_MAX_AREA = {"footprint": MAX_FOOTPRINT_M2, "lot": MAX_LOT_M2}
+#: Largest values of the database's integer columns (bigint ids, integer sheet and parcel numbers).
+_BIGINT = 2**63
+_INTEGER = 2**31
 
 
 #: A request the API documents show: a house on a parcel of the sample plans (Phú Xuân, tờ 13 thửa 4).
@@ -79,9 +88,9 @@ class CheckRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    parcel_id: int | None = Field(default=None, gt=0, description="Id of the parcel (parcels collection)")
-    sheet_no: int | None = Field(default=None, gt=0, description="Số tờ (with parcel_no)")
-    parcel_no: int | None = Field(default=None, gt=0, description="Số thửa (with sheet_no)")
+    parcel_id: int | None = Field(default=None, gt=0, lt=_BIGINT, description="Id of the parcel (parcels collection)")
+    sheet_no: int | None = Field(default=None, gt=0, lt=_INTEGER, description="Số tờ (with parcel_no)")
+    parcel_no: int | None = Field(default=None, gt=0, lt=_INTEGER, description="Số thửa (with sheet_no)")
     ward: str | None = Field(default=None, max_length=200, description="Ward, when the numbers exist in several")
     lot: dict[str, Any] | None = Field(default=None, description="The lot as a GeoJSON polygon (instead of a parcel)")
     footprint: dict[str, Any] = Field(description="Building footprint, GeoJSON Polygon or MultiPolygon")
@@ -98,7 +107,9 @@ class CheckRequest(BaseModel):
     road_width_m: float | None = Field(
         default=None, gt=0, le=500, description="Red-line width of the road the lot faces (else from the red lines)"
     )
-    red_line_id: int | None = Field(default=None, gt=0, description="The red line the lot faces (else the nearest)")
+    red_line_id: int | None = Field(
+        default=None, gt=0, lt=_BIGINT, description="The red line the lot faces (else the nearest)"
+    )
     ground_floor_elev_m: float | None = Field(
         default=None, ge=-50, le=500, description="Level of the ground floor (m, national height datum), for flooding"
     )
@@ -172,6 +183,9 @@ def parse_request(data: dict[str, Any] | CheckRequest) -> Proposal:
 
 def _polygon(name: str, geojson: dict[str, Any] | None, crs: str) -> BaseGeometry:
     geom = _read_polygon(name, geojson)
+    vertices = int(shapely.get_num_coordinates(geom))
+    if vertices > MAX_VERTICES:
+        raise ValidationError(f"{name}: the polygon has {vertices} vertices; at most {MAX_VERTICES} are accepted")
     coords = shapely.get_coordinates(geom)
     if not all(math.isfinite(v) for v in coords.ravel()):
         raise ValidationError(f"{name}: coordinates must be finite numbers")
@@ -184,7 +198,23 @@ def _polygon(name: str, geojson: dict[str, Any] | None, crs: str) -> BaseGeometr
         _invalid(name, geom, crs)
     if geom.area == 0:
         raise ValidationError(f"{name}: the polygon has no area")
+    area = _area_m2(geom, crs)
+    if area > _MAX_AREA[name]:
+        raise ValidationError(
+            f"{name}: the polygon covers about {area / 1e6:,.1f} km²; at most {_MAX_AREA[name] / 1e6:g} km² is accepted"
+        )
     return geom
+
+
+def _area_m2(geom: BaseGeometry, crs: str) -> float:
+    """The area in square metres; for lon/lat, on the sphere's local scale at the polygon's latitude (a bound, not
+    a survey: the rules measure in VN-2000)."""
+    if crs != CRS84:
+        return float(geom.area)
+    lat = math.radians(geom.centroid.y)
+    m_per_deg_lat = 111_132.92 - 559.82 * math.cos(2 * lat)
+    m_per_deg_lon = 111_412.84 * math.cos(lat)
+    return float(geom.area) * m_per_deg_lat * m_per_deg_lon
 
 
 def _read_polygon(name: str, geojson: dict[str, Any] | None) -> BaseGeometry:
