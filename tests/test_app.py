@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -22,9 +23,12 @@ def test_creating_the_app_touches_no_database() -> None:
     assert app.title == "Huế 3D planning service"
 
 
-def test_healthz_answers_200_with_the_database_reachable(settings: Settings) -> None:
+def test_healthz_answers_200_with_the_database_reachable(settings: Settings, auth_headers: Any) -> None:
     with TestClient(create_app(settings)) as client:
         r = client.get("/healthz")
+        assert r.status_code == 200, r.text
+        assert r.json() == {"status": "ok", "database": "reachable"}  # the versions: administrators only
+        r = client.get("/healthz", params={"details": "true"}, headers=auth_headers("admin"))
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "ok"
@@ -78,6 +82,7 @@ def test_planning_serve_answers_over_real_http(database_url: str) -> None:
                 assert time.monotonic() < deadline, "server did not start in 30 s"
                 time.sleep(0.2)
         assert r.status_code == 200 and r.json()["database"] == "reachable"
+        assert "server" not in r.headers  # uvicorn's "server: uvicorn" names the stack
         landing = httpx.get(f"http://127.0.0.1:{port}/api", timeout=5).json()
         assert {link["href"] for link in landing["links"]} >= {"/healthz", "/docs", "/"}
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)  # the web viewer

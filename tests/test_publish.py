@@ -15,7 +15,7 @@ from ogc_sample import PLAN_CODE, PUBLISH_CODE, load_sample
 from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
-from gis_service.api.models import JobAnswer, JobList, PlanAnswer, PlanList, PublishAnswer
+from gis_service.api.models import JobAnswer, JobList, PlanAnswer, PlanList, PublicJobAnswer, PublishAnswer
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.settings import Settings, TileSettings
@@ -91,8 +91,11 @@ def test_publish_supersedes_and_rebuilds_the_tiles_in_the_background(
     job = body["job"]
     assert job["kind"] == "tiles.rebuild" and job["status"] in ("queued", "running", "succeeded")
     assert r.headers["link"].endswith('rel="monitor"')
-    done = wait_for_job(client, f"/jobs/{job['id']}")  # anyone may read a job's status
+    done = wait_for_job(client, f"/jobs/{job['id']}")  # anyone may read a job's status (without names)
+    PublicJobAnswer.model_validate(done)
+    done = client.get(f"/jobs/{job['id']}", headers=planner).json()  # staff read it in full
     JobAnswer.model_validate(done)
+    assert done["created_by"] == "test-planner"
     assert done["status"] == "succeeded", done
     layers = {entry["layer"]: entry for entry in done["result"]["layers"]}
     assert layers["zones"]["features"] >= 1 and layers["zones"]["written"] >= 1

@@ -6,16 +6,17 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import DatabaseServer
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pyproj import Transformer
 from starlette.staticfiles import StaticFiles
 from tiles_sample import PLAN_CODE, E, N, make_sample
-from viewer_served import CHROMIUM, CHROMIUM_ARGS, serve_app
+from viewer_served import CHROMIUM, CHROMIUM_ARGS, serve_app, watch_csp
 
 from gis_service.api.app import create_app
 from gis_service.db import create_db_engine
@@ -25,14 +26,20 @@ from tiles import TileOptions, build_tilesets
 
 ROOT = Path(__file__).resolve().parents[1]
 CESIUM = ROOT / "node_modules" / "cesium" / "Build" / "Cesium"
+# No inline script or style: the page runs under the service's Content-Security-Policy, as the viewer does.
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>3D tiles test</title>
-<script>window.CESIUM_BASE_URL = "/test-cesium/";</script>
+<script src="/test-page-base.js"></script>
 <script src="/test-cesium/Cesium.js"></script>
 <link href="/test-cesium/Widgets/widgets.css" rel="stylesheet">
-<style>html, body, #map { margin: 0; width: 100%; height: 100%; overflow: hidden; }</style>
+<link href="/test-page.css" rel="stylesheet">
 </head><body><div id="map"></div>
-<script>
+<script src="/test-page.js"></script>
+</body></html>
+"""
+PAGE_BASE = 'window.CESIUM_BASE_URL = "/test-cesium/";'
+PAGE_CSS = "html, body, #map { margin: 0; width: 100%; height: 100%; overflow: hidden; }"
+PAGE_JS = """
 window.testState = { ready: false, error: null };
 (async () => {
   try {
@@ -56,7 +63,6 @@ window.testState = { ready: false, error: null };
     window.testState.error = String(e && e.stack || e);
   }
 })();
-</script></body></html>
 """
 
 PICK = """([lon, lat, h]) => {
@@ -87,9 +93,15 @@ def served(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory) 
         engine.dispose()
     app = create_app(Settings(database_url=url, tiles=TileSettings(out_dir=out)))
     lon, lat = Transformer.from_crs("EPSG:9214", "EPSG:4326", always_xy=True).transform(E, N)
-    page = PAGE.replace("__LON__", f"{lon:.8f}").replace("__LAT__", f"{lat:.8f}")
+    script = PAGE_JS.replace("__LON__", f"{lon:.8f}").replace("__LAT__", f"{lat:.8f}")
     app.mount("/test-cesium", StaticFiles(directory=CESIUM), name="test-cesium")
-    app.add_api_route("/test-page", lambda: HTMLResponse(page), include_in_schema=False)
+    app.add_api_route("/test-page", lambda: HTMLResponse(PAGE), include_in_schema=False)
+    for path, text, kind in (
+        ("/test-page-base.js", PAGE_BASE, "text/javascript"),
+        ("/test-page.js", script, "text/javascript"),
+        ("/test-page.css", PAGE_CSS, "text/css"),
+    ):
+        app.add_api_route(path, partial(Response, text, media_type=kind), include_in_schema=False)
     try:
         with serve_app(app) as base:
             yield base
@@ -106,11 +118,15 @@ def test_cesium_loads_the_tilesets_and_picks_features_with_their_properties(serv
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 800})
+            context = browser.new_context(viewport={"width": 1000, "height": 800})
+            violations = watch_csp(context)
+            page = context.new_page()
             local = (served, "blob:", "data:")
             page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{served}/test-page")
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            answer = page.goto(f"{served}/test-page")
+            assert answer is not None and "script-src 'self'" in answer.headers["content-security-policy"]
             page.wait_for_function("window.testState.ready || window.testState.error", timeout=120_000)
             state = page.evaluate("window.testState")
             assert state["error"] is None, state["error"]
@@ -141,5 +157,6 @@ def test_cesium_loads_the_tilesets_and_picks_features_with_their_properties(serv
             page.screenshot(path=str(ROOT / "test-artifacts" / "tiles_cesium.png"))
         finally:
             browser.close()
+    assert not violations, f"Content-Security-Policy violations: {violations[:5]}"
     assert not errors, errors
     assert not outside, f"the page tried to reach the network: {json.dumps(outside[:5])}"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from conftest import DatabaseServer
-from viewer_served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, load_published_sample, serve
+from viewer_served import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, load_published_sample, serve, watch_csp
 
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
@@ -62,13 +62,23 @@ def browser() -> Iterator[Any]:
 
 
 class Watched:
-    """A page whose console errors, page errors and requests beyond the app are recorded."""
+    """A page whose console errors, page errors, CSP violations and requests beyond the app are recorded."""
 
     def __init__(self, browser: Any, base: str, viewport: dict[str, int]) -> None:
         self.context = browser.new_context(viewport=viewport)
+        self.csp = watch_csp(self.context)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.outside: list[str] = []
+        self.policies: list[str] = []
+        self.page.on(
+            "response",
+            lambda r: (
+                self.policies.append(r.headers.get("content-security-policy", ""))
+                if r.request.resource_type == "document"
+                else None
+            ),
+        )
         local = (base, "blob:", "data:")
 
         def route(r: Any) -> None:
@@ -83,6 +93,8 @@ class Watched:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
 
     def check(self) -> None:
+        assert self.policies and all("script-src 'self'" in p for p in self.policies), self.policies
+        assert not self.csp, f"Content-Security-Policy violations: {self.csp[:5]}"
         assert not self.errors, f"console errors: {self.errors[:5]}"
         assert not self.outside, f"the page tried to reach the network: {json.dumps(self.outside[:5])}"
         assert self.page.evaluate("window.viewerApp.errors") == []

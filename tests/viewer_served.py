@@ -15,6 +15,7 @@ import uvicorn
 
 from converters import ImportOptions, import_path
 from gis_service.api.app import create_app
+from gis_service.api.headers import UVICORN_OPTIONS
 from gis_service.db import create_db_engine
 from gis_service.editing import publish_plan
 from gis_service.settings import Settings, TileSettings
@@ -35,6 +36,18 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
+
+# Reports every Content-Security-Policy violation of a page (and of the pages opened after it) to the test.
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => window.cspViolation(
+  `${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`));"""
+
+
+def watch_csp(context: Any) -> list[str]:
+    """The list the Content-Security-Policy violations of ``context``'s pages go to (page and workers' console)."""
+    violations: list[str] = []
+    context.expose_function("cspViolation", violations.append)
+    context.add_init_script(CSP_LISTENER)
+    return violations
 
 
 def load_published_sample(url: str, tiles_dir: Path) -> None:
@@ -67,7 +80,7 @@ def free_port() -> int:
 def serve_app(app: Any) -> Iterator[str]:
     """An ASGI app on 127.0.0.1 in a thread (uvicorn, real HTTP); yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **UVICORN_OPTIONS))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -5,27 +5,29 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from gis_service import __version__
 from gis_service.api.auth import install_auth
-from gis_service.api.deps import EngineDep, open_read_pool
+from gis_service.api.deps import EngineDep, open_read_pool, require_role
 from gis_service.api.envelope import envelope_router
 from gis_service.api.errors import install_error_handlers
 from gis_service.api.features import install_features
 from gis_service.api.guard import BodyLimit, NulGuard, TimeLimit
+from gis_service.api.headers import SecurityHeaders
 from gis_service.api.jobs import jobs_router
 from gis_service.api.lookup import lookup_router
 from gis_service.api.ogc_mount import mount_pygeoapi, ogc_database
 from gis_service.api.permits import permits_router
 from gis_service.api.plans import plans_router
 from gis_service.api.tiles import tiles_router
-from gis_service.api.viewer import install_viewer
+from gis_service.api.viewer import install_api_docs, install_viewer
 from gis_service.db import check_database, create_db_engine, resolve_database_url
 from gis_service.db.migrate import VERSION_TABLE, head_revision
 from gis_service.errors import DatabaseUnavailable
@@ -36,6 +38,41 @@ from tiles.jobs import HANDLERS as TILE_JOBS
 from tiles.static import tiles_static_app
 
 __all__ = ["create_app"]
+
+
+def health(engine: Engine, *, details: bool) -> tuple[dict[str, Any], int]:
+    """The health check's answer and status: ok (200), or the database unreachable or not migrated (503).
+
+    Parameters
+    ----------
+    engine
+        The service's database.
+    details
+        Add the PostgreSQL, PostGIS and schema versions and the connection error (for administrators only).
+    """
+    try:
+        versions = check_database(engine)
+        with engine.connect() as conn:
+            revision = conn.execute(sa.text(f"SELECT version_num FROM public.{VERSION_TABLE}")).scalar()
+    except DatabaseUnavailable as exc:
+        body: dict[str, Any] = {
+            "status": "error",
+            "database": "unreachable",
+            "detail": "cannot connect to the database",
+        }
+        if details:
+            body["detail"] = exc.message
+        return body, 503
+    except DBAPIError:
+        revision = None
+    head = head_revision()
+    body = {"status": "ok" if revision == head else "degraded", "database": "reachable"}  # no versions: they
+    # tell an attacker which flaws to try
+    if details:
+        body.update({**versions, "schema_revision": revision, "schema_head": head})
+    if revision != head:
+        body["detail"] = "the database schema is not up to date: run 'planning db migrate'"
+    return body, 200 if revision == head else 503
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -75,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
 
     app = FastAPI(
+        docs_url=None,  # Swagger UI from the npm package, not a CDN (gis_service.api.viewer.install_api_docs)
+        redoc_url=None,
         title="Huế 3D planning service",
         summary="Quy hoạch sử dụng đất và quy hoạch xây dựng Huế: 3D GIS, OGC APIs, zoning lookup, permit checks",
         version=__version__,
@@ -103,27 +142,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ],
         }
 
-    @app.get("/healthz", summary="Health check: is the database reachable and migrated?")
-    def healthz(engine: EngineDep) -> JSONResponse:
-        try:
-            versions = check_database(engine)
-            with engine.connect() as conn:
-                revision = conn.execute(sa.text(f"SELECT version_num FROM public.{VERSION_TABLE}")).scalar()
-        except DatabaseUnavailable as exc:
-            return JSONResponse({"status": "error", "database": "unreachable", "detail": exc.message}, 503)
-        except DBAPIError:
-            revision = None
-        head = head_revision()
-        body = {
-            "status": "ok" if revision == head else "degraded",
-            "database": "reachable",
-            **versions,
-            "schema_revision": revision,
-            "schema_head": head,
-        }
-        if revision != head:
-            body["detail"] = "the database schema is not up to date: run 'planning db migrate'"
-        return JSONResponse(body, status_code=200 if revision == head else 503)
+    @app.get(
+        "/healthz",
+        summary="Health check: is the database reachable and migrated? (versions: details=true, admins only)",
+    )
+    def healthz(
+        request: Request,
+        engine: EngineDep,
+        details: Annotated[bool, Query(description="Add the server, PostGIS and schema versions (admins)")] = False,
+    ) -> JSONResponse:
+        if details:
+            require_role()(request)  # admins only: the versions tell an attacker which flaws to try
+        body, status = health(engine, details=details)
+        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
     app.mount("/tiles/3d", tiles_static_app(settings.tiles.out_dir), name="tiles-3d")  # 'planning tiles build'
     install_auth(app, settings)  # /auth/token, users; CORS
@@ -138,5 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tiles_router(settings))  # vector tiles under /ogc (routes first: they win over the mount)
     mount_pygeoapi(app, settings)  # pygeoapi at /ogc
     install_viewer(app, settings)  # the web viewer at /, its files, CesiumJS and MapLibre builds
+    install_api_docs(app, settings)  # /docs: Swagger UI from its npm package
+    app.add_middleware(SecurityHeaders, settings=settings)  # CSP, nosniff, HSTS, redirects kept home (outermost)
 
     return app

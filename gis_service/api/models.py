@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["JobAnswer", "JobList", "PlanAnswer", "PlanList", "PublishAnswer"]
+__all__ = ["JobAnswer", "JobList", "PlanAnswer", "PlanList", "PublicJobAnswer", "PublishAnswer"]
 
 
 class _Answer(BaseModel):
@@ -55,6 +55,19 @@ class JobAnswer(_Answer):
     result: dict[str, Any] | None = Field(description="What the job did, once it has succeeded")
     message: str | None = Field(description="Progress or the reason it failed")
     created_by: str | None
+    created_at: str = Field(description="ISO 8601")
+    started_at: str | None
+    finished_at: str | None
+    links: list[Link]
+
+
+class PublicJobAnswer(_Answer):
+    """A background job as anyone sees it: what it is and how far it got, not who started it nor its parameters."""
+
+    id: int
+    kind: str = Field(description="What the job does, e.g. tiles.rebuild")
+    status: Literal["queued", "running", "succeeded", "failed"]
+    message: str | None = Field(description="Progress while it runs (the reason of a failure: staff only)")
     created_at: str = Field(description="ISO 8601")
     started_at: str | None
     finished_at: str | None

@@ -12,12 +12,13 @@ zones with their official names and colours) and the base map.
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -28,7 +29,7 @@ from gis_service.model.visibility import APPROVED_PLAN_IDS
 from gis_service.settings import Settings
 from gis_service.viewer import STATIC_DIR
 
-__all__ = ["install_viewer", "viewer_config_sql"]
+__all__ = ["install_api_docs", "install_viewer", "viewer_config_sql"]
 
 # Huế's Kinh thành: where the map opens when no plan is approved yet.
 DEFAULT_CENTER = (107.5790, 16.4698)
@@ -37,6 +38,41 @@ DEFAULT_CENTER = (107.5790, 16.4698)
 MAPLIBRE_FILES = frozenset({"maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css"})
 # The parts of cesium's Build/Cesium the page needs (not the 6 MB index.js/index.cjs copies).
 CESIUM_PARTS = frozenset({"Cesium.js", "Assets", "ThirdParty", "Widgets", "Workers"})
+# The files of swagger-ui-dist /docs needs (not its ES bundles, source maps or sample index).
+SWAGGER_FILES = frozenset(
+    {"swagger-ui.css", "swagger-ui-bundle.js", "oauth2-redirect.html", "oauth2-redirect.js", "favicon-32x32.png"}
+)
+SWAGGER = "/vendor/swagger-ui/"
+# /docs: no inline script (the Content-Security-Policy allows none): Swagger UI is started by /docs/init.js.
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} - API documentation</title>
+<link rel="icon" type="image/png" href="{swagger}favicon-32x32.png">
+<link rel="stylesheet" href="{swagger}swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{swagger}swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body>
+</html>
+"""
+# The OpenAPI document of the same origin, no validator badge (it would load an image from validator.swagger.io).
+DOCS_INIT = """window.ui = SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  layout: "BaseLayout",
+  deepLinking: true,
+  showExtensions: true,
+  showCommonExtensions: true,
+  validatorUrl: null,
+  oauth2RedirectUrl: window.location.origin + "/vendor/swagger-ui/oauth2-redirect.html",
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+});
+"""
 
 NO_CACHE = "no-cache"
 VENDOR_CACHE = "public, max-age=86400"
@@ -160,4 +196,31 @@ def install_viewer(app: FastAPI, settings: Settings) -> None:
         "/vendor/maplibre",
         _vendor_app(modules / "maplibre-gl" / "dist", MAPLIBRE_FILES, "maplibre-gl"),
         name="vendor-maplibre",
+    )
+
+
+def install_api_docs(app: FastAPI, settings: Settings) -> None:
+    """Serve Swagger UI at ``/docs`` from the npm package ``swagger-ui-dist``: no CDN, no inline script.
+
+    Parameters
+    ----------
+    app
+        The application (its title names the page).
+    settings
+        Where the npm packages are.
+    """
+    page = DOCS_PAGE.format(title=html.escape(app.title), swagger=SWAGGER)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(page, headers={"Cache-Control": NO_CACHE})
+
+    @app.get("/docs/init.js", include_in_schema=False)
+    def docs_init() -> Response:
+        return Response(DOCS_INIT, media_type="text/javascript", headers={"Cache-Control": NO_CACHE})
+
+    app.mount(
+        SWAGGER.rstrip("/"),
+        _vendor_app(Path(settings.viewer.node_modules) / "swagger-ui-dist", SWAGGER_FILES, "swagger-ui-dist"),
+        name="vendor-swagger-ui",
     )

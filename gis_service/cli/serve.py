@@ -20,6 +20,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from gis_service.api.app import create_app
+    from gis_service.api.headers import UVICORN_OPTIONS
 
     settings = get_settings(ctx)
     host = host or settings.server.host
@@ -49,4 +50,5 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
         log_level="info",
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or [],
+        **UVICORN_OPTIONS,
     )
