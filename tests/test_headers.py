@@ -57,7 +57,7 @@ def test_every_answer_carries_a_strict_policy_nosniff_and_a_referrer_policy(plai
     r = httpx.get(plain + path)
     assert r.status_code == 200, r.text
     csp = policy(r.headers)
-    assert csp["script-src"].split() == ["'self'", "'wasm-unsafe-eval'"]  # no inline script, no eval
+    assert csp["script-src"].split() == ["'self'", "'wasm-unsafe-eval'", "blob:"]  # no inline script, no eval
     assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'"
     assert csp["default-src"] == "'self'" and csp["base-uri"] == "'self'"
     assert "blob:" in csp["worker-src"]  # CesiumJS and MapLibre start their workers from blob: URLs
@@ -163,8 +163,8 @@ def test_docs_works_under_the_policy_in_chromium(plain: str) -> None:
             page.locator("#operations-default-healthz_healthz_get").click()
             page.get_by_role("button", name="Try it out").click()
             page.get_by_role("button", name="Execute").click()
-            page.wait_for_selector(".live-responses-table .response-col_status", timeout=30_000)
-            assert "200" in page.locator(".live-responses-table .response-col_status").first.inner_text()
+            page.wait_for_selector(".live-responses-table tbody .response-col_status", timeout=30_000)
+            assert "200" in page.locator(".live-responses-table tbody .response-col_status").first.inner_text()
         finally:
             browser.close()
     assert not violations, f"Content-Security-Policy violations: {violations[:5]}"

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
-from functools import partial
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 from conftest import DatabaseServer
 from fastapi.responses import HTMLResponse, Response
 from pyproj import Transformer
-from starlette.staticfiles import StaticFiles
 from tiles_sample import PLAN_CODE, E, N, make_sample
 from viewer_served import CHROMIUM, CHROMIUM_ARGS, serve_app, watch_csp
 
@@ -26,18 +24,19 @@ from tiles import TileOptions, build_tilesets
 
 ROOT = Path(__file__).resolve().parents[1]
 CESIUM = ROOT / "node_modules" / "cesium" / "Build" / "Cesium"
-# No inline script or style: the page runs under the service's Content-Security-Policy, as the viewer does.
+# No inline script or style: the page runs under the service's Content-Security-Policy with the service's CesiumJS
+# (/vendor/cesium/), as the viewer does.
 PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>3D tiles test</title>
+<html><head><meta charset="utf-8"><title>3D tiles test</title><link rel="icon" href="data:,">
 <script src="/test-page-base.js"></script>
-<script src="/test-cesium/Cesium.js"></script>
-<link href="/test-cesium/Widgets/widgets.css" rel="stylesheet">
+<script src="/vendor/cesium/Cesium.js"></script>
+<link href="/vendor/cesium/Widgets/widgets.css" rel="stylesheet">
 <link href="/test-page.css" rel="stylesheet">
 </head><body><div id="map"></div>
 <script src="/test-page.js"></script>
 </body></html>
 """
-PAGE_BASE = 'window.CESIUM_BASE_URL = "/test-cesium/";'
+PAGE_BASE = 'window.CESIUM_BASE_URL = "/vendor/cesium/";'
 PAGE_CSS = "html, body, #map { margin: 0; width: 100%; height: 100%; overflow: hidden; }"
 PAGE_JS = """
 window.testState = { ready: false, error: null };
@@ -77,6 +76,11 @@ PICK = """([lon, lat, h]) => {
 }"""
 
 
+def answering(text: str, media_type: str) -> Callable[[], Response]:
+    """A route answering ``text``."""
+    return lambda: Response(text, media_type=media_type)
+
+
 @pytest.fixture(scope="module")
 def served(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert (CESIUM / "Cesium.js").is_file(), "npm package cesium missing: run ./run.sh setup (npm ci)"
@@ -94,14 +98,13 @@ def served(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory) 
     app = create_app(Settings(database_url=url, tiles=TileSettings(out_dir=out)))
     lon, lat = Transformer.from_crs("EPSG:9214", "EPSG:4326", always_xy=True).transform(E, N)
     script = PAGE_JS.replace("__LON__", f"{lon:.8f}").replace("__LAT__", f"{lat:.8f}")
-    app.mount("/test-cesium", StaticFiles(directory=CESIUM), name="test-cesium")
     app.add_api_route("/test-page", lambda: HTMLResponse(PAGE), include_in_schema=False)
     for path, text, kind in (
         ("/test-page-base.js", PAGE_BASE, "text/javascript"),
         ("/test-page.js", script, "text/javascript"),
         ("/test-page.css", PAGE_CSS, "text/css"),
     ):
-        app.add_api_route(path, partial(Response, text, media_type=kind), include_in_schema=False)
+        app.add_api_route(path, answering(text, kind), include_in_schema=False)
     try:
         with serve_app(app) as base:
             yield base
@@ -127,9 +130,9 @@ def test_cesium_loads_the_tilesets_and_picks_features_with_their_properties(serv
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             answer = page.goto(f"{served}/test-page")
             assert answer is not None and "script-src 'self'" in answer.headers["content-security-policy"]
-            page.wait_for_function("window.testState.ready || window.testState.error", timeout=120_000)
+            page.wait_for_function("() => window.testState.ready || window.testState.error", timeout=120_000)
             state = page.evaluate("window.testState")
-            assert state["error"] is None, state["error"]
+            assert state["error"] is None, (state["error"], violations[:5], errors[:5])
 
             # The school zone (DGD, no height rule: the 12 m default envelope), picked on its roof.
             lon, lat = to_wgs84.transform(E - 115, N + 45)

@@ -108,7 +108,7 @@ class Watched:
 
 
 def wait_2d(page: Any) -> None:
-    page.wait_for_function("window.viewerApp && window.viewerApp.ready.map2d", timeout=60_000)
+    page.wait_for_function("() => window.viewerApp && window.viewerApp.ready.map2d", timeout=60_000)
 
 
 def zone_shares(page: Any) -> dict[str, float]:
@@ -137,7 +137,7 @@ def test_page_2d_click_on_a_straddling_parcel_shows_both_zones_and_language_swit
         # zoom on the parcel, click it on the map: both zones with their shares (43.5 % and 56.5 %)
         lon, lat = served["parcel_lonlat"]
         page.evaluate("([lon, lat]) => window.viewerApp.map2d.setView({lon, lat, zoom: 18})", [lon, lat])
-        page.wait_for_function("window.viewerApp.map2d.map.areTilesLoaded()", timeout=30_000)
+        page.wait_for_function("() => window.viewerApp.map2d.map.areTilesLoaded()", timeout=30_000)
         xy = page.evaluate("([lon, lat]) => window.viewerApp.map2d.map.project([lon, lat])", [lon, lat])
         box = page.locator("#map2d").bounding_box()
         page.mouse.click(box["x"] + xy["x"], box["y"] + xy["y"])
@@ -156,7 +156,7 @@ def test_page_2d_click_on_a_straddling_parcel_shows_both_zones_and_language_swit
 
         # English: the labels change, the answer is shown again in English
         page.get_by_role("button", name="EN").click()
-        page.wait_for_function("document.documentElement.lang === 'en'")
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
         assert page.locator("h1").inner_text() == "Huế planning map"
         assert page.locator("#search-go").inner_text() == "Look up"
         panel = page.locator("#panel").inner_text()
@@ -219,10 +219,13 @@ def test_3d_tileset_loads_and_a_click_shows_the_zoning(served: dict[str, Any], b
         page.goto(served["base"] + f"/#v=2d&lon={lon}&lat={lat}&z=17.5")
         wait_2d(page)
         page.get_by_role("button", name="3D").click()
-        page.wait_for_function("window.viewerApp.ready.tileset3d || window.viewerApp.errors.length", timeout=120_000)
+        page.wait_for_function(
+            "() => window.viewerApp.ready.tileset3d || window.viewerApp.errors.length",
+            timeout=120_000,
+        )
         assert page.evaluate("window.viewerApp.errors") == []
         # the tileset said it was loaded; a camera move right after may ask for more tiles: wait, do not sample once
-        page.wait_for_function("window.viewerApp.map3d.tileset.tilesLoaded", timeout=60_000)
+        page.wait_for_function("() => window.viewerApp.map3d.tileset.tilesLoaded", timeout=60_000)
         # the place is kept: the 3D view looks at the parcel
         v = page.evaluate("window.viewerApp.map3d.view()")
         assert v["lon"] == pytest.approx(lon, abs=2e-4) and v["lat"] == pytest.approx(lat, abs=2e-4)
@@ -289,7 +292,7 @@ def test_planner_edits_a_zone_sees_it_in_the_history_and_a_stale_save_is_explain
             engine.dispose()
         # select the draft zone by clicking it on the 2D map
         page.evaluate("([lon, lat]) => window.viewerApp.map2d.setView({lon, lat, zoom: 17})", [lon, lat])
-        page.wait_for_function("window.viewerApp.map2d.map.loaded()")
+        page.wait_for_function("() => window.viewerApp.map2d.map.loaded()")
         page.wait_for_timeout(300)
         xy = page.evaluate("([lon, lat]) => window.viewerApp.map2d.map.project([lon, lat])", [lon, lat])
         box = page.locator("#map2d").bounding_box()
@@ -338,7 +341,9 @@ def test_planner_edits_a_zone_sees_it_in_the_history_and_a_stale_save_is_explain
         assert "người khác đã sửa" in page.locator("#edit-message").inner_text()
         w.shot("planner_412")
         page.click("#reload-zone")
-        page.wait_for_function("document.querySelector('#edit-notes') && document.querySelector('#edit-notes').value")
+        page.wait_for_function(
+            "() => document.querySelector('#edit-notes') && document.querySelector('#edit-notes').value",
+        )
         assert page.input_value("#edit-notes") == "sửa song song"
         assert page.input_value("#edit-max_floors") == str(floors + 2)
 
@@ -418,7 +423,7 @@ def test_permit_officer_checks_a_non_compliant_proposal_and_records_a_decision(
         page.fill("#search-parcel", "4")
         page.click("#search-go")
         page.wait_for_selector("#panel section.zone")
-        page.wait_for_function("window.viewerApp.map2d.map.loaded()")
+        page.wait_for_function("() => window.viewerApp.map2d.map.loaded()")
         page.click("#permit-tools")
 
         # a footprint from a file is read (CRS84 GeoJSON) ...
@@ -426,7 +431,7 @@ def test_permit_officer_checks_a_non_compliant_proposal_and_records_a_decision(
         feature = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": {}}
         upload.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
         page.set_input_files("#permit-file", str(upload))
-        page.wait_for_function("window.viewerApp.permits.state.footprint !== null")
+        page.wait_for_function("() => window.viewerApp.permits.state.footprint !== null")
         assert "footprint.geojson" in page.locator("#permit-footprint-info").inner_text()
         # ... and one drawn on the map by clicking its corners replaces it
         page.click("#permit-draw")
@@ -444,7 +449,7 @@ def test_permit_officer_checks_a_non_compliant_proposal_and_records_a_decision(
         page.fill("#permit-total_floor_area_m2", "600")
         page.click("#permit-run")
         page.wait_for_selector("#permit-rules")
-        page.wait_for_function("window.viewerApp.permits.state.drawn")
+        page.wait_for_function("() => window.viewerApp.permits.state.drawn")
         assert "Không phù hợp" in page.locator("#permit-verdict").inner_text()
         floors = page.locator("#permit-rules tr.fail[data-rule='floors']")
         assert floors.count() == 2  # both zones of the straddling parcel fail: they allow 2 and 3 floors

@@ -89,8 +89,8 @@ def test_2d_shows_the_river_walls_moat_and_street_names_around_the_zones(served:
         lon, lat = served["face"]
         page.goto(served["base"] + f"/#v=2d&lang=vi&lon={lon}&lat={lat}&z=16")
         wait_2d(page)
-        page.wait_for_function("window.viewerApp.map2d.map.areTilesLoaded()", timeout=30_000)
-        page.wait_for_function("window.viewerApp.map2d.map.loaded()", timeout=30_000)
+        page.wait_for_function("() => window.viewerApp.map2d.map.areTilesLoaded()", timeout=30_000)
+        page.wait_for_function("() => window.viewerApp.map2d.map.loaded()", timeout=30_000)
         page.wait_for_timeout(500)  # labels are placed after the tiles: let the placement settle
         assert page.evaluate("window.viewerApp.map2d.map.getStyle().glyphs") is None  # nothing fetched for text
         areas = rendered(page, ["base-water", "base-walls", "base-streets", "zones-fill"])
@@ -112,7 +112,7 @@ def test_2d_shows_the_river_walls_moat_and_street_names_around_the_zones(served:
         assert "Tường thành" in page.locator("#legend-base").inner_text()
         w.shot("base_map_2d_vi")
         page.get_by_role("button", name="EN").click()
-        page.wait_for_function("document.documentElement.lang === 'en'")
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
         assert "Citadel walls" in page.locator("#legend-base").inner_text()
         page.wait_for_timeout(500)
         english = rendered(page, ["base-water-names"])
@@ -132,12 +132,13 @@ def test_3d_shows_walls_at_their_height_water_and_names(served: dict[str, Any], 
         wait_2d(page)
         page.get_by_role("button", name="3D").click()
         page.wait_for_function(
-            "(window.viewerApp.ready.tileset3d && window.viewerApp.ready.baseMap3d) || window.viewerApp.errors.length",
+            "() => (window.viewerApp.ready.tileset3d && window.viewerApp.ready.baseMap3d)"
+            " || window.viewerApp.errors.length",
             timeout=120_000,
         )
         assert page.evaluate("window.viewerApp.errors") == []
         page.wait_for_function(
-            "window.viewerApp.map3d.tileset.tilesLoaded && window.viewerApp.map3d.viewer.dataSourceDisplay.ready",
+            "() => window.viewerApp.map3d.tileset.tilesLoaded && window.viewerApp.map3d.viewer.dataSourceDisplay.ready",
             timeout=60_000,
         )
         scene = page.evaluate(

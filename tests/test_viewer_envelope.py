@@ -146,8 +146,10 @@ def test_search_shows_what_may_be_built_and_draws_it_in_2d(served: dict[str, Any
         assert page.locator("#envelope [data-access]").get_attribute("data-access") == env["access"]["kind"]
 
         # 2D: the buildable area and the largest footprint drawn over the parcel (road land too, when there is some)
-        page.wait_for_function(f"window.viewerApp.envelopeShown === {parcel['id']}")
-        page.wait_for_function("window.viewerApp.map2d.map.areTilesLoaded() && window.viewerApp.map2d.map.loaded()")
+        page.wait_for_function(f"() => window.viewerApp.envelopeShown === {parcel['id']}")
+        page.wait_for_function(
+            "() => window.viewerApp.map2d.map.areTilesLoaded() && window.viewerApp.map2d.map.loaded()",
+        )
         page.wait_for_timeout(300)
         drawn = rendered(page)
         assert {"envelope-buildable-line", "envelope-footprint-fill"} <= drawn, drawn
@@ -164,7 +166,7 @@ def test_search_shows_what_may_be_built_and_draws_it_in_2d(served: dict[str, Any
 
         # closing the panel removes it
         page.keyboard.press("Escape")
-        page.wait_for_function("window.viewerApp.envelopeShown === null")
+        page.wait_for_function("() => window.viewerApp.envelopeShown === null")
         page.wait_for_timeout(300)
         assert rendered(page) == set()
         w.check()
@@ -194,12 +196,15 @@ def test_3d_shows_the_solid_to_its_heights_and_keeps_it_across_views(served: dic
     try:
         page.goto(served["base"] + f"/#v=2d&lang=vi&parcel={parcel['id']}")  # a permalink
         wait_2d(page)
-        page.wait_for_function(f"window.viewerApp.envelopeShown === {parcel['id']}")
+        page.wait_for_function(f"() => window.viewerApp.envelopeShown === {parcel['id']}")
         page.get_by_role("button", name="3D", exact=True).click()
-        page.wait_for_function("window.viewerApp.ready.tileset3d || window.viewerApp.errors.length", timeout=120_000)
+        page.wait_for_function(
+            "() => window.viewerApp.ready.tileset3d || window.viewerApp.errors.length",
+            timeout=120_000,
+        )
         assert page.evaluate("window.viewerApp.errors") == []
         page.wait_for_function(
-            "window.viewerApp.map3d.envelope && window.viewerApp.map3d.envelope.entities.values.length > 0"
+            "() => window.viewerApp.map3d.envelope && window.viewerApp.map3d.envelope.entities.values.length > 0"
         )
         parts = page.evaluate(ENTITIES_3D)
         # each part of the solid from the ground the 3D tiles stand on to its zone's top, translucent
@@ -217,7 +222,7 @@ def test_3d_shows_the_solid_to_its_heights_and_keeps_it_across_views(served: dic
         page.click("#envelope-3d")
         page.wait_for_timeout(1800)  # the flight lasts 1.2 s
         page.wait_for_function(
-            "window.viewerApp.map3d.tileset.tilesLoaded && window.viewerApp.map3d.viewer.dataSourceDisplay.ready",
+            "() => window.viewerApp.map3d.tileset.tilesLoaded && window.viewerApp.map3d.viewer.dataSourceDisplay.ready",
             timeout=60_000,
         )
         on_screen = page.evaluate(
@@ -234,14 +239,14 @@ def test_3d_shows_the_solid_to_its_heights_and_keeps_it_across_views(served: dic
 
         # 2D and back: still drawn in both
         page.get_by_role("button", name="2D", exact=True).click()
-        page.wait_for_function("window.viewerApp.map2d.map.loaded()")
+        page.wait_for_function("() => window.viewerApp.map2d.map.loaded()")
         page.wait_for_timeout(300)
         assert "envelope-footprint-fill" in rendered(page)
         page.get_by_role("button", name="3D", exact=True).click()
         assert len(page.evaluate(ENTITIES_3D)) == len(parts)
         # closing the panel removes it from the globe
         page.click("#panel-close")
-        page.wait_for_function("window.viewerApp.map3d.envelope.entities.values.length === 0")
+        page.wait_for_function("() => window.viewerApp.map3d.envelope.entities.values.length === 0")
         w.check()
     finally:
         w.close()
@@ -265,8 +270,10 @@ def test_english_panel_marks_figures_without_plan_data_and_checks_the_largest_bu
         assert figure(page, "floors") == f"{number(cap['floors']['value'], 'en', 0)} floors"
         assert figure(page, "footprint_m2") == f"{number(cap['footprint_m2']['value'], 'en')} m²"
         section.scroll_into_view_if_needed()
-        page.wait_for_function(f"window.viewerApp.envelopeShown === {parcel['id']}")
-        page.wait_for_function("window.viewerApp.map2d.map.areTilesLoaded() && window.viewerApp.map2d.map.loaded()")
+        page.wait_for_function(f"() => window.viewerApp.envelopeShown === {parcel['id']}")
+        page.wait_for_function(
+            "() => window.viewerApp.map2d.map.areTilesLoaded() && window.viewerApp.map2d.map.loaded()",
+        )
         w.shot("envelope_panel_en")
 
         # a figure the plan has no value for, one it leaves open and one read from a scanned map are marked as such
@@ -288,7 +295,7 @@ def test_english_panel_marks_figures_without_plan_data_and_checks_the_largest_bu
         # the largest building the envelope allows, checked as a permit: compliant, or left to an officer
         page.click("#envelope-check")
         page.wait_for_selector("#permit-verdict")
-        page.wait_for_function("window.viewerApp.permits.state.drawn")
+        page.wait_for_function("() => window.viewerApp.permits.state.drawn")
         verdict = page.locator("#permit-verdict").inner_text()
         assert "Compliant" in verdict or "Needs review" in verdict, verdict
         assert page.locator("#permit-rules tr.fail").count() == 0

@@ -45,7 +45,7 @@ CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) => wi
 def watch_csp(context: Any) -> list[str]:
     """The list the Content-Security-Policy violations of ``context``'s pages go to (page and workers' console)."""
     violations: list[str] = []
-    context.expose_function("cspViolation", violations.append)
+    context.expose_function("cspViolation", lambda text: violations.append(text))
     context.add_init_script(CSP_LISTENER)
     return violations
 

@@ -3,11 +3,13 @@
 :class:`SecurityHeaders` wraps the whole application (pygeoapi's mount included) and, on every answer:
 
 * sets ``Content-Security-Policy``: scripts only from the service itself (the viewer's ES modules, the CesiumJS,
-  MapLibre and Swagger UI builds; no inline script, no ``eval``; WebAssembly for CesiumJS's decoders), workers from
-  the service and ``blob:`` URLs (CesiumJS and MapLibre start their workers so), images and tiles from the service,
-  ``data:``/``blob:`` URLs and the configured base map's host, no plug-ins, no framing (``frame-ancestors 'none'``);
-  pygeoapi's HTML pages under ``/ogc`` load Leaflet and Bootstrap from public CDNs with inline scripts: they get
-  a policy naming those hosts (:data:`OGC_HTML_HOSTS`), the only pages that do;
+  MapLibre and Swagger UI builds, and ``blob:`` URLs, which only a script already running can make: CesiumJS's
+  workers import them; no inline script, no ``eval``; WebAssembly for CesiumJS's decoders), workers from
+  the service and ``blob:`` URLs (CesiumJS and MapLibre start their workers so), styles from the service and inline
+  (CesiumJS writes style attributes and a ``<style>`` element; a style cannot run code), images and tiles from the
+  service, ``data:``/``blob:`` URLs and the configured base map's host, no plug-ins, no framing
+  (``frame-ancestors 'none'``); pygeoapi's HTML pages under ``/ogc`` load Leaflet and Bootstrap from public CDNs
+  with inline scripts: they get a policy naming those hosts (:data:`OGC_HTML_HOSTS`), the only pages that do;
 * sets ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: strict-origin-when-cross-origin``, and
   ``Strict-Transport-Security`` when the public URL (``GIS_PUBLIC_URL``) is ``https``;
 * removes ``Server`` and ``X-Powered-By`` headers that name the stack (uvicorn's own ``server`` header is turned
@@ -83,12 +85,12 @@ def content_security_policy(settings: Settings) -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            "script-src 'self' 'wasm-unsafe-eval'",
+            "script-src 'self' 'wasm-unsafe-eval' blob:",
             "worker-src 'self' blob:",
             "child-src 'self' blob:",
             f"connect-src 'self' data: blob:{extra}",
             f"img-src 'self' data: blob:{extra}",
-            "style-src 'self'",
+            "style-src 'self' 'unsafe-inline'",  # CesiumJS sets style attributes and adds a <style> element
             "font-src 'self' data:",
             "object-src 'none'",
             "base-uri 'self'",

@@ -12,6 +12,7 @@ zones with their official names and colours) and the base map.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 from pathlib import Path
@@ -38,6 +39,10 @@ DEFAULT_CENTER = (107.5790, 16.4698)
 MAPLIBRE_FILES = frozenset({"maplibre-gl.mjs", "maplibre-gl-worker.mjs", "maplibre-gl.css"})
 # The parts of cesium's Build/Cesium the page needs (not the 6 MB index.js/index.cjs copies).
 CESIUM_PARTS = frozenset({"Cesium.js", "Assets", "ThirdParty", "Widgets", "Workers"})
+# Knockout 3.5.1, bundled in CesiumJS, finds the global object with an eval, which the Content-Security-Policy
+# forbids (and CesiumJS then fails to load); 'unsafe-eval' would allow every eval: Cesium.js is served with that one
+# expression replaced by the same object (gis_service/api/headers.py).
+CESIUM_PATCHES = {"Cesium.js": (b'(0,eval)("this")', b"globalThis")}
 # The files of swagger-ui-dist /docs needs (not its ES bundles, source maps or sample index).
 SWAGGER_FILES = frozenset(
     {"swagger-ui.css", "swagger-ui-bundle.js", "oauth2-redirect.html", "oauth2-redirect.js", "favicon-32x32.png"}
@@ -102,11 +107,32 @@ SELECT json_build_object(
 class _Vendor:
     """Static files of an npm package folder, limited to ``allowed`` top-level names, gzip-compressed, cached."""
 
-    def __init__(self, directory: Path, allowed: frozenset[str], package: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        allowed: frozenset[str],
+        package: str,
+        patches: dict[str, tuple[bytes, bytes]] | None = None,
+    ) -> None:
         self.directory = directory
         self.allowed = allowed
         self.package = package
+        self.patches = patches or {}
+        self.patched: dict[str, Response] = {}
         self.files = StaticFiles(directory=directory, check_dir=False, follow_symlink=True)
+
+    def _patched(self, path: str) -> Response:
+        """The file at ``path`` with its patch applied (read once)."""
+        if path not in self.patched:
+            old, new = self.patches[path]
+            content = (self.directory / path).read_bytes().replace(old, new)
+            etag = hashlib.sha256(content).hexdigest()[:32]
+            self.patched[path] = Response(
+                content,
+                media_type="text/javascript",
+                headers={"Cache-Control": VENDOR_CACHE, "ETag": f'"{etag}"'},
+            )
+        return self.patched[path]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
@@ -123,6 +149,9 @@ class _Vendor:
         if top not in self.allowed:
             await JSONResponse({"code": "NotFound", "description": "not found"}, 404)(scope, receive, send)
             return
+        if path in self.patches:
+            await self._patched(path)(scope, receive, send)
+            return
 
         async def send_cached(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -134,8 +163,10 @@ class _Vendor:
         await self.files(scope, receive, send_cached)
 
 
-def _vendor_app(directory: Path, allowed: frozenset[str], package: str) -> ASGIApp:
-    return GZipMiddleware(_Vendor(directory, allowed, package), minimum_size=1024)
+def _vendor_app(
+    directory: Path, allowed: frozenset[str], package: str, patches: dict[str, tuple[bytes, bytes]] | None = None
+) -> ASGIApp:
+    return GZipMiddleware(_Vendor(directory, allowed, package, patches), minimum_size=1024)
 
 
 def install_viewer(app: FastAPI, settings: Settings) -> None:
@@ -189,7 +220,7 @@ def install_viewer(app: FastAPI, settings: Settings) -> None:
     )
     app.mount(
         "/vendor/cesium",
-        _vendor_app(modules / "cesium" / "Build" / "Cesium", CESIUM_PARTS, "cesium"),
+        _vendor_app(modules / "cesium" / "Build" / "Cesium", CESIUM_PARTS, "cesium", CESIUM_PATCHES),
         name="vendor-cesium",
     )
     app.mount(
