@@ -93,7 +93,8 @@ def test_no_header_names_the_stack(plain: str, path: str) -> None:
 def test_a_redirect_never_leads_to_the_host_the_client_named(plain: str, public: str, path: str) -> None:
     r = httpx.get(plain + path, headers={"Host": "evil.example"})
     assert r.status_code in (301, 302, 307, 308), r.status_code
-    assert r.headers["location"] == path + "/"  # no public URL configured: a path on the host asked
+    # no public URL configured: the address the request arrived at, absolute (QGIS crashes on a relative one)
+    assert r.headers["location"] == plain + path + "/"
     r = httpx.get(public + path + "?f=json", headers={"Host": "evil.example"})
     assert r.status_code in (301, 302, 307, 308), r.status_code
     assert r.headers["location"] == f"{PUBLIC_URL}{path}/?f=json"
@@ -105,6 +106,9 @@ def test_a_redirect_under_a_public_url_with_a_path_keeps_it() -> None:
     assert home("http://evil.example/ogc/") == "https://portal.example/quyhoach/ogc/"
     assert home("http://evil.example/quyhoach/ogc/") == "https://portal.example/quyhoach/ogc/"
     assert home("/ogc/") == "/ogc/"
+    plain_home = SecurityHeaders(None, Settings()).home  # type: ignore[arg-type]
+    scope = {"scheme": "http", "server": ("::1", 8000)}
+    assert plain_home("http://evil.example/ogc/?f=json", scope) == "http://[::1]:8000/ogc/?f=json"
 
 
 class _Assets(HTMLParser):

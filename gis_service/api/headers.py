@@ -15,8 +15,9 @@
 * removes ``Server`` and ``X-Powered-By`` headers that name the stack (uvicorn's own ``server`` header is turned
   off by :data:`UVICORN_OPTIONS`);
 * rewrites the ``Location`` of a redirect (e.g. Starlette's trailing-slash redirects, which build it from the
-  request's ``Host`` header) to the configured public URL, or to a path on the same host when none is configured:
-  a client's ``Host: evil.example`` is never where a redirect leads.
+  request's ``Host`` header) to the configured public URL, or, when none is configured, to the address the request
+  arrived at (the socket's, not a header's): a client's ``Host: evil.example`` is never where a redirect leads. The
+  target stays absolute: QGIS 3.22 crashes on a relative ``Location``.
 """
 
 from __future__ import annotations
@@ -119,6 +120,22 @@ def ogc_html_policy() -> str:
     )
 
 
+def arrived_at(scope: Scope | None) -> tuple[str, str]:
+    """The scheme and ``host:port`` of the socket a request arrived at (``("", "")`` when unknown).
+
+    Parameters
+    ----------
+    scope
+        The ASGI scope of the request; its ``server`` is the local address of the connection.
+    """
+    server = (scope or {}).get("server")
+    if not server or server[1] is None:
+        return "", ""
+    host, port = str(server[0]), int(server[1])
+    host = f"[{host}]" if ":" in host else host
+    return str((scope or {}).get("scheme", "http")), f"{host}:{port}"
+
+
 class SecurityHeaders:
     """ASGI middleware adding the headers of the module doc to every HTTP answer, and keeping redirects home.
 
@@ -143,17 +160,17 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = str(scope.get("path", ""))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self._amend(message, path)
+                self._amend(message, scope)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
-    def _amend(self, message: Message, path: str) -> None:
+    def _amend(self, message: Message, scope: Scope) -> None:
         headers = MutableHeaders(scope=message)
+        path = str(scope.get("path", ""))
         for name in STACK_HEADERS:
             del headers[name]
         html = headers.get("content-type", "").startswith("text/html")
@@ -165,22 +182,24 @@ class SecurityHeaders:
             headers["Strict-Transport-Security"] = f"max-age={ONE_YEAR_S}; includeSubDomains"
         location = headers.get("location")
         if location is not None and 300 <= int(message["status"]) < 400:
-            headers["Location"] = self.home(location)
+            headers["Location"] = self.home(location, scope)
 
-    def home(self, location: str) -> str:
-        """A redirect's target on the public URL (or a path on the same host when none is configured).
+    def home(self, location: str, scope: Scope | None = None) -> str:
+        """A redirect's target on the public URL (or on the address the request arrived at when none is configured).
 
         Parameters
         ----------
         location
             The ``Location`` the application answered, perhaps built from the request's ``Host`` header.
+        scope
+            The request: its scheme and the local address of its connection (no public URL configured).
         """
         target = urlsplit(location)
         if not target.scheme and not target.netloc:
             return location  # a path: the browser stays on the host it asked
         path = target.path or "/"
         if self.public is None:
-            return urlunsplit(("", "", path, target.query, target.fragment))
+            return urlunsplit((*arrived_at(scope), path, target.query, target.fragment))
         prefix = self.public.path.rstrip("/")
         if prefix and (path == prefix or path.startswith(prefix + "/")):
             prefix = ""  # already under the public URL's path (the app knows its root path)
