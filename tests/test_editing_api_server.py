@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,52 +17,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from ogc_sample import E0, N0, PLAN_CODE, load_sample
+from servers import Server
 
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 
 Headers = Callable[..., dict[str, str]]
-
-
-class Server:
-    def __init__(self, database_url: str, tmp: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIS_")}
-        env["GIS_DATABASE_URL"] = database_url
-        env["GIS_TILES__OUT_DIR"] = str(tmp / "tiles")
-        env["GIS_OGC_DIR"] = str(tmp / "ogc")
-        self.log = (tmp / f"server-{self.port}.log").open("w+")
-        planning = str(Path(sys.executable).with_name("planning"))
-        self.process = subprocess.Popen(
-            [planning, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert self.process.poll() is None, self.output()
-            assert time.monotonic() < deadline, "server did not start in 60 s"
-            time.sleep(0.2)
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-        self.log.close()
 
 
 @pytest.fixture(scope="module")

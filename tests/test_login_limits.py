@@ -7,19 +7,14 @@ administrator lifts locks. Clients take distinct loopback addresses (127.0.0.x) 
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import servers
 import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
@@ -33,46 +28,8 @@ from gis_service.errors import TooManyRequests, Unauthorized
 PASSWORD = "mật khẩu đúng 2026"
 
 
-class Server:
-    """``planning serve`` on a free loopback port, with extra ``GIS_*`` settings."""
-
-    def __init__(self, database_url: str, tmp: Path, extra_env: dict[str, str]) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIS_")}
-        env |= {"GIS_DATABASE_URL": database_url, "GIS_TILES__OUT_DIR": str(tmp / "tiles"), "GIS_OGC_DIR": str(tmp)}
-        env |= extra_env
-        self.log = (tmp / f"server-{self.port}.log").open("w+")
-        planning = str(Path(sys.executable).with_name("planning"))
-        self.process = subprocess.Popen(
-            [planning, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert self.process.poll() is None, self.output()
-            assert time.monotonic() < deadline, "server did not start in 60 s"
-            time.sleep(0.2)
-
-    def output(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-        self.log.close()
+class Server(servers.Server):
+    """``planning serve`` that logs in from a chosen loopback address."""
 
     def login(
         self, name: str, password: str, *, peer: str = "127.0.0.1", forwarded_for: str | None = None
