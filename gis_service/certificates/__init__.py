@@ -7,6 +7,16 @@
   :func:`render_html`), stamped with its number, time of issue, issuer and verify address (:class:`Stamp`).
 """
 
+from gis_service.certificates.changes import changes_between
 from gis_service.certificates.content import CertificateContent, certificate_content, find_parcel
+from gis_service.certificates.document import Stamp, render_html, render_pdf
 
-__all__ = ["CertificateContent", "certificate_content", "find_parcel"]
+__all__ = [
+    "CertificateContent",
+    "Stamp",
+    "certificate_content",
+    "changes_between",
+    "find_parcel",
+    "render_html",
+    "render_pdf",
+]
