@@ -192,7 +192,7 @@ def _key_values(block: KeyValues, st: _Styles, width: float) -> Any:
         for label, value in pairs[i : i + 2]:
             row += [_p(label + ":", st.cell), _p(value, st.cell_bold)]
         rows.append(row + [""] * (4 - len(row)))
-    table = Table(rows, colWidths=[width * w for w in (0.2, 0.3, 0.2, 0.3)])
+    table = Table(rows, colWidths=[width * w for w in (0.23, 0.27, 0.23, 0.27)])
     table.setStyle(
         TableStyle(
             [
