@@ -1,8 +1,18 @@
-"""Planning-information certificates (chứng chỉ thông tin quy hoạch): issued, signed, kept and verified.
+"""Planning-information certificates (phiếu thông tin quy hoạch) of a parcel: drawn, rendered, signed, kept, verified.
 
-``signing`` signs a certificate's PDF (PAdES, with pyHanko) so that it re-renders byte for byte, and checks a
-signature; ``records`` issues, lists, revokes and re-renders the certificates kept in ``planning.certificates``;
-``verify`` answers whether a number, or a PDF, is a certificate as issued, and whether the plan changed since.
+* :mod:`~gis_service.certificates.content`: what a certificate says, as data drawn from the zoning lookup and the
+  rule model, with the plan rows it was drawn from (:func:`certificate_content`, :func:`find_parcel`);
+* :mod:`~gis_service.certificates.changes`: what differs between two contents, in words (:func:`changes_between`);
+* :mod:`~gis_service.certificates.document`: the document itself, as a PDF and an HTML page (:func:`render_pdf`,
+  :func:`render_html`), stamped with its number, time of issue, issuer and verify address (:class:`Stamp`);
+* :mod:`~gis_service.certificates.signing`: the PAdES signature (pyHanko), made so that a certificate re-renders
+  byte for byte, and its check;
+* :mod:`~gis_service.certificates.records`: issuing, listing, revoking and re-rendering the certificates kept in
+  ``planning.certificates``;
+* :mod:`~gis_service.certificates.verify`: whether a number, or a PDF, is a certificate as issued, and whether the
+  plan changed since (:mod:`~gis_service.certificates.verify_page` is its public page).
 """
 
-from __future__ import annotations
+from gis_service.certificates.content import CertificateContent, certificate_content, find_parcel
+
+__all__ = ["CertificateContent", "certificate_content", "find_parcel"]

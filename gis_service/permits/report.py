@@ -13,22 +13,26 @@ from __future__ import annotations
 import html
 import io
 import math
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gis_service.errors import ConfigError, ValidationError
+from gis_service import printing
+from gis_service.printing import (
+    FONT_DIRS,
+    Figure,
+    Frame,
+    Shape,
+    check_lang,
+    clipped,
+    fonts,
+    geojson_parts,
+    north_arrow,
+    scale_bar,
+    svg,
+)
 
 __all__ = ["Figure", "figure", "report_html", "report_pdf"]
-
-LANGS = ("vi", "en")
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/local/share/fonts/dejavu"),
-    Path("/Library/Fonts"),
-)
 
 RULE_NAMES = {
     "land_use": ("Chức năng sử dụng đất", "Land use"),
@@ -92,84 +96,7 @@ def _t(key: str, lang: str) -> str:
 
 
 # ---- the drawing as plain shapes ------------------------------------------------------------------------------
-@dataclass
-class Shape:
-    """One shape of a figure, in page units: a polygon (rings), a line (one polyline) or a text (at a point)."""
-
-    kind: str  # polygon | line | text
-    points: list[list[tuple[float, float]]] = field(default_factory=list)  # rings or one polyline, page units
-    fill: str | None = None
-    stroke: str | None = None
-    width: float = 1.0
-    dash: tuple[float, float] | None = None
-    opacity: float = 1.0
-    text: str = ""
-    size: float = 9.0
-
-
-@dataclass
-class Figure:
-    """A drawing as plain shapes on a page of ``width`` × ``height`` units, for SVG and PDF alike."""
-
-    width: float
-    height: float
-    shapes: list[Shape]
-
-
-def _parts(geojson: dict[str, Any] | None) -> list[list[list[tuple[float, float]]]]:
-    """Polygons (list of rings) or lines (list with one polyline) of a GeoJSON geometry."""
-    if not geojson:
-        return []
-    t, c = geojson["type"], geojson.get("coordinates") or []
-    if t == "Polygon":
-        return [[[(p[0], p[1]) for p in ring] for ring in c]]
-    if t == "MultiPolygon":
-        return [[[(p[0], p[1]) for p in ring] for ring in poly] for poly in c]
-    if t == "LineString":
-        return [[[(p[0], p[1]) for p in c]]]
-    if t == "MultiLineString":
-        return [[[(p[0], p[1]) for p in line]] for line in c]
-    if t == "GeometryCollection":
-        return [part for g in geojson["geometries"] for part in _parts(g)]
-    return []
-
-
-def _clipped(geojson: dict[str, Any] | None, view: tuple[float, float, float, float]) -> dict[str, Any] | None:
-    """A GeoJSON geometry cut to the drawn area (zones and lines reach far beyond the lot)."""
-    if not geojson:
-        return None
-    import json
-
-    import shapely
-
-    geom = shapely.clip_by_rect(shapely.from_geojson(json.dumps(geojson)), *view)
-    return None if geom.is_empty else json.loads(shapely.to_geojson(geom))
-
-
-@dataclass(frozen=True)
-class _Frame:
-    """The drawn area on the ground (``x0``..``x1``, ``y0``..``y1``) and how it maps onto the page."""
-
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    scale: float
-    ox: float
-    oy: float
-
-    @property
-    def view(self) -> tuple[float, float, float, float]:
-        return (self.x0, self.y0, self.x1, self.y1)
-
-    def tr(self, p: tuple[float, float]) -> tuple[float, float]:
-        return self.ox + (p[0] - self.x0) * self.scale, self.oy + (self.y1 - p[1]) * self.scale
-
-    def poly(self, poly: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
-        return [[self.tr(p) for p in ring] for ring in poly]
-
-
-def _frame(pts: list[tuple[float, float]], width: float, height: float) -> _Frame:
+def _frame(pts: list[tuple[float, float]], width: float, height: float) -> Frame:
     """Around the points with a margin, at the same scale both ways, centred in the figure."""
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]
     pad = max(4.0, 0.25 * max(max(xs) - min(xs), max(ys) - min(ys)))
@@ -185,14 +112,14 @@ def _frame(pts: list[tuple[float, float]], width: float, height: float) -> _Fram
     scale = min((width - 20) / (x1 - x0), (height - 52) / (y1 - y0))
     ox = 10 + ((width - 20) - scale * (x1 - x0)) / 2
     oy = 10 + ((height - 52) - scale * (y1 - y0)) / 2
-    return _Frame(x0, y0, x1, y1, scale, ox, oy)
+    return Frame(x0, y0, x1, y1, scale, ox, oy)
 
 
 def figure(drawing: dict[str, Any], lang: str = "vi", *, width: float = 460, height: float = 270) -> Figure:
     """The drawing of a check (``measurements["drawing"]``) as shapes in page units (y down), north up."""
-    lot = _parts(drawing.get("lot"))
+    lot = geojson_parts(drawing.get("lot"))
     pts = [p for poly in lot for ring in poly for p in ring] or [
-        p for poly in _parts(drawing.get("footprint")) for ring in poly for p in ring
+        p for poly in geojson_parts(drawing.get("footprint")) for ring in poly for p in ring
     ]
     fr = _frame(pts, width, height)
     shapes = _map_shapes(drawing, lot, fr)
@@ -201,11 +128,11 @@ def figure(drawing: dict[str, Any], lang: str = "vi", *, width: float = 460, hei
     return Figure(width, height, shapes)
 
 
-def _map_shapes(drawing: dict[str, Any], lot: list[list[list[tuple[float, float]]]], fr: _Frame) -> list[Shape]:
+def _map_shapes(drawing: dict[str, Any], lot: list[list[list[tuple[float, float]]]], fr: Frame) -> list[Shape]:
     """Zones (labelled), the lot, the footprint, the red line and the building line."""
     shapes: list[Shape] = []
     for z in drawing.get("zones") or []:
-        for poly in _parts(_clipped(z.get("geom"), fr.view)):
+        for poly in geojson_parts(clipped(z.get("geom"), fr.view)):
             rings = fr.poly(poly)
             shapes.append(Shape("polygon", rings, fill=z.get("color") or "#dddddd", stroke="#777777", opacity=0.45))
             cx = sum(p[0] for p in rings[0]) / len(rings[0])
@@ -213,18 +140,18 @@ def _map_shapes(drawing: dict[str, Any], lot: list[list[list[tuple[float, float]
             shapes.append(Shape("text", [[(cx, cy)]], fill="#333333", text=f"{z['zone_code']} ({z['land_use_code']})"))
     for poly in lot:
         shapes.append(Shape("polygon", fr.poly(poly), stroke="#000000", width=1.6, dash=(5, 3)))
-    for poly in _parts(drawing.get("footprint")):
+    for poly in geojson_parts(drawing.get("footprint")):
         shapes.append(Shape("polygon", fr.poly(poly), fill="#555555", stroke="#111111", width=1.2, opacity=0.75))
-    for line in _parts(_clipped(drawing.get("red_line"), fr.view)):
+    for line in geojson_parts(clipped(drawing.get("red_line"), fr.view)):
         shapes.append(Shape("line", [[fr.tr(p) for p in line[0]]], stroke="#e00000", width=2.4))
-    for line in _parts(_clipped(drawing.get("building_line"), fr.view)):
+    for line in geojson_parts(clipped(drawing.get("building_line"), fr.view)):
         shapes.append(Shape("line", [[fr.tr(p) for p in line[0]]], stroke="#0050c8", width=1.6, dash=(6, 3)))
     return shapes
 
 
-def _setback_shapes(drawing: dict[str, Any], fr: _Frame) -> list[Shape]:
+def _setback_shapes(drawing: dict[str, Any], fr: Frame) -> list[Shape]:
     """The measured setback, a line with its length."""
-    setback = _parts(drawing.get("setback"))
+    setback = geojson_parts(drawing.get("setback"))
     if not (setback and len(setback[0][0]) == 2):
         return []
     a, b = setback[0][0]
@@ -237,56 +164,23 @@ def _setback_shapes(drawing: dict[str, Any], fr: _Frame) -> list[Shape]:
     ]
 
 
-def _furniture(fr: _Frame, lang: str, width: float, height: float) -> list[Shape]:
+def _furniture(fr: Frame, lang: str, width: float, height: float) -> list[Shape]:
     """The scale bar, the north arrow and the legend."""
-    # scale bar: a round length near a fifth of the width
-    target = (fr.x1 - fr.x0) / 5
-    step = 10 ** math.floor(math.log10(target))
-    bar = max(s * step for s in (1, 2, 5) if s * step <= target)
-    bx, by = 12, height - 14
-    shapes = [
-        Shape("line", [[(bx, by), (bx + bar * fr.scale, by)]], stroke="#000000", width=2),
-        Shape("text", [[(bx + bar * fr.scale + 4, by + 3)]], fill="#000000", text=f"{bar:g} m"),
-        Shape("text", [[(width - 18, 18)]], fill="#000000", text="N ↑", size=10),
-    ]
+    # scale bar: a round length near a fifth of the width; the north arrow in the top right corner
+    by = height - 20
+    shapes = scale_bar(12, by, fr.scale, (fr.x1 - fr.x0) / 5 * fr.scale) + north_arrow(width - 16, 8, 20)
     legend = [
         ("#e00000", _t("red_line", lang)),
         ("#0050c8", _t("building_line", lang)),
         ("#555555", _t("footprint", lang)),
         ("#e07000", _t("setback", lang)),
     ]
-    lx, ly = 12.0, by - 14  # the legend on a row above the scale bar
+    lx, ly = 12.0, by - 12  # the legend on a row above the scale bar
     for color, label in legend:
         shapes.append(Shape("line", [[(lx, ly), (lx + 14, ly)]], stroke=color, width=3))
         shapes.append(Shape("text", [[(lx + 18, ly + 3)]], fill="#000000", text=label, size=8))
         lx += 24 + 4.4 * len(label)
     return shapes
-
-
-def _svg(fig: Figure) -> str:
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{fig.width:.0f}" height="{fig.height:.0f}" '
-        f'viewBox="0 0 {fig.width:.0f} {fig.height:.0f}" role="img" style="background:#fff;border:1px solid #ccc">'
-    ]
-    for s in fig.shapes:
-        dash = f' stroke-dasharray="{s.dash[0]:g},{s.dash[1]:g}"' if s.dash else ""
-        if s.kind == "polygon":
-            d = " ".join("M " + " L ".join(f"{x:.2f},{y:.2f}" for x, y in ring) + " Z" for ring in s.points)
-            out.append(
-                f'<path d="{d}" fill="{s.fill or "none"}" fill-opacity="{s.opacity:g}" fill-rule="evenodd" '
-                f'stroke="{s.stroke or "none"}" stroke-width="{s.width:g}"{dash}/>'
-            )
-        elif s.kind == "line":
-            pts = " ".join(f"{x:.2f},{y:.2f}" for x, y in s.points[0])
-            out.append(f'<polyline points="{pts}" fill="none" stroke="{s.stroke}" stroke-width="{s.width:g}"{dash}/>')
-        else:
-            x, y = s.points[0][0]
-            out.append(
-                f'<text x="{x:.1f}" y="{y:.1f}" font-size="{s.size:g}" fill="{s.fill}" '
-                f'font-family="DejaVu Sans, Arial, sans-serif">{html.escape(s.text)}</text>'
-            )
-    out.append("</svg>")
-    return "".join(out)
 
 
 # ---- text parts shared by both backends -------------------------------------------------------------------------
@@ -364,18 +258,11 @@ def _plan_lines(result: dict[str, Any], lang: str, context: dict[str, Any]) -> l
     return lines
 
 
-def _lang(lang: str) -> str:
-    lang = (lang or "vi").lower()[:2]
-    if lang not in LANGS:
-        raise ValidationError(f"lang must be vi or en, not {lang!r}")
-    return lang
-
-
 def report_html(
     result: dict[str, Any], drawing: dict[str, Any], *, lang: str = "vi", context: dict[str, Any] | None = None
 ) -> str:
     """The report as a standalone HTML page (no external resources)."""
-    lang = _lang(lang)
+    lang = check_lang(lang)
     context = context or {}
     v = VERDICT[result["verdict"]]
     e = html.escape
@@ -403,66 +290,11 @@ th{{background:#eee;text-align:left}} {colors}
 <h1>{e(_t("title", lang))}</h1>{subtitle}
 <div class="verdict">{e(v[0] if lang == "vi" else v[1])}</div>
 <h2>{e(_t("drawing", lang))}</h2>
-{_svg(figure(drawing, lang))}
+{svg(figure(drawing, lang))}
 <h2>{e(_t("rules", lang))}</h2>
 <table><thead><tr>{"".join(f"<th>{e(_t(h, lang))}</th>" for h in head)}</tr></thead><tbody>{rows}</tbody></table>
 <h2>{e(_t("plan", lang))}</h2><ul>{plan}</ul>
 </body></html>"""
-
-
-def _fonts(font_dirs: tuple[Path, ...]) -> tuple[str, str]:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    for folder in font_dirs:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file():
-            if "DejaVuSans" not in pdfmetrics.getRegisteredFontNames():
-                pdfmetrics.registerFont(TTFont("DejaVuSans", str(regular)))
-                pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(bold if bold.is_file() else regular)))
-            return "DejaVuSans", "DejaVuSans-Bold"
-    raise ConfigError(
-        "the PDF report needs the DejaVu Sans font (Vietnamese letters): install it with "
-        "'apt-get install fonts-dejavu-core'"
-    )
-
-
-def _pdf_drawing(fig: Figure, font: str) -> Any:
-    """The figure as a reportlab drawing, framed."""
-    from reportlab.graphics.shapes import Drawing, Group, PolyLine, String
-    from reportlab.graphics.shapes import Path as RPath
-    from reportlab.lib import colors
-
-    d = Drawing(fig.width, fig.height)
-    g = Group()
-    for s in fig.shapes:  # page y runs down in the figure, up in reportlab
-        stroke = colors.HexColor(s.stroke) if s.stroke else None
-        if s.kind == "polygon":
-            p = RPath(
-                fillColor=colors.HexColor(s.fill) if s.fill else None,
-                strokeColor=stroke,
-                strokeWidth=s.width,
-                fillOpacity=s.opacity,
-                strokeDashArray=list(s.dash) if s.dash else None,
-                fillMode=0,
-            )
-            for ring in s.points:
-                p.moveTo(ring[0][0], fig.height - ring[0][1])
-                for x, y in ring[1:]:
-                    p.lineTo(x, fig.height - y)
-                p.closePath()
-            g.add(p)
-        elif s.kind == "line":
-            pts = [c for x, y in s.points[0] for c in (x, fig.height - y)]
-            g.add(
-                PolyLine(pts, strokeColor=stroke, strokeWidth=s.width, strokeDashArray=list(s.dash) if s.dash else None)
-            )
-        else:
-            x, y = s.points[0][0]
-            g.add(String(x, fig.height - y, s.text, fontName=font, fontSize=s.size, fillColor=colors.HexColor(s.fill)))
-    d.add(g)
-    d.add(PolyLine([0, 0, fig.width, 0, fig.width, fig.height, 0, fig.height, 0, 0], strokeColor=colors.grey))
-    return d
 
 
 def _pdf_table(result: dict[str, Any], lang: str, body: Any) -> Any:
@@ -502,15 +334,15 @@ def report_pdf(
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-    lang = _lang(lang)
+    lang = check_lang(lang)
     context = context or {}
-    font, bold = _fonts(font_dirs)
+    font, bold = fonts(font_dirs)
     body = ParagraphStyle("body", fontName=font, fontSize=8, leading=10)
     h1 = ParagraphStyle("h1", fontName=bold, fontSize=15, leading=19, spaceAfter=4)
     h2 = ParagraphStyle("h2", fontName=bold, fontSize=11, leading=14, spaceBefore=6, spaceAfter=3)
     v = VERDICT[result["verdict"]]
     verdict_style = ParagraphStyle("v", fontName=bold, fontSize=12, leading=15, textColor=colors.HexColor(v[2]))
-    d = _pdf_drawing(figure(drawing, lang, width=440, height=235), font)
+    d = printing.drawing(figure(drawing, lang, width=440, height=235), font)
     table = _pdf_table(result, lang, body)
 
     story: list[Any] = [Paragraph(html.escape(_t("title", lang)), h1)]
