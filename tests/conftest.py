@@ -134,6 +134,24 @@ def sample_plan(db_server: DatabaseServer) -> Iterator[tuple[str, dict[str, Any]
 
 
 @pytest.fixture(scope="session")
+def sample_plans_url(db_server: DatabaseServer) -> Iterator[str]:
+    """A database of its own holding the demo's sample plans (``sample_data/``), imported and published as the demo
+    does (:func:`gis_service.cli.sample_plans.load_sample_plans`). Tests must leave it as they found it."""
+    from gis_service.cli.sample_plans import load_sample_plans
+    from gis_service.settings import project_root
+
+    url = db_server.create("sample")
+    upgrade(url)
+    eng = create_db_engine(url, pool_size=1)
+    try:
+        load_sample_plans(eng, project_root() / "sample_data", user="test")
+    finally:
+        eng.dispose()
+    yield url
+    db_server.drop(url)
+
+
+@pytest.fixture(scope="session")
 def auth_headers(database_url: str) -> Iterator[Any]:
     """Bearer headers of a user of a role: ``auth_headers("planner")`` -> ``{"Authorization": "Bearer ..."}``.
 

@@ -17,32 +17,14 @@ import pytest
 import shapely
 from envelope_sweep import sweep
 
-from gis_service.cli.sample_plans import load_sample_plans
-from gis_service.db import create_db_engine
 from gis_service.permits import check
 from gis_service.rules import envelope_of, fetch_site, roads_of
 from gis_service.rules.drawing import geojson
-from gis_service.settings import project_root
 
 
 @pytest.fixture(scope="module")
-def sample_db(db_server: Any) -> Iterator[str]:
-    from gis_service.db.migrate import upgrade
-
-    url = db_server.create("sample")
-    upgrade(url)
-    engine = create_db_engine(url, pool_size=1)
-    try:
-        load_sample_plans(engine, project_root() / "sample_data", user="test")
-    finally:
-        engine.dispose()
-    yield url
-    db_server.drop(url)
-
-
-@pytest.fixture(scope="module")
-def pg(sample_db: str) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(sample_db, autocommit=True) as conn:
+def pg(sample_plans_url: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(sample_plans_url, autocommit=True) as conn:
         yield conn
 
 

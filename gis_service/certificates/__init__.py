@@ -13,6 +13,16 @@
   plan changed since (:mod:`~gis_service.certificates.verify_page` is its public page).
 """
 
+from gis_service.certificates.changes import changes_between
 from gis_service.certificates.content import CertificateContent, certificate_content, find_parcel
+from gis_service.certificates.document import Stamp, render_html, render_pdf
 
-__all__ = ["CertificateContent", "certificate_content", "find_parcel"]
+__all__ = [
+    "CertificateContent",
+    "Stamp",
+    "certificate_content",
+    "changes_between",
+    "find_parcel",
+    "render_html",
+    "render_pdf",
+]

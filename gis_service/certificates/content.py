@@ -60,7 +60,7 @@ __all__ = [
 
 #: The map extract's size on the page (mm) and the scales it may be drawn at, most detailed first.
 MAP_WIDTH_MM = 180.0
-MAP_HEIGHT_MM = 105.0
+MAP_HEIGHT_MM = 120.0
 MAP_SCALES = (500, 1000, 2000, 5000, 10000, 25000)
 #: The surroundings shown around the parcel: at least this many metres, or this share of its size, on each side.
 MAP_MARGIN_M = 15.0
@@ -139,6 +139,11 @@ class ZoneFacts(_Model):
     plan_id: int
     confidence: float | None = Field(description="For a zone read from a scanned map: the reading's confidence")
     rules: list[RuleFacts]
+
+    @property
+    def label(self) -> str:
+        """The zone's code, else its id (a lot of a detailed plan may have no code)."""
+        return self.zone_code or f"#{self.id}"
 
 
 class LineFacts(_Model):
@@ -416,7 +421,7 @@ def _missing(
 
 
 def _zone_missing(z: ZoneFacts) -> list[MissingItem]:
-    code = z.zone_code or f"#{z.id}"
+    code = z.label
     items = []
     if any(r.basis == "scanned_draft" for r in z.rules):
         conf = "" if z.confidence is None else f" ({z.confidence:.0%})"

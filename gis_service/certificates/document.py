@@ -135,7 +135,7 @@ def _styles(font_dirs: tuple[Path, ...]) -> _Styles:
     font, bold = printing.fonts(font_dirs, "DejaVuSerif")
     sans, sans_bold = printing.fonts(font_dirs, "DejaVuSans")
     body = ParagraphStyle("body", fontName=font, fontSize=9.5, leading=12.5)
-    cell = ParagraphStyle("cell", fontName=font, fontSize=8.3, leading=10.2)
+    cell = ParagraphStyle("cell", fontName=font, fontSize=8, leading=9.6)
     return _Styles(
         font=font,
         bold=bold,
@@ -146,7 +146,7 @@ def _styles(font_dirs: tuple[Path, ...]) -> _Styles:
         cell=cell,
         cell_bold=ParagraphStyle("cellb", parent=cell, fontName=bold),
         head=ParagraphStyle("head", parent=cell, fontName=bold),
-        section=ParagraphStyle("section", fontName=bold, fontSize=10.5, leading=13, spaceBefore=7, spaceAfter=3),
+        section=ParagraphStyle("section", fontName=bold, fontSize=10.5, leading=13, spaceBefore=5, spaceAfter=2),
         title=ParagraphStyle("title", fontName=bold, fontSize=15, leading=19, alignment=TA_CENTER, spaceBefore=10),
         subtitle=ParagraphStyle("sub", fontName=font, fontSize=9.5, leading=12, alignment=TA_CENTER, spaceAfter=4),
         centre=ParagraphStyle("centre", parent=body, alignment=TA_CENTER, fontSize=9, leading=11.5),
@@ -219,8 +219,8 @@ def _table(block: Table, st: _Styles, width: float) -> list[Any]:
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8a8a8a")),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#ececec")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
             ]
         )
     )

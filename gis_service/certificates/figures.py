@@ -18,6 +18,7 @@ PARCEL = "#000000"
 NEIGHBOUR = "#5a5a5a"
 RED_LINE = "#e00000"
 BUILDING_LINE = "#0050c8"
+ZONE_EDGE = "#4b2a73"
 NO_COLOUR = "#dddddd"
 #: The least area on the page (pt²) a zone or neighbouring parcel needs to be labelled.
 ZONE_LABEL_PT2 = 1200.0
@@ -27,6 +28,7 @@ _WORDS = {
     "scale": ("Tỷ lệ", "Scale"),
     "parcel": ("Thửa đất", "The parcel"),
     "neighbours": ("Ranh giới thửa đất lân cận", "Neighbouring parcels"),
+    "zone_edge": ("Ranh giới ô quy hoạch", "Zone boundary"),
     "red_line": ("Chỉ giới đường đỏ", "Red line"),
     "building_line": ("Chỉ giới xây dựng", "Building line"),
 }
@@ -71,11 +73,11 @@ def _lines(f: MapFeature) -> list[list[list[tuple[float, float]]]]:
 
 
 def _zones(zones: list[MapFeature], fr: Frame) -> list[Shape]:
-    return [
-        Shape("polygon", fr.poly(poly), fill=z.color or NO_COLOUR, stroke="#7a7a7a", width=0.4, opacity=0.8)
-        for z in zones
-        for poly in geojson_parts(z.geometry)
-    ]
+    """Each zone filled in its land use's colour; the zones' edges drawn over all fills (dash-dot, as on plans)."""
+    polys = [(z, fr.poly(poly)) for z in zones for poly in geojson_parts(z.geometry)]
+    fills = [Shape("polygon", rings, fill=z.color or NO_COLOUR, opacity=0.8) for z, rings in polys]
+    edges = [Shape("polygon", rings, stroke=ZONE_EDGE, width=0.8, dash=(7, 2)) for _z, rings in polys]
+    return fills + edges
 
 
 def _neighbours(parcels: list[MapFeature], fr: Frame) -> list[Shape]:
@@ -92,11 +94,21 @@ def _neighbours(parcels: list[MapFeature], fr: Frame) -> list[Shape]:
 
 
 def _parcel(parcel: ParcelFacts, fr: Frame) -> list[Shape]:
+    """The parcel's outline, thick over a white halo, and its number in a white box where the parcel is."""
     shapes = []
     for poly in geojson_parts(parcel.geometry):
         rings = fr.poly(poly)
         shapes.append(Shape("polygon", rings, stroke="#ffffff", width=3.6))
         shapes.append(Shape("polygon", rings, stroke=PARCEL, width=2.0))
+    if parcel.parcel_no is not None:
+        import shapely
+
+        at = shapely.point_on_surface(shapely.geometry.shape(parcel.geometry))
+        x, y = fr.tr((at.x, at.y))
+        text = str(parcel.parcel_no)
+        half = 3.2 * len(text) + 3
+        shapes.append(_box(x - half, y - 7, x + half, y + 5))
+        shapes.append(Shape("text", [[(x, y + 2.5)]], fill=PARCEL, text=text, size=8.5, anchor="middle", bold=True))
     return shapes
 
 
@@ -142,6 +154,7 @@ def legend_figure(m: MapExtract, lang: str, width: float) -> Figure:
         entries.append((f"{lu.code} – {name}" if name else str(lu.code), shape))
     for key, stroke, w, dash in (
         ("parcel", PARCEL, 2.0, None),
+        ("zone_edge", ZONE_EDGE, 0.8, (7.0, 2.0)),
         ("neighbours", NEIGHBOUR, 0.5, None),
         ("red_line", RED_LINE, 1.4, None),
         ("building_line", BUILDING_LINE, 1.0, (4.0, 2.0)),

@@ -14,7 +14,7 @@ from gis_service.certificates.content import CertificateContent, LineFacts, Rule
 from gis_service.rules.answers import Figure as CapacityFigure
 from gis_service.rules.tables import qcvn_tables
 
-__all__ = ["Bullets", "KeyValues", "MapBlock", "Section", "Table", "num", "sections", "t"]
+__all__ = ["Bullets", "KeyValues", "MapBlock", "Section", "Table", "num", "rule_value", "sections", "t"]
 
 TEXT = {
     "authority": ("HỆ THỐNG THÔNG TIN QUY HOẠCH\nTHÀNH PHỐ HUẾ", "HUẾ PLANNING INFORMATION SYSTEM"),
@@ -260,7 +260,7 @@ def _zones(c: CertificateContent, lang: str, plans: dict[int, Any]) -> Table | B
         lu = z.land_use
         rows.append(
             [
-                z.zone_code or f"#{z.id}",
+                z.label,
                 f"{lu.code} – {(lu.name_vi if lang == 'vi' else lu.name_en) or ''}".rstrip(" –"),
                 num(z.area_m2, lang),
                 num(z.share_pct, lang),
@@ -271,7 +271,8 @@ def _zones(c: CertificateContent, lang: str, plans: dict[int, Any]) -> Table | B
     return Table(head, rows, [0.14, 0.38, 0.15, 0.13, 0.2])
 
 
-def _rule_value(r: RuleFacts, lang: str) -> str:
+def rule_value(r: RuleFacts, lang: str) -> str:
+    """A zone rule as the document shows it: value and unit, or what the plan says instead of a number."""
     if isinstance(r.value, str):
         return r.value
     if r.basis in ("no_limit", "no_data"):
@@ -296,12 +297,12 @@ def _rules(zones: list[ZoneFacts], lang: str) -> list[Block]:
             cells = [labels[name]]
             for z in group:
                 rule = next((r for r in z.rules if r.name == name), None)
-                cells.append("—" if rule is None else _rule_value(rule, lang))
+                cells.append("—" if rule is None else rule_value(rule, lang))
             rows.append(cells)
-        head = [t("rule", lang)] + [f"{z.zone_code or '#' + str(z.id)} ({num(z.share_pct, lang)} %)" for z in group]
+        head = [t("rule", lang)] + [f"{z.label} ({num(z.share_pct, lang)} %)" for z in group]
         first = 0.34
         widths = [first] + [(1 - first) / len(group)] * len(group)
-        note = "; ".join(f"{z.zone_code or '#' + str(z.id)}: {_source(z)}" for z in group)
+        note = "; ".join(f"{z.label}: {_source(z)}" for z in group)
         blocks.append(Table(head, rows, widths, note=f"{t('sources', lang)}: {note}."))
     return blocks
 
@@ -369,7 +370,7 @@ def _envelope(c: CertificateContent, lang: str) -> list[Block]:
         rows.append([_pick(pair, lang), _with_unit(fig.value, fig.unit, lang), bound, fig.source])
     if rows:
         head = [t(k, lang) for k in ("figure", "value", "bounded_by", "source")]
-        blocks.append(Table(head, rows, [0.26, 0.16, 0.22, 0.36]))
+        blocks.append(Table(head, rows, [0.24, 0.13, 0.2, 0.43]))
     notes = env.notes_vi if lang == "vi" else env.notes_en
     if notes and env.status != "needs_review":  # needs_review notes are listed with what cannot be settled
         blocks.append(Bullets(list(notes)))
@@ -379,21 +380,17 @@ def _envelope(c: CertificateContent, lang: str) -> list[Block]:
 def _plans(c: CertificateContent, lang: str) -> Table | Bullets:
     if not c.plans:
         return Bullets([t("no_plans", lang)])
-    rows = [
-        [
-            f"{p.code} v{p.version}",
-            p.name or "—",
-            _pick(LEVELS.get(p.level, (p.level, p.level)), lang),
-            p.decision_no or "—",
-            _date(p.decision_date, lang),
-            p.approving_authority or "—",
-        ]
-        for p in c.plans
-    ]
-    head = [t(k, lang) for k in ("code", "name", "level", "decision", "date")] + [
-        "Cơ quan phê duyệt" if lang == "vi" else "Approved by"
-    ]
-    return Table(head, rows, [0.17, 0.27, 0.16, 0.17, 0.11, 0.12])
+    rows = []
+    for p in c.plans:
+        decision = p.decision_no or "—"
+        if p.decision_date:
+            decision += (" ngày " if lang == "vi" else " of ") + _date(p.decision_date, lang)
+        if p.approving_authority:
+            decision += f", {p.approving_authority}"
+        level = _pick(LEVELS.get(p.level, (p.level, p.level)), lang)
+        rows.append([f"{p.code} v{p.version}", p.name or "—", level, decision])
+    head = [t(k, lang) for k in ("code", "name", "level", "decision")]
+    return Table(head, rows, [0.19, 0.31, 0.19, 0.31])
 
 
 def _date(iso: str | None, lang: str) -> str:
