@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from gis_service.errors import ConfigError
+from gis_service.settings import CertificateSettings
 
 with warnings.catch_warnings():  # pyHanko imports DSA, which cryptography marks deprecated: no use of ours
     warnings.filterwarnings("ignore", message="DSA is deprecated")
     from asn1crypto import keys, x509
     from cryptography import x509 as cx509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
     from cryptography.x509.oid import NameOID
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -46,6 +47,7 @@ __all__ = [
     "DEMO_SUBJECT",
     "SignatureCheck",
     "SigningKey",
+    "configured_key",
     "ensure_demo_key",
     "load_signing_key",
     "number_in_pdf",
@@ -95,16 +97,27 @@ class SignatureCheck:
 
 # ---- keys -------------------------------------------------------------------------------------------------
 class _DeterministicSigner(signers.SimpleSigner):
-    """pyHanko's signer with ECDSA made deterministic (RFC 6979): the same data, the same signature."""
+    """pyHanko's signer signing with a key loaded once, deterministically: RSA PKCS#1 v1.5, ECDSA of RFC 6979
+    (pyHanko's own draws a random nonce), EdDSA. pyHanko loads the key again for each signature, and OpenSSL's
+    check of an RSA key on loading costs some 80 ms: twice a certificate, with the size estimate."""
+
+    def __init__(self, *args: Any, private_key: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._private_key = private_key
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
         mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
-        if mechanism != "ecdsa":
-            return super().sign_raw(data, digest_algorithm)
-        key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
-        algorithm = ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm), deterministic_signing=True)
-        return key.sign(data, algorithm)
+        key = self._private_key
+        if mechanism == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+            signed: bytes = key.sign(data, padding.PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        elif mechanism == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+            algorithm = ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm), deterministic_signing=True)
+            signed = key.sign(data, algorithm)
+        elif mechanism in ("ed25519", "ed448") and isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+            signed = key.sign(data)
+        else:  # PSS, DSA: randomised, refused when the key is loaded
+            raise ConfigError(f"the signing key cannot sign {mechanism} reproducibly")
+        return signed
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -171,6 +184,7 @@ def load_signing_key(
         signing_key=keys.PrivateKeyInfo.load(der_key),
         cert_registry=SimpleCertificateStore.from_certs(others),
         prefer_pss=False,
+        private_key=key,
     )
     subject = cert.subject.rfc4514_string()
     return SigningKey(
@@ -179,6 +193,34 @@ def load_signing_key(
         subject=subject,
         demo=_common_name(cert) == DEMO_SUBJECT,
     )
+
+
+def configured_key(settings: CertificateSettings) -> SigningKey:
+    """The key the operator configured (``GIS_CERTIFICATES__*``), else the demo key ``planning demo load`` made.
+
+    Raises :class:`~gis_service.errors.ConfigError` when there is neither: certificates cannot be issued then.
+    """
+    if settings.key_file is not None and settings.cert_file is not None:
+        passphrase = settings.key_passphrase.get_secret_value() if settings.key_passphrase else None
+        return load_signing_key(
+            key_file=settings.key_file,
+            cert_file=settings.cert_file,
+            chain_files=settings.chain_files,
+            passphrase=passphrase,
+        )
+    key_file, cert_file = _demo_files(settings.demo_dir)
+    if not (key_file.is_file() and cert_file.is_file()):
+        raise ConfigError(
+            "no key to sign certificates: set GIS_CERTIFICATES__KEY_FILE and GIS_CERTIFICATES__CERT_FILE, or run "
+            "'planning demo load' to make a self-signed demo key"
+        )
+    key = load_signing_key(key_file=key_file, cert_file=cert_file)
+    log.warning("certificates are signed with the self-signed demo key of %s", settings.demo_dir)
+    return key
+
+
+def _demo_files(directory: Path) -> tuple[Path, Path]:
+    return directory / "demo-signing-key.pem", directory / "demo-signing-cert.pem"
 
 
 def _common_name(cert: cx509.Certificate) -> str:
@@ -192,7 +234,7 @@ def ensure_demo_key(directory: Path) -> tuple[Path, Path, bool]:
     Returns the key file, the certificate file and whether they were made now. The key is RSA 2048 (its PKCS#1 v1.5
     signatures are deterministic); the certificate says in its name that it is a self-signed demo key.
     """
-    key_file, cert_file = directory / "demo-signing-key.pem", directory / "demo-signing-cert.pem"
+    key_file, cert_file = _demo_files(directory)
     if key_file.is_file() and cert_file.is_file():
         return key_file, cert_file, False
     directory.mkdir(parents=True, exist_ok=True)
@@ -237,9 +279,6 @@ def ensure_demo_key(directory: Path) -> tuple[Path, Path, bool]:
     key_file.touch(mode=0o600)
     key_file.write_bytes(key_pem)
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    log.warning(
-        "made a self-signed demo signing key in %s: certificates it signs prove nothing about an authority", directory
-    )
     return key_file, cert_file, True
 
 
