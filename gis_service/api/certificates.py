@@ -133,8 +133,8 @@ def _issue_routes(router: APIRouter) -> None:
         number."""
         if not body.issue:
             return await in_thread(_preview, engine, body)
-        user = require_role(Role.PERMIT_OFFICER)(request)
-        key = signing_key(request)
+        user = await in_thread(require_role(Role.PERMIT_OFFICER), request)  # a token is read from the database
+        key = await in_thread(signing_key, request)  # loaded from its files the first time
         assert key is not None
         settings: Settings = request.app.state.settings
 
@@ -227,9 +227,9 @@ def _verify_routes(router: APIRouter) -> None:
     )
     async def verify(request: Request, engine: EngineDep, number: Number, f: VerifyFormat = "html") -> Response:
         """The page is in Vietnamese with English beneath; ``?f=json`` gives the same verdict as data."""
-        key = signing_key(request, required=False)
 
         def work() -> Verdict:
+            key = signing_key(request, required=False)
             with engine.connect() as conn:
                 return verify_certificate(conn, number, key=key)
 

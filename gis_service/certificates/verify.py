@@ -13,6 +13,7 @@ Whether the plan changed for the parcel since issue: its content is drawn again 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Literal
 
@@ -100,11 +101,18 @@ def verify_certificate(
     if pdf is not None:
         verdict.file = _file_check(record, pdf)
     elif key is not None and key.fingerprint == record.signer_fingerprint:
-        verdict.reproduced = hashlib.sha256(rerender(record, key)).hexdigest() == record.pdf_sha256
+        verdict.reproduced = _reproduces(record, key)
     verdict.plan = _plan_since(conn, record, lang)
     verdict.status = _status(record, verdict)
     verdict.message_vi, verdict.message_en = _messages(record, verdict)
     return verdict
+
+
+@functools.lru_cache(maxsize=256)  # records of some 20 kB: a few MB at most
+def _reproduces(record: CertificateRecord, key: SigningKey) -> bool:
+    """Whether the PDF made again from the record has the issued hash. Kept: the answer is a function of the record
+    and the key alone, and making the PDF costs a few hundred milliseconds that a public page should not repeat."""
+    return hashlib.sha256(rerender(record, key)).hexdigest() == record.pdf_sha256
 
 
 def _unknown(number: str) -> Verdict:
