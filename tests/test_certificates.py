@@ -129,7 +129,7 @@ def test_issued_certificate_validates_with_pyhanko_and_pdfsig(
         ).one()
     assert stored == (hashlib.sha256(pdf).hexdigest(), True)
     again = http.get(f"/certificates/{number}")
-    assert again.status_code == 200 and again.content == pdf
+    assert again.status_code == 200 and again.content == pdf and again.headers["x-same-as-issued"] == "true"
     result = run_cli(url, keys, "certificates", "pdf", number, "--out", str(tmp_path / "again.pdf"))
     assert result.exit_code == 0 and "the same bytes as issued" in result.output
     assert (tmp_path / "again.pdf").read_bytes() == pdf
@@ -303,7 +303,7 @@ def test_records_are_kept_as_issued(
     http: httpx.Client, officer: dict[str, str], cert_db: tuple[str, dict[str, int]]
 ) -> None:
     url, ids = cert_db
-    number, _pdf = issue(http, officer, ids["parcel"])
+    number, pdf = issue(http, officer, ids["parcel"])
     engine = create_db_engine(url, pool_size=1)
     try:
         for statement in (
@@ -313,6 +313,17 @@ def test_records_are_kept_as_issued(
         ):
             with pytest.raises(sa.exc.DBAPIError, match=r"only its revocation|cannot be deleted"), engine.begin() as c:
                 c.execute(sa.text(statement), {"n": number})
+        # changed all the same, by someone owning the table: the record no longer matches its hash
+        with engine.begin() as c:
+            c.execute(sa.text("ALTER TABLE planning.certificates DISABLE TRIGGER certificates_revoke_only"))
+            c.execute(
+                sa.text("UPDATE planning.certificates SET content = (content::text || ' ')::json WHERE number = :n"),
+                {"n": number},
+            )
+            c.execute(sa.text("ALTER TABLE planning.certificates ENABLE TRIGGER certificates_revoke_only"))
+        answer = verdict(http, number, pdf)
+        assert answer["status"] == "altered" and answer["content_intact"] is False
+        assert "kept record" in answer["message_en"] and answer["file"]["matches_record"] is True
     finally:
         engine.dispose()
 

@@ -6,6 +6,7 @@ verify one; issuing a numbered, signed certificate and revoking one are for perm
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from typing import Annotated, Any, Literal
 
@@ -178,6 +179,8 @@ def _read_routes(router: APIRouter) -> None:
     @router.get(
         "/{number}",
         summary="An issued certificate as it was issued: the same PDF, byte for byte, or its HTML page",
+        description="The PDF is made again from the record; `X-Same-As-Issued: false` when the software changed "
+        "since issue and its bytes are no longer those issued (the record still verifies the file issued).",
         response_class=Response,
         responses={200: {"content": {PDF: {}, "text/html": {}}}},
     )
@@ -187,16 +190,19 @@ def _read_routes(router: APIRouter) -> None:
         number: Number,
         f: Annotated[Literal["pdf", "html"], Query(description="pdf (default) or html")] = "pdf",
     ) -> Response:
-        def render() -> bytes | str:
+        def render() -> Response:
             with engine.connect() as conn:
                 record = records.get_certificate(conn, number)
             if f == "html":
-                return records.record_html(record)
+                return _document(records.record_html(record), name=record.number)
             key = signing_key(request)
             assert key is not None
-            return records.rerender(record, key)
+            pdf = records.rerender(record, key)
+            same = hashlib.sha256(pdf).hexdigest() == record.pdf_sha256
+            # made again from the record: the issued bytes, unless the software changed since (then said here)
+            return _document(pdf, name=record.number, headers={"X-Same-As-Issued": "true" if same else "false"})
 
-        return _document(await in_thread(render), name=number.strip().upper())
+        return await in_thread(render)
 
     @router.post("/{number}/revoke", summary="Revoke an issued certificate, with the reason (permit officers)")
     def revoke(engine: EngineDep, number: Number, body: Revocation, user: Officer) -> dict[str, Any]:

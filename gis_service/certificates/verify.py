@@ -4,7 +4,8 @@ For a number the record answers: unknown (never issued), revoked (when, who, why
 must be the issued one: its SHA-256 equal to the record's, and its signature intact, covering the whole file and made
 by the certificate that signed the record. A PDF with any byte changed is *altered*, whatever the signature says
 (CMS leaves a few bytes unsigned; the hash leaves none). Without a PDF, the record's content is checked against its
-hash and the PDF re-rendered from it, which must give the issued hash again.
+hash, and the PDF made again from it, which gives the issued hash again as long as the software that made it is
+the same (a later version may lay the bytes out otherwise: the verdict says so, and stays valid).
 
 Whether the plan changed for the parcel since issue: its content is drawn again now and its pinned plan rows
 (table, id, row version) compared with those issued; the differences are told in words
@@ -58,9 +59,14 @@ class Verdict(BaseModel):
     certificate: dict[str, object] | None = Field(
         default=None, description="The record as issued: parcel, time, issuer, hashes, signer, revocation"
     )
+    parcel: dict[str, object] | None = Field(
+        default=None, description="The parcel as the certificate names it: id, ward, sheet_no, parcel_no, address"
+    )
     content_intact: bool | None = Field(default=None, description="The kept content matches its hash")
     reproduced: bool | None = Field(
-        default=None, description="The PDF re-rendered from the record has the issued SHA-256 (null: key changed)"
+        default=None,
+        description="The PDF made again from the record has the issued SHA-256 (false: the software changed since; "
+        "null: not tried, another key signed it)",
     )
     file: FileCheck | None = None
     plan: PlanSince | None = None
@@ -98,11 +104,20 @@ def verify_certificate(
         content_intact=hashlib.sha256(record.content_json.encode()).hexdigest() == record.content_sha256,
         demo_key=record.signer_demo,
     )
+    if verdict.content_intact:  # a record changed behind the service's back is not read further
+        p = record.content().parcel
+        verdict.parcel = {
+            "id": p.id,
+            "ward": p.ward,
+            "sheet_no": p.sheet_no,
+            "parcel_no": p.parcel_no,
+            "address": p.address,
+        }
+        if key is not None and pdf is None and key.fingerprint == record.signer_fingerprint:
+            verdict.reproduced = _reproduces(record, key)
+        verdict.plan = _plan_since(conn, record, lang)
     if pdf is not None:
         verdict.file = _file_check(record, pdf)
-    elif key is not None and key.fingerprint == record.signer_fingerprint:
-        verdict.reproduced = _reproduces(record, key)
-    verdict.plan = _plan_since(conn, record, lang)
     verdict.status = _status(record, verdict)
     verdict.message_vi, verdict.message_en = _messages(record, verdict)
     return verdict
@@ -170,7 +185,7 @@ def _status(record: CertificateRecord, verdict: Verdict) -> Status:
         return "revoked"
     if verdict.file is not None and not (verdict.file.matches_record and verdict.file.signature_valid):
         return "altered"
-    if verdict.content_intact is False or verdict.reproduced is False:
+    if verdict.content_intact is False:
         return "altered"
     return "valid"
 
@@ -185,7 +200,7 @@ def _messages(record: CertificateRecord, verdict: Verdict) -> tuple[str, str]:
             f"Certificate {n} was revoked on {record.revoked_at:%Y-%m-%d}. Reason: {record.revoked_reason}",
         )
     if verdict.status == "altered":
-        if verdict.file is not None:
+        if verdict.file is not None and not (verdict.file.matches_record and verdict.file.signature_valid):
             return (
                 f"Tệp PDF này KHÔNG phải chứng chỉ {n} như đã cấp: nội dung đã bị thay đổi.",
                 f"This PDF is NOT certificate {n} as issued: it was altered.",
@@ -197,6 +212,15 @@ def _messages(record: CertificateRecord, verdict: Verdict) -> tuple[str, str]:
     same_file = verdict.file is not None
     vi = f"Chứng chỉ {n} hợp lệ" + (": tệp PDF đúng là bản đã cấp." if same_file else ".")
     en = f"Certificate {n} is valid" + (": this PDF is the one issued." if same_file else ".")
+    if verdict.reproduced is False:
+        vi += (
+            " Phần mềm đã thay đổi từ ngày cấp: PDF tạo lại không còn giống hệt bản đã cấp; tệp bạn giữ được đối"
+            " chiếu với mã băm lúc cấp."
+        )
+        en += (
+            " The software changed since issue: the PDF made again is no longer identical to the one issued; a file"
+            " you hold is checked against the hash at issue."
+        )
     if verdict.plan is not None and verdict.plan.changed:
         vi += " Quy hoạch của thửa đất đã thay đổi kể từ ngày cấp."
         en += " The plan for the parcel has changed since it was issued."

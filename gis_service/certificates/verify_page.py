@@ -5,8 +5,10 @@ No script (the service's CSP allows none inline): checking a PDF is a plain form
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 
+from gis_service.certificates.document import VIETNAM_TIME
 from gis_service.certificates.verify import Verdict
 
 __all__ = ["verify_html"]
@@ -47,14 +49,34 @@ def _yes_no(ok: bool | None) -> str:
     return "Có <span class='en'>(yes)</span>" if ok else "<strong>Không</strong> <span class='en'>(no)</span>"
 
 
+def _parcel(v: Verdict) -> str:
+    p = v.parcel
+    if p is None:
+        return _e((v.certificate or {}).get("parcel_id", "—"))
+    parts = [f"tờ {p['sheet_no']}, thửa {p['parcel_no']}" if p.get("sheet_no") is not None else None, p.get("ward")]
+    text = ", ".join(str(x) for x in parts if x)
+    if p.get("address"):
+        text += f" ({p['address']})"
+    return f"{_e(text or '—')} <span class='en'>(id {_e(p['id'])})</span>"
+
+
+def _time(value: object) -> str:
+    """An ISO time in Việt Nam as Vietnamese read it: 20:50:47 ngày 06/12/2026 (giờ Việt Nam, UTC+7)."""
+    try:
+        at = datetime.fromisoformat(str(value)).astimezone(VIETNAM_TIME)
+    except ValueError:
+        return _e(value if value is not None else "—")
+    return _e(f"{at:%H:%M:%S} ngày {at:%d/%m/%Y} (giờ Việt Nam, UTC+7)")
+
+
 def _record_rows(v: Verdict) -> list[str]:
     c = v.certificate or {}
     signer = c.get("signer") or {}
     assert isinstance(signer, dict)
     rows = [
         _row("Số chứng chỉ", "Number", _e(v.number)),
-        _row("Thửa đất (mã)", "Parcel id", _e(c.get("parcel_id", "—"))),
-        _row("Thời điểm cấp", "Issued at", _e(c.get("issued_at", "—"))),
+        _row("Thửa đất", "Parcel", _parcel(v)),
+        _row("Thời điểm cấp", "Issued at", _time(c.get("issued_at"))),
         _row("Người cấp", "Issued by", _e(c.get("issued_by", "—"))),
         _row("Người ký số", "Signed by", _e(signer.get("subject", "—"))),
         _row("Mã băm SHA-256 của tệp PDF", "SHA-256 of the PDF", f"<code>{_e(c.get('pdf_sha256', '—'))}</code>"),
