@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gis_service.certificates.content import CertificateContent, LineFacts, ZoneFacts
+from gis_service.certificates.content import CertificateContent, LineFacts, ZoneFacts, lower_first
 from gis_service.certificates.sections import CAPACITY, STATUS, num, rule_value
 from gis_service.printing import check_lang
 
@@ -117,8 +117,8 @@ def _zone(code: str, a: ZoneFacts, b: ZoneFacts, say: Say, lang: str) -> list[st
             label = rule.label_vi if lang == "vi" else rule.label_en
             out.append(
                 say(
-                    f"Ô {code}: {label.lower()} {_arrow(was, now)}.",
-                    f"Zone {code}: {label.lower()} {_arrow(was, now)}.",
+                    f"Ô {code}: {lower_first(label)} {_arrow(was, now)}.",
+                    f"Zone {code}: {lower_first(label)} {_arrow(was, now)}.",
                 )
             )
     return out

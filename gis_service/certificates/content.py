@@ -36,6 +36,7 @@ from gis_service.rules import Site, envelope_of, fetch_site
 from gis_service.rules.answers import EnvelopeSummary
 from gis_service.rules.drawing import geojson
 from gis_service.rules.envelope_answer import envelope_summary
+from gis_service.rules.footprint import governing_zones
 from gis_service.rules.limits import plan_source, zone_limit
 
 __all__ = [
@@ -56,15 +57,17 @@ __all__ = [
     "certificate_content",
     "choose_scale",
     "find_parcel",
+    "lower_first",
 ]
 
 #: The map extract's size on the page (mm) and the scales it may be drawn at, most detailed first.
 MAP_WIDTH_MM = 180.0
 MAP_HEIGHT_MM = 120.0
 MAP_SCALES = (500, 1000, 2000, 5000, 10000, 25000)
-#: The surroundings shown around the parcel: at least this many metres, or this share of its size, on each side.
+#: The surroundings shown around the parcel: at least this many metres, or this share of its size, on each side
+#: (the Imperial City, a square of 1 km, fits at 1:10000).
 MAP_MARGIN_M = 15.0
-MAP_MARGIN_SHARE = 0.3
+MAP_MARGIN_SHARE = 0.08
 #: A part of the parcel in no zone smaller than this is the noise of the plan's lines, not a gap worth reporting.
 UNCOVERED_M2 = 1.0
 UNCOVERED_PCT = 0.5
@@ -136,6 +139,10 @@ class ZoneFacts(_Model):
     land_use: LandUse
     area_m2: float = Field(description="Area of the parcel in this zone, m²")
     share_pct: float = Field(description="Share of the parcel in this zone, %")
+    governing_m2: float = Field(
+        description="Area of the parcel where this zone governs, m²: where plans of several levels overlap, the most "
+        "detailed governs (gis_service.rules.footprint)"
+    )
     plan_id: int
     confidence: float | None = Field(description="For a zone read from a scanned map: the reading's confidence")
     rules: list[RuleFacts]
@@ -284,7 +291,8 @@ def certificate_content(conn: sa.Connection, parcel_id: int) -> CertificateConte
     answer = json.loads(lookup_json(pg, LookupQuery(parcel_id=parcel_id)))
     site = fetch_site(pg, parcel_id=parcel_id)
     summary = EnvelopeSummary.model_validate(envelope_summary(envelope_of(site)))
-    zones = [_zone(z, site) for z in answer["zones"]]
+    governing = {z.id: float(shapely.area(shapely.intersection(g, site.lot))) for z, g in governing_zones(site)}
+    zones = [_zone(z, site, governing.get(z["id"], 0.0)) for z in answer["zones"]]
     plans = _plans(site, answer)
     parcel = _parcel(answer["parcel"], site)
     return CertificateContent(
@@ -322,7 +330,7 @@ def _parcel(p: dict[str, Any], site: Site) -> ParcelFacts:
     )
 
 
-def _zone(z: dict[str, Any], site: Site) -> ZoneFacts:
+def _zone(z: dict[str, Any], site: Site, governing_m2: float) -> ZoneFacts:
     zone = next(s for s in site.zones if s.id == z["id"])  # the site holds every zone the lookup found
     rules = []
     for c in RULES:
@@ -351,6 +359,7 @@ def _zone(z: dict[str, Any], site: Site) -> ZoneFacts:
         land_use=land_use,
         area_m2=z["area_m2"],
         share_pct=z["share_pct"],
+        governing_m2=round(governing_m2, 2),
         plan_id=z["plan"]["id"],
         confidence=z["confidence"],
         rules=rules,
@@ -365,7 +374,8 @@ def _plans(site: Site, answer: dict[str, Any]) -> list[PlanFacts]:
 
 
 def _lines(site: Site, lines: tuple[Any, ...]) -> list[LineFacts]:
-    return [
+    """The lines within reach of the lot (:data:`gis_service.rules.site.SEARCH_M`), the nearest first."""
+    facts = [
         LineFacts(
             id=line.id,
             plan_id=line.plan_id,
@@ -376,6 +386,7 @@ def _lines(site: Site, lines: tuple[Any, ...]) -> list[LineFacts]:
         )
         for line in lines
     ]
+    return sorted(facts, key=lambda f: (f.distance_m, f.id))
 
 
 def _pins(site: Site) -> list[PinnedRow]:
@@ -384,6 +395,17 @@ def _pins(site: Site) -> list[PinnedRow]:
     if used["parcel"] is not None:
         rows.append(PinnedRow(table="parcels", id=used["parcel"][0], row_version=used["parcel"][1]))
     return sorted(rows, key=lambda r: (r.table, r.id))
+
+
+def lower_first(label: str) -> str:
+    """A label inside a sentence: its first letter in lower case, unless it starts an abbreviation.
+
+    >>> lower_first("Max floor area ratio (FAR)"), lower_first("QCVN table")
+    ('max floor area ratio (FAR)', 'QCVN table')
+    """
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
 
 
 # -- what cannot be settled --------------------------------------------------------------------------------------
@@ -441,9 +463,9 @@ def _zone_missing(z: ZoneFacts) -> list[MissingItem]:
                 topic="no_data",
                 zone_code=z.zone_code,
                 text_vi=f"Ô {code}: quy hoạch không có số liệu về "
-                + ", ".join(r.label_vi.lower() for r in lacking)
+                + ", ".join(lower_first(r.label_vi) for r in lacking)
                 + ".",
-                text_en=f"Zone {code}: the plan gives no " + ", ".join(r.label_en.lower() for r in lacking) + ".",
+                text_en=f"Zone {code}: the plan gives no " + ", ".join(lower_first(r.label_en) for r in lacking) + ".",
             )
         )
     return items
@@ -475,8 +497,8 @@ def _uncovered(site: Site) -> list[MissingItem]:
 def choose_scale(width_m: float, height_m: float) -> int:
     """The most detailed scale of :data:`MAP_SCALES` at which a parcel of this size fits with its surroundings.
 
-    >>> choose_scale(20, 30), choose_scale(60, 40), choose_scale(700, 650)
-    (1000, 1000, 10000)
+    >>> choose_scale(20, 30), choose_scale(60, 40), choose_scale(1005, 1005)
+    (500, 1000, 10000)
     """
     for denominator in MAP_SCALES:
         box_w, box_h = MAP_WIDTH_MM * denominator / 1000, MAP_HEIGHT_MM * denominator / 1000

@@ -192,7 +192,7 @@ def _key_values(block: KeyValues, st: _Styles, width: float) -> Any:
         for label, value in pairs[i : i + 2]:
             row += [_p(label + ":", st.cell), _p(value, st.cell_bold)]
         rows.append(row + [""] * (4 - len(row)))
-    table = Table(rows, colWidths=[width * w for w in (0.2, 0.3, 0.2, 0.3)])
+    table = Table(rows, colWidths=[width * w for w in (0.23, 0.27, 0.23, 0.27)])
     table.setStyle(
         TableStyle(
             [
@@ -406,7 +406,7 @@ font-size:7.5pt;color:#333}
 .preview{position:absolute;top:38%;left:-10%;width:120%;transform:rotate(-35deg);text-align:center;
 color:rgba(190,13,13,.18);font:bold 34pt "DejaVu Sans",Arial,sans-serif;pointer-events:none}
 .banner{background:#fde8e8;color:#8a1010;border:1px solid #e3a0a0;padding:1.5mm;text-align:center;font-weight:bold}
-svg.figure{display:block}
+svg.figure{display:block} .map svg{border:1px solid #000;box-sizing:border-box}
 @media print{body{background:#fff} main{padding:0}}
 """
 
@@ -432,7 +432,7 @@ def _html_block(content: CertificateContent, block: Any, lang: str) -> str:
     fig = map_figure(content.map, content.parcel, lang)
     legend = legend_figure(content.map, lang, fig.width)
     return (
-        printing.svg(fig, css_width=f"{content.map.width_mm:g}mm")
+        f'<div class="map">{printing.svg(fig, css_width=f"{content.map.width_mm:g}mm")}</div>'
         + printing.svg(legend, css_width=f"{content.map.width_mm:g}mm")
         + f'<p class="small">{_e(block.caption)}</p>'
     )

@@ -53,17 +53,22 @@ def map_figure(m: MapExtract, parcel: ParcelFacts, lang: str) -> Figure:
     x0, y0, x1, y1 = m.bbox
     fr = Frame(x0, y0, x1, y1, scale=1000 / m.scale_denominator * MM, ox=0.0, oy=0.0)
     shapes = [Shape("polygon", [[(0, 0), (width, 0), (width, height), (0, height), (0, 0)]], fill="#ffffff")]
-    shapes += _zones(m.zones, fr)
+    thin = 1.0 if m.scale_denominator <= 2000 else 0.5  # lines of a small-scale map would cover the plan
+    shapes += _zones(m.zones, fr, thin)
     shapes += _neighbours(m.parcels, fr)
     for line in m.red_lines:
-        shapes += [Shape("line", [[fr.tr(p) for p in part[0]]], stroke=RED_LINE, width=1.4) for part in _lines(line)]
+        shapes += [
+            Shape("line", [[fr.tr(p) for p in part[0]]], stroke=RED_LINE, width=1.4 * thin) for part in _lines(line)
+        ]
     for line in m.building_lines:
         shapes += [
-            Shape("line", [[fr.tr(p) for p in part[0]]], stroke=BUILDING_LINE, width=1.0, dash=(4, 2))
+            Shape("line", [[fr.tr(p) for p in part[0]]], stroke=BUILDING_LINE, width=thin, dash=(4, 2))
             for part in _lines(line)
         ]
-    shapes += _parcel(parcel, fr)
-    shapes += _zone_labels(m.zones, fr)
+    parcel_shapes = _parcel(parcel, fr)
+    shapes += parcel_shapes
+    taken = [s.points[0][0] for s in parcel_shapes if s.kind == "text"]
+    shapes += _zone_labels(m.zones, fr, width, height, taken)
     shapes += _furniture(m, fr, width, height, lang)
     return Figure(width, height, shapes)
 
@@ -72,11 +77,11 @@ def _lines(f: MapFeature) -> list[list[list[tuple[float, float]]]]:
     return geojson_parts(f.geometry)
 
 
-def _zones(zones: list[MapFeature], fr: Frame) -> list[Shape]:
+def _zones(zones: list[MapFeature], fr: Frame, thin: float) -> list[Shape]:
     """Each zone filled in its land use's colour; the zones' edges drawn over all fills (dash-dot, as on plans)."""
     polys = [(z, fr.poly(poly)) for z in zones for poly in geojson_parts(z.geometry)]
     fills = [Shape("polygon", rings, fill=z.color or NO_COLOUR, opacity=0.8) for z, rings in polys]
-    edges = [Shape("polygon", rings, stroke=ZONE_EDGE, width=0.8, dash=(7, 2)) for _z, rings in polys]
+    edges = [Shape("polygon", rings, stroke=ZONE_EDGE, width=0.8 * thin, dash=(7, 2)) for _z, rings in polys]
     return fills + edges
 
 
@@ -112,13 +117,21 @@ def _parcel(parcel: ParcelFacts, fr: Frame) -> list[Shape]:
     return shapes
 
 
-def _zone_labels(zones: list[MapFeature], fr: Frame) -> list[Shape]:
+def _zone_labels(
+    zones: list[MapFeature], fr: Frame, width: float, height: float, taken: list[tuple[float, float]]
+) -> list[Shape]:
+    """Zone code and land use of each zone big enough on the page, inside the frame, off the parcel's number."""
     shapes = []
     for z in zones:
         if not z.label_at or (z.area_m2 or 0) * fr.scale**2 < ZONE_LABEL_PT2:
             continue
         x, y = fr.tr(z.label_at)
         text = " · ".join(t for t in (z.label, z.land_use_code) if t)
+        half = 0.33 * 7 * len(text) + 3  # about half the text's width at 7 pt, bold
+        x = min(max(x, half), width - half)
+        y = min(max(y, 12.0), height - 6.0)
+        if any(abs(y - ty) < 13 and abs(x - tx) < half + 12 for tx, ty in taken):
+            y -= 14  # above the parcel's number
         shapes.append(Shape("text", [[(x, y + 2.5)]], fill="#202020", text=text, size=7, anchor="middle", bold=True))
     return shapes
 
@@ -160,7 +173,9 @@ def legend_figure(m: MapExtract, lang: str, width: float) -> Figure:
         ("building_line", BUILDING_LINE, 1.0, (4.0, 2.0)),
     ):
         entries.append((_w(key, lang), Shape("line", [[(0.0, -2.0), (14.0, -2.0)]], stroke=stroke, width=w, dash=dash)))
-    columns = 3
+    # three columns, or two when a name would run into the next column (DejaVu Sans is about 0.55 em a letter)
+    longest = max(len(label) for label, _symbol in entries) * 0.55 * 6.8 + 22
+    columns = 3 if longest <= width / 3 else 2
     col_w, row_h = width / columns, 11.0
     rows = -(-len(entries) // columns)
     shapes: list[Shape] = []

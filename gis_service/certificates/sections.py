@@ -54,6 +54,13 @@ TEXT = {
     "area": ("Diện tích (m²)", "Area (m²)"),
     "share": ("Tỷ lệ (%)", "Share (%)"),
     "plan": ("Quy hoạch", "Plan"),
+    "governs": ("Được áp dụng (m²)", "Governs (m²)"),
+    "governs_note": (
+        "Nơi quy hoạch các cấp chồng lên nhau, quy hoạch chi tiết hơn được áp dụng: cột “Được áp dụng” là phần thửa "
+        "đất theo chỉ tiêu của ô đó.",
+        "Where plans of several levels overlap, the more detailed one governs: “Governs” is the part of the parcel "
+        "held to that zone's rules.",
+    ),
     "rule": ("Chỉ tiêu", "Rule"),
     "sources": ("Căn cứ", "Sources"),
     "kind": ("Loại", "Kind"),
@@ -166,6 +173,8 @@ def num(value: float | None, lang: str, digits: int = 2) -> str:
 def _with_unit(value: float | None, unit: str, lang: str) -> str:
     words = UNITS.get(unit)
     u = _pick(words, lang) if words else unit
+    if u == "floors" and value == 1:
+        u = "floor"
     return num(value, lang) + (f" {u}" if u and value is not None else "")
 
 
@@ -252,23 +261,28 @@ def _parcel(c: CertificateContent, lang: str) -> KeyValues:
 
 
 def _zones(c: CertificateContent, lang: str, plans: dict[int, Any]) -> Table | Bullets:
+    """The zones with their area and share; where plans of several levels overlap, where each one governs."""
     if not c.zones:
         return Bullets([t("no_plans", lang)])
+    overlap = any(z.governing_m2 < z.area_m2 - 0.01 for z in c.zones)
     rows = []
     for z in c.zones:
         plan = plans.get(z.plan_id)
         lu = z.land_use
-        rows.append(
-            [
-                z.label,
-                f"{lu.code} – {(lu.name_vi if lang == 'vi' else lu.name_en) or ''}".rstrip(" –"),
-                num(z.area_m2, lang),
-                num(z.share_pct, lang),
-                "—" if plan is None else f"{plan.code} v{plan.version}",
-            ]
-        )
-    head = [t(k, lang) for k in ("zone", "land_use", "area", "share", "plan")]
-    return Table(head, rows, [0.14, 0.38, 0.15, 0.13, 0.2])
+        row = [
+            z.label,
+            f"{lu.code} – {(lu.name_vi if lang == 'vi' else lu.name_en) or ''}".rstrip(" –"),
+            num(z.area_m2, lang),
+            num(z.share_pct, lang),
+        ]
+        if overlap:
+            row.append(num(z.governing_m2, lang))
+        rows.append([*row, "—" if plan is None else f"{plan.code} v{plan.version}"])
+    if not overlap:
+        head = [t(k, lang) for k in ("zone", "land_use", "area", "share", "plan")]
+        return Table(head, rows, [0.14, 0.38, 0.15, 0.13, 0.2])
+    head = [t(k, lang) for k in ("zone", "land_use", "area", "share", "governs", "plan")]
+    return Table(head, rows, [0.13, 0.31, 0.13, 0.11, 0.13, 0.19], note=t("governs_note", lang))
 
 
 def rule_value(r: RuleFacts, lang: str) -> str:
