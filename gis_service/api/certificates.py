@@ -109,7 +109,7 @@ def _document(data: bytes | str, *, name: str, status: int = 200, headers: dict[
 
 def certificates_router() -> APIRouter:
     """The ``/certificates`` routes: previews and issuing, reading, verifying, revoking, listing."""
-    router = APIRouter(prefix="/certificates", tags=["Planning information certificates (chứng chỉ quy hoạch)"])
+    router = APIRouter(prefix="/certificates", tags=["Planning information certificates (phiếu thông tin quy hoạch)"])
     _issue_routes(router)
     _read_routes(router)
     _verify_routes(router)

@@ -344,7 +344,7 @@ def sign_pdf(pdf: bytes, key: SigningKey, *, number: str, at: datetime, reason: 
     at
         The issue time: the signature's signing time, ``/M`` and the document's ``/ModDate`` (whole seconds).
     reason
-        The signature's reason; by default "Chứng chỉ thông tin quy hoạch số NUMBER".
+        The signature's reason; by default "Phiếu thông tin quy hoạch số NUMBER".
     """
     when = signing_time(at)
     second_id = hashlib.sha256(number.encode() + b"\0" + pdf).digest()[:16]
@@ -353,7 +353,7 @@ def sign_pdf(pdf: bytes, key: SigningKey, *, number: str, at: datetime, reason: 
         field_name=FIELD_PREFIX + number,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
-        reason=reason or f"Chứng chỉ thông tin quy hoạch số {number} (planning information certificate)",
+        reason=reason or f"Phiếu thông tin quy hoạch số {number} (planning information certificate)",
         location="Huế, Việt Nam",
         name=_name_of(key),
     )

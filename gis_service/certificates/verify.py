@@ -134,7 +134,7 @@ def _unknown(number: str) -> Verdict:
     return Verdict(
         number=number,
         status="unknown",
-        message_vi=f"Không có chứng chỉ nào mang số {number}: hãy kiểm tra lại số in trên văn bản.",
+        message_vi=f"Không có phiếu nào mang số {number}: hãy kiểm tra lại số in trên văn bản.",
         message_en=f"No certificate numbered {number} was ever issued: check the number printed on the document.",
     )
 
@@ -173,7 +173,7 @@ def _plan_since(conn: Connection, record: CertificateRecord, lang: str) -> PlanS
     changes = changes_between(issued, now, lang)
     if not changes:
         changes = [
-            "Các bản ghi quy hoạch đã được sửa, nhưng không thay đổi điều chứng chỉ nêu."
+            "Các bản ghi quy hoạch đã được sửa, nhưng không thay đổi điều phiếu nêu."
             if lang == "vi"
             else "Plan rows were edited since, without changing what the certificate says."
         ]
@@ -196,21 +196,21 @@ def _messages(record: CertificateRecord, verdict: Verdict) -> tuple[str, str]:
         assert record.revoked_at is not None
         day = f"{record.revoked_at:%d/%m/%Y}"
         return (
-            f"Chứng chỉ {n} đã bị thu hồi ngày {day}. Lý do: {record.revoked_reason}",
+            f"Phiếu {n} đã bị thu hồi ngày {day}. Lý do: {record.revoked_reason}",
             f"Certificate {n} was revoked on {record.revoked_at:%Y-%m-%d}. Reason: {record.revoked_reason}",
         )
     if verdict.status == "altered":
         if verdict.file is not None and not (verdict.file.matches_record and verdict.file.signature_valid):
             return (
-                f"Tệp PDF này KHÔNG phải chứng chỉ {n} như đã cấp: nội dung đã bị thay đổi.",
+                f"Tệp PDF này KHÔNG phải phiếu {n} như đã cấp: nội dung đã bị thay đổi.",
                 f"This PDF is NOT certificate {n} as issued: it was altered.",
             )
         return (
-            f"Hồ sơ lưu của chứng chỉ {n} không khớp với mã băm khi cấp: hãy báo cho cơ quan cấp.",
+            f"Hồ sơ lưu của phiếu {n} không khớp với mã băm khi cấp: hãy báo cho cơ quan cấp.",
             f"The kept record of certificate {n} does not match its hash at issue: tell the issuing office.",
         )
     same_file = verdict.file is not None
-    vi = f"Chứng chỉ {n} hợp lệ" + (": tệp PDF đúng là bản đã cấp." if same_file else ".")
+    vi = f"Phiếu {n} hợp lệ" + (": tệp PDF đúng là bản đã cấp." if same_file else ".")
     en = f"Certificate {n} is valid" + (": this PDF is the one issued." if same_file else ".")
     if verdict.reproduced is False:
         vi += (

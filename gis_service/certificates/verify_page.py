@@ -74,7 +74,7 @@ def _record_rows(v: Verdict) -> list[str]:
     signer = c.get("signer") or {}
     assert isinstance(signer, dict)
     rows = [
-        _row("Số chứng chỉ", "Number", _e(v.number)),
+        _row("Số phiếu", "Number", _e(v.number)),
         _row("Thửa đất", "Parcel", _parcel(v)),
         _row("Thời điểm cấp", "Issued at", _time(c.get("issued_at"))),
         _row("Người cấp", "Issued by", _e(c.get("issued_by", "—"))),
@@ -156,7 +156,7 @@ def verify_html(v: Verdict) -> str:
         body.append("<table>" + "".join(_record_rows(v) + _file_rows(v)) + "</table>")
         body.append(_plan_block(v))
         links = (
-            f"<p><a href='/certificates/{_e(v.number)}'>Chứng chỉ như đã cấp (PDF)</a> · "
+            f"<p><a href='/certificates/{_e(v.number)}'>Phiếu như đã cấp (PDF)</a> · "
             f"<a href='/certificates/{_e(v.number)}?f=html'>HTML</a> "
             "<span class='en'>the certificate as issued</span></p>"
         )
@@ -165,7 +165,7 @@ def verify_html(v: Verdict) -> str:
     return (
         "<!DOCTYPE html><html lang='vi'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>Kiểm tra chứng chỉ {_e(v.number)} · Verify certificate</title><style>{_STYLE}</style></head>"
-        f"<body><p>Chứng chỉ thông tin quy hoạch · <span class='en'>Planning information certificate</span></p>"
+        f"<title>Kiểm tra phiếu {_e(v.number)} · Verify certificate</title><style>{_STYLE}</style></head>"
+        f"<body><p>Phiếu thông tin quy hoạch · <span class='en'>Planning information certificate</span></p>"
         f"{''.join(body)}</body></html>"
     )

@@ -178,7 +178,7 @@ def verify(ctx: click.Context, file: Path, number: str | None, as_json: bool, la
         verdict = Verdict(
             number="",
             status="unknown",
-            message_vi=f"Tệp {file.name} không ghi số chứng chỉ nào: hãy dùng --number.",
+            message_vi=f"Tệp {file.name} không ghi số phiếu nào: hãy dùng --number.",
             message_en=f"{file.name} names no certificate number: give it with --number.",
         )
     else:
