@@ -358,9 +358,17 @@ def sign_pdf(pdf: bytes, key: SigningKey, *, number: str, at: datetime, reason: 
         name=_name_of(key),
     )
     signer = _PinnedSigner(meta, key.signer, at=when)
-    out = signer.sign_pdf(writer)
+    out = signer.sign_pdf(writer, bytes_reserved=_reserved(key))
     data: bytes = out.getvalue()
     return data
+
+
+def _reserved(key: SigningKey) -> int:
+    """Room for the signature in the file, hex digits: the certificates embedded, and 4 kB for the rest (attributes
+    and a signature value of an RSA key up to 8192 bits). pyHanko would otherwise build the whole CMS once more to
+    measure it, half the cost of signing; a function of the key alone, it keeps the bytes reproducible."""
+    certs = [key.signer.signing_cert, *key.signer.cert_registry]
+    return 2 * (sum(len(cert.dump()) for cert in certs) + 4096)
 
 
 def _name_of(key: SigningKey) -> str:
