@@ -457,3 +457,31 @@ def test_keys_must_sign_reproducibly_and_match_their_certificate(keys: Path, tmp
     assert first == sign_pdf(buf.read_bytes(), signing, number="HUE-2026-000042", at=at)
     check = validate_pdf(first, fingerprints={signing.fingerprint})
     assert check.valid and check.number == "HUE-2026-000042" and check.signing_time == at
+
+
+def test_the_command_line_issues_lists_and_revokes(
+    cert_db: tuple[str, dict[str, int]], keys: Path, tmp_path: Path
+) -> None:
+    url, ids = cert_db
+    out = tmp_path / "issued.pdf"
+    args = ["certificates", "issue", "--ward", "Phú Xuân", "--sheet", "5", "--parcel-no", "7", "--lang", "en"]
+    result = run_cli(url, keys, *args, "--out", str(out), "--user", "lan.nguyen")
+    assert result.exit_code == 0, result.output
+    number = result.stdout.strip()
+    assert re.fullmatch(r"HUE-\d{4}-\d{6}", number) and "self-signed demo key" in result.stderr
+    pdf = out.read_bytes()
+    assert validate_pdf(pdf, fingerprints={load_key(keys).fingerprint}).number == number
+    assert run_cli(url, keys, "certificates", "issue", "--parcel", "987654").exit_code == 1  # unknown: one line
+    assert run_cli(url, keys, "certificates", "issue").exit_code == 2  # no parcel: a usage error
+    listed = run_cli(url, keys, "certificates", "list", "--parcel", str(ids["parcel"]))
+    assert re.search(rf"{number} +{ids['parcel']} .* en +lan.nguyen +valid", listed.stdout), listed.stdout
+    result = run_cli(url, keys, "certificates", "revoke", number, "--reason", "thử", "--user", "lan.nguyen")
+    assert result.exit_code == 0 and f"revoked {number}" in result.stderr
+    again = run_cli(url, keys, "certificates", "revoke", number, "--reason", "x")
+    assert again.exit_code == 1 and "revoked already" in again.output
+    verified = run_cli(url, keys, "certificates", "verify", str(out), "--json")
+    assert verified.exit_code == 3 and '"status": "revoked"' in verified.stdout
+
+
+def load_key(keys: Path) -> Any:
+    return load_signing_key(key_file=keys / "demo-signing-key.pem", cert_file=keys / "demo-signing-cert.pem")
