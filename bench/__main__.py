@@ -14,6 +14,7 @@ BENCHMARKS = {
     "edits": "bench.edits",
     "permits": "bench.permits",
     "envelope": "bench.envelope",
+    "certificates": "bench.certificates",
     "viewer": "bench.viewer",
 }
 

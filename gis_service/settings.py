@@ -9,11 +9,12 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "AuthSettings",
+    "CertificateSettings",
     "LimitSettings",
     "LocalDbSettings",
     "ServerSettings",
@@ -152,6 +153,35 @@ class AuthSettings(BaseModel):
     )
 
 
+class CertificateSettings(BaseModel):
+    """The key and certificate that sign the planning-information certificates (``GIS_CERTIFICATES__*``).
+
+    Unset key and certificate: the self-signed demo key under ``demo_dir`` (``planning demo load`` makes it), and the
+    certificates and their verification page say it is one.
+    """
+
+    key_file: Path | None = Field(default=None, description="The signing key (PEM or DER; PKCS#8 or traditional).")
+    cert_file: Path | None = Field(default=None, description="The signer's X.509 certificate (PEM or DER).")
+    chain_files: list[Path] = Field(
+        default_factory=list,
+        description="Certificates of the issuing authorities, embedded in each signature (JSON list of files).",
+    )
+    key_passphrase: SecretStr | None = Field(default=None, description="Passphrase of an encrypted key file.")
+    demo_dir: Path = Field(
+        default_factory=lambda: project_root() / ".data" / "certificates",
+        description="Folder of the self-signed demo key, used when no key is configured.",
+    )
+    serial_prefix: str = Field(
+        default="HUE", pattern=r"^[A-Z]{2,8}$", description="First part of the serial numbers (HUE-2026-000123)."
+    )
+
+    @model_validator(mode="after")
+    def _key_and_cert(self) -> CertificateSettings:
+        if (self.key_file is None) != (self.cert_file is None):
+            raise ValueError("set both GIS_CERTIFICATES__KEY_FILE and GIS_CERTIFICATES__CERT_FILE, or neither")
+        return self
+
+
 _MB = 1024 * 1024
 
 
@@ -171,6 +201,9 @@ class LimitSettings(BaseModel):
     )
     edit_body_bytes: int = Field(
         default=20 * _MB, ge=1024, description="Feature edits (OGC API - Features Part 4 under /ogc/collections)."
+    )
+    certificate_body_bytes: int = Field(
+        default=8 * _MB, ge=1024, description="A certificate's PDF posted to /certificates/{number}/verify."
     )
     other_body_bytes: int = Field(default=_MB, ge=1024, description="Every other route (logins, plans, decisions).")
     max_json_depth: int = Field(
@@ -220,6 +253,7 @@ class Settings(BaseSettings):
     ogc_max_items: int = Field(default=1000, ge=1, description="Largest page of OGC API - Features items.")
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    certificates: CertificateSettings = Field(default_factory=CertificateSettings)
 
     def base_url(self) -> str:
         """The public URL of the service, without a trailing slash."""

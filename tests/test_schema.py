@@ -33,6 +33,7 @@ TABLES = {
     "zones_default",  # 0004_zone_partitions: zones of plan versions not imported in bulk
     "bulk_loads",
     "map_features",  # 0009: the base map (water, walls, streets, alleys, landmarks)
+    "certificates",  # 0012: issued planning-information certificates
 }
 
 

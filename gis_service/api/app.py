@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gis_service import __version__
 from gis_service.api.auth import install_auth
+from gis_service.api.certificates import certificates_router
 from gis_service.api.deps import EngineDep, open_read_pool, require_role
 from gis_service.api.envelope import envelope_router
 from gis_service.api.errors import install_error_handlers
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # parcels' sites kept for the anonymous checks, envelopes and lookups
     app.state.site_cache = SiteCache(settings.site_cache_size)
     app.include_router(envelope_router())  # /parcels/{id}/envelope: what may be built on a parcel
+    app.include_router(certificates_router())  # /certificates: previews, issuing, verification, revocation
     install_features(app, settings)  # OGC API - Features Part 4 writes, history, restore (before the /ogc mount)
     app.include_router(plans_router(settings))  # /plans: drafts, publishing
     app.include_router(jobs_router(settings))  # /jobs: the tile rebuilds after publishing

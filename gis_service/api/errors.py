@@ -25,7 +25,7 @@ from gis_service.errors import PlanningError, ValidationError
 __all__ = ["BAD_REQUEST_PREFIXES", "bad_request", "install_error_handlers", "planning_error", "problem"]
 
 #: Paths whose malformed parameters are a 400 rather than FastAPI's 422.
-BAD_REQUEST_PREFIXES = ("/ogc", "/lookup", "/permits", "/parcels")
+BAD_REQUEST_PREFIXES = ("/ogc", "/lookup", "/permits", "/parcels", "/certificates")
 
 
 def problem(exc: PlanningError) -> JSONResponse:

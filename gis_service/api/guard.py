@@ -7,11 +7,12 @@ instead of each handler checking its own inputs. NUL inside a JSON body is caugh
 :func:`nul_in_body_handler`.
 
 :class:`BodyLimit` bounds the header fields of a request (their count and size: 431) and its body, per family of
-routes (checks, process executions, CQL2 queries, edits, the rest; :class:`~gis_service.settings.LimitSettings`): a
-declared ``Content-Length`` over the limit is a 413 before a byte of the body is read, a streamed body is counted
-and refused as soon as it passes the limit. A JSON body is a 400 before any parser sees it when its arrays and
-objects nest deeper than the limit, when it holds NaN or Infinity (no JSON numbers, though Python reads them), or a
-lone UTF-16 surrogate (``"\\ud800"``, which no UTF-8 text and so no database column can hold).
+routes (checks, process executions, CQL2 queries, edits, PDFs to verify, the rest;
+:class:`~gis_service.settings.LimitSettings`): a declared ``Content-Length`` over the limit is a 413 before a byte
+of the body is read, a streamed body is counted and refused as soon as it passes the limit. A JSON body is a 400
+before any parser sees it when its arrays and objects nest deeper than the limit, when it holds NaN or Infinity (no
+JSON numbers, though Python reads them), or a lone UTF-16 surrogate (``"\\ud800"``, which no UTF-8 text and so no
+database column can hold).
 
 :class:`TimeLimit` bounds the time of an anonymous request (one without ``Authorization``) until its answer begins:
 a body still coming then is a 408, an answer not begun a 503. Once the answer has begun, it is not cut: a large file
@@ -105,7 +106,10 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def body_family(path: str, content_type: bytes) -> str:
-    """The family of routes a request body belongs to: ``check``, ``process``, ``filter``, ``edit`` or ``other``."""
+    """The family of routes a request body belongs to: ``check``, ``process``, ``filter``, ``edit``, ``certificate``
+    or ``other``."""
+    if path.startswith("/certificates/") and path.endswith("/verify"):
+        return "certificate"  # a PDF to verify: megabytes, not the kilobytes of a JSON request
     if path.startswith("/permits/check") or (path.startswith("/permits/applications/") and path.endswith("/checks")):
         return "check"
     if path.startswith("/ogc/processes/"):
@@ -194,6 +198,7 @@ class BodyLimit:
             "process": limits.process_body_bytes,
             "filter": limits.filter_body_bytes,
             "edit": limits.edit_body_bytes,
+            "certificate": limits.certificate_body_bytes,
             "other": limits.other_body_bytes,
         }
 
@@ -257,6 +262,7 @@ def _too_large(limit: int, family: str) -> JSONResponse:
         "process": "a process execution",
         "filter": "a CQL2 query",
         "edit": "a feature edit",
+        "certificate": "a certificate to verify",
         "other": "this route",
     }
     size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} kB"

@@ -82,6 +82,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 
 def _register() -> None:
+    from gis_service.cli.certificates import certificates
     from gis_service.cli.db import db
     from gis_service.cli.importer import import_
     from gis_service.cli.plans import plans
@@ -97,6 +98,7 @@ def _register() -> None:
     cli.add_command(plans)
     cli.add_command(users)
     cli.add_command(demo)
+    cli.add_command(certificates)
 
 
 _register()

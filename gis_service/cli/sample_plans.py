@@ -1,4 +1,5 @@
-"""``planning demo load``: the sample plans of ``sample_data/`` imported and published, as the demo shows them.
+"""``planning demo load``: the sample plans of ``sample_data/`` imported and published, as the demo shows them,
+and the self-signed key that signs the demo's certificates (made once, unless a key is configured).
 
 One place says which files make which plan, with which sample decision; the demo (``run.sh``), the tests and the
 benchmarks load the sample through :func:`load_sample_plans`.
@@ -141,3 +142,17 @@ def load(ctx: click.Context, root: Path | None) -> None:
             click.echo(line, err=True)
     finally:
         engine.dispose()
+    if settings.certificates.key_file is None:
+        click.echo(demo_signing_key(settings.certificates.demo_dir), err=True)
+
+
+def demo_signing_key(directory: Path) -> str:
+    """Make the self-signed key that signs the demo's certificates, once; what was done, in plain words."""
+    from gis_service.certificates.signing import ensure_demo_key
+
+    _key, cert, made = ensure_demo_key(directory)
+    what = "made a self-signed demo key" if made else "certificates are signed with the self-signed demo key"
+    return (
+        f"{what} ({cert}): it shows a certificate unchanged, not who issued it; set GIS_CERTIFICATES__KEY_FILE "
+        "and GIS_CERTIFICATES__CERT_FILE for real certificates"
+    )
