@@ -333,6 +333,11 @@ def lookup(conn: psycopg.Connection[Any], query: LookupQuery, *, as_of: date | N
     return result
 
 
+def _any_plan(in_force: AsOf | None) -> bool:
+    """Whether a plan was in force (always today): before any, there is no envelope to draw from it."""
+    return in_force is None or bool(in_force.plans)
+
+
 def _parcel_answer(text: str, envelope: bool) -> tuple[dict[str, Any], int] | None:
     """The lookup answer read, and its parcel's id, when an envelope is wanted and a parcel was found."""
     import json
@@ -357,11 +362,11 @@ def lookup_with_envelope(
 ) -> str:
     """:func:`lookup_json`, with the parcel's buildable envelope (``envelope``) when a parcel is found.
 
-    On ``as_of``, the envelope is drawn from the plan versions in force that day.
+    On ``as_of``, the envelope is drawn from the plan versions in force that day (none before any plan).
     """
     in_force = None if as_of is None else plans_in_force(conn, as_of)
     text = _lookup_text(conn, query, in_force)
-    found = _parcel_answer(text, envelope)
+    found = _parcel_answer(text, envelope and _any_plan(in_force))
     if found is None:
         return text
     answer, pid = found
@@ -383,7 +388,7 @@ async def lookup_with_envelope_async(
     ``cache`` (a past date's are read each time: the cache holds today's plan)."""
     in_force = None if as_of is None else await plans_in_force_async(conn, as_of)
     text = await _lookup_text_async(conn, query, in_force)
-    found = _parcel_answer(text, envelope)
+    found = _parcel_answer(text, envelope and _any_plan(in_force))
     if found is None:
         return text
     answer, pid = found

@@ -147,5 +147,6 @@ class LookupAnswer(_Answer):
         "versions today",
     )
     envelope: LookupEnvelope | None = Field(
-        default=None, description="The parcel's buildable envelope, unless envelope=false or no parcel"
+        default=None,
+        description="The parcel's buildable envelope, unless envelope=false, no parcel, or no plan in force on as_of",
     )
