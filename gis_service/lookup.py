@@ -384,19 +384,18 @@ async def lookup_with_envelope_async(
     cache: SiteCache | None = None,
     as_of: date | None = None,
 ) -> str:
-    """:func:`lookup_with_envelope` on an asynchronous connection (the web routes); today's sites may come from
-    ``cache`` (a past date's are read each time: the cache holds today's plan)."""
+    """:func:`lookup_with_envelope` on an asynchronous connection (the web routes); sites may come from ``cache``."""
     in_force = None if as_of is None else await plans_in_force_async(conn, as_of)
     text = await _lookup_text_async(conn, query, in_force)
     found = _parcel_answer(text, envelope and _any_plan(in_force))
     if found is None:
         return text
     answer, pid = found
-    if cache is None or in_force is not None:
-        plan_ids = None if in_force is None else in_force.plan_ids
+    plan_ids = None if in_force is None else in_force.plan_ids
+    if cache is None:
         site = await fetch_site_async(conn, parcel_id=pid, plan_ids=plan_ids)
         return _with_envelope(answer, pid, envelope_summary(envelope_of(site)))
-    prep, _fp = await cache.prepared(conn, pid)
+    prep, _fp = await cache.prepared(conn, pid, plan_ids=plan_ids)
     if ("summary", None) not in prep.answers:
         prep.answers["summary", None] = envelope_summary(envelope_of(prep.site))
     return _with_envelope(answer, pid, prep.answers["summary", None])
