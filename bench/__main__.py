@@ -15,6 +15,7 @@ BENCHMARKS = {
     "permits": "bench.permits",
     "envelope": "bench.envelope",
     "viewer": "bench.viewer",
+    "lookup": "bench.lookup",
 }
 
 
