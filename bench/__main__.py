@@ -16,6 +16,7 @@ BENCHMARKS = {
     "envelope": "bench.envelope",
     "certificates": "bench.certificates",
     "viewer": "bench.viewer",
+    "lookup": "bench.lookup",
 }
 
 

@@ -6,16 +6,22 @@ and date), with Vietnamese and English names. A point outside every parcel gets 
 
 The functions take a psycopg connection (the service's pool, see :func:`ogc.provider.get_pool`); the answer is
 built as JSON by the database in one statement, so the web layer passes it through without re-encoding.
+
+``as_of`` (a date) answers with the plan versions in force that day (:mod:`gis_service.as_of`) instead of the
+approved ones, and says so in the answer's ``as_of``: the date answered for and the versions. A day before any plan
+was in force answers ``plan_data`` ``no_plan_in_force``. The parcel is the cadastre as it is today.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import psycopg
 
+from gis_service.as_of import AsOf, plans_in_force, plans_in_force_async
 from gis_service.errors import NotFound, ValidationError
 from gis_service.model.layers import ZONES
 from gis_service.rules import envelope_of, fetch_site, fetch_site_async
@@ -109,6 +115,27 @@ _ZONES_AND_ANSWER = (
     )
 )
 
+
+def _in_force_variant(sql: str) -> str:
+    """The statement for a past date: zones of the versions in force (bound ids), the date and versions stated."""
+    swaps = (
+        (
+            "JOIN planning.zones z ON ST_Intersects(z.geom, s.g)",
+            "JOIN planning.zones z ON ST_Intersects(z.geom, s.g) AND z.plan_id = ANY(%(plan_ids)s::int[])",
+        ),
+        ("pl.id = z.plan_id AND pl.status = 'approved'", "pl.id = z.plan_id"),
+        (
+            "'plan_data', CASE WHEN",
+            "'as_of', %(as_of)s::jsonb,\n    'plan_data', CASE "
+            "WHEN cardinality(%(plan_ids)s::int[]) = 0 THEN 'no_plan_in_force' WHEN",
+        ),
+    )
+    for old, new in swaps:
+        assert sql.count(old) == 1, old
+        sql = sql.replace(old, new)
+    return sql
+
+
 _BY_POINT_4326 = (
     "WITH pt AS MATERIALIZED (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326), 9214) AS g), "
     "parcel AS MATERIALIZED (SELECT p.* FROM planning.parcels p, pt WHERE ST_Intersects(p.geom, pt.g) "
@@ -128,6 +155,8 @@ SQL = {
     "en": _BY_POINT_9214 + _ZONES_AND_ANSWER,
     "parcel": _BY_PARCEL + _ZONES_AND_ANSWER,
 }
+#: The same statements on a past date (``as_of``); today's stay as they were, the hot path.
+SQL_AS_OF = {mode: _in_force_variant(sql) for mode, sql in SQL.items()}
 
 
 @dataclass(frozen=True)
@@ -228,7 +257,9 @@ def _sheet_parcel_id(query: LookupQuery, rows: list[tuple[Any, ...]]) -> int:
     return parcel_id
 
 
-def _answer_sql(query: LookupQuery, mode: str, parcel_id: int | None) -> tuple[str, dict[str, Any]]:
+def _answer_sql(query: LookupQuery, mode: str, parcel_id: int | None, found: AsOf | None) -> tuple[str, dict[str, Any]]:
+    import json
+
     params: dict[str, Any] = {"query": query.as_json(), "min_area": MIN_SHARED_AREA_M2}
     if mode in ("sheet", "parcel"):
         mode, params["parcel_id"] = "parcel", parcel_id if parcel_id is not None else query.parcel_id
@@ -236,7 +267,10 @@ def _answer_sql(query: LookupQuery, mode: str, parcel_id: int | None) -> tuple[s
         params["x"], params["y"] = query.lon, query.lat
     else:
         params["x"], params["y"] = query.e, query.n
-    return SQL[mode], params
+    if found is None:
+        return SQL[mode], params
+    params["plan_ids"], params["as_of"] = found.plan_ids, json.dumps(found.as_dict(), ensure_ascii=False)
+    return SQL_AS_OF[mode], params
 
 
 def _checked(text: str, mode: str, params: dict[str, Any]) -> str:
@@ -245,8 +279,8 @@ def _checked(text: str, mode: str, params: dict[str, Any]) -> str:
     return text
 
 
-def lookup_json(conn: psycopg.Connection[Any], query: LookupQuery) -> str:
-    """The lookup answer as JSON text (see the module docstring).
+def lookup_json(conn: psycopg.Connection[Any], query: LookupQuery, *, as_of: date | None = None) -> str:
+    """The lookup answer as JSON text (see the module docstring), on ``as_of`` when given.
 
     Raises
     ------
@@ -255,38 +289,53 @@ def lookup_json(conn: psycopg.Connection[Any], query: LookupQuery) -> str:
     NotFound
         No parcel with that id, or that sheet and parcel number.
     """
+    return _lookup_text(conn, query, None if as_of is None else plans_in_force(conn, as_of))
+
+
+def _lookup_text(conn: psycopg.Connection[Any], query: LookupQuery, found: AsOf | None) -> str:
     mode = query.mode()
     parcel_id = None
     if mode == "sheet":
         sql, args = _sheet_sql(query)
         parcel_id = _sheet_parcel_id(query, conn.execute(sql, args, prepare=True).fetchall())
-    sql, params = _answer_sql(query, mode, parcel_id)
+    sql, params = _answer_sql(query, mode, parcel_id, found)
     row = conn.execute(sql, params, prepare=True).fetchone()
     assert row is not None
     return _checked(row[0], "parcel" if mode == "sheet" else mode, params)
 
 
-async def lookup_json_async(conn: psycopg.AsyncConnection[Any], query: LookupQuery) -> str:
+async def lookup_json_async(
+    conn: psycopg.AsyncConnection[Any], query: LookupQuery, *, as_of: date | None = None
+) -> str:
     """:func:`lookup_json` on an asynchronous connection (the web routes)."""
+    return await _lookup_text_async(conn, query, None if as_of is None else await plans_in_force_async(conn, as_of))
+
+
+async def _lookup_text_async(conn: psycopg.AsyncConnection[Any], query: LookupQuery, found: AsOf | None) -> str:
     mode = query.mode()
     parcel_id = None
     if mode == "sheet":
         sql, args = _sheet_sql(query)
         cur = await conn.execute(sql, args, prepare=True)
         parcel_id = _sheet_parcel_id(query, await cur.fetchall())
-    sql, params = _answer_sql(query, mode, parcel_id)
+    sql, params = _answer_sql(query, mode, parcel_id, found)
     cur = await conn.execute(sql, params, prepare=True)
     row = await cur.fetchone()
     assert row is not None
     return _checked(row[0], "parcel" if mode == "sheet" else mode, params)
 
 
-def lookup(conn: psycopg.Connection[Any], query: LookupQuery) -> dict[str, Any]:
+def lookup(conn: psycopg.Connection[Any], query: LookupQuery, *, as_of: date | None = None) -> dict[str, Any]:
     """The lookup answer as a dict, with the parcel's envelope (see :func:`lookup_with_envelope`)."""
     import json
 
-    result: dict[str, Any] = json.loads(lookup_with_envelope(conn, query))
+    result: dict[str, Any] = json.loads(lookup_with_envelope(conn, query, as_of=as_of))
     return result
+
+
+def _any_plan(in_force: AsOf | None) -> bool:
+    """Whether a plan was in force (always today): before any, there is no envelope to draw from it."""
+    return in_force is None or bool(in_force.plans)
 
 
 def _parcel_answer(text: str, envelope: bool) -> tuple[dict[str, Any], int] | None:
@@ -308,28 +357,45 @@ def _with_envelope(answer: dict[str, Any], pid: int, summary: dict[str, Any]) ->
     return json.dumps(answer, ensure_ascii=False)
 
 
-def lookup_with_envelope(conn: psycopg.Connection[Any], query: LookupQuery, *, envelope: bool = True) -> str:
-    """:func:`lookup_json`, with the parcel's buildable envelope (``envelope``) when a parcel is found."""
-    text = lookup_json(conn, query)
-    found = _parcel_answer(text, envelope)
+def lookup_with_envelope(
+    conn: psycopg.Connection[Any], query: LookupQuery, *, envelope: bool = True, as_of: date | None = None
+) -> str:
+    """:func:`lookup_json`, with the parcel's buildable envelope (``envelope``) when a parcel is found.
+
+    On ``as_of``, the envelope is drawn from the plan versions in force that day (none before any plan).
+    """
+    in_force = None if as_of is None else plans_in_force(conn, as_of)
+    text = _lookup_text(conn, query, in_force)
+    found = _parcel_answer(text, envelope and _any_plan(in_force))
     if found is None:
         return text
     answer, pid = found
-    return _with_envelope(answer, pid, envelope_summary(envelope_of(fetch_site(conn, parcel_id=pid))))
+    plan_ids = None if in_force is None else in_force.plan_ids
+    return _with_envelope(
+        answer, pid, envelope_summary(envelope_of(fetch_site(conn, parcel_id=pid, plan_ids=plan_ids)))
+    )
 
 
 async def lookup_with_envelope_async(
-    conn: psycopg.AsyncConnection[Any], query: LookupQuery, *, envelope: bool = True, cache: SiteCache | None = None
+    conn: psycopg.AsyncConnection[Any],
+    query: LookupQuery,
+    *,
+    envelope: bool = True,
+    cache: SiteCache | None = None,
+    as_of: date | None = None,
 ) -> str:
     """:func:`lookup_with_envelope` on an asynchronous connection (the web routes); sites may come from ``cache``."""
-    text = await lookup_json_async(conn, query)
-    found = _parcel_answer(text, envelope)
+    in_force = None if as_of is None else await plans_in_force_async(conn, as_of)
+    text = await _lookup_text_async(conn, query, in_force)
+    found = _parcel_answer(text, envelope and _any_plan(in_force))
     if found is None:
         return text
     answer, pid = found
+    plan_ids = None if in_force is None else in_force.plan_ids
     if cache is None:
-        return _with_envelope(answer, pid, envelope_summary(envelope_of(await fetch_site_async(conn, parcel_id=pid))))
-    prep, _fp = await cache.prepared(conn, pid)
+        site = await fetch_site_async(conn, parcel_id=pid, plan_ids=plan_ids)
+        return _with_envelope(answer, pid, envelope_summary(envelope_of(site)))
+    prep, _fp = await cache.prepared(conn, pid, plan_ids=plan_ids)
     if ("summary", None) not in prep.answers:
         prep.answers["summary", None] = envelope_summary(envelope_of(prep.site))
     return _with_envelope(answer, pid, prep.answers["summary", None])

@@ -15,7 +15,7 @@ from gis_service.model.columns import Column
 from gis_service.model.layers import ZONES
 from gis_service.rules.answers import EnvelopeSummary
 
-__all__ = ["LookupAnswer", "ZoneBasis", "ZoneRules"]
+__all__ = ["AsOfAnswer", "LookupAnswer", "ZoneBasis", "ZoneRules"]
 
 Basis = Literal["plan", "no_limit", "no_data", "scanned_draft"]
 
@@ -99,8 +99,18 @@ class PlanRef(_Answer):
     approving_authority: str | None
 
 
+class AsOfAnswer(_Answer):
+    """The date a lookup answers for (``as_of``) and the plan versions in force that day."""
+
+    date: str = Field(description="The date answered for, YYYY-MM-DD (today when a later date was asked)")
+    requested: str = Field(description="The date asked for (as_of), YYYY-MM-DD")
+    plans: list[PlanRef] = Field(
+        description="Every plan version in force that day (anywhere, not only here); empty: no plan was in force"
+    )
+
+
 class Zone(_Answer):
-    """A zone of an approved plan at the place, with its share of the parcel and its rules."""
+    """A zone of an approved plan (or of one in force on ``as_of``) at the place, its share of the parcel, its rules."""
 
     id: int
     zone_code: str | None = Field(description="Zone code (ký hiệu ô)")
@@ -127,9 +137,16 @@ class LookupAnswer(_Answer):
     location: Location | None = Field(description="The point asked about; null for a parcel lookup")
     parcel: Parcel | None = Field(description="The parcel there; null when none")
     zones: list[Zone] = Field(description="Zones there, the largest share first; empty when no approved plan")
-    plan_data: Literal["plan", "scanned_draft", "no_data"] = Field(
-        description="What the plan says here: its data, a scanned draft, or nothing (no approved plan covers it)"
+    plan_data: Literal["plan", "scanned_draft", "no_data", "no_plan_in_force"] = Field(
+        description="What the plan says here: its data, a scanned draft, nothing (no approved plan covers it, or "
+        "none in force on as_of), or, on an as_of date before any plan was in force, no_plan_in_force"
+    )
+    as_of: AsOfAnswer | None = Field(
+        default=None,
+        description="With as_of: the date answered for and the plan versions in force then; null: the approved "
+        "versions today",
     )
     envelope: LookupEnvelope | None = Field(
-        default=None, description="The parcel's buildable envelope, unless envelope=false or no parcel"
+        default=None,
+        description="The parcel's buildable envelope, unless envelope=false, no parcel, or no plan in force on as_of",
     )

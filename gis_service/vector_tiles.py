@@ -2,22 +2,26 @@
 
 Built by PostGIS (``ST_AsMVT``) from the maintained ``geom_3857`` column with an integer SRID (pygeoapi's MVT
 provider transforms with a text SRID per tile, many times slower: docs/decisions.md). Zones carry their code, names
-(Vietnamese, English) and the official land-use colour; only features of approved plans are in the tiles. The base
-map (``map_features``) comes in by kind as the map zooms in: water and walls, then landmarks, streets, alleys.
+(Vietnamese, English) and the official land-use colour; only features of approved plans are in the tiles, or with
+``as_of`` those of the plan versions in force that day (:mod:`gis_service.as_of`; parcels and the base map stay as
+they are today). The base map (``map_features``) comes in by kind as the map zooms in: water and walls, then
+landmarks, streets, alleys.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import psycopg
 
+from gis_service.as_of import plans_in_force_async
 from gis_service.errors import NotFound, ValidationError
 from gis_service.model import LAYERS as CATALOGUE
-from gis_service.model.visibility import lonlat_window, public_filter
+from gis_service.model.visibility import in_force_filter, is_dated, lonlat_window, public_filter
 
-__all__ = ["TILE_LAYERS", "TileLayer", "check_tile", "tile_sql"]
+__all__ = ["TILE_LAYERS", "TileLayer", "check_as_of_layers", "check_tile", "tile_async", "tile_sql"]
 
 EXTENT = 4096
 BUFFER = 64
@@ -50,6 +54,13 @@ class TileLayer:
     def public_filter(self) -> str:
         """The rows the public sees."""
         return public_filter(CATALOGUE[self.name])
+
+    def rows(self, as_of: bool) -> str:
+        """The rows in the tiles: the public's, or on a past date those of the plan versions in force then (their
+        ids in the tile's ``e.plan_ids``); layers outside plan versions are the same on every date."""
+        if as_of:
+            return in_force_filter(CATALOGUE[self.name], "e.plan_ids") or self.public_filter
+        return self.public_filter
 
     @property
     def select(self) -> str:
@@ -87,6 +98,15 @@ TILE_LAYERS: dict[str, TileLayer] = {
 }
 
 
+def check_as_of_layers(layers: list[str]) -> None:
+    """Raise ValidationError when ``as_of`` is asked of tiles holding no plan layer (they are the same any day)."""
+    if not any(is_dated(CATALOGUE[n]) for n in layers if n in TILE_LAYERS):
+        raise ValidationError(
+            f"as_of: {', '.join(layers)} is no plan layer, it is kept as it is today; as_of applies to zones and "
+            "red_lines (and to the plan map's tiles)"
+        )
+
+
 def check_tile(z: int, x: int, y: int) -> None:
     """Raise ValidationError for a tile outside WebMercatorQuad."""
     if not 0 <= z <= MAX_ZOOM:
@@ -108,7 +128,7 @@ _ENVELOPES = (
 )
 
 
-def _layer_sql(layer: TileLayer, z: int) -> str:
+def _layer_sql(layer: TileLayer, z: int, as_of: bool) -> str:
     kinds = layer.kinds_at(z)
     by_kind = "" if kinds is None else " AND t.kind IN (" + ", ".join(f"'{k}'" for k in kinds) + ")"
     return (
@@ -118,24 +138,35 @@ def _layer_sql(layer: TileLayer, z: int) -> str:
         "LEFT JOIN planning.land_use_codes c ON c.code = "
         + ("t.land_use_code" if "c.color_hex" in layer.select else "NULL")
         + f" WHERE t.geom_4326 && e.env_4326 AND {lonlat_window(layer.name, 'e.reach_4326') or 'true'}"
-        + f" AND {layer.public_filter}{by_kind}) q"
+        + f" AND {layer.rows(as_of)}{by_kind}) q"
     )
 
 
-def tile_sql(layers: list[str], z: int) -> str:
-    """One statement returning the tile of ``layers`` (concatenated MVT layers) for parameters (z, x, y)."""
+def tile_sql(layers: list[str], z: int, *, as_of: bool = False) -> str:
+    """One statement returning the tile of ``layers`` (concatenated MVT layers) for parameters (z, x, y), or on a
+    past date (``as_of``) for (the ids of the plan versions in force, z, x, y)."""
     unknown = [n for n in layers if n not in TILE_LAYERS]
     if unknown:
         raise NotFound(f"no vector tiles for {', '.join(unknown)}; tiled collections: {', '.join(TILE_LAYERS)}")
-    parts = [f"coalesce(({_layer_sql(TILE_LAYERS[n], z)}), ''::bytea)" for n in layers if z >= TILE_LAYERS[n].min_zoom]
+    parts = [
+        f"coalesce(({_layer_sql(TILE_LAYERS[n], z, as_of)}), ''::bytea)" for n in layers if z >= TILE_LAYERS[n].min_zoom
+    ]
+    # on a date, the plan versions' ids come first, in the tile's envelope row every layer joins
+    ids = "%s::int[] AS plan_ids, " if as_of else ""
     if not parts:
-        return "WITH e AS (SELECT ST_TileEnvelope(%s, %s, %s) AS env) SELECT ''::bytea FROM e"
-    return f"WITH e AS ({_ENVELOPES}) SELECT " + " || ".join(parts)
+        return f"WITH e AS (SELECT {ids}ST_TileEnvelope(%s, %s, %s) AS env) SELECT ''::bytea FROM e"
+    return f"WITH e AS ({_ENVELOPES.replace('SELECT env,', f'SELECT {ids}env,', 1)}) SELECT " + " || ".join(parts)
 
 
-async def tile_async(conn: psycopg.AsyncConnection[Any], layers: list[str], z: int, x: int, y: int) -> bytes:
-    """The MVT bytes of a tile (empty when nothing is there)."""
+async def tile_async(
+    conn: psycopg.AsyncConnection[Any], layers: list[str], z: int, x: int, y: int, *, as_of: date | None = None
+) -> bytes:
+    """The MVT bytes of a tile (empty when nothing is there), on ``as_of`` when given."""
     check_tile(z, x, y)
-    cur = await conn.execute(tile_sql(layers, z), (z, x, y))
+    if as_of is None:
+        cur = await conn.execute(tile_sql(layers, z), (z, x, y))
+    else:
+        plan_ids = (await plans_in_force_async(conn, as_of)).plan_ids
+        cur = await conn.execute(tile_sql(layers, z, as_of=True), (plan_ids, z, x, y))
     row = await cur.fetchone()
     return bytes(row[0]) if row and row[0] is not None else b""

@@ -18,11 +18,22 @@ import yaml
 from ogc.layers import LAYERS
 from ogc.provider import CRS84, OUTPUT_CRS, STORAGE_CRS_FOR_PYGEOAPI
 
-__all__ = ["HUE_BBOX", "OgcFiles", "build_config", "write_config"]
+__all__ = ["AS_OF_PARAMETER", "HUE_BBOX", "OgcFiles", "build_config", "with_as_of", "write_config"]
 
 #: Thừa Thiên Huế / Huế city, CRS84
 HUE_BBOX = [107.0, 15.95, 108.25, 16.8]
 DATABASE_KEY = "planning"
+#: The plan on a date (gis_service.as_of), as the items of the plan layers take it.
+AS_OF_PARAMETER = {
+    "name": "as_of",
+    "in": "query",
+    "required": False,
+    "description": "Quy hoạch tại ngày: the features of the plan versions in force on this date (YYYY-MM-DD) "
+    "instead of the approved ones; a later date answers for today",
+    "schema": {"type": "string", "format": "date"},
+    "style": "form",
+    "explode": False,
+}
 
 
 def build_config(
@@ -50,6 +61,8 @@ def build_config(
                     "storage_crs": STORAGE_CRS_FOR_PYGEOAPI,
                     "crs": list(OUTPUT_CRS),
                     "editable": False,
+                    # hands the provider as_of (the plan on a date); it drops the others, as pygeoapi would
+                    "include_extra_query_parameters": True,
                 }
             ],
         }
@@ -115,6 +128,18 @@ def _tile_links(base_url: str, name: str) -> list[dict[str, str]]:
     ]
 
 
+def with_as_of(oas: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with ``as_of`` among the query parameters of the plan layers' items.
+
+    pygeoapi documents only the standard parameters and the queryables; ``as_of`` is neither (no property).
+    """
+    for layer in LAYERS.values():
+        operation = oas["paths"].get(f"/collections/{layer.name}/items", {}).get("get")
+        if layer.in_force_filter is not None and operation is not None:
+            operation.setdefault("parameters", []).append(AS_OF_PARAMETER)
+    return oas
+
+
 class OgcFiles:
     """Paths of a written configuration and its OpenAPI document."""
 
@@ -148,7 +173,7 @@ def write_config(config: dict[str, Any], directory: Path) -> OgcFiles:
     directory.mkdir(parents=True, exist_ok=True)
     files = OgcFiles(directory / f"pygeoapi-{digest}.yml", directory / f"openapi-{digest}.yml")
     if not files.config.is_file() or not files.openapi.is_file():
-        oas = get_oas(config, fail_on_invalid_collection=True)
+        oas = with_as_of(get_oas(config, fail_on_invalid_collection=True))
         tmp = files.openapi.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(yaml.safe_dump(json.loads(json.dumps(oas, default=str)), allow_unicode=True), encoding="utf-8")
         tmp.replace(files.openapi)

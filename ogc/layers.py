@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from gis_service.model import LAYERS as CATALOGUE
 from gis_service.model import Column
 from gis_service.model import Layer as PlanLayer
-from gis_service.model.visibility import APPROVED_PLAN_IDS, NO_LONLAT_INDEX, lonlat_window, public_filter
+from gis_service.model.visibility import (
+    APPROVED_PLAN_IDS,
+    NO_LONLAT_INDEX,
+    in_force_filter,
+    lonlat_window,
+    public_filter,
+)
 
 __all__ = ["APPROVED_PLAN_IDS", "LAYERS", "NO_LONLAT_INDEX", "Column", "Layer", "lonlat_window"]
 
@@ -34,6 +40,8 @@ class Layer:
     public_filter: str
     geometry_type: str = "MultiPolygon"
     keywords: tuple[str, ...] = ()
+    #: The rows on a past date (``as_of``), the plan versions' ids bound at ``%s``; None: not a plan layer.
+    in_force_filter: str | None = None
 
     @property
     def table(self) -> str:
@@ -57,6 +65,7 @@ def collection(layer: PlanLayer) -> Layer:
         public_filter(layer),
         geometry_type=layer.geometry,
         keywords=layer.keywords,
+        in_force_filter=in_force_filter(layer, "%s::int[]"),
     )
 
 

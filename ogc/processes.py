@@ -8,6 +8,7 @@ from typing import Any
 
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
+from gis_service.as_of import parse_as_of
 from gis_service.errors import PlanningError
 from gis_service.lookup import LookupQuery, lookup_with_envelope
 from ogc.provider import get_pool
@@ -63,12 +64,20 @@ PROCESS_METADATA: dict[str, Any] = {
             "maxOccurs": 1,
         },
         "parcel_id": _integer("Parcel id", "Identifier of the parcel in the parcels collection"),
+        "as_of": {
+            "title": "Plan as of (quy hoạch tại ngày)",
+            "description": "Answer with the plan versions in force on this date (YYYY-MM-DD) instead of today's",
+            "schema": {"type": "string", "format": "date"},
+            "minOccurs": 0,
+            "maxOccurs": 1,
+        },
     },
     "outputs": {
         "lookup": {
             "title": "Zoning of the parcel or point",
             "description": "parcel, zones (area_m2, share_pct, rules and their basis, plan), location, plan_data, "
-            "and the parcel's buildable envelope (status, capacity with the rule bounding each figure)",
+            "the parcel's buildable envelope (status, capacity with the rule bounding each figure), and with as_of the "
+            "date answered for and the plan versions in force then",
             "schema": {"type": "object", "contentMediaType": "application/json"},
         }
     },
@@ -87,23 +96,13 @@ class ZoningLookupProcessor(BaseProcessor):
 
     def execute(self, data: dict[str, Any], outputs: dict[str, Any] | None = None) -> tuple[str, Any]:
         """The zoning lookup with its envelope; inputs are checked and typed first (unknown or mistyped: a 400)."""
-        values: dict[str, Any] = {}
-        for name, value in (data or {}).items():
-            if name == "ward":
-                values[name] = None if value is None else str(value)
-                continue
-            kind = _FIELDS.get(name)
-            if kind is None:
-                raise _bad_input(f"unknown input {name!r}; inputs are {', '.join([*_FIELDS, 'ward'])}")
-            try:
-                if isinstance(value, bool) or (kind is int and isinstance(value, float) and not value.is_integer()):
-                    raise ValueError
-                values[name] = kind(value)
-            except (TypeError, ValueError):
-                raise _bad_input(f"input {name!r} must be a {kind.__name__}, not {value!r}") from None
+        inputs = dict(data or {})
         try:
+            raw_as_of = inputs.pop("as_of", None)
+            as_of = None if raw_as_of is None else parse_as_of(str(raw_as_of))
+            query = LookupQuery(**_typed_inputs(inputs))
             with get_pool(self.database_key).connection() as conn:
-                text = lookup_with_envelope(conn, LookupQuery(**values))
+                text = lookup_with_envelope(conn, query, as_of=as_of)
         except PlanningError as exc:
             err = ProcessorExecuteError(user_msg=exc.message)
             err.http_status_code = HTTPStatus(exc.status_code)
@@ -113,6 +112,25 @@ class ZoningLookupProcessor(BaseProcessor):
 
     def __repr__(self) -> str:
         return "<ZoningLookupProcessor>"
+
+
+def _typed_inputs(data: dict[str, Any]) -> dict[str, Any]:
+    """The lookup's inputs with their types; unknown or mistyped: a 400 naming the input."""
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "ward":
+            values[name] = None if value is None else str(value)
+            continue
+        kind = _FIELDS.get(name)
+        if kind is None:
+            raise _bad_input(f"unknown input {name!r}; inputs are {', '.join([*_FIELDS, 'ward', 'as_of'])}")
+        try:
+            if isinstance(value, bool) or (kind is int and isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            values[name] = kind(value)
+        except (TypeError, ValueError):
+            raise _bad_input(f"input {name!r} must be a {kind.__name__}, not {value!r}") from None
+    return values
 
 
 def _bad_input(message: str) -> ProcessorExecuteError:

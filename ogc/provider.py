@@ -10,7 +10,9 @@ every page, opens a SQLAlchemy engine per configuration, and answers a filter on
 * counts only when it is free (a short last page) or asked (``resulttype=hits``);
 * shares one psycopg connection pool per database and process (pygeoapi builds a provider per request);
 * compiles CQL2 to SQL with bound parameters and refuses unknown properties (400);
-* serves only what the public may see (features of approved plans).
+* serves only what the public may see (features of approved plans), or of a plan layer the features of the plan
+  versions in force on ``as_of`` (:mod:`gis_service.as_of`; the configuration lets pygeoapi hand the provider the
+  query parameters it does not know, and the provider keeps ``as_of`` and the properties, as pygeoapi would).
 
 pygeoapi is told that the storage CRS is EPSG:4326 (the ``geom_4326`` copy, read latitude first). Why: pygeoapi
 transforms every bbox into the storage CRS with a new pyproj Transformer per request, which is slow with EPSG:9214
@@ -28,8 +30,9 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -41,10 +44,13 @@ from pygeoapi.provider.base import (
     ProviderQueryError,
 )
 
+from gis_service.as_of import parse_as_of, plans_in_force
+from gis_service.errors import ValidationError
 from ogc.cql import CqlError, compile_filter
 from ogc.layers import LAYERS, Column, Layer, lonlat_window
 
 __all__ = [
+    "AS_OF",
     "CRS84",
     "OUTPUT_CRS",
     "STORAGE_CRS_FOR_PYGEOAPI",
@@ -55,6 +61,7 @@ __all__ = [
 ]
 
 LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -92,6 +99,8 @@ _POOLS: dict[str, ConnectionPool] = {}
 _LOCK = threading.Lock()
 _FIELDS: dict[str, dict[str, dict[str, Any]]] = {}
 _ID = Column("id", "integer", "Mã", "Id")  # every feature's id, which is no column of the layers' lists
+#: The query parameter of a plan layer's features on a past date.
+AS_OF = "as_of"
 
 
 def register_database(key: str, dsn: str, *, pool_size: int = 10, statement_timeout_ms: int = 30_000) -> None:
@@ -212,9 +221,12 @@ class PlanningProvider(BaseProvider):
         )
 
     def _run(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        return self._run_with(lambda conn: conn.execute(sql, params).fetchall())
+
+    def _run_with(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         try:
             with get_pool(self.database_key).connection() as conn:
-                return conn.execute(sql, params).fetchall()
+                return work(conn)
         except (psycopg.errors.DataError, psycopg.errors.InvalidParameterValue, psycopg.errors.InternalError_) as exc:
             LOGGER.info("a query of %s refused by the database: %s", self.layer.name, str(exc).splitlines()[0])
             raise ProviderInvalidQueryError(
@@ -249,7 +261,8 @@ class PlanningProvider(BaseProvider):
         (``resulttype=hits``, which counts and returns no feature).
         """
         out = self._output(crs_transform_spec)
-        where, params = self._where(bbox, properties, filterq)
+        properties, plan_filter = self._plan_filter(properties or [])
+        where, params = self._where(bbox, properties, filterq, plan_filter)
         where_sql = " AND ".join(where)
 
         if resulttype == "hits":
@@ -271,12 +284,35 @@ class PlanningProvider(BaseProvider):
             result["numberMatched"] = offset + len(features)  # the last page: the count is free
         return result
 
+    def _plan_filter(self, properties: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], tuple[str, list[Any]]]:
+        """The property filters (parameters pygeoapi does not know, but ``as_of``, are dropped, as pygeoapi does)
+        and the condition on the rows' plan versions: approved, or in force on ``as_of`` (a 400 names a bad one)."""
+        kept = [(k, v) for k, v in properties if k in self._fields]
+        raw = next((v for k, v in properties if k == AS_OF), None)
+        if raw is None:
+            return kept, (self.layer.public_filter, [])
+        if self.layer.in_force_filter is None:
+            raise ProviderInvalidQueryError(
+                user_msg=f"as_of: collection {self.layer.name!r} is no plan layer, it is kept as it is today; "
+                "as_of applies to plans, zones, red_lines and building_lines"
+            )
+        try:
+            day = parse_as_of(raw)
+        except ValidationError as exc:
+            raise ProviderInvalidQueryError(user_msg=exc.message) from None
+        plan_ids = self._run_with(lambda conn: plans_in_force(conn, day).plan_ids)
+        return kept, (self.layer.in_force_filter, [plan_ids])
+
     def _where(
-        self, bbox: list[float] | None, properties: list[tuple[str, str]] | None, filterq: Any
+        self,
+        bbox: list[float] | None,
+        properties: list[tuple[str, str]] | None,
+        filterq: Any,
+        plan_filter: tuple[str, list[Any]],
     ) -> tuple[list[str], list[Any]]:
-        """The conditions of a query (public features, bbox, property values, CQL2 filter) and their values."""
-        where = [self.layer.public_filter]
-        params: list[Any] = []
+        """The conditions of a query (plan versions, bbox, property values, CQL2 filter) and their values."""
+        where = [plan_filter[0]]
+        params: list[Any] = list(plan_filter[1])
         if bbox:
             self._where_bbox(bbox, where, params)
         for name, raw in properties or []:

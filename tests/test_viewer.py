@@ -211,6 +211,56 @@ def test_search_by_sheet_and_parcel_and_permalink_on_a_phone(served: dict[str, A
         w.close()
 
 
+def test_plan_as_of_a_date_reloads_the_tiles_and_the_lookup(served: dict[str, Any], browser: Any) -> None:
+    from gis_service.as_of import today_in_hue
+
+    w = Watched(browser, served["base"], {"width": 1200, "height": 800})
+    page = w.page
+    tiles: list[str] = []
+    page.on("request", lambda r: tiles.append(r.url) if "/ogc/tiles/WebMercatorQuad/" in r.url else None)
+    try:
+        page.goto(served["base"] + f"/#parcel={served['parcel_id']}")
+        wait_2d(page)
+        page.wait_for_selector("#panel section.zone >> nth=1")
+        # today by default, and today's plan asked with no date (the service's fast path)
+        assert page.input_value("#as-of") == today_in_hue().isoformat()
+        assert page.locator("label[for='as-of']").inner_text() == "Quy hoạch tại ngày"
+        assert page.locator("#as-of-note").count() == 0 and not any("as_of" in u for u in tiles)
+
+        # the day before the plan's decision (2025-06-30): no plan was in force
+        page.fill("#as-of", "2025-06-29")
+        page.wait_for_selector("#as-of-note[data-plan-data='no_plan_in_force']")
+        assert "Không có quy hoạch nào có hiệu lực" in page.locator("#as-of-note").inner_text()
+        assert page.locator("#panel section.zone").count() == 0 and page.locator("#envelope").count() == 0
+        assert "Tờ 13, thửa 4" in page.locator("#parcel-info").inner_text()
+        page.wait_for_function("() => window.viewerApp.map2d.map.areTilesLoaded()", timeout=30_000)
+        assert any("as_of=2025-06-29" in u for u in tiles)
+        assert "d=2025-06-29" in page.url
+        w.shot("as_of_no_plan")
+
+        # the day of the decision: the plan, with the date and the version in force named
+        page.fill("#as-of", "2025-06-30")
+        page.wait_for_selector("#panel section.zone >> nth=1")
+        note = page.locator("#as-of-note").inner_text()
+        assert "Quy hoạch có hiệu lực ngày" in note and "46QPK0000001" in note and "1234/QĐ-UBND" in note
+        assert zone_shares(page) == pytest.approx(SHARES, abs=0.1)
+        # that date's envelope figures, not today's drawing nor its solid and check
+        assert page.locator("#envelope").count() == 1 and page.locator("#envelope-3d").count() == 0
+        page.get_by_role("button", name="EN").click()
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
+        assert page.locator("label[for='as-of']").inner_text() == "Plan as of"
+        assert "Plans in force on 30 June 2025" in page.locator("#as-of-note").inner_text()
+
+        # back to today: no date asked, the note gone, the permalink without a date
+        page.get_by_role("button", name="Today").click()
+        page.wait_for_function("() => window.viewerApp.answer && !window.viewerApp.answer.as_of")
+        assert page.input_value("#as-of") == today_in_hue().isoformat()
+        assert page.locator("#as-of-note").count() == 0 and "d=" not in page.url
+        w.check()
+    finally:
+        w.close()
+
+
 def test_3d_tileset_loads_and_a_click_shows_the_zoning(served: dict[str, Any], browser: Any) -> None:
     w = Watched(browser, served["base"], {"width": 1000, "height": 700})
     page = w.page

@@ -6,17 +6,19 @@ answer, built as JSON by the database (:mod:`gis_service.lookup`), is passed thr
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gis_service.api.deps import read_pool, site_cache
+from gis_service.as_of import parse_as_of
 from gis_service.errors import ValidationError
 from gis_service.lookup import LookupQuery, lookup_with_envelope_async
 from gis_service.lookup_answer import LookupAnswer
 
-__all__ = ["LOOKUP_PARAMS", "lookup_router"]
+__all__ = ["AS_OF_PARAM", "LOOKUP_PARAMS", "lookup_router"]
 
 LOOKUP_CACHE_CONTROL = "public, max-age=60"
 #: The answer's shape in /docs (the route passes the database's JSON through; the tests validate it).
@@ -41,6 +43,16 @@ ENVELOPE_PARAM = {
     "required": False,
     "description": "Add the parcel's buildable envelope (what may be built: area, floors, height, floor area)",
     "schema": {"type": "boolean", "default": True},
+}
+
+
+AS_OF_PARAM = {
+    "name": "as_of",
+    "in": "query",
+    "required": False,
+    "description": "Quy hoạch tại ngày: answer with the plan versions in force on this date (YYYY-MM-DD) instead of "
+    "today's; a later date answers for today. The answer's as_of names the date and the versions.",
+    "schema": {"type": "string", "format": "date", "example": "2024-07-01"},
 }
 
 
@@ -69,6 +81,11 @@ def _lookup_query(request: Request) -> LookupQuery:
     return LookupQuery(**values)
 
 
+def _as_of(request: Request) -> date | None:
+    raw = request.query_params.get("as_of")
+    return None if raw is None else parse_as_of(raw)
+
+
 def _envelope_wanted(request: Request) -> bool:
     raw = request.query_params.get("envelope", "true").lower()
     if raw not in ("true", "false", "1", "0"):
@@ -88,6 +105,7 @@ def lookup_router() -> APIRouter:
             "parameters": [
                 *(_query_parameter(name, kind, text) for name, (kind, text) in LOOKUP_PARAMS.items()),
                 ENVELOPE_PARAM,
+                AS_OF_PARAM,
             ]
         },
     )
@@ -103,7 +121,7 @@ def lookup_router() -> APIRouter:
         "/lookup/parcels/{parcel_id}",
         summary="Zoning of a parcel by its id",
         responses=ANSWER,
-        openapi_extra={"parameters": [ENVELOPE_PARAM]},
+        openapi_extra={"parameters": [ENVELOPE_PARAM, AS_OF_PARAM]},
     )
     async def lookup_parcel(request: Request, parcel_id: int) -> Response:
         return await _answer(request, LookupQuery(parcel_id=parcel_id))
@@ -113,9 +131,9 @@ def lookup_router() -> APIRouter:
 
 async def _answer(request: Request, query: LookupQuery) -> Response:
     query.mode()  # bad input is refused before a connection is taken
-    envelope = _envelope_wanted(request)
+    envelope, as_of = _envelope_wanted(request), _as_of(request)
     async with read_pool(request).connection() as conn:
-        text = await lookup_with_envelope_async(conn, query, envelope=envelope, cache=site_cache(request))
+        text = await lookup_with_envelope_async(conn, query, envelope=envelope, cache=site_cache(request), as_of=as_of)
     return Response(
         content=text.encode(),
         media_type="application/json",

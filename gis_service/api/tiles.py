@@ -7,19 +7,30 @@ Registered before the pygeoapi mount at ``/ogc``, so they answer these paths; th
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from gis_service.api.deps import read_pool
+from gis_service.as_of import parse_as_of
 from gis_service.errors import NotFound
 from gis_service.settings import Settings
-from gis_service.vector_tiles import MAX_ZOOM, TILE_LAYERS, tile_async
+from gis_service.vector_tiles import MAX_ZOOM, TILE_LAYERS, check_as_of_layers, tile_async
 
 __all__ = ["TILE_CACHE_CONTROL", "cached", "tiles_router"]
 
 TILE_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
+#: The plan on a date; a cache keys on the whole address, so a tile of one date is never served for another.
+AS_OF_PARAM = {
+    "name": "as_of",
+    "in": "query",
+    "required": False,
+    "description": "Quy hoạch tại ngày: the zones and red lines of the plan versions in force on this date "
+    "(YYYY-MM-DD); parcels and the base map stay as they are today; a later date answers for today",
+    "schema": {"type": "string", "format": "date", "example": "2024-07-01"},
+}
 
 
 def _etag(body: bytes) -> str:
@@ -98,11 +109,15 @@ def tiles_router(settings: Settings) -> APIRouter:
         summary="A Mapbox vector tile of one collection",
         response_class=Response,
         responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}},
+        openapi_extra={"parameters": [AS_OF_PARAM]},
     )
     async def collection_tile(request: Request, collection_id: str, z: int, y: int, x: int) -> Response:
         _check_collection(collection_id)
+        as_of = _as_of(request)
+        if as_of is not None:
+            check_as_of_layers([collection_id])
         async with read_pool(request).connection() as conn:
-            body = await tile_async(conn, [collection_id], z, x, y)
+            body = await tile_async(conn, [collection_id], z, x, y, as_of=as_of)
         return cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
 
     @router.get(
@@ -116,13 +131,20 @@ def tiles_router(settings: Settings) -> APIRouter:
         summary="A Mapbox vector tile of the plan map: layers zones, parcels, red_lines, map_features",
         response_class=Response,
         responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}},
+        openapi_extra={"parameters": [AS_OF_PARAM]},
     )
     async def dataset_tile(request: Request, z: int, y: int, x: int) -> Response:
+        as_of = _as_of(request)
         async with read_pool(request).connection() as conn:
-            body = await tile_async(conn, list(TILE_LAYERS), z, x, y)
+            body = await tile_async(conn, list(TILE_LAYERS), z, x, y, as_of=as_of)
         return cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
 
     return router
+
+
+def _as_of(request: Request) -> date | None:
+    raw = request.query_params.get("as_of")
+    return None if raw is None else parse_as_of(raw)
 
 
 def _check_collection(collection_id: str) -> None:

@@ -12,6 +12,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gis_service.as_of import today_in_hue
 from gis_service.editing.history import update_feature
 from gis_service.errors import NotFound, ValidationError
 
@@ -58,7 +59,8 @@ def publish_plan(
     NotFound
         No plan with that code, or no draft to publish.
     ValidationError
-        The draft has no decision number or date (an approval needs its decision).
+        The draft has no decision number or date (an approval needs its decision), or its decision is dated after
+        today or before the decision of the version it would supersede.
     """
     versions = list_plans(conn, code=code)
     if not versions:
@@ -74,9 +76,31 @@ def publish_plan(
             "record the decision before publishing"
         )
     current = next((v for v in versions if v.status == "approved"), None)
+    _check_decision_date(draft, current)
     if current is not None:
         update_feature(conn, "plans", current.id, {"status": "superseded"}, user=user, reason=reason)
     update_feature(conn, "plans", draft.id, {"status": "approved"}, user=user, reason=reason)
     published = next(v for v in list_plans(conn, code=code) if v.id == draft.id)
     superseded = None if current is None else next(v for v in list_plans(conn, code=code) if v.id == current.id)
     return published, superseded
+
+
+def _check_decision_date(draft: PlanVersion, current: PlanVersion | None) -> None:
+    """Refuse a decision date that would make the plan in force today differ from the approved version.
+
+    The versions in force on a date follow the decision dates (:mod:`gis_service.as_of`); a decision dated in the
+    future, or before the one it replaces, would put another version in force today than the one published.
+    """
+    assert draft.decision_date is not None
+    today = today_in_hue()
+    where = f"plan {draft.code} version {draft.version}"
+    if draft.decision_date > today:
+        raise ValidationError(
+            f"{where}: the approval decision is dated {draft.decision_date}, after today ({today}); "
+            "record the date the decision was signed"
+        )
+    if current is not None and current.decision_date is not None and draft.decision_date < current.decision_date:
+        raise ValidationError(
+            f"{where}: the approval decision is dated {draft.decision_date}, before that of version "
+            f"{current.version} it would supersede ({current.decision_date}); a later decision replaces an earlier one"
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["APPROVED_PLAN_IDS", "NO_LONLAT_INDEX", "lonlat_window", "public_filter"]
+__all__ = ["APPROVED_PLAN_IDS", "NO_LONLAT_INDEX", "in_force_filter", "is_dated", "lonlat_window", "public_filter"]
 
 from gis_service.model.layers import Layer
 
@@ -21,6 +21,28 @@ def public_filter(layer: Layer) -> str:
     if layer.name == "plans":
         return "status = 'approved' AND geom IS NOT NULL"
     return "true"
+
+
+def is_dated(layer: Layer) -> bool:
+    """Whether the layer's rows depend on the date asked (``as_of``): the plans and the plan-versioned layers."""
+    return layer.versioned or layer.name == "plans"
+
+
+def in_force_filter(layer: Layer, plan_ids: str) -> str | None:
+    """The SQL condition (unaliased, as :func:`public_filter`) of a plan layer's rows on a past date: those of the
+    plan versions whose ids ``plan_ids`` binds (an integer array, from :func:`gis_service.as_of.plans_in_force`).
+
+    None for the layers outside plan versions (parcels, buildings, the base map): they are kept as they are today.
+
+    >>> from gis_service.model.layers import LAYERS
+    >>> in_force_filter(LAYERS["zones"], "%s"), in_force_filter(LAYERS["parcels"], "%s")
+    ('plan_id = ANY(%s)', None)
+    """
+    if not is_dated(layer):
+        return None
+    if layer.versioned:
+        return f"plan_id = ANY({plan_ids})"
+    return f"id = ANY({plan_ids}) AND geom IS NOT NULL"
 
 
 def lonlat_window(table: str, window: str, alias: str = "t") -> str | None:

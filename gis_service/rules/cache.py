@@ -3,6 +3,7 @@
 The anonymous pre-check, the envelope and the lookup read the same parcels' sites over and over. Before using a kept
 site, one small statement reads the change counter (and turns the footprint into EPSG:9214 through the database's
 official VN-2000 shift); when the counter moved, every kept site is dropped and read again when next asked for.
+A lookup on a past date keeps its sites too, apart from today's: keyed by the plan versions in force then.
 """
 
 from __future__ import annotations
@@ -49,12 +50,22 @@ class SiteCache:
     def __init__(self, size: int = 2048) -> None:
         self.size = size
         self._version: int | None = None
-        self._sites: OrderedDict[int, Prepared] = OrderedDict()
+        # a parcel's site under today's plan (its id), or under the versions in force on a date (id, their ids)
+        self._sites: OrderedDict[int | tuple[int, tuple[int, ...]], Prepared] = OrderedDict()
 
     async def prepared(
-        self, conn: psycopg.AsyncConnection[Any], parcel_id: int, footprint: tuple[bytes, int] | None = None
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        parcel_id: int,
+        footprint: tuple[bytes, int] | None = None,
+        *,
+        plan_ids: list[int] | None = None,
     ) -> tuple[Prepared, BaseGeometry | None]:
-        """The parcel's prepared site (read if not kept, or kept before a change) and the footprint in EPSG:9214."""
+        """The parcel's prepared site (read if not kept, or kept before a change) and the footprint in EPSG:9214.
+
+        ``plan_ids``: the site under those plan versions (in force on a date, :mod:`gis_service.as_of`) instead of
+        the approved ones; kept apart from today's.
+        """
         cur = await conn.execute(
             _VERSION_SQL,
             {"fp": None if footprint is None else footprint[0], "srid": 9214 if footprint is None else footprint[1]},
@@ -66,14 +77,15 @@ class SiteCache:
         if version != self._version:
             self._sites.clear()
             self._version = version
-        entry = self._sites.get(parcel_id)
+        key = parcel_id if plan_ids is None else (parcel_id, tuple(plan_ids))
+        entry = self._sites.get(key)
         if entry is None:
-            site = await fetch_site_async(conn, parcel_id=parcel_id)
+            site = await fetch_site_async(conn, parcel_id=parcel_id, plan_ids=plan_ids)
             roads = roads_of(site)
             entry = Prepared(site, roads, lot_parts(site, roads))
-            self._sites[parcel_id] = entry
+            self._sites[key] = entry
             if len(self._sites) > self.size:
                 self._sites.popitem(last=False)
         else:
-            self._sites.move_to_end(parcel_id)
+            self._sites.move_to_end(key)
         return entry, None if fp_wkb is None else shapely.from_wkb(bytes(fp_wkb))

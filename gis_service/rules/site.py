@@ -6,8 +6,9 @@ lot, and the alleys (kiệt, from the base map) that touch it. Geometry comes ba
 a footprint or lot in lon/lat goes through the database's official VN-2000 shift) and all measuring is done by
 :mod:`gis_service.rules.roads` and the rules, so the envelope and the check measure alike.
 
-Two sources share the statement's shape: ``live`` (the plan as it is now) and ``pinned`` (the very rows a recorded
-permit check used, read back from ``planning.change_history`` by entry id, so a re-run gives the original answer).
+Three sources share the statement's shape: ``live`` (the plan as it is now), ``in_force`` (the plan versions in
+force on a past date, :mod:`gis_service.as_of`) and ``pinned`` (the very rows a recorded permit check used, read back
+from ``planning.change_history`` by entry id, so a re-run gives the original answer).
 """
 
 from __future__ import annotations
@@ -292,6 +293,8 @@ def _statement(source: dict[str, str]) -> str:
     )
 
 
+# The plan on a past date: the zones and lines of the versions in force then (gis_service.as_of), as they are kept.
+SOURCES["in_force"] = {**SOURCES["live"], "plans": _live("plans", _PLAN_COLS, "t.id = ANY(%(plan_ids)s)")}
 SQL = {mode: _statement(source) for mode, source in SOURCES.items()}
 
 
@@ -302,8 +305,13 @@ def site_statement(
     footprint: tuple[bytes, int] | None = None,
     red_line_id: int | None = None,
     pins: dict[str, Any] | None = None,
+    plan_ids: list[int] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The statement and its parameters: a parcel (``parcel_id``) or a drawn lot (WKB, SRID), and a footprint."""
+    """The statement and its parameters: a parcel (``parcel_id``) or a drawn lot (WKB, SRID), and a footprint.
+
+    The plan is the approved versions, or the rows ``pins`` names, or the versions ``plan_ids`` (those in force on
+    a past date, :func:`gis_service.as_of.plans_in_force`).
+    """
     params: dict[str, Any] = {
         "fp": None if footprint is None else footprint[0],
         "fp_srid": 9214 if footprint is None else footprint[1],
@@ -314,6 +322,8 @@ def site_statement(
         "search_m": SEARCH_M,
         "alley_m": ALLEY_M,
     }
+    if plan_ids is not None:
+        return SQL["in_force"], {**params, "plan_ids": plan_ids}
     if pins is None:
         return SQL["live"], params
     params.update(

@@ -4,6 +4,7 @@ import { Map2D } from "./map2d.js";
 import { Map3D } from "./map3d.js";
 import { LEGEND as BASE_LEGEND } from "./basemap.js";
 import { envelopeSection, drawEnvelope, clearEnvelope } from "./envelope.js";
+import { asOfNote, setupAsOf, withAsOf } from "./asof.js";
 
 const $ = (sel) => document.querySelector(sel);
 const app = {
@@ -12,6 +13,7 @@ const app = {
   map2d: null,
   map3d: null,
   answer: null,
+  asOf: null, // the date of the plan shown (YYYY-MM-DD), null for today's
   timings: { start: performance.timeOrigin },
   ready: { map2d: false, tileset3d: false },
   errors: [],
@@ -47,12 +49,12 @@ export async function apiError(response) {
   return `${head}: ${body.description || response.statusText}`;
 }
 
-// ---------- permalink: #v=2d&lang=vi&lon=..&lat=..&z=..&parcel=.. ----------
+// ---------- permalink: #v=2d&lang=vi&lon=..&lat=..&z=..&parcel=..&d=YYYY-MM-DD ----------
 function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
   const num = (k) => (p.has(k) && Number.isFinite(Number(p.get(k))) ? Number(p.get(k)) : null);
   return { v: p.get("v"), lang: p.get("lang"), lon: num("lon"), lat: num("lat"), z: num("z"), parcel: num("parcel"),
-           plon: num("plon"), plat: num("plat") };
+           plon: num("plon"), plat: num("plat"), d: p.get("d") };
 }
 
 export function writeHash() {
@@ -60,6 +62,7 @@ export function writeHash() {
   const p = new URLSearchParams();
   p.set("v", app.view);
   p.set("lang", lang());
+  if (app.asOf) p.set("d", app.asOf);
   if (v) { p.set("lon", v.lon.toFixed(6)); p.set("lat", v.lat.toFixed(6)); p.set("z", v.zoom.toFixed(2)); }
   const a = app.answer;
   if (a && a.parcel) p.set("parcel", a.parcel.id);
@@ -153,11 +156,15 @@ export function renderAnswer(answer, extra = [], { fly = false } = {}) {
   } else if (answer.location) {
     body.push(el("p", { class: "muted", text: `${t("no_parcel")} ${t("point")}: ${answer.location.lat}, ${answer.location.lon} · VN-2000 E ${answer.location.e} N ${answer.location.n}` }));
   }
+  const note = asOfNote(answer);
+  if (note) body.unshift(note);
   const envelope = envelopeSection(answer);
   if (envelope) body.push(envelope);
   const zones = answer.zones || [];
-  body.push(el("h3", { text: parcel && zones.length > 1 ? t("zones_count", { n: zones.length }) : t("zones_title") }));
-  if (!zones.length) body.push(el("p", { class: "muted", text: t("no_zones") }));
+  if (answer.plan_data !== "no_plan_in_force") { // the note above says it: no plan, so no zone
+    body.push(el("h3", { text: parcel && zones.length > 1 ? t("zones_count", { n: zones.length }) : t("zones_title") }));
+    if (!zones.length) body.push(el("p", { class: "muted", text: t("no_zones") }));
+  }
   for (const z of zones) body.push(renderZone(z));
   body.push(...extra);
   body.push(el("div", { class: "actions" },
@@ -165,7 +172,8 @@ export function renderAnswer(answer, extra = [], { fly = false } = {}) {
     el("button", { type: "button", text: t("print"), onclick: () => window.print() })));
   openPanel(t("lookup_title"), ...body);
   app.map2d.highlight(answer);
-  if (parcel && answer.envelope) drawEnvelope(parcel.id, { fly: fly && app.view === "3d" });
+  // the envelope's drawing is today's plan: on another date the panel gives that date's figures only
+  if (parcel && answer.envelope && !answer.as_of) drawEnvelope(parcel.id, { fly: fly && app.view === "3d" });
   else clearEnvelope();
   writeHash();
 }
@@ -180,7 +188,7 @@ async function copyLink() {
 // ---------- lookup ----------
 export async function lookup(params, { fly = false } = {}) {
   status(t("loading"));
-  const url = typeof params === "number" ? `/lookup/parcels/${params}` : `/lookup?${new URLSearchParams(params)}`;
+  const url = withAsOf(typeof params === "number" ? `/lookup/parcels/${params}` : `/lookup?${new URLSearchParams(params)}`);
   try {
     const r = await fetch(url);
     if (!r.ok) {
@@ -221,8 +229,9 @@ async function lookupFrom3D(pick) {
   if (!pick.point && !pick.properties) return;
   const props = pick.properties;
   let answer = null;
-  if (props && props.parcel_id > 0) answer = await fetch(`/lookup/parcels/${props.parcel_id}`).then((r) => (r.ok ? r.json() : null));
-  else if (pick.point) answer = await fetch(`/lookup?lon=${pick.point.lon}&lat=${pick.point.lat}`).then((r) => (r.ok ? r.json() : null));
+  const ask = (url) => fetch(withAsOf(url)).then((r) => (r.ok ? r.json() : null));
+  if (props && props.parcel_id > 0) answer = await ask(`/lookup/parcels/${props.parcel_id}`);
+  else if (pick.point) answer = await ask(`/lookup?lon=${pick.point.lon}&lat=${pick.point.lat}`);
   const extra = props ? [featureSection(props)] : [];
   if (answer) renderAnswer(answer, extra);
   else openPanel(t("feature_3d"), ...extra);
@@ -281,6 +290,7 @@ app.openPanel = openPanel;
 app.el = el;
 app.status = status;
 app.apiError = apiError;
+app.writeHash = writeHash;
 
 // ---------- legend ----------
 function renderLegend() {
@@ -319,7 +329,8 @@ async function start() {
   if (!(config.plans || []).length) status(t("no_approved_plan"));
   let view = { lon: config.default_center[0], lat: config.default_center[1], zoom: 14 };
   if (hash.lon !== null && hash.lat !== null) view = { lon: hash.lon, lat: hash.lat, zoom: hash.z ?? 16 };
-  app.map2d = new Map2D($("#map2d"), config, view);
+  setupAsOf(hash.d);
+  app.map2d = new Map2D($("#map2d"), config, view, app.asOf);
   if (hash.lon === null && config.extent) app.map2d.fitBounds(config.extent);
   app.map2d.firstRender.then((tms) => { app.timings.map2d = tms; app.ready.map2d = true; });
   app.map2d.onClick((p) => {

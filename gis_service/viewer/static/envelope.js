@@ -152,6 +152,7 @@ export function envelopeSection(answer) {
     el("li", {}, el("span", { class: "swatch env-footprint" }), t("env_legend_footprint"))));
   const canBuild = env.status !== "not_buildable" && env.capacity && env.capacity.footprint_m2 && env.capacity.footprint_m2.value > 0;
   const actions = [];
+  if (answer.as_of) return el("section", { id: "envelope", class: "envelope", "data-status": env.status }, parts); // the solid and a check are of today's plan
   if (app().view !== "3d") actions.push(el("button", { type: "button", id: "envelope-3d", text: t("env_view_3d"), onclick: view3D }));
   if (canBuild && app().permits && app().permits.checkProposal) {
     actions.push(el("button", { type: "button", id: "envelope-check", text: t("env_check_largest"), onclick: () => checkLargest(parcel.id) }));

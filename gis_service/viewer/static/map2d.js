@@ -5,6 +5,8 @@ import { baseLayers, labelLayers, LABEL_LAYERS, nameIn } from "./basemap.js";
 import { lang } from "./i18n.js";
 
 const TILES = "/ogc/tiles/WebMercatorQuad/{z}/{y}/{x}";
+// The plan tiles of a date (null: today's); the date is in the address, so no tile of one date serves another.
+const planTiles = (asOf) => [location.origin + TILES + (asOf ? `?as_of=${asOf}` : "")];
 const EMPTY = { type: "FeatureCollection", features: [] };
 // The looked-up parcel's envelope: road land hatched grey, the buildable area outlined (dashed), the largest footprint
 // filled.
@@ -41,9 +43,9 @@ function envelopeLayers() {
   ];
 }
 
-function style(config) {
+function style(config, asOf) {
   const sources = {
-    plan: { type: "vector", tiles: [location.origin + TILES], minzoom: 0, maxzoom: 19 },
+    plan: { type: "vector", tiles: planTiles(asOf), minzoom: 0, maxzoom: 19 },
     selection: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
     envelope: { type: "geojson", data: EMPTY },
   };
@@ -84,11 +86,11 @@ function style(config) {
 }
 
 export class Map2D {
-  constructor(container, config, view) {
+  constructor(container, config, view, asOf = null) {
     this.selectedZones = [];
     this.map = new maplibregl.Map({
       container,
-      style: style(config),
+      style: style(config, asOf),
       center: [view.lon, view.lat],
       zoom: view.zoom,
       attributionControl: config.base_map ? { compact: true } : false,
@@ -119,6 +121,12 @@ export class Map2D {
 
   resize() {
     this.map.resize();
+  }
+
+  // The plan of another date (null: today's): the zones and red lines are loaded again.
+  setAsOf(asOf) {
+    this.highlight(null); // another date's zones have other ids: the lookup that follows highlights them
+    this.map.getSource("plan").setTiles(planTiles(asOf));
   }
 
   // The base map's names in the viewer's language.
