@@ -6,7 +6,9 @@
 * the content round-trips through JSON exactly and pins the plan rows it was drawn from;
 * the HTML page escapes every value and carries no script;
 * :func:`changes_between` names what an edit of the plan changed;
-* every parcel of the sample gets a content, and a sample of them a PDF.
+* every parcel of the sample gets a content, and a sample of them a PDF;
+* on a date (``as_of``), the content and document give the plan versions in force that day, and say so under the
+  title; a date before any plan is refused.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -25,6 +28,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from gis_service.as_of import today_in_hue
 from gis_service.certificates import (
     CertificateContent,
     Stamp,
@@ -34,6 +38,7 @@ from gis_service.certificates import (
     render_html,
     render_pdf,
 )
+from gis_service.certificates.content import AsOfFacts, NoPlanInForce
 from gis_service.db import create_db_engine
 from gis_service.errors import NotFound, ValidationError
 
@@ -296,3 +301,80 @@ def test_every_parcel_of_the_sample_gets_a_certificate(engine: Engine) -> None:
     assert counts["parcels"] > 1000 and rendered >= 40
     assert counts["straddling two or more zones"] >= 268  # the sample's list of straddling parcels
     assert counts["with missing data"] > 0
+
+
+#: The day before and the day of the sample's 2024 version's decision (DEMO-01), and a day before any plan.
+BEFORE, AFTER, NO_PLAN = date(2024, 6, 14), date(2024, 6, 15), date(2019, 12, 19)
+
+
+def _floors(c: CertificateContent) -> dict[str, int | float | str | None]:
+    return {z.label: next(r.value for r in z.rules if r.name == "max_floors") for z in c.zones}
+
+
+def test_the_certificate_on_a_date_gives_the_plan_in_force_that_day(
+    engine: Engine, straddling: CertificateContent
+) -> None:
+    pid = straddling.parcel.id
+    with engine.connect() as c:
+        before = certificate_content(c, pid, as_of=BEFORE)
+        after = certificate_content(c, pid, as_of=AFTER)
+        today = certificate_content(c, pid, as_of=today_in_hue())
+        farm = find_parcel(c, ward="Hương Sơ", sheet_no=30, parcel_no=46)
+        farm_before = certificate_content(c, farm, as_of=BEFORE)
+        farm_after = certificate_content(c, farm, as_of=AFTER)
+    # KT-20 allowed 4 floors in the 2019 version (DEMO-00), 3 from the decision of 15/06/2024 (DEMO-01)
+    assert _floors(before) == {"KT-20": 4, "KT-19": 3} and _floors(after) == {"KT-20": 3, "KT-19": 2}
+    assert [(p.code, p.version, p.decision_no) for p in before.plans] == [("46QPK0000001", 1, "DEMO-00/QĐ-UBND")]
+    assert [(p.code, p.version, p.decision_no) for p in after.plans] == [("46QPK0000001", 2, "DEMO-01/QĐ-UBND")]
+    assert all("DEMO-00/QĐ-UBND" in r.source for z in before.zones for r in z.rules)
+    assert before.as_of == AsOfFacts(date="2024-06-14", requested="2024-06-14")
+    # the envelope, the lines, the map extract and the pins are the 2019 version's too
+    assert before.envelope != after.envelope
+    assert before.red_lines and {r.plan_id for r in before.red_lines} == {before.plans[0].id}
+    v2_rows = {z.id for z in after.map.zones} - {z.id for z in before.map.zones}
+    assert {z.id for z in before.zones} <= {z.id for z in before.map.zones} and not v2_rows & {
+        z.id for z in before.map.zones
+    }
+    assert ("plans", before.plans[0].id) in {(p.table, p.id) for p in before.pins}
+    assert not {(p.table, p.id) for p in before.pins if p.table != "parcels"} & {(p.table, p.id) for p in after.pins}
+    # HS-01 was farmland before the 2024 version; the parcel (the cadastre as it is now) is the same
+    assert [(z.zone_code, z.land_use.code) for z in farm_before.zones] == [("HS-01", "HNK")]
+    assert "HNK" in {lu.code for lu in farm_before.map.legend}
+    assert {z.land_use.code for z in farm_after.zones} == {"ODT"} and farm_after.parcel == farm_before.parcel
+    # today through the dated path is the default certificate, but for the date it records
+    assert today.model_copy(update={"as_of": None}) == straddling
+    # the default keeps the JSON (and so the hash) it had before dates: no as_of key at all
+    assert '"as_of"' not in straddling.model_dump_json() and "as_of" not in straddling.model_dump()
+    text = before.model_dump_json()
+    assert CertificateContent.model_validate_json(text) == before
+    assert CertificateContent.model_validate_json(text).model_dump_json() == text
+
+
+def test_a_date_before_any_plan_is_refused_not_certified_as_no_zoning(conn: Connection) -> None:
+    pid = find_parcel(conn, ward="Phú Xuân", sheet_no=13, parcel_no=4)
+    with pytest.raises(NoPlanInForce, match="no plan was in force on 2019-12-19") as caught:
+        certificate_content(conn, pid, as_of=NO_PLAN)
+    assert caught.value.status_code == 404 and "2019-12-20" in caught.value.message  # the first decision
+    with pytest.raises(NotFound, match="no parcel with id"):
+        certificate_content(conn, 10**9, as_of=AFTER)
+    later = certificate_content(conn, pid, as_of=today_in_hue() + timedelta(days=400))
+    assert later.as_of is not None and later.as_of.date == today_in_hue().isoformat() != later.as_of.requested
+
+
+def test_the_document_on_a_date_says_so_under_its_title(engine: Engine, straddling: CertificateContent) -> None:
+    with engine.connect() as c:
+        before = certificate_content(c, straddling.parcel.id, as_of=BEFORE)
+    vi, en = pdf_text(render_pdf(before, STAMP)), pdf_text(render_pdf(before, replace(STAMP, lang="en")))
+    line_vi = "Thông tin quy hoạch tại ngày 14/06/2024 / Planning information as of 14 June 2024"
+    line_en = "Planning information as of 14 June 2024 / Thông tin quy hoạch tại ngày 14/06/2024"
+    assert line_vi in vi and line_en in en
+    assert vi.index("PHIẾU THÔNG TIN QUY HOẠCH") < vi.index(line_vi) < vi.index("1. Thông tin thửa đất")
+    assert "DEMO-00/QĐ-UBND" in vi and "DEMO-01/QĐ-UBND" not in vi
+    assert "Dữ liệu quy hoạch: 46QPK0000001 v1 (DEMO-00/QĐ-UBND)" in vi
+    assert "Thông tin quy hoạch tại ngày" not in pdf_text(render_pdf(straddling, STAMP))
+    page = render_html(before, STAMP)
+    assert "Thông tin quy hoạch tại ngày 14/06/2024 / Planning information as of 14 June 2024" in page
+    assert "Planning information as of" not in render_html(straddling, STAMP)
+    # rendered again from the stored JSON: the same bytes
+    again = CertificateContent.model_validate_json(before.model_dump_json())
+    assert render_pdf(again, STAMP) == render_pdf(before, STAMP)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.engine import Connection, Engine
 
 from gis_service.api.deps import EngineDep, Officer, in_thread, in_transaction, require_role
+from gis_service.as_of import parse_as_of
 from gis_service.auth import Role
 from gis_service.certificates import records
 from gis_service.certificates.content import find_parcel
@@ -45,6 +47,21 @@ class CertificateRequest(BaseModel):
     issue: bool = Field(
         default=False, description="Issue a numbered, signed certificate (permit officers); else a preview"
     )
+    as_of: date | None = Field(
+        default=None,
+        description="The plan as it stood on this date, YYYY-MM-DD (the versions in force that day; a later date "
+        "answers for today); absent: the plan now. A date before any plan was in force is a 404",
+        examples=["2024-07-01"],
+    )
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> date | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("as_of must be a date written YYYY-MM-DD (e.g. 2024-07-01)")
+        return parse_as_of(value)
 
     @model_validator(mode="after")
     def _one_parcel(self) -> CertificateRequest:
@@ -148,6 +165,7 @@ def _issue_routes(router: APIRouter) -> None:
                 lang=body.lang,
                 base_url=settings.base_url(),
                 prefix=settings.certificates.serial_prefix,
+                as_of=body.as_of,
             )
 
         issued = await in_transaction(engine, issue)
@@ -159,7 +177,7 @@ def _issue_routes(router: APIRouter) -> None:
 
 def _preview(engine: Engine, body: CertificateRequest) -> Response:
     with engine.connect() as conn:
-        data = records.preview(conn, _parcel(conn, body), lang=body.lang, fmt=body.format)
+        data = records.preview(conn, _parcel(conn, body), lang=body.lang, fmt=body.format, as_of=body.as_of)
     return _document(data, name="preview", headers={"X-Certificate-Preview": "true", "Cache-Control": "no-store"})
 
 

@@ -8,6 +8,10 @@ building lines and the buildable envelope), never from a computation of its own.
 * every zone the parcel lies in with its area, share and rules (value, basis, legal source), the plans with their
   approval decisions, the red lines and building lines near the parcel, the envelope and capacity;
 * what the data cannot settle (:class:`MissingItem`), in Vietnamese and English;
+* with an "as of" date (:class:`AsOfFacts`): the day it answers for and the day asked. The zones, rules, envelope,
+  lines, map extract and plans are then those of the plan versions in force that day, by the one rule of
+  :mod:`gis_service.as_of`; the parcel and its neighbours are the cadastre as it is today. Without a date the
+  content has no ``as_of`` at all (its JSON is what it was before dates were possible);
 * the map extract (:class:`MapExtract`: the scale chosen, the zones, red lines, building lines and neighbouring
   parcels in the map's box);
 * the **pins**: the plan rows it was drawn from (table, id, row version), as recorded permit checks pin theirs
@@ -21,6 +25,7 @@ stored at issue (:mod:`gis_service.certificates.document`).
 from __future__ import annotations
 
 import json
+from datetime import date
 from importlib.resources import files
 from typing import Any, Literal
 
@@ -29,7 +34,7 @@ import shapely
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
-from gis_service.errors import NotFound, ValidationError
+from gis_service.errors import NotFound, PlanningError, ValidationError
 from gis_service.lookup import RULES, LookupQuery, lookup_json
 from gis_service.permits.check import pins_of
 from gis_service.rules import Site, envelope_of, fetch_site
@@ -43,12 +48,14 @@ __all__ = [
     "MAP_HEIGHT_MM",
     "MAP_SCALES",
     "MAP_WIDTH_MM",
+    "AsOfFacts",
     "CertificateContent",
     "LandUse",
     "LineFacts",
     "MapExtract",
     "MapFeature",
     "MissingItem",
+    "NoPlanInForce",
     "ParcelFacts",
     "PinnedRow",
     "PlanFacts",
@@ -78,6 +85,20 @@ Basis = Literal["plan", "no_limit", "no_data", "scanned_draft"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoPlanInForce(PlanningError, LookupError):
+    """No plan version was in force on the date asked: there is no planning information to certify (HTTP 404)."""
+
+    status_code = 404
+    code = "NoPlanInForce"
+
+
+class AsOfFacts(_Model):
+    """The date a certificate answers for (the plan versions in force that day) and the date asked."""
+
+    date: str = Field(description="The day the content answers for, YYYY-MM-DD")
+    requested: str = Field(description="The day asked for (a later day than today answers for today), YYYY-MM-DD")
 
 
 class LandUse(_Model):
@@ -214,6 +235,11 @@ class CertificateContent(_Model):
     """Everything a planning-information certificate says (see the module docstring)."""
 
     format: int = Field(default=1, description="The content's format version")
+    as_of: AsOfFacts | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,  # a certificate of today's plan keeps the JSON (and hash) it always had
+        description="The plan as of a date: the date answered for and the date asked; absent: the plan at issue",
+    )
     parcel: ParcelFacts
     plan_data: Literal["plan", "scanned_draft", "no_data"] = Field(
         description="What the plan says here: its data, a scanned draft, or nothing"
@@ -272,8 +298,8 @@ def find_parcel(conn: sa.Connection, *, ward: str | None, sheet_no: int, parcel_
 # -- the content -------------------------------------------------------------------------------------------------
 
 
-def certificate_content(conn: sa.Connection, parcel_id: int) -> CertificateContent:
-    """The content of the certificate of a parcel, on the plan as it is now.
+def certificate_content(conn: sa.Connection, parcel_id: int, *, as_of: date | None = None) -> CertificateContent:
+    """The content of the certificate of a parcel, on the plan as it is now or as it stood on ``as_of``.
 
     Parameters
     ----------
@@ -281,21 +307,32 @@ def certificate_content(conn: sa.Connection, parcel_id: int) -> CertificateConte
         A SQLAlchemy connection (psycopg 3); nothing is written.
     parcel_id
         The parcel's id (:func:`find_parcel` finds it by ward, sheet and parcel number).
+    as_of
+        A date: the plan versions in force that day (:func:`gis_service.as_of.plans_in_force`; a later day than
+        today answers for today). ``None``: the approved versions.
 
     Raises
     ------
     NotFound
         No parcel with that id.
+    NoPlanInForce
+        ``as_of`` is before the decision of any plan version.
     """
     pg = _psycopg(conn)
-    answer = json.loads(lookup_json(pg, LookupQuery(parcel_id=parcel_id)))
-    site = fetch_site(pg, parcel_id=parcel_id)
+    answer = json.loads(lookup_json(pg, LookupQuery(parcel_id=parcel_id), as_of=as_of))
+    dated = None if as_of is None else answer["as_of"]
+    if dated is not None and answer["plan_data"] == "no_plan_in_force":
+        raise _no_plan_in_force(pg, dated["requested"])
+    plan_ids = None if dated is None else [p["id"] for p in dated["plans"]]
+    site = fetch_site(pg, parcel_id=parcel_id, plan_ids=plan_ids)
     summary = EnvelopeSummary.model_validate(envelope_summary(envelope_of(site)))
     governing = {z.id: float(shapely.area(shapely.intersection(g, site.lot))) for z, g in governing_zones(site)}
     zones = [_zone(z, site, governing.get(z["id"], 0.0)) for z in answer["zones"]]
     plans = _plans(site, answer)
     parcel = _parcel(answer["parcel"], site)
+    facts = None if dated is None else AsOfFacts(date=dated["date"], requested=dated["requested"])
     return CertificateContent(
+        as_of=facts,
         parcel=parcel,
         plan_data=answer["plan_data"],
         zones=zones,
@@ -303,9 +340,21 @@ def certificate_content(conn: sa.Connection, parcel_id: int) -> CertificateConte
         red_lines=_lines(site, site.red_lines),
         building_lines=_lines(site, site.building_lines),
         envelope=summary,
-        missing=_missing(answer["plan_data"], zones, parcel, site, summary),
-        map=map_extract(pg, site, parcel_id),
+        missing=_missing(answer["plan_data"], zones, parcel, site, summary, facts),
+        map=map_extract(pg, site, parcel_id, plan_ids=plan_ids),
         pins=_pins(site),
+    )
+
+
+def _no_plan_in_force(pg: psycopg.Connection[Any], requested: str) -> NoPlanInForce:
+    row = pg.execute(
+        "SELECT to_char(min(decision_date), 'YYYY-MM-DD') FROM planning.plans "
+        "WHERE status IN ('approved', 'superseded')"
+    ).fetchone()
+    first = None if row is None else row[0]
+    since = f"; the earliest decision of a published plan is dated {first}" if first else ""
+    return NoPlanInForce(
+        f"no plan was in force on {requested} (as_of){since}: there is no planning information to certify for that date"
     )
 
 
@@ -412,15 +461,29 @@ def lower_first(label: str) -> str:
 
 
 def _missing(
-    plan_data: str, zones: list[ZoneFacts], parcel: ParcelFacts, site: Site, envelope: EnvelopeSummary
+    plan_data: str,
+    zones: list[ZoneFacts],
+    parcel: ParcelFacts,
+    site: Site,
+    envelope: EnvelopeSummary,
+    as_of: AsOfFacts | None,
 ) -> list[MissingItem]:
     items: list[MissingItem] = []
-    if plan_data == "no_data":
+    if plan_data == "no_data" and as_of is None:
         items.append(
             MissingItem(
                 topic="no_plan",
                 text_vi="Không có quy hoạch đã được phê duyệt tại thửa đất này.",
                 text_en="No approved plan covers this parcel.",
+            )
+        )
+    elif plan_data == "no_data" and as_of is not None:
+        y, m, d = as_of.date.split("-")
+        items.append(
+            MissingItem(
+                topic="no_plan",
+                text_vi=f"Không có quy hoạch có hiệu lực tại thửa đất này vào ngày {d}/{m}/{y}.",
+                text_en=f"No plan in force on {as_of.date} covers this parcel.",
             )
         )
     for z in zones:
@@ -510,17 +573,30 @@ def choose_scale(width_m: float, height_m: float) -> int:
 
 
 _MAP_SQL = (files("gis_service.certificates") / "map_extract.sql").read_text(encoding="utf-8")
+_APPROVED = "WHERE status = 'approved'"
+assert _MAP_SQL.count(_APPROVED) == 1, "map_extract.sql: the plans are chosen in one place"
+#: The same statement on a past date: the plan versions in force then (gis_service.as_of), bound as ``plan_ids``.
+_MAP_SQL_AS_OF = _MAP_SQL.replace(_APPROVED, "WHERE id = ANY(%(plan_ids)s::int[])")
 
 
-def map_extract(pg: psycopg.Connection[Any], site: Site, parcel_id: int) -> MapExtract:
-    """The map extract around the site's lot: the scale chosen, and the plans and parcels in its box."""
+def map_extract(
+    pg: psycopg.Connection[Any], site: Site, parcel_id: int, *, plan_ids: list[int] | None = None
+) -> MapExtract:
+    """The map extract around the site's lot: the scale chosen, and the plans and parcels in its box.
+
+    The plans are the approved versions, or the versions ``plan_ids`` (those in force on a date); the parcels are
+    the cadastre as it is today.
+    """
     x0, y0, x1, y1 = (float(v) for v in shapely.bounds(site.lot))
     denominator = choose_scale(x1 - x0, y1 - y0)
     half_w, half_h = MAP_WIDTH_MM * denominator / 2000, MAP_HEIGHT_MM * denominator / 2000
     cx, cy = round((x0 + x1) / 2, 2), round((y0 + y1) / 2, 2)
     bbox = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
-    params = {"x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3], "parcel_id": parcel_id}
-    row = pg.execute(_MAP_SQL, params, prepare=True).fetchone()
+    params: dict[str, Any] = {"x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3], "parcel_id": parcel_id}
+    sql = _MAP_SQL if plan_ids is None else _MAP_SQL_AS_OF
+    if plan_ids is not None:
+        params["plan_ids"] = plan_ids
+    row = pg.execute(sql, params, prepare=True).fetchone()
     assert row is not None
     found = json.loads(row[0])
     zones = [MapFeature.model_validate(z) for z in found["zones"]]

@@ -1,11 +1,12 @@
 """The certificate as a document: an A4 PDF (reportlab) and a standalone HTML page, in Vietnamese or English.
 
 Laid out like an official Vietnamese document: the issuer and number on the left, the Quốc hiệu and the place and
-date on the right, the title, then the numbered sections of :mod:`gis_service.certificates.sections` (the parcel,
-the map extract at its scale with north arrow, scale bar and legend, the zones and their rules, the red and
-building lines, the envelope, the plans with their decisions, what cannot be settled), and the issue block (number,
-time, issuer, verify address and its QR code). Every page's footer names the plan versions the content was drawn
-from. A certificate without a number is a preview, marked so across every page.
+date on the right, the title (and, for a certificate of the plan on a date, that date in both languages), then the
+numbered sections of :mod:`gis_service.certificates.sections` (the parcel, the map extract at its scale with north
+arrow, scale bar and legend, the zones and their rules, the red and building lines, the envelope, the plans with
+their decisions, what cannot be settled), and the issue block (number, time, issuer, verify address and its QR
+code). Every page's footer names the plan versions the content was drawn from. A certificate without a number is a
+preview, marked so across every page.
 
 :func:`render_pdf` is deterministic: the same content and stamp give the same bytes (reportlab's invariant mode,
 the PDF's dates set to the time of issue), so an issued certificate can be rendered again byte for byte.
@@ -24,7 +25,17 @@ from typing import Any
 from gis_service import printing
 from gis_service.certificates.content import CertificateContent
 from gis_service.certificates.figures import MM, legend_figure, map_figure, qr_figure
-from gis_service.certificates.sections import Bullets, KeyValues, MapBlock, Section, Table, sections, t
+from gis_service.certificates.sections import (
+    MONTHS_EN,
+    Bullets,
+    KeyValues,
+    MapBlock,
+    Section,
+    Table,
+    as_of_line,
+    sections,
+    t,
+)
 from gis_service.errors import ValidationError
 from gis_service.printing import FONT_DIRS, check_lang
 
@@ -32,9 +43,6 @@ __all__ = ["VIETNAM_TIME", "Stamp", "render_html", "render_pdf"]
 
 #: Asia/Ho_Chi_Minh: UTC+7 all year (no daylight saving since 1975), so no time-zone database is needed.
 VIETNAM_TIME = timezone(timedelta(hours=7), "ICT")
-MONTHS_EN = (
-    "January February March April May June July August September October November December".split()  # noqa: SIM905
-)
 
 
 @dataclass(frozen=True)
@@ -160,8 +168,9 @@ def _p(text: str, style: Any) -> Any:
     return Paragraph(html.escape(text).replace("\n", "<br/>"), style)
 
 
-def _heading(stamp: Stamp, st: _Styles, width: float) -> list[Any]:
-    """The issuer and number (left), the Quốc hiệu with the place and date (right), then the title."""
+def _heading(content: CertificateContent, stamp: Stamp, st: _Styles, width: float) -> list[Any]:
+    """The issuer and number (left), the Quốc hiệu with the place and date (right), then the title (and the date
+    the plan is given as of)."""
     from reportlab.platypus import Paragraph, Table, TableStyle
 
     lang = stamp.lang
@@ -179,7 +188,11 @@ def _heading(stamp: Stamp, st: _Styles, width: float) -> list[Any]:
     right.append(_p(_place_date(stamp), st.centre))
     table = Table([[left, right]], colWidths=[width * 0.42, width * 0.58])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-    return [table, _p(t("title", lang), st.title), _p(t("subtitle", lang), st.subtitle)]
+    out = [table, _p(t("title", lang), st.title), _p(t("subtitle", lang), st.subtitle)]
+    dated = as_of_line(content, lang)
+    if dated is not None:
+        out.append(_p(dated, st.centre_bold))
+    return out
 
 
 def _key_values(block: KeyValues, st: _Styles, width: float) -> Any:
@@ -361,7 +374,7 @@ def render_pdf(content: CertificateContent, stamp: Stamp, *, font_dirs: tuple[Pa
     lang = stamp.lang
     st = _styles(font_dirs)
     width = A4[0] - 30 * MM
-    story = _heading(stamp, st, width)
+    story = _heading(content, stamp, st, width)
     parts = sections(content, lang)
     for s in parts:
         story += _section(content, s, st, width, lang)
@@ -482,6 +495,8 @@ def render_html(content: CertificateContent, stamp: Stamp) -> str:
     nation_en = f'<p class="small">{_e(t("nation_en", lang))}</p>' if t("nation_en", lang) else ""
     authority = "<br>".join(_e(line) for line in t("authority", lang).split("\n"))
     title = f"{t('title', lang)} — {_number(stamp)}"
+    dated = as_of_line(content, lang)
+    as_of = "" if dated is None else f'<p class="subtitle b">{_e(dated)}</p>'
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{_e(title)}</title><style>{_CSS}</style></head><body><main>
@@ -489,7 +504,7 @@ def render_html(content: CertificateContent, stamp: Stamp) -> str:
 <p>{_e(t("number", lang))}: {_e(_number(stamp))}</p></div>
 <div class="right"><p class="b">{_e(t("nation", lang))}</p><p class="b u">{_e(t("motto", lang))}</p>{nation_en}
 <p>{_e(_place_date(stamp))}</p></div></header>
-<h1>{_e(t("title", lang))}</h1><p class="subtitle">{_e(t("subtitle", lang))}</p>
+<h1>{_e(t("title", lang))}</h1><p class="subtitle">{_e(t("subtitle", lang))}</p>{as_of}
 {body}{_html_issue(stamp, len(parts) + 1)}
 <footer>{_e(footer_text(content, lang))} · {_e(t("number", lang))} {_e(_number(stamp))}</footer>
 </main></body></html>

@@ -1,4 +1,5 @@
--- The map extract of a certificate: what the approved plans and the cadastre hold in a box (EPSG:9214 metres),
+-- The map extract of a certificate: what the approved plans (on a date: the versions in force then, chosen by
+-- content.py in the plans CTE) and the cadastre hold in a box (EPSG:9214 metres),
 -- cut to the box (ST_ClipByBox2D, repaired where the cut left a shape invalid), coordinates to the centimetre. Zones come least detailed plan first, so the most detailed
 -- plan is drawn on top where plans of several levels overlap.
 WITH box AS MATERIALIZED (

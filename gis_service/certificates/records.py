@@ -1,9 +1,9 @@
 """Issued certificates: issue, get, list, revoke and re-render the records of ``planning.certificates``.
 
-Issuing draws the parcel's content now, gives it the next number, renders the PDF, signs it at the issue time and
-keeps the record: the content as exact JSON text, who and when, the signed PDF's SHA-256 and the signer. The PDF is
-not kept: :func:`rerender` makes it again from the record, byte for byte (the rendering and the signature are
-deterministic), and the SHA-256 proves it is the same.
+Issuing draws the parcel's content now (on the plan as it stood on a date, when one is asked), gives it the next
+number, renders the PDF, signs it at the issue time and keeps the record: the content as exact JSON text, who and
+when, the signed PDF's SHA-256 and the signer. The PDF is not kept: :func:`rerender` makes it again from the record,
+byte for byte (the rendering and the signature are deterministic), and the SHA-256 proves it is the same.
 
 Functions take a SQLAlchemy connection inside the caller's transaction and never commit.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -161,6 +161,7 @@ def issue_certificate(
     lang: Lang = "vi",
     base_url: str,
     prefix: str = "HUE",
+    as_of: date | None = None,
 ) -> Issued:
     """Issue a numbered, signed certificate of a parcel's planning information, and keep its record.
 
@@ -180,10 +181,13 @@ def issue_certificate(
         The service's public URL: the document links to ``{base_url}/certificates/{number}/verify``.
     prefix
         First part of the number (``HUE-2026-000123``).
+    as_of
+        The plan as it stood on this date (the versions in force then); ``None``: the plan now.
     """
     if not user.strip():
         raise ValidationError("a certificate needs the name of who issues it")
-    content = certificate_content(conn, parcel_id)  # NotFound for an unknown parcel, before a number is taken
+    # NotFound for an unknown parcel, NoPlanInForce for a date before any plan: before a number is taken
+    content = certificate_content(conn, parcel_id, as_of=as_of)
     serial, now = conn.execute(
         sa.text("SELECT nextval('planning.certificate_serial'), date_trunc('second', clock_timestamp())")
     ).one()
@@ -285,9 +289,11 @@ def record_html(record: CertificateRecord) -> str:
     return render_html(record.content(), record.stamp())
 
 
-def preview(conn: Connection, parcel_id: int, *, lang: Lang, fmt: Literal["pdf", "html"]) -> bytes | str:
-    """An unnumbered, unsigned certificate of a parcel as it stands now: anyone may ask for one."""
-    content = certificate_content(conn, parcel_id)
+def preview(
+    conn: Connection, parcel_id: int, *, lang: Lang, fmt: Literal["pdf", "html"], as_of: date | None = None
+) -> bytes | str:
+    """An unnumbered, unsigned certificate of a parcel as it stands now (or on ``as_of``): anyone may ask for one."""
+    content = certificate_content(conn, parcel_id, as_of=as_of)
     now = conn.execute(sa.text("SELECT date_trunc('second', clock_timestamp())")).scalar_one()
     stamp = Stamp(number=None, issued_at=signing_time(now), issued_by=None, verify_url=None, lang=lang)
     return render_pdf(content, stamp) if fmt == "pdf" else render_html(content, stamp)

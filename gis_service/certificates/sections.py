@@ -14,7 +14,24 @@ from gis_service.certificates.content import CertificateContent, LineFacts, Rule
 from gis_service.rules.answers import Figure as CapacityFigure
 from gis_service.rules.tables import qcvn_tables
 
-__all__ = ["Bullets", "KeyValues", "MapBlock", "Section", "Table", "num", "rule_value", "sections", "t"]
+__all__ = [
+    "MONTHS_EN",
+    "Bullets",
+    "KeyValues",
+    "MapBlock",
+    "Section",
+    "Table",
+    "as_of_line",
+    "long_date",
+    "num",
+    "rule_value",
+    "sections",
+    "t",
+]
+
+MONTHS_EN = (
+    "January February March April May June July August September October November December".split()  # noqa: SIM905
+)
 
 TEXT = {
     "authority": ("HỆ THỐNG THÔNG TIN QUY HOẠCH\nTHÀNH PHỐ HUẾ", "HUẾ PLANNING INFORMATION SYSTEM"),
@@ -145,6 +162,33 @@ RULE_WORDS = {
 UNITS = {"floors": ("tầng", "floors"), "ratio": ("lần", ""), "m²": ("m²", "m²"), "m": ("m", "m"), "%": ("%", "%")}
 #: Zone rules whose number is a count of floors or a ratio (the catalogue gives them no unit).
 RULE_UNITS = {"max_floors": "floors", "min_floors": "floors", "max_far": "ratio"}
+
+
+def long_date(iso: str, lang: str) -> str:
+    """A YYYY-MM-DD date as a sentence writes it: ``01/07/2024`` in Vietnamese, ``1 July 2024`` in English.
+
+    >>> long_date("2024-07-01", "vi"), long_date("2024-07-01", "en")
+    ('01/07/2024', '1 July 2024')
+    """
+    y, m, d = iso.split("-")
+    return f"{d}/{m}/{y}" if lang == "vi" else f"{int(d)} {MONTHS_EN[int(m) - 1]} {y}"
+
+
+def as_of_line(c: CertificateContent, lang: str) -> str | None:
+    """The line under the title of a certificate drawn for a date, in both languages (``lang``'s first); ``None``
+    for a certificate of the plan at issue.
+
+    A date asked after the day of issue answers for that day: the line says so.
+    """
+    if c.as_of is None:
+        return None
+    day, asked = c.as_of.date, c.as_of.requested
+    vi = f"Thông tin quy hoạch tại ngày {long_date(day, 'vi')}"
+    en = f"Planning information as of {long_date(day, 'en')}"
+    if asked != day:
+        vi += f" (ngày yêu cầu {long_date(asked, 'vi')} chưa đến)"
+        en += f" (asked for {long_date(asked, 'en')}, a day still to come)"
+    return f"{vi} / {en}" if lang == "vi" else f"{en} / {vi}"
 
 
 def t(key: str, lang: str) -> str:

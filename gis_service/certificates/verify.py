@@ -9,7 +9,9 @@ the same (a later version may lay the bytes out otherwise: the verdict says so, 
 
 Whether the plan changed for the parcel since issue: its content is drawn again now and its pinned plan rows
 (table, id, row version) compared with those issued; the differences are told in words
-(:func:`~gis_service.certificates.changes.changes_between`).
+(:func:`~gis_service.certificates.changes.changes_between`). A certificate of the plan on a date is compared with
+the plan in force today too (what a holder wants to know is whether it still holds), and the verdict names that
+date (``as_of``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy.engine import Connection
 from gis_service.certificates.changes import changes_between
 from gis_service.certificates.content import CertificateContent, certificate_content
 from gis_service.certificates.records import CertificateRecord, get_certificate, rerender
+from gis_service.certificates.sections import long_date
 from gis_service.certificates.signing import SigningKey, validate_pdf
 from gis_service.errors import NotFound
 
@@ -68,8 +71,14 @@ class Verdict(BaseModel):
         description="The PDF made again from the record has the issued SHA-256 (false: the software changed since; "
         "null: not tried, another key signed it)",
     )
+    as_of: str | None = Field(
+        default=None,
+        description="The date the certificate gives the plan as of (YYYY-MM-DD); null: the plan at issue",
+    )
     file: FileCheck | None = None
-    plan: PlanSince | None = None
+    plan: PlanSince | None = Field(
+        default=None, description="Whether the plan in force today differs from the one the certificate gives"
+    )
     demo_key: bool = Field(default=False, description="Signed with the self-signed demo key")
 
 
@@ -105,7 +114,9 @@ def verify_certificate(
         demo_key=record.signer_demo,
     )
     if verdict.content_intact:  # a record changed behind the service's back is not read further
-        p = record.content().parcel
+        content = record.content()
+        verdict.as_of = None if content.as_of is None else content.as_of.date
+        p = content.parcel
         verdict.parcel = {
             "id": p.id,
             "ward": p.ward,
@@ -221,7 +232,14 @@ def _messages(record: CertificateRecord, verdict: Verdict) -> tuple[str, str]:
             " The software changed since issue: the PDF made again is no longer identical to the one issued; a file"
             " you hold is checked against the hash at issue."
         )
+    if verdict.as_of is not None:
+        vi += f" Phiếu nêu thông tin quy hoạch tại ngày {long_date(verdict.as_of, 'vi')}."
+        en += f" It gives the planning information as of {long_date(verdict.as_of, 'en')}."
     if verdict.plan is not None and verdict.plan.changed:
-        vi += " Quy hoạch của thửa đất đã thay đổi kể từ ngày cấp."
-        en += " The plan for the parcel has changed since it was issued."
+        if verdict.as_of is None:
+            vi += " Quy hoạch của thửa đất đã thay đổi kể từ ngày cấp."
+            en += " The plan for the parcel has changed since it was issued."
+        else:
+            vi += " Quy hoạch đang có hiệu lực của thửa đất khác với quy hoạch tại ngày đó."
+            en += " The plan in force for the parcel today differs from the plan as of that date."
     return vi, en

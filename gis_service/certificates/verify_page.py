@@ -9,6 +9,7 @@ from datetime import datetime
 from html import escape
 
 from gis_service.certificates.document import VIETNAM_TIME
+from gis_service.certificates.sections import long_date
 from gis_service.certificates.verify import Verdict
 
 __all__ = ["verify_html"]
@@ -82,6 +83,9 @@ def _record_rows(v: Verdict) -> list[str]:
         _row("Mã băm SHA-256 của tệp PDF", "SHA-256 of the PDF", f"<code>{_e(c.get('pdf_sha256', '—'))}</code>"),
         _row("Nội dung khớp mã băm", "Content matches its hash", _yes_no(v.content_intact)),
     ]
+    if v.as_of is not None:
+        day = f"{_e(long_date(v.as_of, 'vi'))} <span class='en'>({_e(long_date(v.as_of, 'en'))})</span>"
+        rows.insert(3, _row("Thông tin quy hoạch tại ngày", "Planning information as of", day))
     if v.reproduced is not None:
         rows.append(_row("Tạo lại PDF cho cùng mã băm", "PDF re-rendered to the same hash", _yes_no(v.reproduced)))
     revoked = c.get("revoked")
@@ -107,6 +111,8 @@ def _file_rows(v: Verdict) -> list[str]:
 def _plan_block(v: Verdict) -> str:
     if v.plan is None:
         return ""
+    if v.as_of is not None:
+        return _dated_plan_block(v)
     if not v.plan.changed:
         return (
             "<h2>Quy hoạch từ ngày cấp <span class='en'>Plan since issue</span></h2>"
@@ -119,6 +125,25 @@ def _plan_block(v: Verdict) -> str:
         "<p><strong>Quy hoạch của thửa đất đã thay đổi kể từ ngày cấp.</strong><br>"
         "<span class='en'>The plan for the parcel has changed since the certificate was issued.</span></p>"
         f"<ul>{items}</ul>"
+    )
+
+
+def _dated_plan_block(v: Verdict) -> str:
+    """A certificate of the plan on a date: compared with the plan in force today."""
+    assert v.plan is not None and v.as_of is not None
+    vi, en = _e(long_date(v.as_of, "vi")), _e(long_date(v.as_of, "en"))
+    head = "<h2>Quy hoạch hiện hành <span class='en'>The plan in force today</span></h2>"
+    if not v.plan.changed:
+        return (
+            f"{head}<p>Quy hoạch đang có hiệu lực của thửa đất giống quy hoạch tại ngày {vi} mà phiếu nêu.<br>"
+            f"<span class='en'>The plan in force for the parcel today is the plan as of {en} the certificate "
+            "gives.</span></p>"
+        )
+    items = "".join(f"<li>{_e(change)}</li>" for change in v.plan.changes)
+    return (
+        f"{head}<p><strong>Quy hoạch đang có hiệu lực của thửa đất khác với quy hoạch tại ngày {vi} mà phiếu nêu."
+        f"</strong><br><span class='en'>The plan in force for the parcel today differs from the plan as of {en} "
+        f"the certificate gives.</span></p><ul>{items}</ul>"
     )
 
 

@@ -44,6 +44,7 @@ def certificates() -> None:
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="PDF file [NUMBER.pdf].")
 @click.option("--user", default=None, help="Who issues it (a user name; its full name is printed) [login name].")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="The plan as it stood on this date.")
 @click.pass_context
 def issue(
     ctx: click.Context,
@@ -54,14 +55,20 @@ def issue(
     lang: str,
     out: Path | None,
     user: str | None,
+    as_of: str | None,
 ) -> None:
-    """Issue a numbered, signed certificate of a parcel; print its number, write its PDF."""
+    """Issue a numbered, signed certificate of a parcel; print its number, write its PDF.
+
+    With --as-of, the certificate gives the plan versions in force on that date (today when it is later).
+    """
+    from gis_service.as_of import parse_as_of
     from gis_service.certificates.content import find_parcel
     from gis_service.certificates.records import issue_certificate
     from gis_service.certificates.signing import configured_key
 
     if (parcel_id is None) == (sheet_no is None or parcel_no is None):
         raise click.UsageError("give --parcel ID, or --sheet and --parcel-no (and --ward where numbers repeat)")
+    day = None if as_of is None else parse_as_of(as_of, name="--as-of")
     settings = get_settings(ctx)
     key = configured_key(settings.certificates)
     engine = _engine(ctx)
@@ -78,6 +85,7 @@ def issue(
                 lang="en" if lang == "en" else "vi",
                 base_url=settings.base_url(),
                 prefix=settings.certificates.serial_prefix,
+                as_of=day,
             )
     finally:
         engine.dispose()
@@ -85,7 +93,9 @@ def issue(
     target.write_bytes(issued.pdf)
     if key.demo:
         say("signed with the self-signed demo key: the signature proves the file unchanged, not who issued it")
-    say(f"issued {issued.record.number} for parcel {parcel_id}, written to {target}")
+    dated = issued.record.content().as_of
+    on = "" if dated is None else f" (the plan as of {dated.date})"
+    say(f"issued {issued.record.number} for parcel {parcel_id}{on}, written to {target}")
     click.echo(issued.record.number)
 
 
