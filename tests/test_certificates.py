@@ -404,8 +404,61 @@ def test_plan_change_since_issue_is_listed_and_the_certificate_still_rerenders(
             page = http.get(f"/certificates/{number}/verify")
             assert "đã thay đổi kể từ ngày cấp" in page.text and "has changed since" in page.text
             assert http.get(f"/certificates/{number}").content == pdf  # re-rendered from the record, unchanged
+            # on either side of the new version's decision (10/02/2026): each version's zone A
+            dated, dated_pdf = issue(http, officer, ids["parcel"], as_of="2026-02-09")
+            later, _ = issue(http, officer, ids["parcel"], as_of="2026-02-10")
+            assert verdict(http, later)["plan"] == {"changed": False, "changes": []}
+            answer = verdict(http, dated)
+            assert answer["as_of"] == "2026-02-09" and answer["plan"]["changed"] is True  # against today's plan
+            assert "Ô A: chức năng sử dụng đất ODT → TMD" in " ".join(answer["plan"]["changes"])
+            assert "as of 9 February 2026" in answer["message_en"] and "ngày 09/02/2026" in answer["message_vi"]
+            assert "differs from the plan as of that date" in answer["message_en"]
+            told_page = http.get(f"/certificates/{dated}/verify").text
+            assert "Planning information as of" in told_page and "differs from the plan as of 9 February" in told_page
+            again = http.get(f"/certificates/{dated}")
+            assert again.content == dated_pdf and again.headers["x-same-as-issued"] == "true"
     finally:
         db_server.drop(url)
+
+
+def test_a_certificate_of_the_plan_on_a_date(
+    http: httpx.Client, officer: dict[str, str], cert_db: tuple[str, dict[str, int]], keys: Path, tmp_path: Path
+) -> None:
+    url, ids = cert_db
+    number, pdf = issue(http, officer, ids["parcel"], as_of="2025-03-01")  # the plan's decision date
+    again = http.get(f"/certificates/{number}")
+    assert again.content == pdf and again.headers["x-same-as-issued"] == "true"
+    answer = verdict(http, number)
+    assert answer["status"] == "valid" and answer["as_of"] == "2025-03-01" and answer["reproduced"] is True
+    assert answer["plan"] == {"changed": False, "changes": []}
+    assert "It gives the planning information as of 1 March 2025." in answer["message_en"]
+    plain, _ = issue(http, officer, ids["parcel"])
+    assert verdict(http, plain)["as_of"] is None
+    html = http.post("/certificates", json={"parcel_id": ids["parcel"], "format": "html", "as_of": "2025-03-01"})
+    assert html.status_code == 200
+    assert "Thông tin quy hoạch tại ngày 01/03/2025 / Planning information as of 1 March 2025" in html.text
+    # before the plan's decision: no certificate (nor preview), and no number taken
+    listed = len(http.get("/certificates", headers=officer).json()["certificates"])
+    for extra in ({"issue": True}, {}):
+        r = http.post(
+            "/certificates", json={"parcel_id": ids["parcel"], "as_of": "2025-02-28", **extra}, headers=officer
+        )
+        assert r.status_code == 404 and r.json()["code"] == "NoPlanInForce", r.text
+        assert "no plan was in force on 2025-02-28" in r.json()["description"]
+    assert len(http.get("/certificates", headers=officer).json()["certificates"]) == listed
+    for bad in ("2025-13-01", "01/03/2025", "20250301", 20250301, "", "2025-03-01T00:00"):
+        r = http.post("/certificates", json={"parcel_id": ids["parcel"], "as_of": bad})
+        assert r.status_code == 400 and "as_of" in r.json()["description"], (bad, r.text)
+    # the command line
+    out = tmp_path / "dated.pdf"
+    args = ["certificates", "issue", "--parcel", str(ids["parcel"]), "--out", str(out), "--user", "lan.nguyen"]
+    result = run_cli(url, keys, *args, "--as-of", "2025-03-01")
+    assert result.exit_code == 0 and "the plan as of 2025-03-01" in result.stderr, result.output
+    assert verdict(http, result.stdout.strip())["as_of"] == "2025-03-01"
+    refused = run_cli(url, keys, *args, "--as-of", "2025-02-28")
+    assert refused.exit_code == 1 and "no plan was in force on 2025-02-28" in refused.output
+    malformed = run_cli(url, keys, *args, "--as-of", "1/3/2025")
+    assert malformed.exit_code == 1 and "--as-of must be a date" in malformed.output
 
 
 def test_keys_must_sign_reproducibly_and_match_their_certificate(keys: Path, tmp_path: Path) -> None:
