@@ -482,3 +482,30 @@ def test_envelope_heights_follow_the_plan_rules() -> None:
     assert building({"height_m": 7.2, "floors": 2}, o) == 7.2
     assert building({"height_m": None, "floors": 2}, o) == 7.0
     assert building({"height_m": None, "floors": None}, o) == TileOptions().default_building_height_m
+
+
+def test_a_queued_rebuild_waits_for_another_build_of_the_folder(tmp_path: Path) -> None:
+    """The command line refuses at once; the job runner's rebuild waits its turn (no failed job under load)."""
+    import threading
+    import time
+
+    from tiles.build import _locked
+
+    held, release = threading.Event(), threading.Event()
+
+    def other_build() -> None:
+        with _locked(tmp_path):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_build)
+    thread.start()
+    assert held.wait(10)
+    with pytest.raises(ValidationError, match="another 'planning tiles build'"), _locked(tmp_path):
+        pass
+    threading.Timer(0.5, release.set).start()
+    started = time.monotonic()
+    with _locked(tmp_path, wait_s=10):
+        waited = time.monotonic() - started
+    thread.join()
+    assert 0.3 < waited < 10

@@ -117,13 +117,20 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
 
 
 @contextmanager
-def _locked(out_dir: Path) -> Iterator[None]:
+def _locked(out_dir: Path, wait_s: float = 0.0) -> Iterator[None]:
     out_dir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
     with (out_dir / ".build.lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ValidationError(f"another 'planning tiles build' is writing to {out_dir}: wait for it") from None
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ValidationError(
+                        f"another 'planning tiles build' is writing to {out_dir}: wait for it"
+                    ) from None
+                time.sleep(0.2)
         try:
             yield
         finally:
@@ -411,6 +418,7 @@ def build_tilesets(
     layers: Sequence[str] = ("zones", "buildings", "parcels"),
     options: TileOptions | None = None,
     progress: Progress | None = None,
+    wait_s: float = 0.0,
 ) -> list[LayerReport]:
     """Build (or bring up to date) the tilesets of ``layers`` in ``out_dir``.
 
@@ -426,11 +434,14 @@ def build_tilesets(
         and parcels.
     layers
         Any of ``zones``, ``buildings``, ``parcels``.
+    wait_s
+        How long to wait for another build writing to the same folder to finish (0: refuse at once, as the
+        command line does; the job runner waits, since a rebuild queued behind another is still wanted).
 
     Raises
     ------
     ValidationError
-        An unknown layer, or another build writing to the same folder.
+        An unknown layer, or another build writing to the same folder (after ``wait_s``).
     NotFound
         No plan with that code.
     """
@@ -445,7 +456,7 @@ def build_tilesets(
         ground_level_m=options.ground_level_m, geoid_offset_m=options.geoid_offset_m, dem_path=options.dem_path
     )
     reports = []
-    with _locked(out_dir), engine.connect() as conn:
+    with _locked(out_dir, wait_s), engine.connect() as conn:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")  # one snapshot for every query
         with conn.begin():
             if plan is not None:

@@ -13,6 +13,9 @@ from gis_service.jobs import TILES_REBUILD, Handler, Progress
 from gis_service.settings import Settings
 from tiles.build import TileOptions, build_tilesets
 
+#: How long a rebuild waits for another build of the same folder (another job, another process, the command line).
+BUILD_WAIT_S = 600.0
+
 __all__ = ["HANDLERS", "rebuild_tiles"]
 
 
@@ -42,6 +45,7 @@ def rebuild_tiles(settings: Settings, engine: Engine, params: dict[str, Any], pr
         layers=params.get("layers") or ("zones", "buildings", "parcels"),
         options=TileOptions(**ts.model_dump(exclude={"out_dir"})),
         progress=progress,
+        wait_s=BUILD_WAIT_S,
     )
     return {
         "layers": [
