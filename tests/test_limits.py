@@ -108,8 +108,10 @@ def test_a_30_mb_body_is_refused_at_once_and_memory_stays(client: TestClient, bi
     elapsed = time.perf_counter() - start
     assert r.status_code == 413, r.text[:300]
     assert r.json()["code"] == "PayloadTooLarge" and "1 MB" in r.json()["description"]
+    after = rss_mb()
+    print(f"\n{route}: {len(body) / MB:.0f} MB refused in {elapsed * 1e3:.1f} ms; RSS {baseline:.0f} -> {after:.0f} MB")
     assert elapsed < 0.1, f"refused in {elapsed:.3f} s"
-    assert rss_mb() - baseline < 50, f"RSS grew from {baseline:.0f} MB to {rss_mb():.0f} MB"
+    assert after - baseline < 50, f"RSS grew from {baseline:.0f} MB to {after:.0f} MB"
 
 
 def test_edits_keep_their_20_mb_limit(client: TestClient) -> None:
@@ -155,6 +157,7 @@ def test_refused_before_the_body_is_sent_over_real_http(live_url: str, big_body:
         answer = s.recv(65536)
         elapsed = time.perf_counter() - start
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    print(f"\n{path} over HTTP: refused in {elapsed * 1000:.1f} ms")
     assert elapsed < 0.1, f"{path}: refused in {elapsed:.3f} s"
     assert rss_mb() - baseline < 50
 
