@@ -5,6 +5,7 @@ import { Map3D } from "./map3d.js";
 import { LEGEND as BASE_LEGEND } from "./basemap.js";
 import { envelopeSection, drawEnvelope, clearEnvelope } from "./envelope.js";
 import { asOfNote, setupAsOf, withAsOf } from "./asof.js";
+import { certificateSection } from "./certificate.js";
 
 const $ = (sel) => document.querySelector(sel);
 const app = {
@@ -158,6 +159,8 @@ export function renderAnswer(answer, extra = [], { fly = false } = {}) {
   }
   const note = asOfNote(answer);
   if (note) body.unshift(note);
+  const certificate = certificateSection(answer);
+  if (certificate) body.push(certificate);
   const envelope = envelopeSection(answer);
   if (envelope) body.push(envelope);
   const zones = answer.zones || [];

@@ -25,6 +25,7 @@ async function api(url, options = {}) {
 // ---------- sign in ----------
 function renderRoleTools() {
   const box = $("#role-tools");
+  document.dispatchEvent(new CustomEvent("viewer-session", { detail: session.user }));
   if (!session.user) {
     box.replaceChildren(el("button", { type: "button", id: "sign-in", text: t("sign_in"), onclick: showSignIn }));
     return;
