@@ -233,3 +233,21 @@ def test_two_drafts_of_one_plan_started_at_once_are_a_201_and_a_409(
         ).scalar_one()
     engine.dispose()
     assert drafts == 1
+
+
+# ---- answers without a body ----------------------------------------------------------------------------------
+def test_logging_out_is_a_204_without_a_body_and_the_connection_lives_on(
+    settings: Settings, bad_db: tuple[str, dict[str, Any]]
+) -> None:
+    # found by fuzzing: the 204 carried "null", which uvicorn refuses mid-answer, breaking the connection
+    engine = create_db_engine(bad_db[0], pool_size=1)
+    with engine.begin() as conn:
+        user = create_user(conn, f"hoa.pham.{secrets.token_hex(2)}", "planner", secrets.token_urlsafe(12))
+        token = issue_token(conn, user, ttl_s=600).access_token
+    engine.dispose()
+    with serve_app(create_app(settings)) as url, httpx.Client(base_url=url, timeout=30) as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        r = http.post("/auth/revoke", headers=headers)
+        assert r.status_code == 204 and r.content == b"" and "content-length" not in r.headers, r.headers
+        again = http.get("/auth/me", headers=headers)  # the same keep-alive connection
+        assert again.status_code == 401, again.text
