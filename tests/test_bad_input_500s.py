@@ -251,3 +251,26 @@ def test_logging_out_is_a_204_without_a_body_and_the_connection_lives_on(
         assert r.status_code == 204 and r.content == b"" and "content-length" not in r.headers, r.headers
         again = http.get("/auth/me", headers=headers)  # the same keep-alive connection
         assert again.status_code == 401, again.text
+
+
+# ---- refusals of the framework itself --------------------------------------------------------------------------
+def test_a_body_that_is_no_utf8_text_is_a_400_in_the_project_shape(
+    client: TestClient, bad_db: tuple[str, dict[str, Any]], auth_headers: Headers
+) -> None:
+    # found by fuzzing: FastAPI answered {"detail": "There was an error parsing the body"}, naming nothing
+    planner = auth_headers("planner", database_url=bad_db[0])
+    raw = b"\x03/\xefj\xbe4\xff"
+    headers = {**planner, "X-Change-Reason": "test", "Content-Type": "application/json"}
+    for path in (f"/plans/{DRAFT_CODE}/publish", "/permits/check"):
+        body = refused(client.post(path, content=raw, headers=headers), names="body")
+        assert "application/json" in body["description"]
+    form = {"Content-Type": "multipart/form-data; boundary=x"}
+    refused(client.post("/auth/token", content=b"username=a&password=%ff", headers=form), names="multipart")
+
+
+def test_no_such_address_and_another_method_are_answered_in_the_project_shape(client: TestClient) -> None:
+    body = refused(client.get("/plans/x/nothing"), 404, names="/plans/x/nothing")
+    assert body["code"] == "NotFound"
+    r = client.delete("/plans")
+    body = refused(r, 405, names="use GET")
+    assert body["code"] == "MethodNotAllowed" and r.headers["allow"] == "GET"
