@@ -120,6 +120,35 @@ def test_an_edit_refused_by_the_database_says_it_in_plain_words(
     assert "invalid input syntax" not in body["description"]
 
 
+@pytest.mark.parametrize(
+    ("prop", "value", "says"),
+    [
+        ("max_floors", True, "takes a number, not true or false"),
+        ("max_height_m", False, "takes a number, not true or false"),
+        ("max_floors", 2.5, "takes a whole number, not a fraction"),
+        ("name", ["Ô secret-1"], "takes a single value, not a list"),
+    ],
+)
+def test_a_property_of_the_wrong_json_type_is_a_400_naming_it(
+    client: TestClient, bad_db: tuple[str, dict[str, Any]], auth_headers: Headers, prop: str, value: Any, says: str
+) -> None:
+    # found by fuzzing: a JSON true for a number reached PostgreSQL as a boolean (DatatypeMismatch), a 500
+    planner = auth_headers("planner", database_url=bad_db[0])
+    item = f"/ogc/collections/zones/items/{bad_db[1]['draft_zone']}"
+    tag = client.get(item, headers=planner).headers["etag"]
+    headers = {**planner, "If-Match": tag, "X-Change-Reason": "test"}
+    body = refused(client.patch(item, json={"properties": {prop: value}}, headers=headers), names=says)
+    assert f"'{prop}'" in body["description"] and "secret" not in body["description"]
+    square = [[107.578, 16.4688], [107.579, 16.4688], [107.579, 16.4698], [107.578, 16.4698], [107.578, 16.4688]]
+    new = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [square]},
+        "properties": {"plan_id": bad_db[1]["draft"], "land_use_code": "ODT", prop: value},
+    }
+    refused(client.post("/ogc/collections/zones/items", json=new, headers=headers), names=says)
+    assert client.get(item, headers=planner).headers["etag"] == tag  # nothing written
+
+
 # ---- ids beyond bigint -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("field", ["red_line_id", "parcel_id", "sheet_no", "parcel_no"])
 def test_an_id_beyond_the_database_integers_is_a_400(client: TestClient, field: str) -> None:
