@@ -120,6 +120,35 @@ def test_an_edit_refused_by_the_database_says_it_in_plain_words(
     assert "invalid input syntax" not in body["description"]
 
 
+@pytest.mark.parametrize(
+    ("prop", "value", "says"),
+    [
+        ("max_floors", True, "takes a number, not true or false"),
+        ("max_height_m", False, "takes a number, not true or false"),
+        ("max_floors", 2.5, "takes a whole number, not a fraction"),
+        ("name", ["Ô secret-1"], "takes a single value, not a list"),
+    ],
+)
+def test_a_property_of_the_wrong_json_type_is_a_400_naming_it(
+    client: TestClient, bad_db: tuple[str, dict[str, Any]], auth_headers: Headers, prop: str, value: Any, says: str
+) -> None:
+    # found by fuzzing: a JSON true for a number reached PostgreSQL as a boolean (DatatypeMismatch), a 500
+    planner = auth_headers("planner", database_url=bad_db[0])
+    item = f"/ogc/collections/zones/items/{bad_db[1]['draft_zone']}"
+    tag = client.get(item, headers=planner).headers["etag"]
+    headers = {**planner, "If-Match": tag, "X-Change-Reason": "test"}
+    body = refused(client.patch(item, json={"properties": {prop: value}}, headers=headers), names=says)
+    assert f"'{prop}'" in body["description"] and "secret" not in body["description"]
+    square = [[107.578, 16.4688], [107.579, 16.4688], [107.579, 16.4698], [107.578, 16.4698], [107.578, 16.4688]]
+    new = {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [square]},
+        "properties": {"plan_id": bad_db[1]["draft"], "land_use_code": "ODT", prop: value},
+    }
+    refused(client.post("/ogc/collections/zones/items", json=new, headers=headers), names=says)
+    assert client.get(item, headers=planner).headers["etag"] == tag  # nothing written
+
+
 # ---- ids beyond bigint -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("field", ["red_line_id", "parcel_id", "sheet_no", "parcel_no"])
 def test_an_id_beyond_the_database_integers_is_a_400(client: TestClient, field: str) -> None:
@@ -233,3 +262,44 @@ def test_two_drafts_of_one_plan_started_at_once_are_a_201_and_a_409(
         ).scalar_one()
     engine.dispose()
     assert drafts == 1
+
+
+# ---- answers without a body ----------------------------------------------------------------------------------
+def test_logging_out_is_a_204_without_a_body_and_the_connection_lives_on(
+    settings: Settings, bad_db: tuple[str, dict[str, Any]]
+) -> None:
+    # found by fuzzing: the 204 carried "null", which uvicorn refuses mid-answer, breaking the connection
+    engine = create_db_engine(bad_db[0], pool_size=1)
+    with engine.begin() as conn:
+        user = create_user(conn, f"hoa.pham.{secrets.token_hex(2)}", "planner", secrets.token_urlsafe(12))
+        token = issue_token(conn, user, ttl_s=600).access_token
+    engine.dispose()
+    with serve_app(create_app(settings)) as url, httpx.Client(base_url=url, timeout=30) as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        r = http.post("/auth/revoke", headers=headers)
+        assert r.status_code == 204 and r.content == b"" and "content-length" not in r.headers, r.headers
+        again = http.get("/auth/me", headers=headers)  # the same keep-alive connection
+        assert again.status_code == 401, again.text
+
+
+# ---- refusals of the framework itself --------------------------------------------------------------------------
+def test_a_body_that_is_no_utf8_text_is_a_400_in_the_project_shape(
+    client: TestClient, bad_db: tuple[str, dict[str, Any]], auth_headers: Headers
+) -> None:
+    # found by fuzzing: FastAPI answered {"detail": "There was an error parsing the body"}, naming nothing
+    planner = auth_headers("planner", database_url=bad_db[0])
+    raw = b"\x03/\xefj\xbe4\xff"
+    headers = {**planner, "X-Change-Reason": "test", "Content-Type": "application/json"}
+    for path in (f"/plans/{DRAFT_CODE}/publish", "/permits/check"):
+        body = refused(client.post(path, content=raw, headers=headers), names="body")
+        assert "application/json" in body["description"]
+    form = {"Content-Type": "multipart/form-data; boundary=x"}
+    refused(client.post("/auth/token", content=b"username=a&password=%ff", headers=form), names="multipart")
+
+
+def test_no_such_address_and_another_method_are_answered_in_the_project_shape(client: TestClient) -> None:
+    body = refused(client.get("/plans/x/nothing"), 404, names="/plans/x/nothing")
+    assert body["code"] == "NotFound"
+    r = client.delete("/plans")
+    body = refused(r, 405, names="use GET")
+    assert body["code"] == "MethodNotAllowed" and r.headers["allow"] == "GET"

@@ -1,6 +1,7 @@
-"""Real clients over real HTTP: OWSLib, GDAL's OAPIF driver (ogrinfo, ogr2ogr), QGIS's OAPIF provider, schemathesis.
+"""Real clients over real HTTP: OWSLib, GDAL's OAPIF driver (ogrinfo, ogr2ogr), QGIS's OAPIF provider.
 
 The service runs as ``planning serve`` (uvicorn) on a free port over the sample plan of ``tests/ogc_sample.py``.
+schemathesis fuzzes the service in ``tests/test_fuzz.py``, over a copy of the sample of its own.
 """
 
 from __future__ import annotations
@@ -8,10 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,43 +18,13 @@ import httpx
 import psycopg
 import pyproj
 import pytest
+from planning_served import PlanningServer
 
 
 @pytest.fixture(scope="module")
 def server(sample_plan: tuple[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIS_")}
-    env |= {"GIS_DATABASE_URL": sample_plan[0], "GIS_OGC_DIR": str(tmp_path_factory.mktemp("ogc"))}
-    planning = str(Path(sys.executable).with_name("planning"))
-    # the server's log goes to a file: an unread pipe fills up and blocks the server
-    log_path = tmp_path_factory.mktemp("log") / "serve.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [planning, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "server did not start in 30 s"
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+    with PlanningServer(sample_plan[0], tmp_path_factory.mktemp("serve")) as served:
+        yield served.url
 
 
 def test_owslib_lists_collections_and_reads_items(server: str, sample_plan: tuple[str, dict[str, Any]]) -> None:
@@ -155,66 +123,6 @@ def test_qgis_loads_the_zones_layer(server: str, tmp_path: Path, qgis_python: st
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["valid"], result
     assert {"Z1", "Z2"} <= set(result["codes"]) and "D1" not in result["codes"]
-
-
-def _offline(node: Any, in_parameters: bool = False, in_responses: bool = False) -> Any:
-    """Drop or neutralise the remote $refs (schemas.opengis.net) of pygeoapi's OpenAPI: no network here."""
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("http"):
-            if in_parameters:
-                return None
-            if in_responses:
-                return {"description": "see the OGC API specification"}
-            return {}
-        out: dict[str, Any] = {}
-        for k, v in node.items():
-            if k == "parameters" and isinstance(v, list):
-                out[k] = [p for p in (_offline(x, in_parameters=True) for x in v) if p is not None]
-            elif k == "responses" and isinstance(v, dict):
-                out[k] = {code: _offline(r, in_responses=True) for code, r in v.items()}
-            else:
-                out[k] = _offline(v)
-        return out
-    if isinstance(node, list):
-        return [_offline(x) for x in node]
-    return node
-
-
-@pytest.mark.parametrize("document", ["/ogc/openapi?f=json", "/openapi.json"])
-def test_schemathesis_finds_no_server_error(server: str, document: str) -> None:
-    import schemathesis
-    from hypothesis import HealthCheck, given, settings
-
-    raw = httpx.get(f"{server}{document}", timeout=30).json()
-    schema = schemathesis.openapi.from_dict(_offline(raw))
-    failures: list[str] = []
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()  # type: ignore[union-attr]
-        if operation.method.upper() not in ("GET", "POST"):
-            continue
-        operations += 1
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=int(os.environ.get("SCHEMATHESIS_EXAMPLES", "8")),
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def call(case: Any) -> None:
-            try:
-                response = case.call(base_url=f"{server}/ogc" if document.startswith("/ogc") else server, timeout=30)
-            except Exception as exc:  # a hang or a dropped connection is a failure too
-                failures.append(f"{case.method} {case.formatted_path} {case.query}: {exc!r}")
-                return
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path} {case.query}: {response.status_code}")
-
-        call()
-    assert operations >= 5
-    assert not failures, "\n".join(failures[:20])
 
 
 @pytest.mark.parametrize(

@@ -446,3 +446,17 @@ def test_history_is_for_staff_only(
     assert client.get(path, headers=auth_headers("public", database_url=url)).status_code == 403
     r = client.get(path, headers=auth_headers("permit_officer", database_url=url))
     assert r.status_code == 200 and r.json()["changes"][0]["operation"] == "insert"
+
+
+def test_the_openapi_document_describes_the_bodies_of_the_writes(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    items = "/ogc/collections/{collection_id}/items"
+    for method, path, media in (
+        ("post", items, "application/geo+json"),
+        ("put", items + "/{feature_id}", "application/geo+json"),
+        ("patch", items + "/{feature_id}", "application/merge-patch+json"),
+    ):
+        body = paths[path][method]["requestBody"]
+        assert body["required"] and {"application/json", media} == set(body["content"]), (method, body)
+        schema = body["content"]["application/json"]["schema"]
+        assert {"geometry", "properties"} <= set(schema["properties"]), (method, schema)

@@ -18,7 +18,7 @@ from gis_service.api.auth import install_auth
 from gis_service.api.certificates import certificates_router
 from gis_service.api.deps import EngineDep, open_read_pool, require_role
 from gis_service.api.envelope import envelope_router
-from gis_service.api.errors import install_error_handlers
+from gis_service.api.errors import PROBLEM_RESPONSES, install_error_handlers
 from gis_service.api.features import install_features
 from gis_service.api.guard import BodyLimit, NulGuard, TimeLimit
 from gis_service.api.headers import SecurityHeaders
@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Quy hoạch sử dụng đất và quy hoạch xây dựng Huế: 3D GIS, OGC APIs, zoning lookup, permit checks",
         version=__version__,
         lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,  # every route's 4xx, in the project's shape
     )
     app.state.settings = settings
     install_error_handlers(app)  # the core's errors, a NUL in a body, the read path's 400s

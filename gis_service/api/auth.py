@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from gis_service.api.deps import Admin, CurrentUser, EngineDep
@@ -143,13 +143,14 @@ def _session_routes(router: APIRouter, settings: Settings) -> None:
         return JSONResponse(issued.as_oauth2(), headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     @router.post("/revoke", summary="Log out: revoke the bearer token of this request", status_code=204)
-    def revoke(request: Request, engine: EngineDep, user: CurrentUser) -> JSONResponse:
+    def revoke(request: Request, engine: EngineDep, user: CurrentUser) -> Response:
         if user is None:
             raise Unauthorized("send the token to revoke as 'Authorization: Bearer <token>'", error="")
         token = request.headers["authorization"].partition(" ")[2].strip()
         with engine.begin() as conn:
             revoke_token(conn, token)
-        return JSONResponse(None, status_code=204)
+        # no body at all: a 204 with one ("null") breaks the connection in uvicorn, and the client's next request
+        return Response(status_code=204)
 
     @router.get("/me", summary="The user of the bearer token", response_model=UserOut)
     def me(user: CurrentUser) -> UserOut:

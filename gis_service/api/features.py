@@ -60,6 +60,37 @@ GEOJSON = "application/geo+json"
 
 FeatureId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Feature id")]
 
+# The bodies are read by hand (any CRS, a merge patch): described here for /docs, clients and the fuzzing.
+_GEOMETRY = {
+    "type": "object",
+    "description": "A GeoJSON geometry in the CRS of Content-Crs (CRS84 when absent): Polygon or MultiPolygon for "
+    "zones, parcels and buildings; LineString or MultiLineString for red lines and building lines",
+    "required": ["type", "coordinates"],
+    "properties": {
+        "type": {"enum": ["Polygon", "MultiPolygon", "LineString", "MultiLineString"]},
+        "coordinates": {"type": "array"},
+    },
+}
+_PROPERTIES = {
+    "type": "object",
+    "description": "The layer's editable properties (its queryables); zones, red lines and building lines need the "
+    "plan_id of a draft plan",
+}
+_FEATURE_BODY = {
+    "type": "object",
+    "required": ["type", "geometry", "properties"],
+    "properties": {"type": {"enum": ["Feature"]}, "geometry": _GEOMETRY, "properties": _PROPERTIES},
+}
+_PATCH_BODY = {
+    "type": "object",
+    "description": "A JSON merge patch (RFC 7396) of the Feature: given properties change, null clears one",
+    "properties": {"geometry": _GEOMETRY, "properties": _PROPERTIES},
+}
+
+
+def _body(schema: dict[str, Any], *media_types: str) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in media_types}}}
+
 
 def _check_layer(layer: str) -> None:
     if layer not in EDITABLE_LAYERS:
@@ -167,6 +198,7 @@ def _write_routes(router: APIRouter, base: str) -> None:
         summary="Create a feature (GeoJSON Feature; Content-Crs; X-Change-Reason)",
         status_code=201,
         responses={201: {"content": {GEOJSON: {}}}},
+        openapi_extra=_body(_FEATURE_BODY, "application/json", GEOJSON),
     )
     async def create(
         request: Request,
@@ -191,6 +223,7 @@ def _write_routes(router: APIRouter, base: str) -> None:
         "/ogc/collections/{collection_id}/items/{feature_id}",
         summary="Replace a feature (If-Match; properties not sent are cleared)",
         responses={200: {"content": {GEOJSON: {}}}},
+        openapi_extra=_body(_FEATURE_BODY, "application/json", GEOJSON),
     )
     async def replace(
         request: Request,
@@ -218,6 +251,7 @@ def _write_routes(router: APIRouter, base: str) -> None:
         "/ogc/collections/{collection_id}/items/{feature_id}",
         summary="Update a feature with a JSON merge patch (If-Match)",
         responses={200: {"content": {GEOJSON: {}}}},
+        openapi_extra=_body(_PATCH_BODY, "application/json", "application/merge-patch+json"),
     )
     async def patch(
         request: Request,

@@ -10,11 +10,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["JobAnswer", "JobList", "PlanAnswer", "PlanList", "PublicJobAnswer", "PublishAnswer"]
+__all__ = ["JobAnswer", "JobList", "PlanAnswer", "PlanList", "Problem", "PublicJobAnswer", "PublishAnswer"]
 
 
 class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    """An error answer (4xx): what is wrong and what to do, naming the parameter; some add fields (FastAPI's
+    ``detail`` on a 422, OAuth2's ``error`` on a failed login)."""
+
+    code: str = Field(description="OGC API exception code, e.g. InvalidParameterValue, NotFound, Forbidden")
+    description: str = Field(description="What is wrong and what to do, in a sentence for the user")
 
 
 class Link(_Answer):

@@ -40,6 +40,7 @@ from gis_service.errors import NotFound, PreconditionFailed, PreconditionRequire
 from gis_service.geojson import GeoJSONError, parse_geometry
 from gis_service.model import LAYERS as CATALOGUE
 from gis_service.model import PLAN_LAYERS as CATALOGUE_PLAN_LAYERS
+from gis_service.model import Column
 
 __all__ = [
     "CONTENT_CRS",
@@ -226,6 +227,10 @@ def _editable(conn: Connection, layer: str) -> tuple[str, ...]:
     return cols
 
 
+#: The catalogue's columns of each layer, by name: the JSON type each property takes.
+_CATALOGUE_COLUMNS = {name: {c.name: c for c in layer.columns} for name, layer in CATALOGUE.items()}
+
+
 def _values(conn: Connection, layer: str, props: Mapping[str, Any]) -> dict[str, Any]:
     cols = set(_editable(conn, layer))
     unknown = sorted(set(props) - cols)
@@ -236,10 +241,30 @@ def _values(conn: Connection, layer: str, props: Mapping[str, Any]) -> dict[str,
     values = dict(props)
     if "attributes" in values and values["attributes"] is not None and not isinstance(values["attributes"], dict):
         raise ValidationError("'attributes' must be a JSON object")
+    columns = _CATALOGUE_COLUMNS.get(layer, {})
     for name, value in values.items():
-        if name != "attributes" and not isinstance(value, str | int | float | bool | None):
-            raise ValidationError(f"property {name!r} takes a single value, not {type(value).__name__} {value!r:.80}")
+        if name != "attributes" and value is not None:
+            _check_json_type(name, value, columns.get(name))
     return values
+
+
+def _check_json_type(name: str, value: Any, column: Column | None) -> None:
+    """Refuse a value PostgreSQL would not take for the column, naming the property (never repeating the value).
+
+    A JSON true where a number or a date is expected would reach the database as a boolean, which no cast turns
+    into either (a server error, not the client's); a fraction for a whole number would be rounded without a word.
+    """
+    if not isinstance(value, str | int | float | bool):
+        kind = "a list" if isinstance(value, list) else "an object"
+        raise ValidationError(f"property {name!r} takes a single value, not {kind}")
+    if column is None:
+        return
+    if column.is_numeric and isinstance(value, bool):
+        raise ValidationError(f"property {name!r} takes a number, not true or false")
+    if column.type == "integer" and isinstance(value, float) and not value.is_integer():
+        raise ValidationError(f"property {name!r} takes a whole number, not a fraction")
+    if column.type in ("date", "datetime") and not isinstance(value, str):
+        raise ValidationError(f"property {name!r} takes a date as text (YYYY-MM-DD)")
 
 
 def _merge_patch(target: Any, patch: Any) -> Any:
