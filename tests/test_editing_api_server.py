@@ -17,7 +17,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from ogc_sample import E0, N0, PLAN_CODE, load_sample
-from servers import Server
+from planning_served import PlanningServer as Server
 
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade

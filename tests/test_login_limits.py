@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import planning_served
 import pytest
-import servers
 import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
@@ -28,7 +28,7 @@ from gis_service.errors import TooManyRequests, Unauthorized
 PASSWORD = "mật khẩu đúng 2026"
 
 
-class Server(servers.Server):
+class Server(planning_served.PlanningServer):
     """``planning serve`` that logs in from a chosen loopback address."""
 
     def login(
