@@ -246,7 +246,7 @@ def _verify_routes(router: APIRouter) -> None:
         response_class=Response,
         responses={
             200: {"model": Verdict, "content": {"text/html": {}}},
-            404: {"model": Verdict, "description": "No certificate has this number"},
+            404: {"model": Verdict, "description": "No certificate has this number", "content": {"text/html": {}}},
         },
     )
     async def verify(request: Request, engine: EngineDep, number: Number, f: VerifyFormat = "html") -> Response:
@@ -280,7 +280,7 @@ def _verify_routes(router: APIRouter) -> None:
         },
         responses={
             200: {"model": Verdict, "content": {"text/html": {}}},
-            404: {"model": Verdict, "description": "No certificate has this number"},
+            404: {"model": Verdict, "description": "No certificate has this number", "content": {"text/html": {}}},
         },
     )
     async def verify_file(request: Request, engine: EngineDep, number: Number, f: VerifyFormat = "json") -> Response:
