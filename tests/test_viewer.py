@@ -6,6 +6,7 @@ One browser for the module; every page blocks requests that leave the machine an
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -233,8 +234,11 @@ def test_plan_as_of_a_date_reloads_the_tiles_and_the_lookup(served: dict[str, An
         assert "Không có quy hoạch nào có hiệu lực" in page.locator("#as-of-note").inner_text()
         assert page.locator("#panel section.zone").count() == 0 and page.locator("#envelope").count() == 0
         assert "Tờ 13, thửa 4" in page.locator("#parcel-info").inner_text()
-        page.wait_for_function("() => window.viewerApp.map2d.map.areTilesLoaded()", timeout=30_000)
-        assert any("as_of=2025-06-29" in u for u in tiles)
+        # the map may say its tiles are loaded before the dated source has asked for any: wait for a dated request
+        deadline = time.monotonic() + 30
+        while not any("as_of=2025-06-29" in u for u in tiles):
+            assert time.monotonic() < deadline, "no tile was asked for on that date"
+            page.wait_for_timeout(100)
         assert "d=2025-06-29" in page.url
         w.shot("as_of_no_plan")
 
