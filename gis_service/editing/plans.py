@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gis_service.as_of import today_in_hue
+from gis_service.consultation.periods import close_on_publish
 from gis_service.editing.history import update_feature
 from gis_service.errors import NotFound, ValidationError
 
@@ -80,6 +81,7 @@ def publish_plan(
     if current is not None:
         update_feature(conn, "plans", current.id, {"status": "superseded"}, user=user, reason=reason)
     update_feature(conn, "plans", draft.id, {"status": "approved"}, user=user, reason=reason)
+    close_on_publish(conn, draft.id, user=user)
     published = next(v for v in list_plans(conn, code=code) if v.id == draft.id)
     superseded = None if current is None else next(v for v in list_plans(conn, code=code) if v.id == current.id)
     return published, superseded
