@@ -126,6 +126,7 @@ def seen_in_view(client: TestClient, tile: str) -> dict[str, Any]:
         "red_lines": hits(client, "red_lines", **CONSULT),
         "plans": hits(client, "plans", **CONSULT),
         "tile": tile_zones(client, tile, **CONSULT),
+        "viewer": get(client, "/viewer/config.json").json()["consultations"],
     }
 
 
@@ -134,7 +135,7 @@ def assert_nothing_seen(client: TestClient, tile: str) -> None:
     answer = seen["lookup"]
     assert answer["view"] == "consultation" and answer["plan_data"] == "no_consultation", answer
     assert answer["zones"] == [] and answer["consultation"]["consultations"] == [] and answer.get("envelope") is None
-    assert (seen["zones"], seen["red_lines"], seen["plans"], seen["tile"]) == (0, 0, 0, [])
+    assert (seen["zones"], seen["red_lines"], seen["plans"], seen["tile"], seen["viewer"]) == (0, 0, 0, [], [])
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +188,7 @@ def test_a_draft_is_seen_only_while_under_consultation(
             },
         }
     ]  # fmt: skip
+    assert seen["viewer"] == marker["consultations"]  # the viewer's banner knows it from its settings
     zones = {z["zone_code"]: (z["rules"]["max_floors"], z["plan"]["id"]) for z in answer["zones"]}
     assert zones == {"KT-19": (2, drafts[ZONING]), "KT-20": (7, drafts[ZONING])}
     assert answer["envelope"] is not None  # drawn from the draft

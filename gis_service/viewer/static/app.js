@@ -6,6 +6,7 @@ import { LEGEND as BASE_LEGEND } from "./basemap.js";
 import { envelopeSection, drawEnvelope, clearEnvelope } from "./envelope.js";
 import { asOfNote, setupAsOf, withAsOf } from "./asof.js";
 import { certificateSection } from "./certificate.js";
+import { consultationSection } from "./consultation.js";
 
 const $ = (sel) => document.querySelector(sel);
 const app = {
@@ -163,6 +164,8 @@ export function renderAnswer(answer, extra = [], { fly = false } = {}) {
   if (certificate) body.push(certificate);
   const envelope = envelopeSection(answer);
   if (envelope) body.push(envelope);
+  const consultation = consultationSection(answer);
+  if (consultation) body.push(consultation);
   const zones = answer.zones || [];
   if (answer.plan_data !== "no_plan_in_force") { // the note above says it: no plan, so no zone
     body.push(el("h3", { text: parcel && zones.length > 1 ? t("zones_count", { n: zones.length }) : t("zones_title") }));
