@@ -205,6 +205,9 @@ class LimitSettings(BaseModel):
     certificate_body_bytes: int = Field(
         default=8 * _MB, ge=1024, description="A certificate's PDF posted to /certificates/{number}/verify."
     )
+    comment_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Comments on a consultation and their moderation (5,000 characters)."
+    )
     other_body_bytes: int = Field(default=_MB, ge=1024, description="Every other route (logins, plans, decisions).")
     max_json_depth: int = Field(
         default=64, ge=8, le=500, description="Deepest nesting of arrays and objects in a JSON body."
