@@ -21,6 +21,7 @@ from conftest import DatabaseServer
 from test_viewer import STRADDLING, Watched, browser, wait_2d
 from viewer_served import ARTIFACTS, PLAN_CODE, load_published_sample, serve
 
+from gis_service.as_of import today_in_hue
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.editing import publish_plan, start_draft, update_feature
@@ -31,7 +32,7 @@ PLANNER = ("lan.consultation", "mat-khau-quy-hoach-3")
 #: Markup in a comment: it must reach the page as text, never as elements.
 MARKUP = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 COMMENT = f"Tôi đề nghị giữ 3 tầng cho ô KT-20 để giữ cảnh quan Kinh thành. {MARKUP}"
-ANSWER = "Tiếp thu: ô KT-20 giữ tối đa 4 tầng trong bản trình phê duyệt."
+ANSWER = "Đồng ý với góp ý: ô KT-20 giữ tối đa 4 tầng trong bản trình phê duyệt."
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def served(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory) 
         finally:
             engine.dispose()
         with serve(url, work / "tiles") as base:
-            yield {"base": base, "url": url}
+            yield {"base": base, "url": url, "draft_id": draft.id}
     finally:
         db_server.drop(url)
 
@@ -67,6 +68,14 @@ def sign_in(page: Any) -> None:
     page.fill("#sign-in-password", PLANNER[1])
     page.click("#sign-in-form button[type=submit]")
     page.wait_for_selector("#consultation-tools")
+
+
+def open_tools(page: Any) -> None:
+    """The planner's consultation panel, drawn afresh (the one open before is closed first)."""
+    if page.locator("#panel").is_visible():
+        page.click("#panel-close")
+    page.click("#consultation-tools")
+    page.wait_for_selector("#consult-list li[data-consultation]")
 
 
 def look_up(page: Any) -> None:
@@ -154,8 +163,7 @@ def test_a_citizen_comments_on_the_draft_and_the_report_lists_the_outcome(served
         shot(c, "comment_sent", "#panel")
 
         # the planner answers and marks it accepted
-        p.click("#consultation-tools")
-        p.wait_for_selector("#consult-list li[data-consultation]")
+        open_tools(p)
         p.locator("#consult-list li[data-consultation] .consult-comments").first.click()
         form = p.locator("form.moderation").first
         form.wait_for()
@@ -181,12 +189,13 @@ def test_a_citizen_comments_on_the_draft_and_the_report_lists_the_outcome(served
         # the draft is published; the report of the consultation lists the comment with its outcome
         engine = create_db_engine(served["url"], pool_size=1)
         try:
-            with engine.begin() as conn:
+            with engine.begin() as conn:  # the decision, then the publication (no 3D tile rebuild queued)
+                decision = {"decision_no": "77/QĐ-UBND", "decision_date": today_in_hue()}
+                update_feature(conn, "plans", served["draft_id"], decision, user=PLANNER[0], reason="quyết định")
                 publish_plan(conn, PLAN_CODE, user=PLANNER[0], reason="phê duyệt sau lấy ý kiến")
         finally:
             engine.dispose()
-        p.click("#consultation-tools")
-        p.wait_for_selector("#consult-list li[data-consultation]")
+        open_tools(p)
         with (
             p.expect_response(lambda r: "consultation-report" in r.url) as report,
             p.expect_download() as download,
@@ -194,11 +203,13 @@ def test_a_citizen_comments_on_the_draft_and_the_report_lists_the_outcome(served
             p.locator("#consult-list li[data-consultation] .consult-report").first.click()
         assert report.value.status == 200, report.value.text()
         book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
-        cells = [str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True) for v in row if v]
-        assert any(COMMENT in v for v in cells), cells[:40]
-        assert any(ANSWER in v for v in cells), cells[:40]
-        assert any(v.lower() in ("accepted", "đã tiếp thu", "tiếp thu") for v in cells), cells[:60]
-        print(f"report: {len(cells)} filled cells, the comment and its outcome among them")
+        rows = [[str(v) for v in row if v] for ws in book.worksheets for row in ws.iter_rows(values_only=True)]
+        row = next((r for r in rows if any(COMMENT in v for v in r)), None)
+        assert row is not None, rows[:20]  # the comment, as written (markup included, as text)
+        assert any(ANSWER in v for v in row), row
+        outcome = [v for v in row if v.lower().startswith(("tiếp thu", "accepted"))]
+        assert outcome, row
+        print(f"report: {len(rows)} rows; the comment's outcome: {outcome[0]}")
 
         # published: no consultation runs, the banner is gone for a new visitor
         c.goto(base + "/#lang=vi")
