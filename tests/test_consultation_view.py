@@ -202,6 +202,8 @@ def test_a_draft_is_seen_only_while_under_consultation(
     feats = get(client, "/ogc/collections/zones/items", f="json", zone_code="KT-20", **CONSULT).json()["features"]
     marked = [(f["properties"]["max_floors"], f["properties"]["view"], f["properties"]["plan_status"]) for f in feats]
     assert marked == [(7, "consultation", "draft")]
+    page = get(client, "/ogc/collections/red_lines/items", f="json", limit=5, **CONSULT).json()
+    assert any("view=consultation" in link["href"] for link in page["links"] if link.get("rel") == "next")
     plans = get(client, "/ogc/collections/plans/items", f="json", **CONSULT).json()["features"]
     assert [(p["properties"]["code"], p["properties"]["version"], p["properties"]["status"]) for p in plans] == [
         (ZONING, 3, "draft")
