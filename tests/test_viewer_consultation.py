@@ -151,6 +151,8 @@ def test_a_citizen_comments_on_the_draft_and_the_report_lists_the_outcome(served
         c.fill("#comment-contact", "an.nguyen@example.vn")
         c.fill("#comment-body", COMMENT)
         assert c.input_value("#comment-target") == "parcel"
+        # the draft's zones at the parcel may be commented on too (their ids are the draft's)
+        c.wait_for_selector("#comment-target option[data-zone-code='KT-20']", state="attached")
         with c.expect_response(lambda r: r.request.method == "POST" and "/comments" in r.url) as sent:
             c.click("#comment-send")
         assert sent.value.status in (200, 201), sent.value.text()

@@ -175,6 +175,7 @@ function commentForm(answer, consultation, list) {
     if (!body.author_name || !body.contact || !body.body) {
       msg.hidden = false; msg.className = "error"; msg.textContent = t("consult_fill_all"); return;
     }
+    if (body.target.startsWith("zone:")) Object.assign(body, { target: "zone", zone_id: Number(body.target.slice(5)) });
     if (body.target === "parcel") body.parcel_id = parcel.id;
     if (body.target === "point") body.point = [Number(loc.lon), Number(loc.lat)];
     form.querySelector("button").disabled = true;
@@ -197,6 +198,23 @@ function commentForm(answer, consultation, list) {
   return form;
 }
 
+// The draft's zones here (the lookup in view=consultation), offered as what a comment is about.
+async function addDraftZones(select, answer, consultation) {
+  const where = answer.parcel ? `/lookup/parcels/${answer.parcel.id}?envelope=false&view=consultation`
+    : answer.location ? `/lookup?lon=${answer.location.lon}&lat=${answer.location.lat}&envelope=false&view=consultation` : null;
+  if (!where) return;
+  try {
+    const r = await fetch(where);
+    if (!r.ok) return;
+    const zones = ((await r.json()).zones || []).filter((z) => z.plan && z.plan.id === consultation.plan.id);
+    const plan = select.querySelector("option[value=plan]");
+    for (const z of zones) {
+      select.insertBefore(el("option", { value: `zone:${z.id}`, "data-zone-code": z.zone_code || "",
+        text: t("consult_target_zone", { zone: z.zone_code || z.id }) }), plan);
+    }
+  } catch { /* the other targets remain */ }
+}
+
 // The panel's consultation section of a lookup answer (null when no draft is under consultation).
 export function consultationSection(answer) {
   if (!state.open.length || answer.plan_data === "no_plan_in_force") return null;
@@ -210,8 +228,10 @@ export function consultationSection(answer) {
     fillChanges(changes, answer.parcel);
   }
   const list = el("ul", { id: "parcel-comments", class: "comments" });
-  section.append(el("h4", { text: t("consult_comment_title") }), commentForm(answer, consultation, list),
+  const form = commentForm(answer, consultation, list);
+  section.append(el("h4", { text: t("consult_comment_title") }), form,
                  el("h4", { text: t("consult_comments_here") }), list);
+  addDraftZones(form.querySelector("#comment-target"), answer, consultation);
   fillComments(list, consultation, answer.parcel);
   return section;
 }
