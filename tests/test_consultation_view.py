@@ -253,6 +253,17 @@ def test_the_approved_plan_is_unchanged_and_never_mixed(
     assert approved_zones is not None and hits(client, "zones") == approved_zones[0]
 
 
+def test_zoning_lookup_process_takes_the_view(client: TestClient, drafts: dict[str, int]) -> None:
+    url = "/ogc/processes/zoning-lookup/execution"
+    r = client.post(url, json={"inputs": {**STRADDLING, **CONSULT}})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["view"] == "consultation" and {z["plan"]["id"] for z in answer["zones"]} == {drafts[ZONING]}
+    r = client.post(url, json={"inputs": {**STRADDLING, **CONSULT, "as_of": "2024-07-01"}})
+    assert r.status_code == 400 and "cannot go together" in r.json()["description"]
+    assert "view" in client.get("/ogc/processes/zoning-lookup", params={"f": "json"}).json()["inputs"]
+
+
 def test_bad_view_and_view_with_as_of_are_refused_in_plain_words(client: TestClient, tile: str) -> None:
     cases = [
         ("/lookup", {**STRADDLING, "view": "draft"}, "view must be"),
