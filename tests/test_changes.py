@@ -259,3 +259,81 @@ def test_which_versions_are_compared_by_default(conn: Connection, versions: dict
     today = today_in_hue()
     open_consultation(conn, CODE, starts_on=today, ends_on=today + timedelta(days=30), explanation="Dự thảo", user=USER)
     assert resolve_versions(conn, CODE, None, None, public=True) == (v1, v2)
+
+
+def test_sweep_every_sample_parcel_against_a_direct_sql_of_the_changed_zones(sample_plans_url: str) -> None:
+    """A draft of the demo's zoning plan with a few zones changed; every parcel's summary, checked against SQL."""
+    import time
+
+    from gis_service.db import create_db_engine
+
+    engine = create_db_engine(sample_plans_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            tx = conn.begin()  # rolled back: the sample database is shared by the session
+            try:
+                code = "46QPK0000001"
+                v1 = _one(conn, "SELECT id FROM planning.plans WHERE code = :c AND status = 'approved'", c=code)
+                v2 = start_draft(conn, code, user=USER, reason=WHY).id
+                # six zones holding parcels, spread over the plan (every fourth of those with the most lots)
+                picked = conn.execute(
+                    sa.text(
+                        "SELECT z.zone_code, z.id FROM planning.zones z JOIN planning.parcels p ON p.geom && z.geom "
+                        "AND ST_Intersects(p.geom, z.geom) WHERE z.plan_id = :p GROUP BY z.zone_code, z.id "
+                        "ORDER BY count(*) DESC, z.zone_code"
+                    ),
+                    {"p": v2},
+                ).all()[::4][:6]
+                for k, (_code, zid) in enumerate(picked):
+                    if k % 3 == 0:
+                        _edit(conn, "zones", zid, max_floors=7)
+                    elif k % 3 == 1:
+                        _edit(conn, "zones", zid, land_use_code="DGT")
+                    else:  # the zone shrinks by 4 m all round
+                        shrunk = _one(
+                            conn, "SELECT ST_AsEWKT(ST_Buffer(geom, -4)) FROM planning.zones WHERE id = :i", i=zid
+                        )
+                        _edit(conn, "zones", zid, geom=shrunk)
+                parcels = [r[0] for r in conn.execute(sa.text("SELECT id FROM planning.parcels ORDER BY id"))]
+                t0 = time.perf_counter()
+                found = {pid: parcel_changes(conn, pid, v1, v2) for pid in parcels}
+                elapsed = time.perf_counter() - t0
+                touched = {pid for pid, c in found.items() if c.touched}
+                # the same question asked directly: parcels sharing land with a zone whose rules changed, or with
+                # the land a zone lost
+                direct = {
+                    r[0]
+                    for r in conn.execute(
+                        sa.text(
+                            "SELECT DISTINCT p.id FROM planning.parcels p "
+                            "JOIN planning.zones b ON b.plan_id = :t AND b.geom && p.geom "
+                            "JOIN planning.zones a ON a.plan_id = :f AND a.zone_code = b.zone_code "
+                            "WHERE (b.row_version > 1 AND (a.land_use_code, a.max_floors) "
+                            "       IS DISTINCT FROM (b.land_use_code, b.max_floors) "
+                            "       AND ST_Area(ST_Intersection(p.geom, b.geom)) >= 0.05) "
+                            "   OR (NOT a.geom = b.geom "
+                            "       AND ST_Area(ST_Intersection(p.geom, ST_SymDifference(a.geom, b.geom))) >= 0.05)"
+                        ),
+                        {"f": v1, "t": v2},
+                    )
+                }
+                sentences = sum(len(c.summary) for c in found.values())
+                road = sum(1 for c in found.values() if any("giao thông" in s for s in c.summary))
+                floors = sum(1 for c in found.values() if any("tầng cao tối đa" in s for s in c.summary))
+                shrunk_lots = sum(1 for c in found.values() if any(s.startswith("Phần thửa đất") for s in c.summary))
+                print(
+                    f"\n{len(parcels)} parcels, {len(picked)} zones changed: {len(touched)} touched, "
+                    f"{len(parcels) - len(touched)} not; direct SQL {len(direct)}; {sentences} sentences, "
+                    f"told of: road land {road}, floors {floors}, a shrunk zone {shrunk_lots}; "
+                    f"{1000 * elapsed / len(parcels):.1f} ms a parcel"
+                )
+                assert len(parcels) > 1000 and len(picked) == 6
+                assert touched == direct
+                assert 0 < len(touched) < len(parcels)
+                assert all(c.summary for pid, c in found.items() if pid in touched)
+                assert road > 0 and floors > 0 and shrunk_lots > 0
+                print("e.g. " + " ".join(next(c.summary for c in found.values() if len(c.summary) > 1)))
+            finally:
+                tx.rollback()
+    finally:
+        engine.dispose()
