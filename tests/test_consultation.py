@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -330,6 +331,29 @@ def test_size_limits(app: FastAPI, draft: dict[str, Any]) -> None:
     assert huge.status_code == 413 and "64 kB" in huge.json()["description"]
 
 
+def test_realistic_texts_are_taken_as_written(app: FastAPI, draft: dict[str, Any]) -> None:
+    """Vietnamese as phones and keyboards send it: composed or decomposed, with line breaks, tabs and emoji."""
+    cid = draft["consultation"]["id"]
+    letters = "Đề nghị giữ nguyên chiều cao nhà vườn ở phường Thuận Thành, cạnh Hộ Thành Hà. "
+    full = (letters * 80)[:5000].strip()
+    samples = {
+        "composed": letters,
+        "decomposed": unicodedata.normalize("NFD", letters),
+        "5,000 letters sent decomposed": unicodedata.normalize("NFD", full),
+        "Windows line breaks": "Dòng một.\r\nDòng hai.\r\n\r\nDòng bốn.",
+        "tab and emoji": "Cây xanh\t🌳🌳 nên giữ lại 👍",
+        "quotes and backslash": 'Tên đường "Lê Duẩn" \\ kiệt 12/3',
+    }
+    taken = 0
+    for name, text in samples.items():
+        r = client(app).post(f"/consultations/{cid}/comments", json=comment(target="plan", body=text))
+        assert r.status_code == 201, (name, r.text)
+        assert r.json()["body"] == unicodedata.normalize("NFC", text).strip(), name
+        taken += 1
+    assert len(unicodedata.normalize("NFD", full)) > 5000  # the sweep would fail if counted before composing
+    print(f"realistic texts taken as written: {taken} of {len(samples)}")
+
+
 def test_no_comment_outside_the_period(app: FastAPI, planner: dict[str, str], db: Engine, cdb: tuple[str, Any]) -> None:
     ended = open_consultation(app, planner, PUBLISH_CODE)
     with db.begin() as c:  # ten days pass: the period ended yesterday
@@ -416,3 +440,29 @@ def test_the_daily_limit_holds_under_concurrency(db: Engine, draft: dict[str, An
         outcomes = Counter(pool.map(post, range(40)))
     print(f"40 posts in a day from one /64: {dict(outcomes)}")
     assert outcomes == {"added": 30, "refused": 10}
+
+
+def test_the_commands_open_list_and_close(cdb: tuple[str, Any], draft: dict[str, Any]) -> None:
+    env = {"GIS_DATABASE_URL": cdb[0]}
+    today = today_in_hue()
+    runner = CliRunner()
+    period = ["--from", str(today), "--to", str(today + timedelta(days=14))]
+    why = ["--explanation", "Điều chỉnh ô P2: lấy ý kiến 15 ngày.", "--user", "lan.nguyen"]
+    opened = runner.invoke(cli, ["consultation", "open", PUBLISH_CODE, *period, *why], env=env)
+    assert opened.exit_code == 0, opened.output
+    cid = int(opened.stdout.strip())
+    listed = runner.invoke(cli, ["consultation", "list", "--code", PUBLISH_CODE], env=env)
+    assert listed.exit_code == 0, listed.output
+    row = next(line.split() for line in listed.stdout.splitlines() if line.split()[0] == str(cid))
+    assert row == [str(cid), PUBLISH_CODE, "2", str(today), str(today + timedelta(days=14)), "open", "0"]
+    assert runner.invoke(cli, ["consultation", "close", str(cid)], env=env).exit_code == 0
+    again = runner.invoke(cli, ["consultation", "close", str(cid)], env=env)
+    assert again.exit_code == 1 and "closed already" in again.output
+    late = runner.invoke(
+        cli,
+        ["consultation", "open", PUBLISH_CODE, "--from", "2020-01-01", "--to", "2020-01-31", "--explanation", "x"],
+        env=env,
+    )
+    assert late.exit_code == 1 and "before today" in late.output
+    missing = runner.invoke(cli, ["consultation", "report", "46QPK9999999", "--out", "x.xlsx"], env=env)
+    assert missing.exit_code == 1 and "no plan with code" in missing.output

@@ -8,12 +8,13 @@ logging in; the author's contact, hidden comments and who opened a consultation 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from gis_service.api.auth import _client_addr
 from gis_service.api.deps import CurrentUser, EngineDep, Planner, in_thread, in_transaction, oauth2_scheme
@@ -47,6 +48,14 @@ CommentId = Annotated[int, Path(gt=0, lt=2**63, description="Id of the comment")
 Id = Annotated[int, Field(gt=0, lt=2**63)]
 
 
+def _nfc(value: Any) -> Any:
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
+#: Text counted in letters as the reader sees them: decomposed Vietnamese (a letter, then its marks) is composed first.
+Text = Annotated[str, BeforeValidator(_nfc)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -71,14 +80,14 @@ class CommentBody(_Body):
     point: tuple[float, float] | None = Field(
         default=None, description="[longitude, latitude] in CRS84 degrees, in the province (target point)"
     )
-    author_name: str = Field(min_length=1, max_length=MAX_NAME, examples=["Nguyễn Văn An"])
+    author_name: Text = Field(min_length=1, max_length=MAX_NAME, examples=["Nguyễn Văn An"])
     contact: str = Field(
         min_length=1,
         max_length=MAX_CONTACT,
         description="E-mail or phone, shown to planners only",
         examples=["an@example.vn"],
     )
-    body: str = Field(min_length=1, max_length=MAX_BODY, description="The comment, plain text (never markup)")
+    body: Text = Field(min_length=1, max_length=MAX_BODY, description="The comment, plain text (never markup)")
 
 
 class ModerationBody(_Body):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -110,8 +111,12 @@ def client_key(addr: str) -> str:
 
 
 def _text(value: str, field: str, *, limit: int, multiline: bool, required: bool = True) -> str:
-    """A text field stripped and checked: not empty, not over ``limit`` characters, no control characters."""
-    text = value.strip()
+    """A text field in NFC, stripped and checked: not empty, not over ``limit`` characters, no control characters.
+
+    Vietnamese typed on some systems comes decomposed (a letter, then its marks): NFC counts each letter once, as
+    the reader does.
+    """
+    text = unicodedata.normalize("NFC", value).strip()
     if required and not text:
         raise ValidationError(f"{field}: trống, hãy điền vào / is empty: write something")
     if len(text) > limit:
