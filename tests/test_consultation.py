@@ -466,3 +466,31 @@ def test_the_commands_open_list_and_close(cdb: tuple[str, Any], draft: dict[str,
     assert late.exit_code == 1 and "before today" in late.output
     missing = runner.invoke(cli, ["consultation", "report", "46QPK9999999", "--out", "x.xlsx"], env=env)
     assert missing.exit_code == 1 and "no plan with code" in missing.output
+
+
+def test_publishing_closes_the_consultation_and_the_report_stays(
+    app: FastAPI, draft: dict[str, Any], planner: dict[str, str]
+) -> None:
+    """Runs last: the draft of the sample plan is published with its decision."""
+    cid = draft["consultation"]["id"]
+    before = client(app).get(f"/consultations/{cid}/comments", headers=planner).json()["comments"]
+    published = client(app).post(
+        f"/plans/{PLAN_CODE}/publish",
+        json={"decision_no": "77/QĐ-UBND", "decision_date": str(today_in_hue())},
+        headers=planner | {"X-Change-Reason": "Phe duyet sau lay y kien"},
+    )
+    assert published.status_code == 200, published.text
+    assert client(app).get(f"/consultations/{cid}").json()["status"] == "closed"
+    r = client(app).post(f"/consultations/{cid}/comments", json=comment(target="plan"))
+    assert r.status_code == 409 and f"ended on {today_in_hue()}" in r.json()["description"]
+    xlsx = client(app).get(f"/plans/{PLAN_CODE}/consultation-report", headers=planner)
+    rows = list(load_workbook(io.BytesIO(xlsx.content))["Góp ý"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(before) > 0
+    assert Counter(r[9].split(" (")[0].split(":")[0] for r in rows) == Counter(
+        {
+            "Tiếp thu / Accepted": 1,
+            "Đã điều chỉnh / Changed": 1,
+            "Không tiếp thu / Not accepted": 1,
+            "Chưa xử lý / Pending": len(before) - 3,
+        }
+    )

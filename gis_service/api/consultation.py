@@ -211,7 +211,7 @@ def consultation_router(limits: CommentLimits | None = None) -> APIRouter:
                 version=body.version,
             ),
         )
-        return JSONResponse(_consultation(c, user), status_code=201)
+        return JSONResponse(_consultation(c, user), status_code=201, headers={"Location": f"/consultations/{c.id}"})
 
     @router.get(
         "/consultations",
@@ -285,7 +285,8 @@ def consultation_router(limits: CommentLimits | None = None) -> APIRouter:
             return comments_of(conn, [consultation_id], staff=staff)
 
         found = await in_transaction(engine, read)
-        headers = {"Cache-Control": "no-store"} if staff else {}
+        # contacts are never stored by a cache; the public's copy is checked again, so a hidden comment goes at once
+        headers = {"Cache-Control": "no-store" if staff else "no-cache"}
         return JSONResponse({"comments": found}, headers=headers)
 
     @router.patch(
