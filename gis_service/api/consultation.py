@@ -38,6 +38,7 @@ from gis_service.consultation.periods import (
 )
 from gis_service.consultation.report import FORMATS, consultation_report, report_xlsx
 from gis_service.consultation.report_pdf import report_pdf
+from gis_service.settings import LimitSettings
 
 __all__ = ["CONSULTATION_TAG", "consultation_router"]
 
@@ -179,16 +180,17 @@ def _consultation(c: Consultation, user: User | None) -> dict[str, Any]:
     return out
 
 
-def consultation_router(limits: CommentLimits | None = None) -> APIRouter:
+def consultation_router(limits: LimitSettings | None = None) -> APIRouter:
     """The consultation routes: periods, comments, moderation, the report.
 
     Parameters
     ----------
     limits
-        How many comments one client address may post [:class:`CommentLimits`' defaults].
+        How many comments one client address may post in 10 minutes and in a day [the settings' defaults].
     """
     router = APIRouter(tags=[CONSULTATION_TAG], dependencies=[Depends(oauth2_scheme)])
-    limits = limits or CommentLimits()
+    conf = limits or LimitSettings()
+    comment_limits = CommentLimits(per_window=conf.comments_per_10_min, window_s=600, per_day=conf.comments_per_day)
 
     @router.post(
         "/plans/{code}/consultations",
@@ -268,7 +270,7 @@ def consultation_router(limits: CommentLimits | None = None) -> APIRouter:
         )
         addr = _client_addr(request)  # the socket's address: a header would let anyone pick their own limit
         made = await in_transaction(
-            engine, lambda conn: add_comment(conn, consultation_id, new, client_addr=addr, limits=limits)
+            engine, lambda conn: add_comment(conn, consultation_id, new, client_addr=addr, limits=comment_limits)
         )
         return JSONResponse(made, status_code=201, headers={"Cache-Control": "no-store"})
 
