@@ -175,6 +175,7 @@ def test_citizens_comment_planner_moderates_report_lists_it(
         "plan with a parcel": comment(target="plan", parcel_id=ids["p1"]),
         "contact not mail nor phone": comment(target="plan", contact="hỏi ở chợ"),
         "control character": comment(target="plan", body="xin chào\x1b[31m đỏ"),
+        "bidirectional override": comment(target="plan", author_name="Nguyễn \u202eAn"),
         "blank body": comment(target="plan", body="   \n "),
     }
     refused: Counter[int] = Counter()

@@ -61,9 +61,10 @@ MAX_MODERATION_TEXT = 20000
 #: Advisory lock class of the comment limits (a client key's hash is the second key).
 COMMENT_LOCK_CLASS = 20_201
 
-# C0 and C1 controls and DEL; a body may hold line breaks and tabs, a name or a contact nothing of the kind.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0 and C1 controls, DEL, and the bidirectional overrides and isolates, which make a text show other than it reads
+# (a name shown backwards in the report); a body may hold line breaks and tabs, a name or a contact nothing of the kind
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 .()\-]{6,22}[0-9]$")
 
