@@ -357,6 +357,16 @@ def test_realistic_texts_are_taken_as_written(app: FastAPI, draft: dict[str, Any
 
 def test_no_comment_outside_the_period(app: FastAPI, planner: dict[str, str], db: Engine, cdb: tuple[str, Any]) -> None:
     ended = open_consultation(app, planner, PUBLISH_CODE)
+    tomorrow = today_in_hue() + timedelta(days=1)
+    with db.begin() as c:  # first it begins tomorrow
+        c.execute(
+            sa.text("UPDATE planning.consultations SET starts_on = :s, ends_on = :e WHERE id = :id"),
+            {"s": tomorrow, "e": tomorrow + timedelta(days=10), "id": ended["id"]},
+        )
+    early_bird = client(app).post(f"/consultations/{ended['id']}/comments", json=comment(target="plan"))
+    assert early_bird.status_code == 409 and f"begins on {tomorrow}" in early_bird.json()["description"]
+    scheduled = client(app).get("/consultations", params={"status": "scheduled"}).json()["consultations"]
+    assert [c["id"] for c in scheduled] == [ended["id"]]
     with db.begin() as c:  # ten days pass: the period ended yesterday
         c.execute(
             sa.text("UPDATE planning.consultations SET starts_on = :s, ends_on = :e WHERE id = :id"),
