@@ -8,12 +8,13 @@ logging in; the author's contact, hidden comments and who opened a consultation 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from gis_service.api.auth import _client_addr
 from gis_service.api.deps import CurrentUser, EngineDep, Planner, in_thread, in_transaction, oauth2_scheme
@@ -37,6 +38,7 @@ from gis_service.consultation.periods import (
 )
 from gis_service.consultation.report import FORMATS, consultation_report, report_xlsx
 from gis_service.consultation.report_pdf import report_pdf
+from gis_service.settings import LimitSettings
 
 __all__ = ["CONSULTATION_TAG", "consultation_router"]
 
@@ -45,6 +47,14 @@ CONSULTATION_TAG = "Public consultation (lấy ý kiến cộng đồng)"
 ConsultationId = Annotated[int, Path(gt=0, lt=2**63, description="Id of the consultation")]
 CommentId = Annotated[int, Path(gt=0, lt=2**63, description="Id of the comment")]
 Id = Annotated[int, Field(gt=0, lt=2**63)]
+
+
+def _nfc(value: Any) -> Any:
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
+#: Text counted in letters as the reader sees them: decomposed Vietnamese (a letter, then its marks) is composed first.
+Text = Annotated[str, BeforeValidator(_nfc)]
 
 
 class _Body(BaseModel):
@@ -71,14 +81,14 @@ class CommentBody(_Body):
     point: tuple[float, float] | None = Field(
         default=None, description="[longitude, latitude] in CRS84 degrees, in the province (target point)"
     )
-    author_name: str = Field(min_length=1, max_length=MAX_NAME, examples=["Nguyễn Văn An"])
+    author_name: Text = Field(min_length=1, max_length=MAX_NAME, examples=["Nguyễn Văn An"])
     contact: str = Field(
         min_length=1,
         max_length=MAX_CONTACT,
         description="E-mail or phone, shown to planners only",
         examples=["an@example.vn"],
     )
-    body: str = Field(min_length=1, max_length=MAX_BODY, description="The comment, plain text (never markup)")
+    body: Text = Field(min_length=1, max_length=MAX_BODY, description="The comment, plain text (never markup)")
 
 
 class ModerationBody(_Body):
@@ -170,16 +180,17 @@ def _consultation(c: Consultation, user: User | None) -> dict[str, Any]:
     return out
 
 
-def consultation_router(limits: CommentLimits | None = None) -> APIRouter:
+def consultation_router(limits: LimitSettings | None = None) -> APIRouter:
     """The consultation routes: periods, comments, moderation, the report.
 
     Parameters
     ----------
     limits
-        How many comments one client address may post [:class:`CommentLimits`' defaults].
+        How many comments one client address may post in 10 minutes and in a day [the settings' defaults].
     """
     router = APIRouter(tags=[CONSULTATION_TAG], dependencies=[Depends(oauth2_scheme)])
-    limits = limits or CommentLimits()
+    conf = limits or LimitSettings()
+    comment_limits = CommentLimits(per_window=conf.comments_per_10_min, window_s=600, per_day=conf.comments_per_day)
 
     @router.post(
         "/plans/{code}/consultations",
@@ -202,7 +213,7 @@ def consultation_router(limits: CommentLimits | None = None) -> APIRouter:
                 version=body.version,
             ),
         )
-        return JSONResponse(_consultation(c, user), status_code=201)
+        return JSONResponse(_consultation(c, user), status_code=201, headers={"Location": f"/consultations/{c.id}"})
 
     @router.get(
         "/consultations",
@@ -259,7 +270,7 @@ def consultation_router(limits: CommentLimits | None = None) -> APIRouter:
         )
         addr = _client_addr(request)  # the socket's address: a header would let anyone pick their own limit
         made = await in_transaction(
-            engine, lambda conn: add_comment(conn, consultation_id, new, client_addr=addr, limits=limits)
+            engine, lambda conn: add_comment(conn, consultation_id, new, client_addr=addr, limits=comment_limits)
         )
         return JSONResponse(made, status_code=201, headers={"Cache-Control": "no-store"})
 
@@ -276,7 +287,8 @@ def consultation_router(limits: CommentLimits | None = None) -> APIRouter:
             return comments_of(conn, [consultation_id], staff=staff)
 
         found = await in_transaction(engine, read)
-        headers = {"Cache-Control": "no-store"} if staff else {}
+        # contacts are never stored by a cache; the public's copy is checked again, so a hidden comment goes at once
+        headers = {"Cache-Control": "no-store" if staff else "no-cache"}
         return JSONResponse({"comments": found}, headers=headers)
 
     @router.patch(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,9 +61,10 @@ MAX_MODERATION_TEXT = 20000
 #: Advisory lock class of the comment limits (a client key's hash is the second key).
 COMMENT_LOCK_CLASS = 20_201
 
-# C0 and C1 controls and DEL; a body may hold line breaks and tabs, a name or a contact nothing of the kind.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0 and C1 controls, DEL, and the bidirectional overrides and isolates, which make a text show other than it reads
+# (a name shown backwards in the report); a body may hold line breaks and tabs, a name or a contact nothing of the kind
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 .()\-]{6,22}[0-9]$")
 
@@ -110,8 +112,12 @@ def client_key(addr: str) -> str:
 
 
 def _text(value: str, field: str, *, limit: int, multiline: bool, required: bool = True) -> str:
-    """A text field stripped and checked: not empty, not over ``limit`` characters, no control characters."""
-    text = value.strip()
+    """A text field in NFC, stripped and checked: not empty, not over ``limit`` characters, no control characters.
+
+    Vietnamese typed on some systems comes decomposed (a letter, then its marks): NFC counts each letter once, as
+    the reader does.
+    """
+    text = unicodedata.normalize("NFC", value).strip()
     if required and not text:
         raise ValidationError(f"{field}: trống, hãy điền vào / is empty: write something")
     if len(text) > limit:
@@ -148,17 +154,24 @@ def _check_point(point: tuple[float, float]) -> None:
 
 def _check_target(c: NewComment) -> None:
     if c.target not in TARGETS:
-        raise ValidationError(f"target: must be one of {', '.join(TARGETS)}")
+        raise ValidationError(f"target: chọn một trong / must be one of {', '.join(TARGETS)}")
     needs = {"zone": ("zone_id", c.zone_id), "parcel": ("parcel_id", c.parcel_id), "point": ("point", c.point)}
     if c.target in needs and needs[c.target][1] is None:
         name = needs[c.target][0]
-        raise ValidationError(f"{name}: a comment on a {c.target} needs {name} / góp ý cho {c.target} cần {name}")
+        raise ValidationError(f"{name}: góp ý cho {c.target} cần {name} / a comment on a {c.target} needs {name}")
     if c.target == "plan" and (c.zone_id is not None or c.parcel_id is not None or c.point is not None):
-        raise ValidationError("a comment on the whole plan takes no zone_id, parcel_id or point: choose another target")
+        raise ValidationError(
+            "góp ý cho toàn bộ đồ án không kèm ô, thửa hay vị trí / a comment on the whole plan takes no zone_id, "
+            "parcel_id or point: choose another target"
+        )
     if c.zone_id is not None and c.target != "zone":
-        raise ValidationError(f"zone_id: only a comment on a zone takes one (target is {c.target})")
+        raise ValidationError(
+            f"zone_id: chỉ góp ý cho ô quy hoạch / only a comment on a zone takes one (not {c.target})"
+        )
     if c.parcel_id is not None and c.target != "parcel":
-        raise ValidationError(f"parcel_id: only a comment on a parcel takes one (target is {c.target})")
+        raise ValidationError(
+            f"parcel_id: chỉ góp ý cho thửa đất / only a comment on a parcel takes one (not {c.target})"
+        )
     if c.point is not None:
         _check_point(c.point)
 
@@ -221,13 +234,13 @@ def _check_place(conn: Connection, consultation: Consultation, c: NewComment) ->
         ).first()
         if found is None:
             raise ValidationError(
-                f"zone_id: {c.zone_id} is no zone of plan {consultation.code} version {consultation.version} "
-                "(the draft under consultation) / không phải ô quy hoạch của dự thảo"
+                f"zone_id: {c.zone_id} không phải ô quy hoạch của dự thảo / is no zone of plan {consultation.code} "
+                f"version {consultation.version}, the draft under consultation"
             )
     if c.parcel_id is not None:
         found = conn.execute(sa.text("SELECT 1 FROM planning.parcels WHERE id = :p"), {"p": c.parcel_id}).first()
         if found is None:
-            raise ValidationError(f"parcel_id: there is no parcel {c.parcel_id} / không có thửa đất {c.parcel_id}")
+            raise ValidationError(f"parcel_id: không có thửa đất {c.parcel_id} / there is no parcel {c.parcel_id}")
 
 
 _ID_RANGE = 2**63
@@ -260,7 +273,7 @@ def add_comment(
     _check_target(comment)
     for value, name in ((comment.zone_id, "zone_id"), (comment.parcel_id, "parcel_id")):
         if value is not None and not 0 < value < _ID_RANGE:
-            raise ValidationError(f"{name}: {value} is no id (ids are positive)")
+            raise ValidationError(f"{name}: {value} không phải mã hợp lệ / is no id (ids are positive)")
     clean = NewComment(
         target=comment.target,
         author_name=_text(comment.author_name, "author_name", limit=MAX_NAME, multiline=False),
@@ -349,7 +362,7 @@ def _one(conn: Connection, comment_id: int, *, staff: bool) -> dict[str, Any]:
         .first()
     )
     if row is None:
-        raise NotFound(f"no comment {comment_id} / không có góp ý {comment_id}")
+        raise NotFound(f"không có góp ý {comment_id} / no comment {comment_id}")
     return _as_dict(row, staff=staff)
 
 
@@ -395,10 +408,10 @@ def _outcome_sets(changes: Mapping[str, Any], current: Any, params: dict[str, An
         return []
     outcome = changes.get("outcome") or current.outcome
     if outcome not in OUTCOMES:
-        raise ValidationError(f"outcome: must be one of {', '.join(OUTCOMES)}")
+        raise ValidationError(f"outcome: chọn một trong / must be one of {', '.join(OUTCOMES)}")
     version = changes.get("outcome_version", current.outcome_version)
     if version is not None and not 0 < int(version) < 2**31:
-        raise ValidationError(f"outcome_version: {version} is no plan version (versions are 1, 2, ...)")
+        raise ValidationError(f"outcome_version: {version} không phải phiên bản / is no plan version (1, 2, ...)")
     reason = changes.get("outcome_reason", current.outcome_reason)
     if reason is not None and str(reason).strip():
         reason = _text(reason, "outcome_reason", limit=MAX_MODERATION_TEXT, multiline=True)
@@ -406,13 +419,13 @@ def _outcome_sets(changes: Mapping[str, Any], current: Any, params: dict[str, An
         reason = None
     if outcome == "changed" and version is None:
         raise ValidationError(
-            "outcome_version: 'changed' needs the plan version that takes the comment in / "
-            "'đã điều chỉnh' cần số phiên bản quy hoạch"
+            "outcome_version: 'đã điều chỉnh' cần số phiên bản quy hoạch / 'changed' needs the plan version that "
+            "takes the comment in"
         )
     if outcome == "not_accepted" and reason is None:
         raise ValidationError(
-            "outcome_reason: 'not_accepted' needs the reason, for the commenter and the dossier / "
-            "'không tiếp thu' cần nêu lý do"
+            "outcome_reason: 'không tiếp thu' cần nêu lý do / 'not_accepted' needs the reason, for the commenter "
+            "and the dossier"
         )
     params.update({"o": outcome, "ov": version, "or": reason})
     return ["outcome = :o, outcome_version = :ov, outcome_reason = :or, outcome_by = :u, outcome_at = now()"]
@@ -432,15 +445,17 @@ def moderate_comment(conn: Connection, comment_id: int, changes: Mapping[str, An
     """
     unknown = sorted(set(changes) - set(MODERATION_FIELDS))
     if unknown:
-        raise ValidationError(f"cannot change {', '.join(unknown)}: send any of {', '.join(MODERATION_FIELDS)}")
+        raise ValidationError(
+            f"không sửa được / cannot change {', '.join(unknown)}: send any of {', '.join(MODERATION_FIELDS)}"
+        )
     if not changes:
-        raise ValidationError(f"nothing to change: send any of {', '.join(MODERATION_FIELDS)}")
+        raise ValidationError(f"không có gì để sửa / nothing to change: send any of {', '.join(MODERATION_FIELDS)}")
     current = conn.execute(
         sa.text("SELECT outcome, outcome_version, outcome_reason FROM planning.comments WHERE id = :id FOR UPDATE"),
         {"id": comment_id},
     ).first()
     if current is None:
-        raise NotFound(f"no comment {comment_id} / không có góp ý {comment_id}")
+        raise NotFound(f"không có góp ý {comment_id} / no comment {comment_id}")
     params: dict[str, Any] = {"id": comment_id, "u": user}
     sets = _visibility_sets(changes, params) + _outcome_sets(changes, current, params)
     conn.execute(sa.text(f"UPDATE planning.comments SET {', '.join(sets)} WHERE id = :id"), params)  # noqa: S608

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gis_service.as_of import HUE_TZ
 from gis_service.consultation.comments import comments_of
 from gis_service.consultation.periods import Consultation, list_consultations
 from gis_service.errors import NotFound
@@ -30,6 +31,7 @@ __all__ = [
     "TARGET_WORDS",
     "ConsultationReport",
     "consultation_report",
+    "hue_time",
     "outcome_text",
     "report_xlsx",
     "safe_cell",
@@ -124,6 +126,18 @@ def safe_cell(value: Any) -> Any:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def hue_time(value: datetime | str | None) -> str:
+    """A moment as the clock in Huế shows it, to the minute (the dossier's readers are there).
+
+    >>> hue_time("2026-12-06T17:14:39.5+00:00")
+    '2026-12-07 00:14'
+    """
+    if value is None:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(HUE_TZ).strftime("%Y-%m-%d %H:%M")
+
+
 def target_text(c: dict[str, Any]) -> str:
     """What a comment is about, in words: ``Ô quy hoạch / Zone 12``."""
     words = TARGET_WORDS[c["target"]]
@@ -156,7 +170,7 @@ def comment_row(number: int, c: dict[str, Any]) -> list[Any]:
     return [
         number,
         c["consultation_id"],
-        c["created_at"][:16].replace("T", " "),
+        hue_time(c["created_at"]),
         target_text(c),
         c["author_name"],
         c["contact"],
@@ -167,50 +181,57 @@ def comment_row(number: int, c: dict[str, Any]) -> list[Any]:
     ]
 
 
+def _period_row(report: ConsultationReport, period: Consultation) -> list[Any]:
+    return [
+        period.id,
+        period.version,
+        period.starts_on,
+        period.ends_on,
+        hue_time(period.closed_at),
+        len(report.comments_of(period.id)),
+        period.explanation,
+    ]
+
+
+def _lay_out(ws: Any, *, head_row: int, widths: tuple[int, ...], wrap_from: int | None = None) -> None:
+    """Bold headers frozen in place, column widths, and text wrapped in the rows below (from ``wrap_from``)."""
+    from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+    for cell in ws[head_row]:
+        cell.font = Font(bold=True)
+    ws.freeze_panes = ws.cell(row=head_row + 1, column=1)
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    if wrap_from is not None:
+        wrap = Alignment(wrap_text=True, vertical="top")
+        for row in ws.iter_rows(min_row=wrap_from):
+            for cell in row:
+                cell.alignment = wrap
+
+
 def report_xlsx(report: ConsultationReport) -> bytes:
     """The report as an Excel workbook: a sheet of the consultations and a sheet of the comments."""
     from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
 
     wb = Workbook()
-    bold = Font(bold=True)
-    wrap = Alignment(wrap_text=True, vertical="top")
     periods = wb.active
     assert periods is not None
     periods.title = "Đợt lấy ý kiến"
     periods.append([safe_cell(f"Báo cáo tổng hợp ý kiến góp ý / Consultation report: {report.code} {report.name}")])
-    periods.append([safe_cell(f"Lập lúc / Made at: {report.made_at:%Y-%m-%d %H:%M %Z}")])
+    periods.append([safe_cell(f"Lập lúc / Made at: {hue_time(report.made_at)} (giờ Việt Nam / ICT)")])
     periods.append(list(CONSULTATION_HEADERS))
     for period in report.consultations:
-        periods.append(
-            [
-                safe_cell(v)
-                for v in (
-                    period.id,
-                    period.version,
-                    period.starts_on,
-                    period.ends_on,
-                    period.closed_at.strftime("%Y-%m-%d %H:%M") if period.closed_at else "",
-                    len(report.comments_of(period.id)),
-                    period.explanation,
-                )
-            ]
-        )
+        periods.append([safe_cell(v) for v in _period_row(report, period)])
+    for row in periods.iter_rows(min_row=4, min_col=3, max_col=4):
+        for cell in row:
+            cell.number_format = "yyyy-mm-dd"  # dates, not date-times: a period is whole days
+    _lay_out(periods, head_row=3, widths=(10, 10, 12, 12, 17, 10, 80))
     sheet = wb.create_sheet("Góp ý")
     sheet.append(list(COMMENT_HEADERS))
     for number, c in enumerate(report.comments, start=1):
         sheet.append([safe_cell(v) for v in comment_row(number, c)])
-    for ws, head_row in ((periods, 3), (sheet, 1)):
-        for cell in ws[head_row]:
-            cell.font = bold
-        ws.freeze_panes = ws.cell(row=head_row + 1, column=1)
-    for letter, width in zip("ABCDEFGHIJ", (7, 10, 17, 28, 24, 24, 70, 30, 60, 40), strict=True):
-        sheet.column_dimensions[letter].width = width
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = wrap
-    for letter, width in zip("ABCDEFG", (10, 10, 12, 12, 17, 10, 80), strict=True):
-        periods.column_dimensions[letter].width = width
+    _lay_out(sheet, head_row=1, widths=(7, 10, 17, 28, 24, 24, 70, 30, 60, 40), wrap_from=2)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

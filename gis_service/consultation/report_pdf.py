@@ -18,6 +18,7 @@ from gis_service.consultation.report import (
     COMMENT_HEADERS,
     ConsultationReport,
     comment_row,
+    hue_time,
 )
 from gis_service.printing import FONT_DIRS, fonts
 
@@ -72,7 +73,7 @@ def report_pdf(report: ConsultationReport, *, font_dirs: tuple[Path, ...] = FONT
         Paragraph("Báo cáo tổng hợp ý kiến góp ý / Consultation report", h1),
         Paragraph(f"<b>{_escaped(report.code)}</b> {_escaped(report.name)}", note),
         Paragraph(
-            f"Lập lúc / Made at: {report.made_at:%Y-%m-%d %H:%M %Z}. Số đợt / Consultations: "
+            f"Lập lúc / Made at: {hue_time(report.made_at)} (giờ Việt Nam / ICT). Số đợt / Consultations: "
             f"{len(report.consultations)}; số góp ý / comments: {len(report.comments)}",
             note,
         ),
@@ -81,7 +82,7 @@ def report_pdf(report: ConsultationReport, *, font_dirs: tuple[Path, ...] = FONT
     if not report.consultations:
         story.append(Paragraph("Đồ án chưa có đợt lấy ý kiến nào / The plan has had no consultation.", note))
     for c in report.consultations:
-        closed = f"; đóng lúc / closed at {c.closed_at:%Y-%m-%d %H:%M}" if c.closed_at else ""
+        closed = f"; đóng lúc / closed at {hue_time(c.closed_at)}" if c.closed_at else ""
         story += [
             Paragraph(
                 f"Đợt {c.id} / Consultation {c.id}: phiên bản / version {c.version}, {c.starts_on:%d/%m/%Y} – "
