@@ -160,12 +160,12 @@ export function renderAnswer(answer, extra = [], { fly = false } = {}) {
   }
   const note = asOfNote(answer);
   if (note) body.unshift(note);
+  const consultation = consultationSection(answer); // a draft open for comment: what it changes here, first
+  if (consultation) body.push(consultation);
   const certificate = certificateSection(answer);
   if (certificate) body.push(certificate);
   const envelope = envelopeSection(answer);
   if (envelope) body.push(envelope);
-  const consultation = consultationSection(answer);
-  if (consultation) body.push(consultation);
   const zones = answer.zones || [];
   if (answer.plan_data !== "no_plan_in_force") { // the note above says it: no plan, so no zone
     body.push(el("h3", { text: parcel && zones.length > 1 ? t("zones_count", { n: zones.length }) : t("zones_title") }));

@@ -56,7 +56,9 @@ function renderBanner() {
     text: t("consult_banner", { name: c.plan.name || c.plan.code, version: c.plan.version, date: formatDay(c.ends_on) }) }));
   const toggle = el("button", { type: "button", id: "consultation-toggle", "aria-pressed": String(state.shown),
     text: t(state.shown ? "consult_hide_draft" : "consult_show_draft"), onclick: () => showDraft(!state.shown) });
-  box.replaceChildren(el("strong", { text: t("consult_notice") }), ...lines, toggle);
+  const key = state.shown ? el("span", { class: "consultation-key", id: "consultation-key" },
+    el("span", { class: "swatch changed", "aria-hidden": "true" }), t("consult_changed_key")) : null;
+  box.replaceChildren(el("strong", { text: t("consult_notice") }), ...lines, toggle, key || "");
   box.hidden = false;
 }
 
