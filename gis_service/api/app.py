@@ -169,9 +169,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificates_router())  # /certificates: previews, issuing, verification, revocation
     install_features(app, settings)  # OGC API - Features Part 4 writes, history, restore (before the /ogc mount)
     app.include_router(plans_router(settings))  # /plans: drafts, publishing
-    app.include_router(consultation_router())  # /consultations, comments, moderation, the consultation report
-    app.include_router(changes_router())  # /plans/{code}/diff, /parcels/{id}/changes: what a new version changes
     app.include_router(consultation_router(settings.limits))  # /consultations, comments, their moderation, report
+    app.include_router(changes_router())  # /plans/{code}/diff, /parcels/{id}/changes: what a new version changes
     app.include_router(jobs_router(settings))  # /jobs: the tile rebuilds after publishing
     app.include_router(lookup_router())  # /lookup: zoning of a point or parcel
     app.include_router(tiles_router(settings))  # vector tiles under /ogc (routes first: they win over the mount)
