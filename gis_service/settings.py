@@ -205,6 +205,13 @@ class LimitSettings(BaseModel):
     certificate_body_bytes: int = Field(
         default=8 * _MB, ge=1024, description="A certificate's PDF posted to /certificates/{number}/verify."
     )
+    comment_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Comments on a consultation and their moderation (5,000 characters)."
+    )
+    comments_per_10_min: int = Field(
+        default=5, ge=1, description="Comments one client address may post in 10 minutes (429 beyond)."
+    )
+    comments_per_day: int = Field(default=30, ge=1, description="Comments one client address may post in a day.")
     other_body_bytes: int = Field(default=_MB, ge=1024, description="Every other route (logins, plans, decisions).")
     max_json_depth: int = Field(
         default=64, ge=8, le=500, description="Deepest nesting of arrays and objects in a JSON body."

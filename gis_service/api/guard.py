@@ -7,7 +7,7 @@ instead of each handler checking its own inputs. NUL inside a JSON body is caugh
 :func:`nul_in_body_handler`.
 
 :class:`BodyLimit` bounds the header fields of a request (their count and size: 431) and its body, per family of
-routes (checks, process executions, CQL2 queries, edits, PDFs to verify, the rest;
+routes (checks, process executions, CQL2 queries, edits, PDFs to verify, comments, the rest;
 :class:`~gis_service.settings.LimitSettings`): a declared ``Content-Length`` over the limit is a 413 before a byte
 of the body is read, a streamed body is counted and refused as soon as it passes the limit. A JSON body is a 400
 before any parser sees it when its arrays and objects nest deeper than the limit, when it holds NaN or Infinity (no
@@ -106,8 +106,10 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def body_family(path: str, content_type: bytes) -> str:
-    """The family of routes a request body belongs to: ``check``, ``process``, ``filter``, ``edit``, ``certificate``
-    or ``other``."""
+    """The family of routes a request body belongs to: ``check``, ``process``, ``filter``, ``edit``, ``certificate``,
+    ``comment`` or ``other``."""
+    if path.startswith("/comments/") or (path.startswith("/consultations/") and path.endswith("/comments")):
+        return "comment"  # a citizen's comment or its moderation: a few kilobytes of text
     if path.startswith("/certificates/") and path.endswith("/verify"):
         return "certificate"  # a PDF to verify: megabytes, not the kilobytes of a JSON request
     if path.startswith("/permits/check") or (path.startswith("/permits/applications/") and path.endswith("/checks")):
@@ -199,6 +201,7 @@ class BodyLimit:
             "filter": limits.filter_body_bytes,
             "edit": limits.edit_body_bytes,
             "certificate": limits.certificate_body_bytes,
+            "comment": limits.comment_body_bytes,
             "other": limits.other_body_bytes,
         }
 
@@ -263,6 +266,7 @@ def _too_large(limit: int, family: str) -> JSONResponse:
         "filter": "a CQL2 query",
         "edit": "a feature edit",
         "certificate": "a certificate to verify",
+        "comment": "a comment",
         "other": "this route",
     }
     size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} kB"

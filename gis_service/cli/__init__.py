@@ -83,6 +83,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 def _register() -> None:
     from gis_service.cli.certificates import certificates
+    from gis_service.cli.consultation import consultation
     from gis_service.cli.db import db
     from gis_service.cli.importer import import_
     from gis_service.cli.plans import plans
@@ -99,6 +100,7 @@ def _register() -> None:
     cli.add_command(users)
     cli.add_command(demo)
     cli.add_command(certificates)
+    cli.add_command(consultation)
 
 
 _register()
