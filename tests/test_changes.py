@@ -249,7 +249,8 @@ def test_an_area_summary_names_the_zones_and_lines_that_change(conn: Connection,
     print("\n".join(vi + en))
     assert vi[0].startswith("2 ô quy hoạch thay đổi: Z1 (tầng cao tối đa 3 tầng → 5 tầng), Z2 (mật độ")
     assert en[0].startswith("2 zones change: Z1 (max floors 3 floors → 5 floors)")
-    assert en[1] == "1 red lines change: Lê Duẩn (moved by up to 8.0 m)." or en[1].startswith("1 red line")
+    assert en[1] == "1 red line changes: Lê Duẩn (moved by up to 8 m)."
+    assert vi[1] == "1 chỉ giới đường đỏ thay đổi: Lê Duẩn (dịch chuyển tối đa 8 m)."
     quiet = shapely.to_wkb(shapely.box(E0 + 250, N0 + 10, E0 + 260, N0 + 20))
     assert area_summary(conn, quiet, versions["v1"], versions["v2"]) == []
 

@@ -25,7 +25,7 @@ from gis_service.errors import NotFound
 from gis_service.printing import check_lang
 from gis_service.rules.roads import roads_of
 from gis_service.rules.site import SEARCH_M, Line, Site
-from gis_service.wording import pick
+from gis_service.wording import num, pick
 
 __all__ = ["ROAD_LAND_USE", "ParcelChanges", "area_summary", "parcel_changes", "zone_meets"]
 
@@ -246,7 +246,7 @@ def area_summary(conn: Connection, geom_wkb: bytes, from_plan_id: int, to_plan_i
         rest = len(lines) - AREA_LIST_MAX
         if rest > 0:
             named += pick((f" và {rest} đoạn khác", f" and {rest} more"), lang)
-        out.append(f"{line_count_phrase(layer, len(lines), lang)} {pick(('thay đổi', 'change'), lang)}: {named}.")
+        out.append(f"{line_count_phrase(layer, len(lines), lang)}: {named}.")
     return out
 
 
@@ -255,7 +255,7 @@ def _line_brief(line: LineChange, lang: str) -> str:
     what = {
         "added": pick(("thêm mới", "added"), lang),
         "removed": pick(("bị bỏ", "removed"), lang),
-        "moved": pick(("dịch chuyển tối đa", "moved by up to"), lang) + f" {line.max_shift_m} m",
+        "moved": pick(("dịch chuyển tối đa", "moved by up to"), lang) + f" {num(line.max_shift_m, lang)} m",
         "changed": ", ".join(attribute_phrase(a, lang) for a in line.attributes),
     }[line.change]
     return f"{road} ({what})"
