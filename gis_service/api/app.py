@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from gis_service import __version__
 from gis_service.api.auth import install_auth
 from gis_service.api.certificates import certificates_router
+from gis_service.api.changes import changes_router
 from gis_service.api.consultation import consultation_router
 from gis_service.api.deps import EngineDep, open_read_pool, require_role
 from gis_service.api.envelope import envelope_router
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_features(app, settings)  # OGC API - Features Part 4 writes, history, restore (before the /ogc mount)
     app.include_router(plans_router(settings))  # /plans: drafts, publishing
     app.include_router(consultation_router(settings.limits))  # /consultations, comments, their moderation, report
+    app.include_router(changes_router())  # /plans/{code}/diff, /parcels/{id}/changes: what a new version changes
     app.include_router(jobs_router(settings))  # /jobs: the tile rebuilds after publishing
     app.include_router(lookup_router())  # /lookup: zoning of a point or parcel
     app.include_router(tiles_router(settings))  # vector tiles under /ogc (routes first: they win over the mount)
