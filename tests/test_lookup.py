@@ -199,9 +199,16 @@ def test_plans_list_and_publish_on_the_command_line(
     assert missing.returncode == 1 and "decision" in missing.stderr and "Traceback" not in missing.stderr
     unknown = run("publish", "46QCT9999999")
     assert unknown.returncode == 1 and "no plan" in unknown.stderr
-    done = run("publish", "46QCT0000002", "--user", "lan.nguyen", "--reason", "QĐ 22/QĐ-UBND")
+    future = run("publish", "46QPK0000003", "--decision-no", "5/QĐ-UBND", "--decision-date", "2999-01-01")
+    assert future.returncode == 1 and "after today" in future.stderr and "Traceback" not in future.stderr
+    bad_date = run("publish", "46QPK0000003", "--decision-no", "5/QĐ-UBND", "--decision-date", "1/2/2026")
+    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+    done = run(
+        "publish", "46QCT0000002", "--decision-no", "22/QĐ-UBND", "--user", "lan.nguyen", "--reason", "QĐ 22/QĐ-UBND"
+    )
     assert done.returncode == 0, done.stderr
-    assert "version 2" in done.stderr and "version 1 superseded" in done.stderr
+    assert "version 2" in done.stderr and "version 1 superseded" in done.stderr and "22/QĐ-UBND" in done.stderr
+    assert "rebuild queued as job" in done.stderr  # as through the API
     assert "P2" in public_zone_codes() and "P1" not in public_zone_codes()
     statuses = run("list", "--code", "46QCT0000002").stdout
     assert "superseded" in statuses and "approved" in statuses

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import date
 
 import click
 
@@ -37,22 +38,51 @@ def list_command(ctx: click.Context, code: str | None) -> None:
         click.echo(f"{v.code:<14} {v.version:>3}  {v.status:<10} {decision:<22} {v.zones:>6}  {v.name}")
 
 
+def _iso_date(_ctx: click.Context, _param: click.Parameter, raw: str | None) -> date | None:
+    from gis_service.as_of import parse_as_of
+    from gis_service.errors import ValidationError
+
+    try:
+        return None if raw is None else parse_as_of(raw, name="--decision-date")
+    except ValidationError as exc:
+        raise click.BadParameter(exc.message) from None
+
+
 @plans.command("publish")
 @click.argument("code")
 @click.option("--version", "version", type=int, default=None, help="The draft version to publish [latest draft].")
+@click.option("--decision-no", default=None, help="Number of the approval decision (số quyết định), recorded first.")
+@click.option("--decision-date", callback=_iso_date, default=None, help="Its date, YYYY-MM-DD.")
+@click.option("--authority", default=None, help="Who approved it (cơ quan phê duyệt), e.g. UBND tỉnh Thừa Thiên Huế.")
 @click.option("--user", default=None, help="Who publishes (for the history) [the login name].")
 @click.option("--reason", default=None, help="Why (for the history) [Publish <code> v<N>].")
 @click.pass_context
-def publish_command(ctx: click.Context, code: str, version: int | None, user: str | None, reason: str | None) -> None:
-    """Approve the draft of plan CODE; its approved version becomes superseded (one transaction)."""
-    from gis_service.editing import publish_plan
+def publish_command(
+    ctx: click.Context,
+    code: str,
+    version: int | None,
+    decision_no: str | None,
+    decision_date: date | None,
+    authority: str | None,
+    user: str | None,
+    reason: str | None,
+) -> None:
+    """Approve the draft of plan CODE; its approved version becomes superseded (one transaction).
+
+    The approval decision can be recorded here (--decision-no, --decision-date), as through the API. As there, the
+    rebuild of the 3D tiles is queued: the running service does it (or run 'planning tiles build').
+    """
+    from gis_service.editing import publish_with_decision
 
     engine = create_db_engine(resolve_database_url(get_settings(ctx)), pool_size=1)
     try:
         with engine.begin() as conn:
-            published, superseded = publish_plan(
+            published, superseded, job = publish_with_decision(
                 conn,
                 code,
+                decision_no=decision_no,
+                decision_date=decision_date,
+                approving_authority=authority,
                 version=version,
                 user=user or getpass.getuser(),
                 reason=reason or f"Publish {code}" + (f" v{version}" if version else ""),
@@ -63,3 +93,4 @@ def publish_command(ctx: click.Context, code: str, version: int | None, user: st
         f"published {published.code} version {published.version} ({published.decision_no}, "
         f"{published.decision_date}): now public" + (f"; version {superseded.version} superseded" if superseded else "")
     )
+    say(f"3D tiles: rebuild queued as job {job.id}; the running service does it (or run 'planning tiles build')")
