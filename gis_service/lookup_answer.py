@@ -129,7 +129,7 @@ class ConsultationRef(_Answer):
     plan: ConsultedPlan
 
 
-class ConsultationAnswer(_Answer):
+class ConsultationNotice(_Answer):
     """In view=consultation: the notice that the answer is a draft, and the consultations running today."""
 
     notice_vi: str = Field(description="Dự thảo đang lấy ý kiến — chưa có hiệu lực")
@@ -174,7 +174,7 @@ class LookupAnswer(_Answer):
         default=None,
         description="consultation: the zones are of drafts under consultation, not in force; null: approved plans",
     )
-    consultation: ConsultationAnswer | None = Field(
+    consultation: ConsultationNotice | None = Field(
         default=None, description="With view=consultation: the notice and the consultations running today"
     )
     as_of: AsOfAnswer | None = Field(
