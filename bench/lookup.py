@@ -5,7 +5,8 @@ the detailed plan), asked ``GET /lookup?lon=..&lat=..`` on uvicorn (2 workers, s
 
 * **default**, the baseline: no ``as_of``, the plan versions approved today (the citizens' hot path);
 * ``as_of`` today: the same answer, the versions in force found first (one more small statement);
-* ``as_of`` 2020-01-01: the 2019 version, its zones and the envelope drawn from them.
+* ``as_of`` 2020-01-01: the 2019 version, its zones and the envelope drawn from them;
+* ``view=consultation``: a draft of the zoning plan under consultation (the drafts found first, as ``as_of``).
 
 Every case's sites are kept first (each parcel asked once per worker), as after a while of use.
 
@@ -27,7 +28,28 @@ from bench.serve import load, uvicorn_server
 from gis_service.as_of import today_in_hue
 
 ROUNDS = 2
+ZONING = "46QPK0000001"  # the sample's zoning plan (sample_data/)
 WORKERS = 2
+
+
+def draft_under_consultation(url: str) -> None:
+    """A draft of the sample's zoning plan, under consultation from today (the view=consultation case)."""
+    from datetime import timedelta
+
+    from gis_service.consultation.periods import open_consultation
+    from gis_service.db import create_db_engine
+    from gis_service.editing import start_draft
+
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            start_draft(conn, ZONING, user="bench", reason="benchmark")
+            today = today_in_hue()
+            open_consultation(
+                conn, ZONING, starts_on=today, ends_on=today + timedelta(days=30), explanation="bench", user="bench"
+            )
+    finally:
+        engine.dispose()
 
 
 def run(scale: float = 1.0) -> None:
@@ -38,10 +60,11 @@ def run(scale: float = 1.0) -> None:
     scale
         The share of the sample's parcels asked (at most all of them, at least 10).
     """
-    print("\nLookup: GET /lookup?lon=&lat= on the demo's sample plans (real HTTP, uvicorn), default vs as_of")
+    print("\nLookup: GET /lookup?lon=&lat= on the demo's sample plans (real HTTP, uvicorn), default vs as_of, view")
     print(f"  {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work on the machine skews the rates)")
     with throwaway_database() as url, tempfile.TemporaryDirectory() as tmp:
         seconds = load_sample(url)
+        draft_under_consultation(url)
         with psycopg.connect(url) as conn:
             points = conn.execute(
                 "SELECT ST_X(w), ST_Y(w) FROM planning.parcels p, "
@@ -54,6 +77,7 @@ def run(scale: float = 1.0) -> None:
             "default (the plan today)": "",
             f"as_of={today_in_hue().isoformat()} (today)": f"&as_of={today_in_hue().isoformat()}",
             "as_of=2020-01-01 (the 2019 version)": "&as_of=2020-01-01",
+            "view=consultation (a draft)": "&view=consultation",
         }
         env = {**os.environ, "GIS_DATABASE_URL": url, "GIS_OGC_DIR": str(Path(tmp) / "ogc")}
         best = dict.fromkeys(cases, 0.0)

@@ -10,6 +10,11 @@ built as JSON by the database in one statement, so the web layer passes it throu
 ``as_of`` (a date) answers with the plan versions in force that day (:mod:`gis_service.as_of`) instead of the
 approved ones, and says so in the answer's ``as_of``: the date answered for and the versions. A day before any plan
 was in force answers ``plan_data`` ``no_plan_in_force``. The parcel is the cadastre as it is today.
+
+``view=consultation`` (:mod:`gis_service.consultation.view`) answers with only the drafts under consultation today,
+never mixed with the approved plans, and says so in the answer's ``view`` and ``consultation`` (the notice, each
+consultation's id, period and draft version); when no draft is under consultation, ``plan_data`` is
+``no_consultation``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,12 @@ from typing import Any
 import psycopg
 
 from gis_service.as_of import AsOf, plans_in_force, plans_in_force_async
+from gis_service.consultation.view import (
+    CONSULTATION,
+    ConsultationView,
+    drafts_under_consultation,
+    drafts_under_consultation_async,
+)
 from gis_service.errors import NotFound, ValidationError
 from gis_service.model.layers import ZONES
 from gis_service.rules import envelope_of, fetch_site, fetch_site_async
@@ -116,8 +127,9 @@ _ZONES_AND_ANSWER = (
 )
 
 
-def _in_force_variant(sql: str) -> str:
-    """The statement for a past date: zones of the versions in force (bound ids), the date and versions stated."""
+def _in_force_variant(sql: str, stated: str = "'as_of', %(as_of)s::jsonb", none: str = "no_plan_in_force") -> str:
+    """The statement for a past date: zones of the versions in force (bound ids), the date and versions stated;
+    or, with ``stated`` and ``none`` of the view, for the drafts under consultation."""
     swaps = (
         (
             "JOIN planning.zones z ON ST_Intersects(z.geom, s.g)",
@@ -126,8 +138,7 @@ def _in_force_variant(sql: str) -> str:
         ("pl.id = z.plan_id AND pl.status = 'approved'", "pl.id = z.plan_id"),
         (
             "'plan_data', CASE WHEN",
-            "'as_of', %(as_of)s::jsonb,\n    'plan_data', CASE "
-            "WHEN cardinality(%(plan_ids)s::int[]) = 0 THEN 'no_plan_in_force' WHEN",
+            f"{stated},\n    'plan_data', CASE WHEN cardinality(%(plan_ids)s::int[]) = 0 THEN '{none}' WHEN",
         ),
     )
     for old, new in swaps:
@@ -157,6 +168,13 @@ SQL = {
 }
 #: The same statements on a past date (``as_of``); today's stay as they were, the hot path.
 SQL_AS_OF = {mode: _in_force_variant(sql) for mode, sql in SQL.items()}
+#: The same statements in ``view=consultation``: the drafts under consultation (bound ids), the view stated.
+SQL_CONSULTATION = {
+    mode: _in_force_variant(sql, f"'view', '{CONSULTATION}', 'consultation', %(view)s::jsonb", "no_consultation")
+    for mode, sql in SQL.items()
+}
+#: What a lookup answers from: the approved plans (None), the plan on a date, or the drafts under consultation.
+Selection = AsOf | ConsultationView | None
 
 
 @dataclass(frozen=True)
@@ -257,7 +275,7 @@ def _sheet_parcel_id(query: LookupQuery, rows: list[tuple[Any, ...]]) -> int:
     return parcel_id
 
 
-def _answer_sql(query: LookupQuery, mode: str, parcel_id: int | None, found: AsOf | None) -> tuple[str, dict[str, Any]]:
+def _answer_sql(query: LookupQuery, mode: str, parcel_id: int | None, found: Selection) -> tuple[str, dict[str, Any]]:
     import json
 
     params: dict[str, Any] = {"query": query.as_json(), "min_area": MIN_SHARED_AREA_M2}
@@ -269,6 +287,9 @@ def _answer_sql(query: LookupQuery, mode: str, parcel_id: int | None, found: AsO
         params["x"], params["y"] = query.e, query.n
     if found is None:
         return SQL[mode], params
+    if isinstance(found, ConsultationView):
+        params["plan_ids"], params["view"] = found.plan_ids, json.dumps(found.as_dict(), ensure_ascii=False)
+        return SQL_CONSULTATION[mode], params
     params["plan_ids"], params["as_of"] = found.plan_ids, json.dumps(found.as_dict(), ensure_ascii=False)
     return SQL_AS_OF[mode], params
 
@@ -279,8 +300,11 @@ def _checked(text: str, mode: str, params: dict[str, Any]) -> str:
     return text
 
 
-def lookup_json(conn: psycopg.Connection[Any], query: LookupQuery, *, as_of: date | None = None) -> str:
-    """The lookup answer as JSON text (see the module docstring), on ``as_of`` when given.
+def lookup_json(
+    conn: psycopg.Connection[Any], query: LookupQuery, *, as_of: date | None = None, consultation: bool = False
+) -> str:
+    """The lookup answer as JSON text (see the module docstring), on ``as_of`` when given, or of the drafts under
+    consultation (``consultation``).
 
     Raises
     ------
@@ -289,10 +313,22 @@ def lookup_json(conn: psycopg.Connection[Any], query: LookupQuery, *, as_of: dat
     NotFound
         No parcel with that id, or that sheet and parcel number.
     """
-    return _lookup_text(conn, query, None if as_of is None else plans_in_force(conn, as_of))
+    return _lookup_text(conn, query, _selection(conn, as_of, consultation))
 
 
-def _lookup_text(conn: psycopg.Connection[Any], query: LookupQuery, found: AsOf | None) -> str:
+def _selection(conn: psycopg.Connection[Any], as_of: date | None, consultation: bool) -> Selection:
+    if consultation:
+        return drafts_under_consultation(conn)
+    return None if as_of is None else plans_in_force(conn, as_of)
+
+
+async def _selection_async(conn: psycopg.AsyncConnection[Any], as_of: date | None, consultation: bool) -> Selection:
+    if consultation:
+        return await drafts_under_consultation_async(conn)
+    return None if as_of is None else await plans_in_force_async(conn, as_of)
+
+
+def _lookup_text(conn: psycopg.Connection[Any], query: LookupQuery, found: Selection) -> str:
     mode = query.mode()
     parcel_id = None
     if mode == "sheet":
@@ -305,13 +341,13 @@ def _lookup_text(conn: psycopg.Connection[Any], query: LookupQuery, found: AsOf 
 
 
 async def lookup_json_async(
-    conn: psycopg.AsyncConnection[Any], query: LookupQuery, *, as_of: date | None = None
+    conn: psycopg.AsyncConnection[Any], query: LookupQuery, *, as_of: date | None = None, consultation: bool = False
 ) -> str:
     """:func:`lookup_json` on an asynchronous connection (the web routes)."""
-    return await _lookup_text_async(conn, query, None if as_of is None else await plans_in_force_async(conn, as_of))
+    return await _lookup_text_async(conn, query, await _selection_async(conn, as_of, consultation))
 
 
-async def _lookup_text_async(conn: psycopg.AsyncConnection[Any], query: LookupQuery, found: AsOf | None) -> str:
+async def _lookup_text_async(conn: psycopg.AsyncConnection[Any], query: LookupQuery, found: Selection) -> str:
     mode = query.mode()
     parcel_id = None
     if mode == "sheet":
@@ -333,8 +369,10 @@ def lookup(conn: psycopg.Connection[Any], query: LookupQuery, *, as_of: date | N
     return result
 
 
-def _any_plan(in_force: AsOf | None) -> bool:
-    """Whether a plan was in force (always today): before any, there is no envelope to draw from it."""
+def _any_plan(in_force: Selection) -> bool:
+    """Whether a plan was in force (always today), or a draft is under consultation: else there is no envelope."""
+    if isinstance(in_force, ConsultationView):
+        return bool(in_force.drafts)
     return in_force is None or bool(in_force.plans)
 
 
@@ -358,13 +396,19 @@ def _with_envelope(answer: dict[str, Any], pid: int, summary: dict[str, Any]) ->
 
 
 def lookup_with_envelope(
-    conn: psycopg.Connection[Any], query: LookupQuery, *, envelope: bool = True, as_of: date | None = None
+    conn: psycopg.Connection[Any],
+    query: LookupQuery,
+    *,
+    envelope: bool = True,
+    as_of: date | None = None,
+    consultation: bool = False,
 ) -> str:
     """:func:`lookup_json`, with the parcel's buildable envelope (``envelope``) when a parcel is found.
 
-    On ``as_of``, the envelope is drawn from the plan versions in force that day (none before any plan).
+    On ``as_of``, the envelope is drawn from the plan versions in force that day (none before any plan); with
+    ``consultation``, from the drafts under consultation.
     """
-    in_force = None if as_of is None else plans_in_force(conn, as_of)
+    in_force = _selection(conn, as_of, consultation)
     text = _lookup_text(conn, query, in_force)
     found = _parcel_answer(text, envelope and _any_plan(in_force))
     if found is None:
@@ -383,9 +427,10 @@ async def lookup_with_envelope_async(
     envelope: bool = True,
     cache: SiteCache | None = None,
     as_of: date | None = None,
+    consultation: bool = False,
 ) -> str:
     """:func:`lookup_with_envelope` on an asynchronous connection (the web routes); sites may come from ``cache``."""
-    in_force = None if as_of is None else await plans_in_force_async(conn, as_of)
+    in_force = await _selection_async(conn, as_of, consultation)
     text = await _lookup_text_async(conn, query, in_force)
     found = _parcel_answer(text, envelope and _any_plan(in_force))
     if found is None:

@@ -109,6 +109,34 @@ class AsOfAnswer(_Answer):
     )
 
 
+class ConsultedPlan(_Answer):
+    """The draft version under consultation."""
+
+    id: int
+    code: str = Field(description="Plan code (mã hồ sơ quy hoạch)")
+    name: str
+    level: Literal["land_use", "general", "zoning", "detailed"]
+    version: int
+    status: str = Field(description="The version's status: draft (not in force)")
+
+
+class ConsultationRef(_Answer):
+    """A consultation running today: its id, period (dates in Huế, both included) and draft version."""
+
+    id: int
+    starts_on: str = Field(description="First day, YYYY-MM-DD")
+    ends_on: str = Field(description="Last day, YYYY-MM-DD")
+    plan: ConsultedPlan
+
+
+class ConsultationNotice(_Answer):
+    """In view=consultation: the notice that the answer is a draft, and the consultations running today."""
+
+    notice_vi: str = Field(description="Dự thảo đang lấy ý kiến — chưa có hiệu lực")
+    notice_en: str = Field(description="Draft under consultation — not in force")
+    consultations: list[ConsultationRef] = Field(description="Every consultation running today; empty: none")
+
+
 class Zone(_Answer):
     """A zone of an approved plan (or of one in force on ``as_of``) at the place, its share of the parcel, its rules."""
 
@@ -137,9 +165,17 @@ class LookupAnswer(_Answer):
     location: Location | None = Field(description="The point asked about; null for a parcel lookup")
     parcel: Parcel | None = Field(description="The parcel there; null when none")
     zones: list[Zone] = Field(description="Zones there, the largest share first; empty when no approved plan")
-    plan_data: Literal["plan", "scanned_draft", "no_data", "no_plan_in_force"] = Field(
+    plan_data: Literal["plan", "scanned_draft", "no_data", "no_plan_in_force", "no_consultation"] = Field(
         description="What the plan says here: its data, a scanned draft, nothing (no approved plan covers it, or "
-        "none in force on as_of), or, on an as_of date before any plan was in force, no_plan_in_force"
+        "none in force on as_of), or, on an as_of date before any plan was in force, no_plan_in_force; with "
+        "view=consultation and no draft under consultation, no_consultation"
+    )
+    view: Literal["consultation"] | None = Field(
+        default=None,
+        description="consultation: the zones are of drafts under consultation, not in force; null: approved plans",
+    )
+    consultation: ConsultationNotice | None = Field(
+        default=None, description="With view=consultation: the notice and the consultations running today"
     )
     as_of: AsOfAnswer | None = Field(
         default=None,

@@ -3,9 +3,10 @@
 Built by PostGIS (``ST_AsMVT``) from the maintained ``geom_3857`` column with an integer SRID (pygeoapi's MVT
 provider transforms with a text SRID per tile, many times slower: docs/decisions.md). Zones carry their code, names
 (Vietnamese, English) and the official land-use colour; only features of approved plans are in the tiles, or with
-``as_of`` those of the plan versions in force that day (:mod:`gis_service.as_of`; parcels and the base map stay as
-they are today). The base map (``map_features``) comes in by kind as the map zooms in: water and walls, then
-landmarks, streets, alleys.
+``as_of`` those of the plan versions in force that day (:mod:`gis_service.as_of`), or with ``view=consultation`` only
+those of the drafts under consultation today (:mod:`gis_service.consultation.view`, marked ``plan_status`` draft);
+parcels and the base map stay as they are today. The base map (``map_features``) comes in by kind as the map zooms
+in: water and walls, then landmarks, streets, alleys.
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ import psycopg
 from gis_service.as_of import plans_in_force_async
 from gis_service.errors import NotFound, ValidationError
 from gis_service.model import LAYERS as CATALOGUE
-from gis_service.model.visibility import in_force_filter, is_dated, lonlat_window, public_filter
+from gis_service.model.visibility import consultation_filter, in_force_filter, is_dated, lonlat_window, public_filter
 
-__all__ = ["TILE_LAYERS", "TileLayer", "check_as_of_layers", "check_tile", "tile_async", "tile_sql"]
+__all__ = [
+    "TILE_LAYERS",
+    "TileLayer",
+    "check_as_of_layers",
+    "check_consultation_layers",
+    "check_tile",
+    "tile_async",
+    "tile_sql",
+]
 
 EXTENT = 4096
 BUFFER = 64
@@ -55,9 +64,12 @@ class TileLayer:
         """The rows the public sees."""
         return public_filter(CATALOGUE[self.name])
 
-    def rows(self, as_of: bool) -> str:
+    def rows(self, as_of: bool, consultation: bool = False) -> str:
         """The rows in the tiles: the public's, or on a past date those of the plan versions in force then (their
-        ids in the tile's ``e.plan_ids``); layers outside plan versions are the same on every date."""
+        ids in the tile's ``e.plan_ids``), or the drafts' under consultation; layers outside plan versions are the
+        same on every date and in every view."""
+        if consultation:
+            return consultation_filter(CATALOGUE[self.name]) or self.public_filter
         if as_of:
             return in_force_filter(CATALOGUE[self.name], "e.plan_ids") or self.public_filter
         return self.public_filter
@@ -107,6 +119,15 @@ def check_as_of_layers(layers: list[str]) -> None:
         )
 
 
+def check_consultation_layers(layers: list[str]) -> None:
+    """Raise ValidationError when ``view=consultation`` is asked of tiles holding no plan layer."""
+    if not any(is_dated(CATALOGUE[n]) for n in layers if n in TILE_LAYERS):
+        raise ValidationError(
+            f"view=consultation: {', '.join(layers)} is no plan layer, a draft does not change it; the view "
+            "applies to zones and red_lines (and to the plan map's tiles)"
+        )
+
+
 def check_tile(z: int, x: int, y: int) -> None:
     """Raise ValidationError for a tile outside WebMercatorQuad."""
     if not 0 <= z <= MAX_ZOOM:
@@ -128,28 +149,34 @@ _ENVELOPES = (
 )
 
 
-def _layer_sql(layer: TileLayer, z: int, as_of: bool) -> str:
+def _layer_sql(layer: TileLayer, z: int, as_of: bool, consultation: bool = False) -> str:
     kinds = layer.kinds_at(z)
     by_kind = "" if kinds is None else " AND t.kind IN (" + ", ".join(f"'{k}'" for k in kinds) + ")"
+    # a draft's features say so, so that no client can mistake them for the plan in force
+    marked = consultation and is_dated(CATALOGUE[layer.name])
+    select = layer.select + (", 'draft' AS plan_status" if marked else "")
     return (
         f"SELECT ST_AsMVT(q, '{layer.name}', {EXTENT}, 'geom', 'id') FROM ("
-        f"SELECT {layer.select}, ST_AsMVTGeom(t.geom_3857, e.env, {EXTENT}, {BUFFER}, true) AS geom "
+        f"SELECT {select}, ST_AsMVTGeom(t.geom_3857, e.env, {EXTENT}, {BUFFER}, true) AS geom "
         f"FROM planning.{layer.name} t CROSS JOIN e "
         "LEFT JOIN planning.land_use_codes c ON c.code = "
         + ("t.land_use_code" if "c.color_hex" in layer.select else "NULL")
         + f" WHERE t.geom_4326 && e.env_4326 AND {lonlat_window(layer.name, 'e.reach_4326') or 'true'}"
-        + f" AND {layer.rows(as_of)}{by_kind}) q"
+        + f" AND {layer.rows(as_of, consultation)}{by_kind}) q"
     )
 
 
-def tile_sql(layers: list[str], z: int, *, as_of: bool = False) -> str:
+def tile_sql(layers: list[str], z: int, *, as_of: bool = False, consultation: bool = False) -> str:
     """One statement returning the tile of ``layers`` (concatenated MVT layers) for parameters (z, x, y), or on a
-    past date (``as_of``) for (the ids of the plan versions in force, z, x, y)."""
+    past date (``as_of``) for (the ids of the plan versions in force, z, x, y); with ``consultation`` the plan
+    layers hold only the drafts under consultation today (parameters z, x, y)."""
     unknown = [n for n in layers if n not in TILE_LAYERS]
     if unknown:
         raise NotFound(f"no vector tiles for {', '.join(unknown)}; tiled collections: {', '.join(TILE_LAYERS)}")
     parts = [
-        f"coalesce(({_layer_sql(TILE_LAYERS[n], z, as_of)}), ''::bytea)" for n in layers if z >= TILE_LAYERS[n].min_zoom
+        f"coalesce(({_layer_sql(TILE_LAYERS[n], z, as_of, consultation)}), ''::bytea)"
+        for n in layers
+        if z >= TILE_LAYERS[n].min_zoom
     ]
     # on a date, the plan versions' ids come first, in the tile's envelope row every layer joins
     ids = "%s::int[] AS plan_ids, " if as_of else ""
@@ -159,11 +186,21 @@ def tile_sql(layers: list[str], z: int, *, as_of: bool = False) -> str:
 
 
 async def tile_async(
-    conn: psycopg.AsyncConnection[Any], layers: list[str], z: int, x: int, y: int, *, as_of: date | None = None
+    conn: psycopg.AsyncConnection[Any],
+    layers: list[str],
+    z: int,
+    x: int,
+    y: int,
+    *,
+    as_of: date | None = None,
+    consultation: bool = False,
 ) -> bytes:
-    """The MVT bytes of a tile (empty when nothing is there), on ``as_of`` when given."""
+    """The MVT bytes of a tile (empty when nothing is there), on ``as_of`` when given, or of the drafts under
+    consultation (``consultation``; not with ``as_of``)."""
     check_tile(z, x, y)
-    if as_of is None:
+    if consultation:
+        cur = await conn.execute(tile_sql(layers, z, consultation=True), (z, x, y))
+    elif as_of is None:
         cur = await conn.execute(tile_sql(layers, z), (z, x, y))
     else:
         plan_ids = (await plans_in_force_async(conn, as_of)).plan_ids

@@ -18,7 +18,7 @@ import yaml
 from ogc.layers import LAYERS
 from ogc.provider import CRS84, OUTPUT_CRS, STORAGE_CRS_FOR_PYGEOAPI
 
-__all__ = ["AS_OF_PARAMETER", "HUE_BBOX", "OgcFiles", "build_config", "with_as_of", "write_config"]
+__all__ = ["AS_OF_PARAMETER", "HUE_BBOX", "VIEW_PARAMETER", "OgcFiles", "build_config", "with_as_of", "write_config"]
 
 #: Thừa Thiên Huế / Huế city, CRS84
 HUE_BBOX = [107.0, 15.95, 108.25, 16.8]
@@ -31,6 +31,19 @@ AS_OF_PARAMETER = {
     "description": "Quy hoạch tại ngày: the features of the plan versions in force on this date (YYYY-MM-DD) "
     "instead of the approved ones; a later date answers for today",
     "schema": {"type": "string", "format": "date"},
+    "style": "form",
+    "explode": False,
+}
+
+
+#: The drafts under consultation instead of the approved plans (gis_service.consultation.view).
+VIEW_PARAMETER = {
+    "name": "view",
+    "in": "query",
+    "required": False,
+    "description": "view=consultation: Dự thảo đang lấy ý kiến — only the features of the drafts under consultation "
+    "today, each with view and plan_status draft (not in force, never mixed with the approved plan). Not with as_of.",
+    "schema": {"type": "string", "enum": ["consultation"]},
     "style": "form",
     "explode": False,
 }
@@ -61,7 +74,7 @@ def build_config(
                     "storage_crs": STORAGE_CRS_FOR_PYGEOAPI,
                     "crs": list(OUTPUT_CRS),
                     "editable": False,
-                    # hands the provider as_of (the plan on a date); it drops the others, as pygeoapi would
+                    # hands the provider as_of and view; it drops the others, as pygeoapi would
                     "include_extra_query_parameters": True,
                 }
             ],
@@ -129,14 +142,14 @@ def _tile_links(base_url: str, name: str) -> list[dict[str, str]]:
 
 
 def with_as_of(oas: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI document with ``as_of`` among the query parameters of the plan layers' items.
+    """The OpenAPI document with ``as_of`` and ``view`` among the query parameters of the plan layers' items.
 
-    pygeoapi documents only the standard parameters and the queryables; ``as_of`` is neither (no property).
+    pygeoapi documents only the standard parameters and the queryables; ``as_of`` and ``view`` are neither.
     """
     for layer in LAYERS.values():
         operation = oas["paths"].get(f"/collections/{layer.name}/items", {}).get("get")
         if layer.in_force_filter is not None and operation is not None:
-            operation.setdefault("parameters", []).append(AS_OF_PARAMETER)
+            operation.setdefault("parameters", []).extend([AS_OF_PARAMETER, VIEW_PARAMETER])
     return oas
 
 

@@ -14,6 +14,7 @@ from gis_service.model import Layer as PlanLayer
 from gis_service.model.visibility import (
     APPROVED_PLAN_IDS,
     NO_LONLAT_INDEX,
+    consultation_filter,
     in_force_filter,
     lonlat_window,
     public_filter,
@@ -42,6 +43,8 @@ class Layer:
     keywords: tuple[str, ...] = ()
     #: The rows on a past date (``as_of``), the plan versions' ids bound at ``%s``; None: not a plan layer.
     in_force_filter: str | None = None
+    #: The rows in ``view=consultation`` (the drafts under consultation today); None: not a plan layer.
+    consultation_filter: str | None = None
 
     @property
     def table(self) -> str:
@@ -66,6 +69,7 @@ def collection(layer: PlanLayer) -> Layer:
         geometry_type=layer.geometry,
         keywords=layer.keywords,
         in_force_filter=in_force_filter(layer, "%s::int[]"),
+        consultation_filter=consultation_filter(layer),
     )
 
 

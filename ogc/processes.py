@@ -9,6 +9,7 @@ from typing import Any
 from pygeoapi.process.base import BaseProcessor, ProcessorExecuteError
 
 from gis_service.as_of import parse_as_of
+from gis_service.consultation.view import parse_view
 from gis_service.errors import PlanningError
 from gis_service.lookup import LookupQuery, lookup_with_envelope
 from ogc.provider import get_pool
@@ -71,13 +72,22 @@ PROCESS_METADATA: dict[str, Any] = {
             "minOccurs": 0,
             "maxOccurs": 1,
         },
+        "view": {
+            "title": "Draft under consultation (dự thảo đang lấy ý kiến)",
+            "description": "consultation: answer with only the drafts under consultation today, marked as such "
+            "(not in force; never mixed with the approved plans). Not with as_of.",
+            "schema": {"type": "string", "enum": ["consultation"]},
+            "minOccurs": 0,
+            "maxOccurs": 1,
+        },
     },
     "outputs": {
         "lookup": {
             "title": "Zoning of the parcel or point",
             "description": "parcel, zones (area_m2, share_pct, rules and their basis, plan), location, plan_data, "
             "the parcel's buildable envelope (status, capacity with the rule bounding each figure), and with as_of the "
-            "date answered for and the plan versions in force then",
+            "date answered for and the plan versions in force then; with view=consultation the drafts' zones and "
+            "the notice",
             "schema": {"type": "object", "contentMediaType": "application/json"},
         }
     },
@@ -98,11 +108,14 @@ class ZoningLookupProcessor(BaseProcessor):
         """The zoning lookup with its envelope; inputs are checked and typed first (unknown or mistyped: a 400)."""
         inputs = dict(data or {})
         try:
-            raw_as_of = inputs.pop("as_of", None)
+            raw_as_of, raw_view = inputs.pop("as_of", None), inputs.pop("view", None)
+            consultation = parse_view(
+                None if raw_view is None else str(raw_view), as_of=None if raw_as_of is None else str(raw_as_of)
+            )
             as_of = None if raw_as_of is None else parse_as_of(str(raw_as_of))
             query = LookupQuery(**_typed_inputs(inputs))
             with get_pool(self.database_key).connection() as conn:
-                text = lookup_with_envelope(conn, query, as_of=as_of)
+                text = lookup_with_envelope(conn, query, as_of=as_of, consultation=consultation)
         except PlanningError as exc:
             err = ProcessorExecuteError(user_msg=exc.message)
             err.http_status_code = HTTPStatus(exc.status_code)
@@ -123,7 +136,7 @@ def _typed_inputs(data: dict[str, Any]) -> dict[str, Any]:
             continue
         kind = _FIELDS.get(name)
         if kind is None:
-            raise _bad_input(f"unknown input {name!r}; inputs are {', '.join([*_FIELDS, 'ward', 'as_of'])}")
+            raise _bad_input(f"unknown input {name!r}; inputs are {', '.join([*_FIELDS, 'ward', 'as_of', 'view'])}")
         try:
             if isinstance(value, bool) or (kind is int and isinstance(value, float) and not value.is_integer()):
                 raise ValueError

@@ -12,7 +12,9 @@ every page, opens a SQLAlchemy engine per configuration, and answers a filter on
 * compiles CQL2 to SQL with bound parameters and refuses unknown properties (400);
 * serves only what the public may see (features of approved plans), or of a plan layer the features of the plan
   versions in force on ``as_of`` (:mod:`gis_service.as_of`; the configuration lets pygeoapi hand the provider the
-  query parameters it does not know, and the provider keeps ``as_of`` and the properties, as pygeoapi would).
+  query parameters it does not know, and the provider keeps ``as_of`` and the properties, as pygeoapi would), or
+  with ``view=consultation`` only the features of the drafts under consultation today, each marked with
+  ``view`` and ``plan_status`` (:mod:`gis_service.consultation.view`; never mixed with the approved plan).
 
 pygeoapi is told that the storage CRS is EPSG:4326 (the ``geom_4326`` copy, read latitude first). Why: pygeoapi
 transforms every bbox into the storage CRS with a new pyproj Transformer per request, which is slow with EPSG:9214
@@ -45,6 +47,7 @@ from pygeoapi.provider.base import (
 )
 
 from gis_service.as_of import parse_as_of, plans_in_force
+from gis_service.consultation.view import CONSULTATION, VIEW, parse_view
 from gis_service.errors import ValidationError
 from ogc.cql import CqlError, compile_filter
 from ogc.layers import LAYERS, Column, Layer, lonlat_window
@@ -54,6 +57,7 @@ __all__ = [
     "CRS84",
     "OUTPUT_CRS",
     "STORAGE_CRS_FOR_PYGEOAPI",
+    "VIEW",
     "PlanningProvider",
     "close_databases",
     "get_pool",
@@ -204,7 +208,9 @@ class PlanningProvider(BaseProvider):
                 user_msg=f"CRS {crs_transform_spec.target_crs_uri} is not offered; use one of {', '.join(OUTPUT_CRS)}"
             ) from None
 
-    def _select(self, out: OutputCrs, skip_geometry: bool, select_properties: list[str] | None) -> str:
+    def _select(
+        self, out: OutputCrs, skip_geometry: bool, select_properties: list[str] | None, consultation: bool = False
+    ) -> str:
         columns = self.layer.columns
         if select_properties:
             unknown = [p for p in select_properties if p not in self.layer.column_map]
@@ -214,6 +220,8 @@ class PlanningProvider(BaseProvider):
                 )
             columns = tuple(c for c in columns if c.name in select_properties)
         props = ", ".join(f"'{c.name}', {c.sql_value()}" for c in columns)
+        if consultation:  # a draft's features say so, whatever properties were asked
+            props = ", ".join(p for p in (props, f"'view', '{CONSULTATION}', 'plan_status', 'draft'") if p)
         geometry = "NULL::json" if skip_geometry else f"ST_AsGeoJSON({out.geometry_sql}, {out.decimals})::json"
         return (
             "json_build_object('type', 'Feature', 'id', t.id, 'geometry', "
@@ -261,7 +269,8 @@ class PlanningProvider(BaseProvider):
         (``resulttype=hits``, which counts and returns no feature).
         """
         out = self._output(crs_transform_spec)
-        properties, plan_filter = self._plan_filter(properties or [])
+        consultation = self._consultation(properties or [])
+        properties, plan_filter = self._plan_filter(properties or [], consultation)
         where, params = self._where(bbox, properties, filterq, plan_filter)
         where_sql = " AND ".join(where)
 
@@ -270,7 +279,7 @@ class PlanningProvider(BaseProvider):
             return {"type": "FeatureCollection", "features": [], "numberMatched": count, "numberReturned": 0}
 
         sql = (
-            f"SELECT {self._select(out, skip_geometry, select_properties)} FROM {self.layer.table} t "
+            f"SELECT {self._select(out, skip_geometry, select_properties, consultation)} FROM {self.layer.table} t "
             f"WHERE {where_sql} ORDER BY {', '.join(self._order(sortby))} LIMIT %s OFFSET %s"
         )
         rows = self._run(sql, [*params, int(limit), int(offset)])
@@ -284,10 +293,30 @@ class PlanningProvider(BaseProvider):
             result["numberMatched"] = offset + len(features)  # the last page: the count is free
         return result
 
-    def _plan_filter(self, properties: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], tuple[str, list[Any]]]:
+    def _consultation(self, properties: list[tuple[str, str]]) -> bool:
+        """Whether ``view=consultation`` was asked (a 400 for another value, with ``as_of``, or of a layer outside
+        plan versions)."""
+        raw = next((v for k, v in properties if k == VIEW), None)
+        try:
+            wanted = parse_view(raw, as_of=next((v for k, v in properties if k == AS_OF), None))
+        except ValidationError as exc:
+            raise ProviderInvalidQueryError(user_msg=exc.message) from None
+        if wanted and self.layer.consultation_filter is None:
+            raise ProviderInvalidQueryError(
+                user_msg=f"view=consultation: collection {self.layer.name!r} is no plan layer, a draft does not "
+                "change it; the view applies to plans, zones, red_lines and building_lines"
+            )
+        return wanted
+
+    def _plan_filter(
+        self, properties: list[tuple[str, str]], consultation: bool = False
+    ) -> tuple[list[tuple[str, str]], tuple[str, list[Any]]]:
         """The property filters (parameters pygeoapi does not know, but ``as_of``, are dropped, as pygeoapi does)
-        and the condition on the rows' plan versions: approved, or in force on ``as_of`` (a 400 names a bad one)."""
+        and the condition on the rows' plan versions: approved, in force on ``as_of`` (a 400 names a bad one), or
+        the drafts under consultation."""
         kept = [(k, v) for k, v in properties if k in self._fields]
+        if consultation and self.layer.consultation_filter is not None:
+            return kept, (self.layer.consultation_filter, [])
         raw = next((v for k, v in properties if k == AS_OF), None)
         if raw is None:
             return kept, (self.layer.public_filter, [])

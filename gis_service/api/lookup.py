@@ -14,11 +14,12 @@ from fastapi.responses import Response
 
 from gis_service.api.deps import read_pool, site_cache
 from gis_service.as_of import parse_as_of
+from gis_service.consultation.view import VIEW, parse_view
 from gis_service.errors import ValidationError
 from gis_service.lookup import LookupQuery, lookup_with_envelope_async
 from gis_service.lookup_answer import LookupAnswer
 
-__all__ = ["AS_OF_PARAM", "LOOKUP_PARAMS", "lookup_router"]
+__all__ = ["AS_OF_PARAM", "LOOKUP_PARAMS", "VIEW_PARAM", "lookup_router"]
 
 LOOKUP_CACHE_CONTROL = "public, max-age=60"
 #: The answer's shape in /docs (the route passes the database's JSON through; the tests validate it).
@@ -53,6 +54,17 @@ AS_OF_PARAM = {
     "description": "Quy hoạch tại ngày: answer with the plan versions in force on this date (YYYY-MM-DD) instead of "
     "today's; a later date answers for today. The answer's as_of names the date and the versions.",
     "schema": {"type": "string", "format": "date", "example": "2024-07-01"},
+}
+
+
+VIEW_PARAM = {
+    "name": VIEW,
+    "in": "query",
+    "required": False,
+    "description": "view=consultation: answer with only the drafts under consultation today (Dự thảo đang lấy ý "
+    "kiến — chưa có hiệu lực), never mixed with the approved plans; the answer's view and consultation say so. "
+    "Not with as_of.",
+    "schema": {"type": "string", "enum": ["consultation"]},
 }
 
 
@@ -106,6 +118,7 @@ def lookup_router() -> APIRouter:
                 *(_query_parameter(name, kind, text) for name, (kind, text) in LOOKUP_PARAMS.items()),
                 ENVELOPE_PARAM,
                 AS_OF_PARAM,
+                VIEW_PARAM,
             ]
         },
     )
@@ -121,7 +134,7 @@ def lookup_router() -> APIRouter:
         "/lookup/parcels/{parcel_id}",
         summary="Zoning of a parcel by its id",
         responses=ANSWER,
-        openapi_extra={"parameters": [ENVELOPE_PARAM, AS_OF_PARAM]},
+        openapi_extra={"parameters": [ENVELOPE_PARAM, AS_OF_PARAM, VIEW_PARAM]},
     )
     async def lookup_parcel(request: Request, parcel_id: int) -> Response:
         return await _answer(request, LookupQuery(parcel_id=parcel_id))
@@ -131,9 +144,13 @@ def lookup_router() -> APIRouter:
 
 async def _answer(request: Request, query: LookupQuery) -> Response:
     query.mode()  # bad input is refused before a connection is taken
+    params = request.query_params
+    consultation = parse_view(params.get(VIEW), as_of=params.get("as_of"))
     envelope, as_of = _envelope_wanted(request), _as_of(request)
     async with read_pool(request).connection() as conn:
-        text = await lookup_with_envelope_async(conn, query, envelope=envelope, cache=site_cache(request), as_of=as_of)
+        text = await lookup_with_envelope_async(
+            conn, query, envelope=envelope, cache=site_cache(request), as_of=as_of, consultation=consultation
+        )
     return Response(
         content=text.encode(),
         media_type="application/json",

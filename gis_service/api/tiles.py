@@ -15,9 +15,10 @@ from fastapi.responses import JSONResponse, Response
 
 from gis_service.api.deps import read_pool
 from gis_service.as_of import parse_as_of
+from gis_service.consultation.view import VIEW, parse_view
 from gis_service.errors import NotFound
 from gis_service.settings import Settings
-from gis_service.vector_tiles import MAX_ZOOM, TILE_LAYERS, check_as_of_layers, tile_async
+from gis_service.vector_tiles import MAX_ZOOM, TILE_LAYERS, check_as_of_layers, check_consultation_layers, tile_async
 
 __all__ = ["TILE_CACHE_CONTROL", "cached", "tiles_router"]
 
@@ -30,6 +31,16 @@ AS_OF_PARAM = {
     "description": "Quy hoạch tại ngày: the zones and red lines of the plan versions in force on this date "
     "(YYYY-MM-DD); parcels and the base map stay as they are today; a later date answers for today",
     "schema": {"type": "string", "format": "date", "example": "2024-07-01"},
+}
+#: The drafts under consultation instead of the approved plans (not with as_of).
+VIEW_PARAM = {
+    "name": VIEW,
+    "in": "query",
+    "required": False,
+    "description": "view=consultation: Dự thảo đang lấy ý kiến — only the zones and red lines of the drafts under "
+    "consultation today, each marked plan_status draft (not in force; never mixed with the approved plan); parcels "
+    "and the base map stay as they are. Not with as_of.",
+    "schema": {"type": "string", "enum": ["consultation"]},
 }
 
 
@@ -109,15 +120,17 @@ def tiles_router(settings: Settings) -> APIRouter:
         summary="A Mapbox vector tile of one collection",
         response_class=Response,
         responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}},
-        openapi_extra={"parameters": [AS_OF_PARAM]},
+        openapi_extra={"parameters": [AS_OF_PARAM, VIEW_PARAM]},
     )
     async def collection_tile(request: Request, collection_id: str, z: int, y: int, x: int) -> Response:
         _check_collection(collection_id)
-        as_of = _as_of(request)
+        consultation, as_of = _consultation(request), _as_of(request)
         if as_of is not None:
             check_as_of_layers([collection_id])
+        if consultation:
+            check_consultation_layers([collection_id])
         async with read_pool(request).connection() as conn:
-            body = await tile_async(conn, [collection_id], z, x, y, as_of=as_of)
+            body = await tile_async(conn, [collection_id], z, x, y, as_of=as_of, consultation=consultation)
         return cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
 
     @router.get(
@@ -131,12 +144,12 @@ def tiles_router(settings: Settings) -> APIRouter:
         summary="A Mapbox vector tile of the plan map: layers zones, parcels, red_lines, map_features",
         response_class=Response,
         responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}},
-        openapi_extra={"parameters": [AS_OF_PARAM]},
+        openapi_extra={"parameters": [AS_OF_PARAM, VIEW_PARAM]},
     )
     async def dataset_tile(request: Request, z: int, y: int, x: int) -> Response:
-        as_of = _as_of(request)
+        consultation, as_of = _consultation(request), _as_of(request)
         async with read_pool(request).connection() as conn:
-            body = await tile_async(conn, list(TILE_LAYERS), z, x, y, as_of=as_of)
+            body = await tile_async(conn, list(TILE_LAYERS), z, x, y, as_of=as_of, consultation=consultation)
         return cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
 
     return router
@@ -145,6 +158,11 @@ def tiles_router(settings: Settings) -> APIRouter:
 def _as_of(request: Request) -> date | None:
     raw = request.query_params.get("as_of")
     return None if raw is None else parse_as_of(raw)
+
+
+def _consultation(request: Request) -> bool:
+    params = request.query_params
+    return parse_view(params.get(VIEW), as_of=params.get("as_of"))
 
 
 def _check_collection(collection_id: str) -> None:

@@ -175,6 +175,7 @@ def install_viewer(app: FastAPI, settings: Settings) -> None:
     modules = Path(viewer.node_modules)
 
     from gis_service.api.planner import ZONE_FIELDS, planner_router
+    from gis_service.consultation.view import drafts_under_consultation_async
 
     app.include_router(planner_router())
 
@@ -187,7 +188,10 @@ def install_viewer(app: FastAPI, settings: Settings) -> None:
         async with read_pool(request).connection() as conn:
             cur = await conn.execute(viewer_config_sql())
             row = await cur.fetchone()
+            drafts = await drafts_under_consultation_async(conn)
         data: dict[str, Any] = json.loads(row[0]) if row else {}
+        # the banner of a draft under consultation needs no request more at start
+        data["consultations"] = [d.as_dict() for d in drafts.drafts]
         data["default_center"] = list(DEFAULT_CENTER)
         # The ground the 3D tiles stand on (without a DEM): the base map's water and walls in 3D start there.
         data["ground_height_m"] = settings.tiles.ground_level_m + settings.tiles.geoid_offset_m

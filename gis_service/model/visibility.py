@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["APPROVED_PLAN_IDS", "NO_LONLAT_INDEX", "in_force_filter", "is_dated", "lonlat_window", "public_filter"]
+__all__ = [
+    "APPROVED_PLAN_IDS",
+    "NO_LONLAT_INDEX",
+    "consultation_filter",
+    "in_force_filter",
+    "is_dated",
+    "lonlat_window",
+    "public_filter",
+]
 
+from gis_service.consultation.periods import UNDER_CONSULTATION_IDS_SQL, UNDER_CONSULTATION_PLAN_IDS
 from gis_service.model.layers import Layer
 
 # A plan layer's features are public only when their plan version is approved.
@@ -43,6 +52,23 @@ def in_force_filter(layer: Layer, plan_ids: str) -> str | None:
     if layer.versioned:
         return f"plan_id = ANY({plan_ids})"
     return f"id = ANY({plan_ids}) AND geom IS NOT NULL"
+
+
+def consultation_filter(layer: Layer) -> str | None:
+    """The SQL condition (unaliased, as :func:`public_filter`) of a plan layer's rows in ``view=consultation``:
+    only those of the drafts under consultation today, never an approved row beside them.
+
+    None for the layers outside plan versions (parcels, buildings, the base map): they are kept as they are today.
+
+    >>> from gis_service.model.layers import LAYERS
+    >>> consultation_filter(LAYERS["zones"]).startswith("plan_id IN"), consultation_filter(LAYERS["parcels"])
+    (True, None)
+    """
+    if not is_dated(layer):
+        return None
+    if layer.versioned:
+        return UNDER_CONSULTATION_PLAN_IDS
+    return f"id IN ({UNDER_CONSULTATION_IDS_SQL}) AND geom IS NOT NULL"
 
 
 def lonlat_window(table: str, window: str, alias: str = "t") -> str | None:

@@ -6,6 +6,7 @@ import { LEGEND as BASE_LEGEND } from "./basemap.js";
 import { envelopeSection, drawEnvelope, clearEnvelope } from "./envelope.js";
 import { asOfNote, setupAsOf, withAsOf } from "./asof.js";
 import { certificateSection } from "./certificate.js";
+import { consultationSection } from "./consultation.js";
 
 const $ = (sel) => document.querySelector(sel);
 const app = {
@@ -159,6 +160,8 @@ export function renderAnswer(answer, extra = [], { fly = false } = {}) {
   }
   const note = asOfNote(answer);
   if (note) body.unshift(note);
+  const consultation = consultationSection(answer); // a draft open for comment: what it changes here, first
+  if (consultation) body.push(consultation);
   const certificate = certificateSection(answer);
   if (certificate) body.push(certificate);
   const envelope = envelopeSection(answer);
