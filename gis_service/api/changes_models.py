@@ -20,7 +20,7 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PlanRef(_Answer):
+class ComparedPlan(_Answer):
     """The plan compared."""
 
     code: str = Field(description="Plan code (mã hồ sơ quy hoạch)")
@@ -80,7 +80,7 @@ class LineDiff(_Answer):
 class DiffAnswer(_Answer):
     """What changed between two versions of a plan."""
 
-    plan: PlanRef
+    plan: ComparedPlan
     from_: VersionSide = Field(alias="from")
     to: VersionSide
     zones: list[ZoneDiff]
@@ -105,7 +105,7 @@ class ChangesFeatureCollection(_Answer):
 
     type: Literal["FeatureCollection"]
     features: list[ChangeFeature]
-    plan: PlanRef
+    plan: ComparedPlan
     from_: VersionSide = Field(alias="from")
     to: VersionSide
 

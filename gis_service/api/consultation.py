@@ -107,7 +107,7 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PlanRef(_Answer):
+class ConsultedVersion(_Answer):
     """The draft version under consultation."""
 
     id: int
@@ -120,7 +120,7 @@ class ConsultationAnswer(_Answer):
     """A consultation period of a draft (``opened_by`` for planners only)."""
 
     id: int
-    plan: PlanRef
+    plan: ConsultedVersion
     starts_on: str = Field(description="First day, YYYY-MM-DD (Huế)")
     ends_on: str = Field(description="Last day, YYYY-MM-DD (Huế)")
     status: Literal["scheduled", "open", "closed"]
