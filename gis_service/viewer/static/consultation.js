@@ -283,7 +283,7 @@ async function showModeration(c, box) {
   if (!comments.length) { box.replaceChildren(el("p", { class: "muted", text: t("consult_no_comments") })); return; }
   box.replaceChildren(el("ul", { class: "comments staff" }, comments.map((k) =>
     el("li", { class: "comment", "data-comment": k.id },
-      el("p", { class: "comment-author", text: `#${k.id} · ${k.author_name} · ${k.contact || ""} · ${k.target}` }),
+      el("p", { class: "comment-author", text: `#${k.id} · ${k.author_name} · ${k.contact || ""} · ${t(`consult_kind_${k.target}`)}` }),
       el("p", { class: "comment-body", text: k.body }),
       k.hidden ? el("p", { class: "warn-text", text: `${t("consult_hidden")}: ${k.hidden_reason}` }) : null,
       el("p", { class: `comment-outcome outcome-${k.outcome}`, text: outcomeText(k) }),
