@@ -106,14 +106,16 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def body_family(path: str, content_type: bytes) -> str:
-    """The family of routes a request body belongs to: ``check``, ``process``, ``filter``, ``edit``, ``certificate``
-    or ``other``."""
+    """The family of routes a request body belongs to: ``check``, ``process``, ``filter``, ``edit``, ``certificate``,
+    ``subscription`` or ``other``."""
     if path.startswith("/certificates/") and path.endswith("/verify"):
         return "certificate"  # a PDF to verify: megabytes, not the kilobytes of a JSON request
     if path.startswith("/permits/check") or (path.startswith("/permits/applications/") and path.endswith("/checks")):
         return "check"
     if path.startswith("/ogc/processes/"):
         return "process"
+    if path.startswith("/subscriptions"):
+        return "subscription"  # an e-mail and at most an area: kilobytes
     if path.startswith("/ogc/collections/"):
         return "filter" if b"query-cql" in content_type.lower() else "edit"
     return "other"
@@ -199,6 +201,7 @@ class BodyLimit:
             "filter": limits.filter_body_bytes,
             "edit": limits.edit_body_bytes,
             "certificate": limits.certificate_body_bytes,
+            "subscription": limits.subscription_body_bytes,
             "other": limits.other_body_bytes,
         }
 
@@ -263,6 +266,7 @@ def _too_large(limit: int, family: str) -> JSONResponse:
         "filter": "a CQL2 query",
         "edit": "a feature edit",
         "certificate": "a certificate to verify",
+        "subscription": "a subscription",
         "other": "this route",
     }
     size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} kB"

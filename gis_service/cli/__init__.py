@@ -85,6 +85,7 @@ def _register() -> None:
     from gis_service.cli.certificates import certificates
     from gis_service.cli.db import db
     from gis_service.cli.importer import import_
+    from gis_service.cli.mail import mail
     from gis_service.cli.plans import plans
     from gis_service.cli.sample_plans import demo
     from gis_service.cli.serve import serve
@@ -99,6 +100,7 @@ def _register() -> None:
     cli.add_command(users)
     cli.add_command(demo)
     cli.add_command(certificates)
+    cli.add_command(mail)
 
 
 _register()

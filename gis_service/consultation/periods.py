@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from gis_service.as_of import today_in_hue
 from gis_service.errors import NotFound, ReadOnly, ValidationError
+from gis_service.notices.events import consultation_opened
 
 __all__ = [
     "HUE_TODAY_SQL",
@@ -182,7 +183,9 @@ def open_consultation(
         ),
         {"p": draft.id, "s": starts_on, "e": ends_on, "x": text, "u": user},
     ).scalar_one()
-    return get_consultation(conn, new_id)
+    opened = get_consultation(conn, new_id)
+    consultation_opened(conn, opened)  # the notices to subscribers it touches, in this transaction
+    return opened
 
 
 def close_consultation(conn: Connection, consultation_id: int, *, user: str) -> Consultation:
