@@ -43,6 +43,7 @@ from gis_service.rules.drawing import geojson
 from gis_service.rules.envelope_answer import envelope_summary
 from gis_service.rules.footprint import governing_zones
 from gis_service.rules.limits import plan_source, zone_limit
+from gis_service.wording import lower_first
 
 __all__ = [
     "MAP_HEIGHT_MM",
@@ -444,17 +445,6 @@ def _pins(site: Site) -> list[PinnedRow]:
     if used["parcel"] is not None:
         rows.append(PinnedRow(table="parcels", id=used["parcel"][0], row_version=used["parcel"][1]))
     return sorted(rows, key=lambda r: (r.table, r.id))
-
-
-def lower_first(label: str) -> str:
-    """A label inside a sentence: its first letter in lower case, unless it starts an abbreviation.
-
-    >>> lower_first("Max floor area ratio (FAR)"), lower_first("QCVN table")
-    ('max floor area ratio (FAR)', 'QCVN table')
-    """
-    if len(label) > 1 and label[1].isupper():
-        return label
-    return label[:1].lower() + label[1:]
 
 
 # -- what cannot be settled --------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 from gis_service.certificates.content import CertificateContent, LineFacts, RuleFacts, ZoneFacts
 from gis_service.rules.answers import Figure as CapacityFigure
 from gis_service.rules.tables import qcvn_tables
+from gis_service.wording import BASIS, RULE_UNITS, num, pick, with_unit
 
 __all__ = [
     "MONTHS_EN",
@@ -132,13 +133,6 @@ LEVELS = {
     "zoning": ("Quy hoạch phân khu 1/2000", "Zoning plan 1/2000"),
     "detailed": ("Quy hoạch chi tiết 1/500", "Detailed plan 1/500"),
 }
-BASIS = {
-    "no_limit": ("không giới hạn", "no limit"),
-    "no_data": ("không có số liệu", "no data"),
-    "scanned_draft": ("bản quét, nháp", "scanned draft"),
-    "qcvn": ("QCVN 01:2021/BXD", "QCVN 01:2021/BXD"),
-    "plan": ("quy hoạch", "plan"),
-}
 STATUS = {
     "buildable": ("Được phép xây dựng", "Buildable"),
     "not_buildable": ("Không được phép xây dựng mới", "No new building allowed"),
@@ -159,9 +153,6 @@ RULE_WORDS = {
     "far": ("hệ số sử dụng đất", "floor area ratio"),
     "ground_elevation": ("cao độ nền", "ground level"),
 }
-UNITS = {"floors": ("tầng", "floors"), "ratio": ("lần", ""), "m²": ("m²", "m²"), "m": ("m", "m"), "%": ("%", "%")}
-#: Zone rules whose number is a count of floors or a ratio (the catalogue gives them no unit).
-RULE_UNITS = {"max_floors": "floors", "min_floors": "floors", "max_far": "ratio"}
 
 
 def long_date(iso: str, lang: str) -> str:
@@ -194,32 +185,6 @@ def as_of_line(c: CertificateContent, lang: str) -> str | None:
 def t(key: str, lang: str) -> str:
     """A label of the document in ``lang``."""
     return TEXT[key][0 if lang == "vi" else 1]
-
-
-def _pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[0 if lang == "vi" else 1]
-
-
-def num(value: float | None, lang: str, digits: int = 2) -> str:
-    """A number as written in ``lang``: ``1.234,5`` in Vietnamese, ``1,234.5`` in English; ``—`` for none.
-
-    >>> num(1234.5, "vi"), num(1234.5, "en"), num(3, "vi"), num(None, "en")
-    ('1.234,5', '1,234.5', '3', '—')
-    """
-    if value is None:
-        return "—"
-    text = f"{value:,.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:,.0f}"
-    if lang == "vi":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
-
-
-def _with_unit(value: float | None, unit: str, lang: str) -> str:
-    words = UNITS.get(unit)
-    u = _pick(words, lang) if words else unit
-    if u == "floors" and value == 1:
-        u = "floor"
-    return num(value, lang) + (f" {u}" if u and value is not None else "")
 
 
 @dataclass
@@ -296,8 +261,8 @@ def _parcel(c: CertificateContent, lang: str) -> KeyValues:
             (t("sheet", lang), "—" if p.sheet_no is None else str(p.sheet_no)),
             (t("parcel_no", lang), "—" if p.parcel_no is None else str(p.parcel_no)),
             (t("address", lang), p.address or "—"),
-            (t("recorded_area", lang), _with_unit(p.area_m2, "m²", lang)),
-            (t("measured_area", lang), _with_unit(p.measured_area_m2, "m²", lang)),
+            (t("recorded_area", lang), with_unit(p.area_m2, "m²", lang)),
+            (t("measured_area", lang), with_unit(p.measured_area_m2, "m²", lang)),
             (t("current_use", lang), use_text.rstrip(" –")),
             (t("parcel_id", lang), str(p.id)),
         ]
@@ -334,9 +299,9 @@ def rule_value(r: RuleFacts, lang: str) -> str:
     if isinstance(r.value, str):
         return r.value
     if r.basis in ("no_limit", "no_data"):
-        return _pick(BASIS[r.basis], lang)
-    text = _with_unit(r.value, RULE_UNITS.get(r.name, r.unit), lang)
-    return f"{text} ({_pick(BASIS['scanned_draft'], lang)})" if r.basis == "scanned_draft" else text
+        return pick(BASIS[r.basis], lang)
+    text = with_unit(r.value, RULE_UNITS.get(r.name, r.unit), lang)
+    return f"{text} ({pick(BASIS['scanned_draft'], lang)})" if r.basis == "scanned_draft" else text
 
 
 def _rules(zones: list[ZoneFacts], lang: str) -> list[Block]:
@@ -404,7 +369,7 @@ def _envelope(c: CertificateContent, lang: str) -> list[Block]:
     blocks: list[Block] = [
         KeyValues(
             [
-                (t("status", lang), _pick(STATUS[env.status], lang)),
+                (t("status", lang), pick(STATUS[env.status], lang)),
                 (t("use", lang), use),
                 (t("lot_area", lang), num(env.lot_area_m2, lang)),
                 (t("road_area", lang), num(env.road_area_m2, lang)),
@@ -419,13 +384,13 @@ def _envelope(c: CertificateContent, lang: str) -> list[Block]:
         fig: CapacityFigure | None = getattr(env.capacity, key)
         if fig is None:
             continue
-        bound = _pick(RULE_WORDS.get(fig.rule, (fig.rule, fig.rule)), lang)
+        bound = pick(RULE_WORDS.get(fig.rule, (fig.rule, fig.rule)), lang)
         if fig.limit is not None:
             unit = {"density": "%", "far": "ratio", "floors": "floors", "height": "m", "ground_elevation": "m"}
-            bound += " " + _with_unit(fig.limit, unit.get(fig.rule, ""), lang)
+            bound += " " + with_unit(fig.limit, unit.get(fig.rule, ""), lang)
         if fig.basis not in ("plan", "qcvn"):
-            bound += f" ({_pick(BASIS[fig.basis], lang)})"
-        rows.append([_pick(pair, lang), _with_unit(fig.value, fig.unit, lang), bound, fig.source])
+            bound += f" ({pick(BASIS[fig.basis], lang)})"
+        rows.append([pick(pair, lang), with_unit(fig.value, fig.unit, lang), bound, fig.source])
     if rows:
         head = [t(k, lang) for k in ("figure", "value", "bounded_by", "source")]
         blocks.append(Table(head, rows, [0.24, 0.13, 0.2, 0.43]))
@@ -445,7 +410,7 @@ def _plans(c: CertificateContent, lang: str) -> Table | Bullets:
             decision += (" ngày " if lang == "vi" else " of ") + _date(p.decision_date, lang)
         if p.approving_authority:
             decision += f", {p.approving_authority}"
-        level = _pick(LEVELS.get(p.level, (p.level, p.level)), lang)
+        level = pick(LEVELS.get(p.level, (p.level, p.level)), lang)
         rows.append([f"{p.code} v{p.version}", p.name or "—", level, decision])
     head = [t(k, lang) for k in ("code", "name", "level", "decision")]
     return Table(head, rows, [0.19, 0.31, 0.19, 0.31])
