@@ -217,6 +217,8 @@ def test_a_confirmed_subscription_gets_one_notice_per_touching_event(
     assert events_of(smtp, touched) == ["confirm", "consultation"]
     assert "Phân khu Kinh thành Huế" in notice["Subject"] or PLAN_CODE in notice["Subject"]
     text = notice.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "- Ô Z1: tầng cao tối đa từ 3 lên 5 tầng." in text and "from 3 to 5 floors" in text  # the diff's words
+    assert "parcel 35, sheet 12, Thuận Thành" in text
     assert "phiên bản 2" in text and f"{today:%d/%m/%Y}" in text and f"{PUBLIC}/#parcel={ids['p1']}" in text
     assert text.index("Dự thảo") < text.index("The draft")  # Vietnamese first
     html = notice.get_body(preferencelist=("html",))

@@ -16,7 +16,6 @@ from sqlalchemy.engine import Connection
 
 from gis_service.as_of import today_in_hue
 from gis_service.errors import NotFound, ReadOnly, ValidationError
-from gis_service.notices.events import consultation_opened
 
 __all__ = [
     "HUE_TODAY_SQL",
@@ -183,6 +182,9 @@ def open_consultation(
         ),
         {"p": draft.id, "s": starts_on, "e": ends_on, "x": text, "u": user},
     ).scalar_one()
+    # imported here: the notices read the diff of versions, which reads the periods of this module
+    from gis_service.notices.events import consultation_opened
+
     opened = get_consultation(conn, new_id)
     consultation_opened(conn, opened)  # the notices to subscribers it touches, in this transaction
     return opened

@@ -17,6 +17,7 @@ from urllib.parse import quote
 __all__ = [
     "PUBLIC_URL",
     "Mail",
+    "ParcelName",
     "PlanRef",
     "confirmation_mail",
     "notice_mail",
@@ -71,10 +72,25 @@ def viewer_link(parcel_id: int | None, lonlat: tuple[float, float] | None = None
     return f"{PUBLIC_URL}/"
 
 
-def _where(lang: str, parcel_id: int | None, parcel_words: str | None) -> str:
+#: How a parcel is named: its number, its sheet's (số thửa, số tờ) and its ward.
+ParcelName = tuple[int, int, str]
+
+
+def _where(lang: str, parcel_id: int | None, parcel: ParcelName | None) -> str:
+    """The place subscribed to, in words.
+
+    >>> _where("en", 3, (35, 12, "Thuận Thành"))
+    'parcel 35, sheet 12, Thuận Thành'
+    """
+    if parcel is not None:
+        number, sheet, ward = parcel
+        return (
+            f"thửa đất số {number}, tờ bản đồ số {sheet}, {ward}"
+            if lang == "vi"
+            else (f"parcel {number}, sheet {sheet}, {ward}")
+        )
     if parcel_id is not None:
-        shown = parcel_words or str(parcel_id)
-        return f"thửa đất {shown}" if lang == "vi" else f"parcel {shown}"
+        return f"thửa đất {parcel_id}" if lang == "vi" else f"parcel {parcel_id}"
     return "khu vực bạn đã chọn trên bản đồ" if lang == "vi" else "the area you drew on the map"
 
 
@@ -97,7 +113,7 @@ def _text(paragraphs: Sequence[tuple[str, str | None]]) -> str:
     return "\n\n".join(text if link is None else f"{text}\n{link}" for text, link in paragraphs) + "\n"
 
 
-def confirmation_mail(*, token: str, lang: str, parcel_id: int | None, parcel_words: str | None = None) -> Mail:
+def confirmation_mail(*, token: str, lang: str, parcel_id: int | None, parcel_name: ParcelName | None = None) -> Mail:
     """The mail that asks to confirm a subscription by its link.
 
     >>> m = confirmation_mail(token="t" * 32, lang="vi", parcel_id=7)
@@ -110,7 +126,7 @@ def confirmation_mail(*, token: str, lang: str, parcel_id: int | None, parcel_wo
         "vi": [
             (
                 f"Bạn (hoặc ai đó dùng địa chỉ này) đã đăng ký nhận thông báo khi quy hoạch thay đổi tại "
-                f"{_where('vi', parcel_id, parcel_words)}. Để xác nhận, hãy mở liên kết:",
+                f"{_where('vi', parcel_id, parcel_name)}. Để xác nhận, hãy mở liên kết:",
                 confirm_link(token),
             ),
             ("Nếu bạn không đăng ký, hãy bỏ qua thư này: sẽ không có thư nào khác được gửi.", None),
@@ -118,7 +134,7 @@ def confirmation_mail(*, token: str, lang: str, parcel_id: int | None, parcel_wo
         "en": [
             (
                 f"You (or someone using this address) asked to be told when the plans change at "
-                f"{_where('en', parcel_id, parcel_words)}. To confirm, open the link:",
+                f"{_where('en', parcel_id, parcel_name)}. To confirm, open the link:",
                 confirm_link(token),
             ),
             ("If you did not ask, ignore this mail: no other mail will be sent.", None),
@@ -141,7 +157,7 @@ def notice_mail(
     token: str,
     lang: str,
     parcel_id: int | None,
-    parcel_words: str | None = None,
+    parcel_name: ParcelName | None = None,
     lonlat: tuple[float, float] | None = None,
 ) -> Mail:
     """The notice that a draft touching a subscription is open for consultation, or that a version was published.
@@ -158,7 +174,7 @@ def notice_mail(
         The subscription's secret, for its unsubscribe link.
     lang
         The subscriber's language: it comes first.
-    parcel_id, parcel_words, lonlat
+    parcel_id, parcel_name, lonlat
         The parcel subscribed to (and how to name it), or a point of the area, for the link to the viewer.
     """
     title = f"{plan.name} ({plan.code})"
@@ -167,9 +183,9 @@ def notice_mail(
         period_en = f"from {plan.starts_on:%Y-%m-%d} to {plan.ends_on:%Y-%m-%d}" if plan.starts_on else ""
         head = {
             "vi": f"Dự thảo quy hoạch {title}, phiên bản {plan.version}, được lấy ý kiến cộng đồng {period_vi}. "
-            f"Dự thảo này thay đổi quy hoạch tại {_where('vi', parcel_id, parcel_words)}.",
+            f"Dự thảo này thay đổi quy hoạch tại {_where('vi', parcel_id, parcel_name)}.",
             "en": f"The draft plan {title}, version {plan.version}, is open for public comment {period_en}. "
-            f"It changes the plan at {_where('en', parcel_id, parcel_words)}.",
+            f"It changes the plan at {_where('en', parcel_id, parcel_name)}.",
         }
         subject = {
             "vi": f"Lấy ý kiến dự thảo quy hoạch {plan.code} có thay đổi tại nơi bạn theo dõi",
@@ -179,9 +195,9 @@ def notice_mail(
     else:
         head = {
             "vi": f"Quy hoạch {title}, phiên bản {plan.version}, đã được phê duyệt và công bố. Phiên bản này thay đổi "
-            f"quy hoạch tại {_where('vi', parcel_id, parcel_words)}.",
+            f"quy hoạch tại {_where('vi', parcel_id, parcel_name)}.",
             "en": f"The plan {title}, version {plan.version}, has been approved and published. It changes the plan "
-            f"at {_where('en', parcel_id, parcel_words)}.",
+            f"at {_where('en', parcel_id, parcel_name)}.",
         }
         subject = {
             "vi": f"Quy hoạch {plan.code} mới công bố có thay đổi tại nơi bạn theo dõi",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis_service.notices import changed as changes
+from gis_service import changes
 from gis_service.notices.compose import PlanRef, notice_mail
 from gis_service.notices.outbox import queue_sending
 
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 __all__ = ["consultation_opened", "version_published"]
 
 _LANGS = ("vi", "en")
+#: What a first version changes: everything, which the diff of two versions does not word.
+_FIRST_VERSION = {
+    "vi": ["Đây là phiên bản đầu tiên của quy hoạch này: từ nay quy hoạch áp dụng tại nơi bạn theo dõi."],
+    "en": ["This is the first version of this plan: from now on it applies to the place you follow."],
+}
 
 
 def consultation_opened(conn: Connection, consultation: Consultation) -> int:
@@ -71,7 +76,7 @@ def _notify(
         summaries = _summaries(conn, sub, from_id, to_id)
         if summaries is None:
             continue
-        words = None if sub.parcel_id is None else f"{sub.parcel_no} tờ {sub.sheet_no}, {sub.ward}"
+        name = None if sub.parcel_id is None else (sub.parcel_no, sub.sheet_no, sub.ward)
         mail = notice_mail(
             event=event,
             plan=plan,
@@ -79,7 +84,7 @@ def _notify(
             token=sub.token,
             lang=sub.lang,
             parcel_id=sub.parcel_id,
-            parcel_words=words,
+            parcel_name=name,
             lonlat=(sub.lon, sub.lat),
         )
         inserted = conn.execute(
@@ -98,9 +103,13 @@ def _notify(
 
 def _summaries(conn: Connection, sub: Any, from_id: int | None, to_id: int) -> dict[str, list[str]] | None:
     """The sentences of what changes at a subscription's place, per language; None when nothing does there."""
+    if from_id is None:
+        return {lang: list(_FIRST_VERSION[lang]) for lang in _LANGS}  # the whole plan is new: it meets the place
     if sub.parcel_id is not None:
-        found = {lang: changes.parcel_changes(conn, sub.parcel_id, from_id, to_id, lang) for lang in _LANGS}
-        if not any(c.touched for c in found.values()):
+        first = changes.parcel_changes(conn, sub.parcel_id, from_id, to_id, "vi")
+        if not first.touched:
             return None
-        return {lang: list(c.summary) for lang, c in found.items()}
-    return {lang: list(changes.area_summary(conn, bytes(sub.wkb), from_id, to_id, lang)) for lang in _LANGS}
+        other = changes.parcel_changes(conn, sub.parcel_id, from_id, to_id, "en")
+        return {"vi": list(first.summary), "en": list(other.summary)}
+    found = {lang: list(changes.area_summary(conn, bytes(sub.wkb), from_id, to_id, lang)) for lang in _LANGS}
+    return found if any(found.values()) else None

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from gis_service.errors import NotFound, TooManyRequests, ValidationError
 from gis_service.geojson import GeoJSONError, parse_geometry
-from gis_service.notices.compose import confirmation_mail
+from gis_service.notices.compose import ParcelName, confirmation_mail
 from gis_service.notices.outbox import queue_mail, queue_sending
 from gis_service.settings import NoticeSettings
 
@@ -187,20 +187,19 @@ def subscribe(
         ),
         {**params, "e": address, "l": lang, "t": token, "c": client},
     ).scalar_one()
-    words = _parcel_words(conn, parcel_id)
-    mail = confirmation_mail(token=token, lang=lang, parcel_id=parcel_id, parcel_words=words)
+    mail = confirmation_mail(token=token, lang=lang, parcel_id=parcel_id, parcel_name=_parcel_name(conn, parcel_id))
     queue_mail(conn, to_addr=address, mail=mail, event="confirm", subscription_id=sub_id)
     queue_sending(conn, reason="confirm")
 
 
-def _parcel_words(conn: Connection, parcel_id: int | None) -> str | None:
-    """How a parcel is named in mails: tờ, thửa and ward."""
+def _parcel_name(conn: Connection, parcel_id: int | None) -> ParcelName | None:
+    """How a parcel is named in mails: số thửa, số tờ and ward."""
     if parcel_id is None:
         return None
     row = conn.execute(
         sa.text("SELECT sheet_no, parcel_no, ward FROM planning.parcels WHERE id = :p"), {"p": parcel_id}
     ).first()
-    return None if row is None else f"{row.parcel_no} tờ {row.sheet_no}, {row.ward}"
+    return None if row is None else (row.parcel_no, row.sheet_no, row.ward)
 
 
 def _by_token(conn: Connection, token: str) -> Any:
