@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -72,6 +73,8 @@ def serve(host: str, port: int, folder: Path | None) -> None:
 
     folder = folder or project_root() / ".data" / "mail"
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
+    # started in the background by ./run.sh demo, the shell gave it SIGINT ignored: Ctrl+C there must stop it too
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     controller = Controller(MailFolder(folder), hostname=host, port=port)
     controller.start()
     say(f"SMTP on {host}:{port}, messages kept in {folder} (Ctrl+C to stop)")
