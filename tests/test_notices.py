@@ -12,6 +12,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
@@ -19,11 +20,13 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
-from ogc_sample import PLAN_CODE, PUBLISH_CODE, load_sample
+from ogc_sample import DRAFT_CODE, PLAN_CODE, PUBLISH_CODE, load_sample
+from planning_served import PlanningServer
 from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
@@ -424,3 +427,67 @@ def test_a_mail_that_cannot_be_sent_is_tried_again_with_its_error_kept(db: Engin
     mail = smtp.to("retry@example.vn")
     assert len(mail) == 1 and f"Xem {PUBLIC}/" in mail[0].get_content()
     assert "List-Unsubscribe" not in mail[0]  # a mail of no subscription has nothing to end
+
+
+def test_over_http_parallel_floods_stop_at_the_limit_and_the_links_work(
+    db_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``planning serve`` as users run it: eight requests at once for one address, then the mails' links."""
+    url = db_server.create("notices_http")
+    upgrade(url)
+    ids = load_sample(url)
+    server_smtp = Smtp(tmp_path_factory.mktemp("mail_http"))
+    server_smtp.controller.start()
+    mail = {"GIS_SMTP__HOST": "127.0.0.1", "GIS_SMTP__PORT": str(server_smtp.port)}
+    try:
+        with PlanningServer(url, tmp_path_factory.mktemp("served"), extra_env=mail) as server:
+
+            def ask(_: int) -> int:
+                body = {"email": "Minh@Example.vn", "parcel_id": ids["p1"]}
+                return httpx.post(f"{server.url}/subscriptions", json=body, timeout=30).status_code
+
+            with ThreadPoolExecutor(8) as pool:
+                statuses = sorted(pool.map(ask, range(8)))
+            print("eight subscriptions at once to one address:", statuses)
+            assert statuses == [202] * 3 + [429] * 5  # counted under a lock: no race lets a fourth through
+            mails = wait_until(
+                "three confirmations",
+                lambda: len(server_smtp.to("Minh@Example.vn")) == 3 and server_smtp.to("Minh@Example.vn"),
+            )
+            assert all("{public_url}" not in m.as_string() for m in mails)
+            plain = mails[0].get_body(("plain",))
+            assert plain is not None
+            confirm_url = re.search(r"http://\S+/subscriptions/confirm\?token=\S+", plain.get_content())
+            assert confirm_url and confirm_url.group(0).startswith(server.url)
+            page = httpx.get(confirm_url.group(0), timeout=30)
+            assert page.status_code == 200 and "Đã xác nhận" in page.text
+            one_click = mails[0]["List-Unsubscribe"].strip("<>")
+            page = httpx.post(
+                one_click,
+                content=b"List-Unsubscribe=One-Click",
+                timeout=30,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+            assert page.status_code == 200 and "Unsubscribed" in page.text
+            assert "Subscription ended" in httpx.get(confirm_url.group(0), timeout=30).text  # not confirmed again
+    finally:
+        server_smtp.controller.stop()
+        db_server.drop(url)
+
+
+def test_the_first_version_of_a_plan_tells_every_subscription_it_covers(
+    client: TestClient, smtp: Smtp, db: Engine, notice_db: tuple[str, dict[str, Any]], auth_headers: Any
+) -> None:
+    """A plan never approved before: everything in it is new (the diff has no 'before' to word)."""
+    planner = {**auth_headers("planner", database_url=notice_db[0]), "X-Change-Reason": "test"}
+    subscribe_confirmed(client, smtp, "first@example.vn", parcel_id=notice_db[1]["p3"])
+    r = client.post(
+        f"/plans/{DRAFT_CODE}/publish",
+        json={"decision_no": "5/QĐ-UBND", "decision_date": "2025-02-01"},
+        headers=planner,
+    )
+    assert r.status_code == 200, r.text
+    settle(client, db)
+    assert events_of(smtp, "first@example.vn") == ["confirm", "published"]
+    text = smtp.to("first@example.vn")[-1].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "phiên bản đầu tiên" in text and "first version of this plan" in text and DRAFT_CODE in text
