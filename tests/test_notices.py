@@ -36,6 +36,8 @@ from gis_service.consultation.periods import open_consultation
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.notices import send_pending, version_published
+from gis_service.notices.compose import PlanRef, notice_mail
+from gis_service.notices.outbox import build_message
 from gis_service.notices.subscriptions import client_key
 from gis_service.settings import Settings, SmtpSettings, TileSettings
 
@@ -222,10 +224,10 @@ def test_a_confirmed_subscription_gets_one_notice_per_touching_event(
     text = notice.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "- Ô Z1: tầng cao tối đa từ 3 lên 5 tầng." in text and "from 3 to 5 floors" in text  # the diff's words
     assert "parcel 35, sheet 12, Thuận Thành" in text
-    assert "phiên bản 2" in text and f"{today:%d/%m/%Y}" in text and f"{PUBLIC}/#parcel={ids['p1']}" in text
+    assert "phiên bản 2" in text and f"{today:%d/%m/%Y}" in text and f"{PUBLIC}/#lang=vi&parcel={ids['p1']}" in text
     assert text.index("Dự thảo") < text.index("The draft")  # Vietnamese first
     html = notice.get_body(preferencelist=("html",))
-    assert html is not None and "<a href=" in html.get_content()
+    assert html is not None and "<li>Ô Z1: tầng cao tối đa từ 3 lên 5 tầng.</li>" in html.get_content()
     assert notice["List-Unsubscribe"] == f"<{link(notice, '/subscriptions/unsubscribe')}>"
     english = smtp.to(area)[-1].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert english.index("The draft") < english.index("Dự thảo")  # the subscriber asked for English
@@ -491,3 +493,30 @@ def test_the_first_version_of_a_plan_tells_every_subscription_it_covers(
     assert events_of(smtp, "first@example.vn") == ["confirm", "published"]
     text = smtp.to("first@example.vn")[-1].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "phiên bản đầu tiên" in text and "first version of this plan" in text and DRAFT_CODE in text
+
+
+def test_a_mail_escapes_what_it_is_told_and_keeps_its_headers_whole() -> None:
+    plan = PlanRef("46QPK0000001", 2, 'Khu <script>alert("x")</script>\r\nBcc: all@example.vn')
+    mail = notice_mail(
+        event="published",
+        plan=plan,
+        summaries={"vi": ["Ô <b>Z1</b> đổi"], "en": ["Zone <b>Z1</b> changes"]},
+        token="t" * 43,
+        lang="vi",
+        parcel_id=None,
+        lonlat=(107.58, 16.47),
+    )
+    assert "<script>" not in mail.html and "&lt;script&gt;" in mail.html and "<b>" not in mail.html
+    msg = build_message(
+        from_addr="Quy hoạch Huế <quyhoach@hue.example>",
+        to_addr="a@example.vn",
+        subject=mail.subject + "\r\nBcc: all@example.vn",
+        text=mail.text,
+        html=mail.html,
+        token="t" * 43,
+        base_url=PUBLIC,
+    )
+    headers = msg.as_bytes().split(b"\n\n", 1)[0]
+    assert b"\nBcc:" not in headers and msg["To"] == "a@example.vn" and msg.get_all("Bcc") is None
+    assert msg["List-Unsubscribe"] == f"<{PUBLIC}/subscriptions/unsubscribe?token={'t' * 43}>"
+    assert f"{PUBLIC}/#lang=en&lon=107.580000&lat=16.470000&z=16" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -59,17 +59,17 @@ def confirm_link(token: str) -> str:
     return f"{PUBLIC_URL}/subscriptions/confirm?token={quote(token)}"
 
 
-def viewer_link(parcel_id: int | None, lonlat: tuple[float, float] | None = None) -> str:
-    """The web viewer at the parcel (or at a point of the area subscribed to).
+def viewer_link(parcel_id: int | None, lonlat: tuple[float, float] | None = None, *, lang: str = "vi") -> str:
+    """The web viewer at the parcel (or at a point of the area subscribed to), in ``lang``.
 
     >>> viewer_link(42)
-    '{public_url}/#parcel=42'
+    '{public_url}/#lang=vi&parcel=42'
     """
     if parcel_id is not None:
-        return f"{PUBLIC_URL}/#parcel={parcel_id}"
+        return f"{PUBLIC_URL}/#lang={lang}&parcel={parcel_id}"
     if lonlat is not None:
-        return f"{PUBLIC_URL}/#lon={lonlat[0]:.6f}&lat={lonlat[1]:.6f}&z=16"
-    return f"{PUBLIC_URL}/"
+        return f"{PUBLIC_URL}/#lang={lang}&lon={lonlat[0]:.6f}&lat={lonlat[1]:.6f}&z=16"
+    return f"{PUBLIC_URL}/#lang={lang}"
 
 
 #: How a parcel is named: its number, its sheet's (số thửa, số tờ) and its ward.
@@ -84,11 +84,9 @@ def _where(lang: str, parcel_id: int | None, parcel: ParcelName | None) -> str:
     """
     if parcel is not None:
         number, sheet, ward = parcel
-        return (
-            f"thửa đất số {number}, tờ bản đồ số {sheet}, {ward}"
-            if lang == "vi"
-            else (f"parcel {number}, sheet {sheet}, {ward}")
-        )
+        if lang == "vi":
+            return f"thửa đất số {number}, tờ bản đồ số {sheet}, {ward}"
+        return f"parcel {number}, sheet {sheet}, {ward}"
     if parcel_id is not None:
         return f"thửa đất {parcel_id}" if lang == "vi" else f"parcel {parcel_id}"
     return "khu vực bạn đã chọn trên bản đồ" if lang == "vi" else "the area you drew on the map"
@@ -98,19 +96,33 @@ def _order(lang: str) -> tuple[str, str]:
     return ("en", "vi") if lang == "en" else ("vi", "en")
 
 
-def _html(paragraphs: Sequence[tuple[str, str | None]]) -> str:
-    """A small HTML page of paragraphs; each ``(text, link)`` is escaped, a link made a link."""
+@dataclass(frozen=True)
+class _Para:
+    """A paragraph of a mail: its words, then a link or a list of items."""
+
+    text: str
+    link: str | None = None
+    items: tuple[str, ...] = ()
+
+
+def _html(paragraphs: Sequence[_Para]) -> str:
+    """A small HTML page of the paragraphs; every text is escaped, a link made a link, items a list."""
     body = []
-    for text, link in paragraphs:
-        if link is None:
-            body.append(f"<p>{escape(text)}</p>")
-        else:
-            body.append(f'<p>{escape(text)} <a href="{escape(link)}">{escape(link)}</a></p>')
+    for p in paragraphs:
+        link = f' <a href="{escape(p.link)}">{escape(p.link)}</a>' if p.link else ""
+        body.append(f"<p>{escape(p.text)}{link}</p>")
+        if p.items:
+            body.append("<ul>" + "".join(f"<li>{escape(item)}</li>" for item in p.items) + "</ul>")
     return '<!doctype html>\n<html><body style="font-family:sans-serif">\n' + "\n".join(body) + "\n</body></html>\n"
 
 
-def _text(paragraphs: Sequence[tuple[str, str | None]]) -> str:
-    return "\n\n".join(text if link is None else f"{text}\n{link}" for text, link in paragraphs) + "\n"
+def _text(paragraphs: Sequence[_Para]) -> str:
+    """The plain-text part: a paragraph's link on the line below it, its items as a list."""
+    blocks = []
+    for p in paragraphs:
+        lines = [p.text, *([p.link] if p.link else []), *(f"- {item}" for item in p.items)]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
 
 
 def confirmation_mail(*, token: str, lang: str, parcel_id: int | None, parcel_name: ParcelName | None = None) -> Mail:
@@ -124,24 +136,24 @@ def confirmation_mail(*, token: str, lang: str, parcel_id: int | None, parcel_na
     """
     words = {
         "vi": [
-            (
+            _Para(
                 f"Bạn (hoặc ai đó dùng địa chỉ này) đã đăng ký nhận thông báo khi quy hoạch thay đổi tại "
                 f"{_where('vi', parcel_id, parcel_name)}. Để xác nhận, hãy mở liên kết:",
                 confirm_link(token),
             ),
-            ("Nếu bạn không đăng ký, hãy bỏ qua thư này: sẽ không có thư nào khác được gửi.", None),
+            _Para("Nếu bạn không đăng ký, hãy bỏ qua thư này: sẽ không có thư nào khác được gửi."),
         ],
         "en": [
-            (
+            _Para(
                 f"You (or someone using this address) asked to be told when the plans change at "
                 f"{_where('en', parcel_id, parcel_name)}. To confirm, open the link:",
                 confirm_link(token),
             ),
-            ("If you did not ask, ignore this mail: no other mail will be sent.", None),
+            _Para("If you did not ask, ignore this mail: no other mail will be sent."),
         ],
     }
     first, second = _order(lang)
-    paragraphs = [*words[first], ("—", None), *words[second]]
+    paragraphs = [*words[first], _Para("—"), *words[second]]
     subject = {
         "vi": "Xác nhận đăng ký nhận thông báo quy hoạch",
         "en": "Confirm your subscription to plan notices",
@@ -209,22 +221,14 @@ def notice_mail(
         "vi": "Để ngừng nhận thông báo này, mở liên kết:",
         "en": "To stop these notices, open the link:",
     }
-    link = viewer_link(parcel_id, lonlat)
     first, second = _order(lang)
-    paragraphs: list[tuple[str, str | None]] = []
+    paragraphs: list[_Para] = []
     for i, lg in enumerate((first, second)):
         if i:
-            paragraphs.append(("—", None))
-        paragraphs.append((head[lg], None))
-        lines = summaries.get(lg) or []
-        if lines:
-            paragraphs.append((changed[lg] + "\n" + "\n".join(f"- {s}" for s in lines), None))
-        paragraphs.append((look[lg], link))
-        paragraphs.append((stop[lg], unsubscribe_link(token)))
-    return Mail(f"{subject[first]} / {subject[second]}", _text(paragraphs), _html_lines(paragraphs))
-
-
-def _html_lines(paragraphs: Sequence[tuple[str, str | None]]) -> str:
-    """As :func:`_html`, with a paragraph's line breaks kept (the list of changes)."""
-    page = _html(paragraphs)
-    return page.replace("\n- ", "<br>\n- ")
+            paragraphs.append(_Para("—"))
+        paragraphs.append(_Para(head[lg]))
+        if summaries.get(lg):
+            paragraphs.append(_Para(changed[lg], items=tuple(summaries[lg])))
+        paragraphs.append(_Para(look[lg], viewer_link(parcel_id, lonlat, lang=lg)))
+        paragraphs.append(_Para(stop[lg], unsubscribe_link(token)))
+    return Mail(f"{subject[first]} / {subject[second]}", _text(paragraphs), _html(paragraphs))

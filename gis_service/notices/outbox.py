@@ -60,7 +60,7 @@ def build_message(
     msg = EmailMessage()
     msg["From"] = from_addr
     msg["To"] = to_addr
-    msg["Subject"] = subject
+    msg["Subject"] = " ".join(subject.split())  # a line break in a plan's name must not end the header
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=from_addr.rpartition("@")[2].strip("> ") or None)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a notice
@@ -108,20 +108,20 @@ def _one_pass(engine: Engine, smtp: SmtpSettings, base_url: str) -> tuple[int, i
                 if row is None:
                     return sent, failed
                 seen.add(row.id)
-                msg = build_message(
-                    from_addr=smtp.from_addr,
-                    to_addr=row.to_addr,
-                    subject=row.subject,
-                    text=row.body_text,
-                    html=row.body_html,
-                    token=row.token,
-                    base_url=base_url,
-                )
                 try:
+                    msg = build_message(
+                        from_addr=smtp.from_addr,
+                        to_addr=row.to_addr,
+                        subject=row.subject,
+                        text=row.body_text,
+                        html=row.body_html,
+                        token=row.token,
+                        base_url=base_url,
+                    )
                     if client is None:
                         client = _connect(smtp)
                     client.send_message(msg, from_addr=_bare(smtp.from_addr), to_addrs=[row.to_addr])
-                except (OSError, smtplib.SMTPException) as exc:
+                except (OSError, smtplib.SMTPException, ValueError) as exc:  # ValueError: a header the mail refuses
                     failed += 1
                     error = f"{type(exc).__name__}: {exc}"[:500]
                     log.warning("mail %s not sent: %s", row.id, error)
