@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +27,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from ogc_sample import DRAFT_CODE, PLAN_CODE, PUBLISH_CODE, load_sample
 from planning_served import PlanningServer
@@ -31,6 +35,7 @@ from sqlalchemy.engine import Engine
 
 from gis_service.api.app import create_app
 from gis_service.as_of import today_in_hue
+from gis_service.cli import cli
 from gis_service.cli.mail import MailFolder
 from gis_service.consultation.periods import open_consultation
 from gis_service.db import create_db_engine
@@ -107,6 +112,11 @@ def client(
 def from_client(client: TestClient, host: str) -> TestClient:
     """Requests to the same running app from another client address."""
     return TestClient(client.app, client=(host, 40000))
+
+
+def port_answers(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def wait_until(what: str, check: Any, timeout_s: float = 60) -> Any:
@@ -520,3 +530,37 @@ def test_a_mail_escapes_what_it_is_told_and_keeps_its_headers_whole() -> None:
     assert b"\nBcc:" not in headers and msg["To"] == "a@example.vn" and msg.get_all("Bcc") is None
     assert msg["List-Unsubscribe"] == f"<{PUBLIC}/subscriptions/unsubscribe?token={'t' * 43}>"
     assert f"{PUBLIC}/#lang=en&lon=107.580000&lat=16.470000&z=16" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_planning_mail_serve_keeps_what_it_receives_and_mail_send_flushes_the_outbox(
+    db: Engine, notice_db: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The demo's SMTP server as a process, fed by ``planning mail send`` from the outbox."""
+    port = free_port()
+    folder = tmp_path / "mail"
+    planning = str(Path(sys.executable).with_name("planning"))
+    server = subprocess.Popen(
+        [planning, "mail", "serve", "--port", str(port), "--dir", str(folder)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until("the SMTP server", lambda: server.poll() is None and port_answers(port), 30)
+        with db.begin() as c:
+            c.execute(
+                sa.text(
+                    "INSERT INTO planning.outbox (to_addr, subject, body_text, event) "
+                    "VALUES ('cli@example.vn', 'Gửi từ dòng lệnh / Sent from the command line', 'x', 'confirm')"
+                )
+            )
+        settings = Settings(database_url=notice_db[0], smtp=SmtpSettings(host="127.0.0.1", port=port))
+        result = CliRunner().invoke(cli, ["mail", "send"], obj={"settings": settings})
+        assert result.exit_code == 0, result.output
+        assert "1 mail(s) sent, 0 failed" in result.output
+        files = wait_until("the message file", lambda: sorted(folder.glob("*.eml")))
+        assert len(files) == 1 and b"cli@example.vn" in files[0].read_bytes()
+        unset = CliRunner().invoke(cli, ["mail", "send"], obj={"settings": Settings(database_url=notice_db[0])})
+        assert unset.exit_code == 1 and "GIS_SMTP__HOST" in unset.output
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl+C
+        assert server.wait(timeout=30) in (0, 1), server.stderr.read() if server.stderr else ""
