@@ -181,7 +181,8 @@ def notice_mail(
     plan
         The draft under consultation, or the version published.
     summaries
-        The plain-language sentences of what changed there, per language (``vi``, ``en``).
+        The plain-language sentences of what changed there, per language (``vi``, ``en``): those of the
+        subscriber's language at least; a section without its own points to the other's.
     token
         The subscription's secret, for its unsubscribe link.
     lang
@@ -217,6 +218,10 @@ def notice_mail(
         }
         look = {"vi": "Xem trên bản đồ:", "en": "See it on the map:"}
     changed = {"vi": "Những thay đổi:", "en": "What changes:"}
+    listed_in_other = {
+        "vi": "Những thay đổi được liệt kê ở phần tiếng Anh của thư.",
+        "en": "What changes is listed in the Vietnamese part of this mail.",
+    }
     stop = {
         "vi": "Để ngừng nhận thông báo này, mở liên kết:",
         "en": "To stop these notices, open the link:",
@@ -229,6 +234,8 @@ def notice_mail(
         paragraphs.append(_Para(head[lg]))
         if summaries.get(lg):
             paragraphs.append(_Para(changed[lg], items=tuple(summaries[lg])))
+        elif any(summaries.values()):
+            paragraphs.append(_Para(listed_in_other[lg]))
         paragraphs.append(_Para(look[lg], viewer_link(parcel_id, lonlat, lang=lg)))
         paragraphs.append(_Para(stop[lg], unsubscribe_link(token)))
     return Mail(f"{subject[first]} / {subject[second]}", _text(paragraphs), _html(paragraphs))

@@ -102,14 +102,13 @@ def _notify(
 
 
 def _summaries(conn: Connection, sub: Any, from_id: int | None, to_id: int) -> dict[str, list[str]] | None:
-    """The sentences of what changes at a subscription's place, per language; None when nothing does there."""
+    """The sentences of what changes at a subscription's place, in its language (the other section of the mail
+    points to them: each is a diff of its own, the cost of a publication); None when nothing changes there."""
+    lang = sub.lang
     if from_id is None:
-        return {lang: list(_FIRST_VERSION[lang]) for lang in _LANGS}  # the whole plan is new: it meets the place
+        return {lg: list(_FIRST_VERSION[lg]) for lg in _LANGS}  # the whole plan is new: it meets the place
     if sub.parcel_id is not None:
-        first = changes.parcel_changes(conn, sub.parcel_id, from_id, to_id, "vi")
-        if not first.touched:
-            return None
-        other = changes.parcel_changes(conn, sub.parcel_id, from_id, to_id, "en")
-        return {"vi": list(first.summary), "en": list(other.summary)}
-    found = {lang: list(changes.area_summary(conn, bytes(sub.wkb), from_id, to_id, lang)) for lang in _LANGS}
-    return found if any(found.values()) else None
+        found = changes.parcel_changes(conn, sub.parcel_id, from_id, to_id, lang)
+        return {lang: list(found.summary)} if found.touched else None
+    sentences = list(changes.area_summary(conn, bytes(sub.wkb), from_id, to_id, lang))
+    return {lang: sentences} if sentences else None
