@@ -17,6 +17,7 @@ BENCHMARKS = {
     "certificates": "bench.certificates",
     "viewer": "bench.viewer",
     "lookup": "bench.lookup",
+    "diff": "bench.diff",
 }
 
 

@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 import shapely
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Connection, Engine
 
+from gis_service.api.app import create_app
+from gis_service.api.changes_models import ChangesFeatureCollection, DiffAnswer, ParcelChangesAnswer
 from gis_service.as_of import today_in_hue
 from gis_service.changes import (
     area_summary,
@@ -25,10 +28,13 @@ from gis_service.changes import (
     plan_diff,
     resolve_versions,
 )
-from gis_service.consultation.periods import open_consultation
+from gis_service.consultation.periods import close_consultation, open_consultation
+from gis_service.db import create_db_engine
+from gis_service.db.migrate import upgrade
 from gis_service.editing import start_draft, update_feature
 from gis_service.errors import NotFound, ValidationError
 from gis_service.model.layers import ZONES
+from gis_service.settings import Settings
 
 E0, N0 = 561625.296, 1821650.262
 CODE = "46QPK0007001"
@@ -51,6 +57,11 @@ def _one(conn: Connection, sql: str, **params: Any) -> Any:
 
 @pytest.fixture
 def versions(conn: Connection) -> Iterator[dict[str, Any]]:
+    """The two versions of :func:`make_versions`, in the test's transaction."""
+    yield make_versions(conn)
+
+
+def make_versions(conn: Connection) -> dict[str, Any]:
     """An approved version (zones Z1, Z2, Z3 side by side, a red line and a building line along a road north of
     them, parcels) and a draft just started from it: nothing changed yet."""
     ids: dict[str, Any] = {}
@@ -101,7 +112,7 @@ def versions(conn: Connection) -> Iterator[dict[str, Any]]:
     ).all()
     ids["draft"] = {code: fid for code, fid in copied}
     ids["draft_red"] = _one(conn, "SELECT id FROM planning.red_lines WHERE plan_id = :p", p=ids["v2"])
-    yield ids
+    return ids
 
 
 def _edit(conn: Connection, layer: str, fid: int, **values: Any) -> None:
@@ -259,3 +270,175 @@ def test_which_versions_are_compared_by_default(conn: Connection, versions: dict
     today = today_in_hue()
     open_consultation(conn, CODE, starts_on=today, ends_on=today + timedelta(days=30), explanation="Dự thảo", user=USER)
     assert resolve_versions(conn, CODE, None, None, public=True) == (v1, v2)
+
+
+def test_sweep_every_sample_parcel_against_a_direct_sql_of_the_changed_zones(sample_plans_url: str) -> None:
+    """A draft of the demo's zoning plan with a few zones changed; every parcel's summary, checked against SQL."""
+    import time
+
+    from gis_service.db import create_db_engine
+
+    engine = create_db_engine(sample_plans_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            tx = conn.begin()  # rolled back: the sample database is shared by the session
+            try:
+                code = "46QPK0000001"
+                v1 = _one(conn, "SELECT id FROM planning.plans WHERE code = :c AND status = 'approved'", c=code)
+                v2 = start_draft(conn, code, user=USER, reason=WHY).id
+                # six zones holding parcels, spread over the plan (every fourth of those with the most lots)
+                picked = conn.execute(
+                    sa.text(
+                        "SELECT z.zone_code, z.id FROM planning.zones z JOIN planning.parcels p ON p.geom && z.geom "
+                        "AND ST_Intersects(p.geom, z.geom) WHERE z.plan_id = :p GROUP BY z.zone_code, z.id "
+                        "ORDER BY count(*) DESC, z.zone_code"
+                    ),
+                    {"p": v2},
+                ).all()[::4][:6]
+                for k, (_code, zid) in enumerate(picked):
+                    if k % 3 == 0:
+                        _edit(conn, "zones", zid, max_floors=7)
+                    elif k % 3 == 1:
+                        _edit(conn, "zones", zid, land_use_code="DGT")
+                    else:  # the zone shrinks by 4 m all round
+                        shrunk = _one(
+                            conn, "SELECT ST_AsEWKT(ST_Buffer(geom, -4)) FROM planning.zones WHERE id = :i", i=zid
+                        )
+                        _edit(conn, "zones", zid, geom=shrunk)
+                parcels = [r[0] for r in conn.execute(sa.text("SELECT id FROM planning.parcels ORDER BY id"))]
+                t0 = time.perf_counter()
+                found = {pid: parcel_changes(conn, pid, v1, v2) for pid in parcels}
+                elapsed = time.perf_counter() - t0
+                touched = {pid for pid, c in found.items() if c.touched}
+                # the same question asked directly: parcels sharing land with a zone whose rules changed, or with
+                # the land a zone lost
+                direct = {
+                    r[0]
+                    for r in conn.execute(
+                        sa.text(
+                            "SELECT DISTINCT p.id FROM planning.parcels p "
+                            "JOIN planning.zones b ON b.plan_id = :t AND b.geom && p.geom "
+                            "JOIN planning.zones a ON a.plan_id = :f AND a.zone_code = b.zone_code "
+                            "WHERE (b.row_version > 1 AND (a.land_use_code, a.max_floors) "
+                            "       IS DISTINCT FROM (b.land_use_code, b.max_floors) "
+                            "       AND ST_Area(ST_Intersection(p.geom, b.geom)) >= 0.05) "
+                            "   OR (NOT a.geom = b.geom "
+                            "       AND ST_Area(ST_Intersection(p.geom, ST_SymDifference(a.geom, b.geom))) >= 0.05)"
+                        ),
+                        {"f": v1, "t": v2},
+                    )
+                }
+                sentences = sum(len(c.summary) for c in found.values())
+                road = sum(1 for c in found.values() if any("giao thông" in s for s in c.summary))
+                floors = sum(1 for c in found.values() if any("tầng cao tối đa" in s for s in c.summary))
+                shrunk_lots = sum(1 for c in found.values() if any(s.startswith("Phần thửa đất") for s in c.summary))
+                print(
+                    f"\n{len(parcels)} parcels, {len(picked)} zones changed: {len(touched)} touched, "
+                    f"{len(parcels) - len(touched)} not; direct SQL {len(direct)}; {sentences} sentences, "
+                    f"told of: road land {road}, floors {floors}, a shrunk zone {shrunk_lots}; "
+                    f"{1000 * elapsed / len(parcels):.1f} ms a parcel"
+                )
+                assert len(parcels) > 1000 and len(picked) == 6
+                assert touched == direct
+                assert 0 < len(touched) < len(parcels)
+                assert all(c.summary for pid, c in found.items() if pid in touched)
+                assert road > 0 and floors > 0 and shrunk_lots > 0
+                print("e.g. " + " ".join(next(c.summary for c in found.values() if len(c.summary) > 1)))
+            finally:
+                tx.rollback()
+    finally:
+        engine.dispose()
+
+
+# ---- the routes ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(db_server: Any) -> Iterator[tuple[TestClient, dict[str, Any], Engine]]:
+    """The app on a database of its own holding the two versions, the draft edited: Z1's floors and the red line."""
+    url = db_server.create("changes")
+    upgrade(url)
+    engine = create_db_engine(url, pool_size=1)
+    with engine.begin() as conn:
+        ids = make_versions(conn)
+        _edit(conn, "zones", ids["draft"]["Z1"], max_floors=5)
+        _edit(conn, "red_lines", ids["draft_red"], geom=line(-50, 92, 350, 92))
+        ids["lonely"] = _one(
+            conn,
+            "INSERT INTO planning.parcels (ward, sheet_no, parcel_no, geom) VALUES ('Phú Hội', 9, 9, "
+            "CAST(:g AS geometry)) RETURNING id",
+            g=box(5000, 5000, 5020, 5020),
+        )
+    ids["url"] = url
+    try:
+        with TestClient(create_app(Settings(database_url=url))) as client:
+            yield client, ids, engine
+    finally:
+        engine.dispose()
+        db_server.drop(url)
+
+
+def test_the_diff_route_answers_planners_and_hides_a_draft_from_the_public(
+    served: tuple[TestClient, dict[str, Any], Engine], auth_headers: Any
+) -> None:
+    client, ids, _engine = served
+    planner = auth_headers("planner", database_url=ids["url"])
+    r = client.get(f"/plans/{CODE}/diff", headers=planner)
+    assert r.status_code == 200, r.text
+    body = DiffAnswer.model_validate(r.json()).model_dump(by_alias=True)
+    assert (body["from"]["version"], body["to"]["version"], body["to"]["status"]) == (1, 2, "draft")
+    assert [(z["zone_code"], [a["column"] for a in z["attributes"]]) for z in body["zones"]] == [("Z1", ["max_floors"])]
+    assert [(x["change"], x["max_shift_m"]) for x in body["red_lines"]] == [("moved", 8.0)]
+    # the public sees the approved version only: nothing to compare, and the draft is "not found"
+    r = client.get(f"/plans/{CODE}/diff")
+    assert r.status_code == 400 and "one version only" in r.json()["description"], r.text
+    r = client.get(f"/plans/{CODE}/diff?from=1&to=2")
+    assert r.status_code == 404 and "no version 2" in r.json()["description"], r.text
+    r = client.get("/plans/46QPK0007999/diff", headers=planner)
+    assert r.status_code == 404, r.text
+    r = client.get(f"/plans/{CODE}/diff?from=0", headers=planner)
+    assert r.status_code == 422, r.text
+    r = client.get(f"/plans/{CODE}/diff?f=kml", headers=planner)
+    assert r.status_code == 422, r.text
+
+
+def test_under_consultation_the_public_sees_the_diff_its_map_and_a_parcel_summary(
+    served: tuple[TestClient, dict[str, Any], Engine],
+) -> None:
+    client, ids, engine = served
+    today = today_in_hue()
+    with engine.begin() as conn:
+        c = open_consultation(
+            conn, CODE, starts_on=today, ends_on=today + timedelta(days=30), explanation="Dự thảo điều chỉnh", user=USER
+        )
+    try:
+        r = client.get(f"/plans/{CODE}/diff")
+        assert r.status_code == 200, r.text
+        assert r.json()["counts"]["zones"]["changed"] == 1
+        r = client.get(f"/plans/{CODE}/diff?f=geojson")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json"), r.text
+        fc = ChangesFeatureCollection.model_validate(r.json())
+        layers = sorted((f.properties["layer"], f.properties["change"]) for f in fc.features)
+        assert layers == [("red_lines", "moved"), ("zones", "changed")]
+        zone = next(f for f in fc.features if f.properties["layer"] == "zones")
+        assert zone.properties["summary_vi"] == "Ô Z1: tầng cao tối đa từ 3 lên 5 tầng."
+        assert zone.geometry is not None and zone.geometry["type"] in ("Polygon", "MultiPolygon")
+
+        r = client.get(f"/parcels/{ids['lot_road']}/changes?lang=en")
+        assert r.status_code == 200, r.text
+        answer = ParcelChangesAnswer.model_validate(r.json())
+        print("\n".join(answer.summary))
+        assert answer.touched and [p.code for p in answer.plans] == [CODE]
+        assert "Zone Z1: max floors go up from 3 to 5 floors." in answer.summary
+        assert "60 m² of the lot now lies inside the planned road." in answer.summary
+        r = client.get(f"/parcels/{ids['lot_far']}/changes")
+        assert r.status_code == 200 and r.json()["touched"] is False and r.json()["summary"] == [], r.text
+        r = client.get(f"/parcels/{ids['lonely']}/changes")
+        assert r.status_code == 200, r.text
+        assert r.json()["plans"] == [] and r.json()["message_vi"] == "Không có quy hoạch nào tại thửa đất này."
+        assert client.get("/parcels/987654321/changes").status_code == 404
+        assert client.get(f"/parcels/{ids['lot_road']}/changes?lang=fr").status_code == 400
+        assert client.get(f"/parcels/{ids['lot_road']}/changes?code={CODE}&from=1&to=7").status_code == 404
+    finally:
+        with engine.begin() as conn:
+            close_consultation(conn, c.id, user=USER)

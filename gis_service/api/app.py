@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from gis_service import __version__
 from gis_service.api.auth import install_auth
 from gis_service.api.certificates import certificates_router
+from gis_service.api.changes import changes_router
 from gis_service.api.deps import EngineDep, open_read_pool, require_role
 from gis_service.api.envelope import envelope_router
 from gis_service.api.errors import PROBLEM_RESPONSES, install_error_handlers
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificates_router())  # /certificates: previews, issuing, verification, revocation
     install_features(app, settings)  # OGC API - Features Part 4 writes, history, restore (before the /ogc mount)
     app.include_router(plans_router(settings))  # /plans: drafts, publishing
+    app.include_router(changes_router())  # /plans/{code}/diff, /parcels/{id}/changes: what a new version changes
     app.include_router(jobs_router(settings))  # /jobs: the tile rebuilds after publishing
     app.include_router(subscriptions_router(settings))  # /subscriptions: notices of plan changes by mail
     app.include_router(lookup_router())  # /lookup: zoning of a point or parcel

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gis_service.changes.lines import BUFFER_M, LINE_LAYERS, LineChange, compare_lines
-from gis_service.changes.versions import VersionRef, version_ref
+from gis_service.changes.versions import VersionRef, version_ref, version_refs
 from gis_service.changes.zones import ZoneChange, compare_zones
 from gis_service.errors import ValidationError
 
@@ -101,7 +101,7 @@ def plan_diff(
     ValidationError
         The two ids are versions of different plans.
     """
-    before, after = version_ref(conn, from_plan_id), version_ref(conn, to_plan_id)
+    before, after = version_refs(conn, from_plan_id, to_plan_id)
     _same_plan(before, after)
     pg = psycopg_of(conn)
     zones = compare_zones(pg, from_plan_id, to_plan_id, window=window, geojson=geojson)

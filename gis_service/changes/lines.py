@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import psycopg
 
+from gis_service.changes.statements import Statement
 from gis_service.changes.zones import AttributeChange, attribute_changes
 from gis_service.model.columns import Column
 from gis_service.model.layers import BUILDING_LINES, RED_LINES, Layer
@@ -51,7 +52,7 @@ def _statement(layer: Layer, windowed: bool) -> str:
     )
 
 
-_SQL = {(layer.name, w): _statement(layer, w) for layer in LINE_LAYERS for w in (True, False)}
+_SQL = {(layer.name, w): Statement(_statement(layer, w)) for layer in LINE_LAYERS for w in (True, False)}
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def compare_lines(
         "buffer_m": BUFFER_M,
         "geojson": geojson,
     }
-    rows = pg.execute(_SQL[(layer.name, window is not None)], params, prepare=True).fetchall()
+    rows = _SQL[(layer.name, window is not None)].rows(pg, params)
     cols = _compared(layer)
     return [
         LineChange(

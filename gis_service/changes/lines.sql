@@ -37,19 +37,21 @@ WITH win AS MATERIALIZED (
 ), entries AS (
     SELECT CASE WHEN h.shift >= %(min_shift_m)s THEN 'moved' ELSE 'changed' END AS change,
            a.id AS a_id, b.id AS b_id, coalesce(b.road_name, a.road_name) AS road_name, h.shift,
-           a.geom AS geom_a, b.geom AS geom_b
+           a.geom AS geom_a, b.geom AS geom_b,
+           jsonb_build_object(__JSON_A__) AS attrs_a, jsonb_build_object(__JSON_B__) AS attrs_b
     FROM pairs p JOIN a ON a.id = p.a_id JOIN b ON b.id = p.b_id,
          LATERAL (SELECT CASE WHEN a.geom = b.geom THEN 0 ELSE ST_HausdorffDistance(a.geom, b.geom) END AS shift) h
     -- a pair moved less than the noise, with the same attributes, is no change
     WHERE h.shift >= %(min_shift_m)s OR (__COLS_A__) IS DISTINCT FROM (__COLS_B__)
     UNION ALL
-    SELECT 'added', NULL, b.id, b.road_name, NULL, NULL, b.geom FROM b WHERE b.id NOT IN (SELECT b_id FROM pairs)
+    SELECT 'added', NULL, b.id, b.road_name, NULL, NULL, b.geom, NULL, jsonb_build_object(__JSON_B__)
+    FROM b WHERE b.id NOT IN (SELECT b_id FROM pairs)
     UNION ALL
-    SELECT 'removed', a.id, NULL, a.road_name, NULL, a.geom, NULL FROM a WHERE a.id NOT IN (SELECT a_id FROM pairs)
+    SELECT 'removed', a.id, NULL, a.road_name, NULL, a.geom, NULL, jsonb_build_object(__JSON_A__), NULL
+    FROM a WHERE a.id NOT IN (SELECT a_id FROM pairs)
 )
 SELECT e.change, e.a_id, e.b_id, e.road_name, round(e.shift::numeric, 2)::float8,
-       (SELECT jsonb_build_object(__JSON_A__) FROM a WHERE a.id = e.a_id) AS attrs_a,
-       (SELECT jsonb_build_object(__JSON_B__) FROM b WHERE b.id = e.b_id) AS attrs_b,
+       e.attrs_a, e.attrs_b,
        ST_AsBinary(ST_Buffer(ST_Collect(ARRAY[e.geom_a, e.geom_b]), %(buffer_m)s, 'quad_segs=4')) AS region_wkb,
        CASE WHEN %(geojson)s THEN ST_AsGeoJSON(ST_Transform(coalesce(e.geom_b, e.geom_a), 4326), 7) END AS geojson,
        CASE WHEN %(geojson)s AND e.change = 'moved' THEN ST_AsGeoJSON(ST_Transform(e.geom_a, 4326), 7) END

@@ -16,7 +16,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gis_service.changes.diff import plan_diff, psycopg_of
+from gis_service.changes.diff import plan_diff
 from gis_service.changes.lines import LineChange
 from gis_service.changes.sentences import area_m2, attribute_phrase, line_count_phrase, line_sentence, zone_brief
 from gis_service.changes.versions import VersionRef
@@ -24,7 +24,7 @@ from gis_service.changes.zones import MIN_AREA_M2, ZoneChange
 from gis_service.errors import NotFound
 from gis_service.printing import check_lang
 from gis_service.rules.roads import roads_of
-from gis_service.rules.site import fetch_site
+from gis_service.rules.site import SEARCH_M, Line, Site
 from gis_service.wording import pick
 
 __all__ = ["ROAD_LAND_USE", "ParcelChanges", "area_summary", "parcel_changes", "zone_meets"]
@@ -128,7 +128,7 @@ def parcel_changes(
     lines = (*diff.red_lines, *diff.building_lines)
     road_from = road_to = 0.0
     if any(line.layer == "red_lines" for line in lines) or any(_road_related(z) for z in zones):
-        road_from, road_to = (_road_m2(conn, parcel_id, p) for p in (from_plan_id, to_plan_id))
+        road_from, road_to = _road_m2(conn, lot_wkb, (from_plan_id, to_plan_id))
     summary = _zone_sentences(zones, lang) + _road_sentences(road_from, road_to, lang)
     summary += [line_sentence(line, lang) for line in lines]
     return ParcelChanges(parcel, diff.before, diff.after, zones, lines, road_from, road_to, summary)
@@ -138,13 +138,35 @@ def _road_related(z: ZoneChange) -> bool:
     return ROAD_LAND_USE in ((z.before or {}).get("land_use_code"), (z.after or {}).get("land_use_code"))
 
 
-def _road_m2(conn: Connection, parcel_id: int, plan_id: int) -> float:
-    """The area of the parcel in road land of one plan version: DGT zones and the road side of its red lines."""
-    site = fetch_site(psycopg_of(conn), parcel_id=parcel_id, plan_ids=[plan_id])
-    parts = [roads_of(site).road_part] + [
-        shapely.intersection(z.geom, site.lot) for z in site.zones if z.land_use_code == ROAD_LAND_USE
-    ]
-    return float(shapely.area(shapely.union_all(parts)))
+_ROAD_SQL = sa.text(
+    "SELECT plan_id, 'red_line', id, road_name, red_line_width_m::float8, ST_AsBinary(geom) "
+    "FROM planning.red_lines WHERE plan_id IN (:f, :t) AND ST_DWithin(geom, ST_GeomFromWKB(:lot, 9214), :near) "
+    "UNION ALL SELECT plan_id, 'road_zone', id, NULL, NULL, "
+    "ST_AsBinary(ST_Intersection(geom, ST_GeomFromWKB(:lot, 9214))) "
+    "FROM planning.zones WHERE plan_id IN (:f, :t) AND land_use_code = :road "
+    "AND ST_Intersects(geom, ST_GeomFromWKB(:lot, 9214))"
+)
+
+
+def _road_m2(conn: Connection, lot_wkb: bytes, plan_ids: tuple[int, int]) -> tuple[float, float]:
+    """The area of the parcel in road land of each version: DGT zones, and the road side of its red lines as the
+    rule model finds it (:func:`gis_service.rules.roads.roads_of`, on the red lines near the lot)."""
+    lot = shapely.from_wkb(lot_wkb)
+    rows = conn.execute(
+        _ROAD_SQL, {"f": plan_ids[0], "t": plan_ids[1], "lot": lot_wkb, "near": SEARCH_M, "road": ROAD_LAND_USE}
+    ).all()
+    out = []
+    for plan_id in plan_ids:
+        lines = tuple(
+            Line(r[2], plan_id, 0, r[3], r[4], None, 1, 1, None, shapely.from_wkb(bytes(r[5])))
+            for r in rows
+            if r[0] == plan_id and r[1] == "red_line"
+        )
+        site = Site(lot=lot, footprint=None, parcel=None, zones=(), red_lines=lines, building_lines=(), alleys=())
+        parts = [roads_of(site).road_part if lines else shapely.Polygon()]
+        parts += [shapely.from_wkb(bytes(r[5])) for r in rows if r[0] == plan_id and r[1] == "road_zone"]
+        out.append(float(shapely.area(shapely.intersection(shapely.union_all(parts), lot))))
+    return out[0], out[1]
 
 
 def _zone_sentences(zones: tuple[ZoneChange, ...], lang: str) -> list[str]:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from gis_service.consultation.periods import UNDER_CONSULTATION_IDS_SQL
 from gis_service.errors import NotFound, ValidationError
 
-__all__ = ["VersionRef", "resolve_versions", "version_ref"]
+__all__ = ["VersionRef", "resolve_versions", "version_ref", "version_refs"]
 
 _VERSIONS_SQL = sa.text(
     "SELECT p.id, p.code, p.name, p.version, p.status, "  # noqa: S608 (static SQL)
@@ -47,12 +47,25 @@ def _versions(conn: Connection, code: str) -> list[VersionRef]:
     return [VersionRef(*r) for r in conn.execute(_VERSIONS_SQL, {"code": code}).all()]
 
 
+_BY_ID_SQL = sa.text(
+    "SELECT p.id, p.code, p.name, p.version, p.status, "  # noqa: S608 (static SQL)
+    f"p.id IN ({UNDER_CONSULTATION_IDS_SQL}) AS consulted "
+    "FROM planning.plans p WHERE p.id = ANY(:ids)"
+)
+
+
+def version_refs(conn: Connection, *plan_ids: int) -> list[VersionRef]:
+    """The versions whose row ids are ``plan_ids``, in that order; NotFound when one does not exist."""
+    found = {r[0]: VersionRef(*r) for r in conn.execute(_BY_ID_SQL, {"ids": list(plan_ids)}).all()}
+    missing = [i for i in plan_ids if i not in found]
+    if missing:
+        raise NotFound(f"no plan version with id {missing[0]}")
+    return [found[i] for i in plan_ids]
+
+
 def version_ref(conn: Connection, plan_id: int) -> VersionRef:
     """The version whose row id is ``plan_id``; NotFound when there is none."""
-    row = conn.execute(sa.text("SELECT code FROM planning.plans WHERE id = :id"), {"id": plan_id}).first()
-    if row is None:
-        raise NotFound(f"no plan version with id {plan_id}")
-    return next(v for v in _versions(conn, row[0]) if v.id == plan_id)
+    return version_refs(conn, plan_id)[0]
 
 
 def resolve_versions(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import psycopg
 
+from gis_service.changes.statements import Statement
 from gis_service.model.columns import Column
 from gis_service.model.layers import ZONES
 
@@ -22,6 +23,8 @@ __all__ = ["COMPARED", "MIN_AREA_M2", "AttributeChange", "ZoneChange", "compare_
 
 #: Areas below this are digitising noise, not a change (m²); areas are reported to 0.1 m².
 MIN_AREA_M2 = 0.05
+#: With a window, a zone of the other version named like one in it is looked for this far around (m).
+REACH_M = 50.0
 
 #: The columns compared: the code (of zones found again by their land), land use, name and every rule.
 COMPARED: tuple[Column, ...] = (
@@ -48,7 +51,7 @@ def _statement(windowed: bool) -> str:
     )
 
 
-_SQL = {True: _statement(True), False: _statement(False)}
+_SQL = {True: Statement(_statement(True)), False: Statement(_statement(False))}
 
 
 @dataclass(frozen=True)
@@ -157,10 +160,18 @@ def compare_zones(
 ) -> list[ZoneChange]:
     """The zones that differ between two plan versions (those meeting ``window``, a WKB in EPSG:9214, if given).
 
-    A pair whose shape moved by less than :data:`MIN_AREA_M2` with nothing else changed is no change.
+    A pair whose shape moved by less than :data:`MIN_AREA_M2` with nothing else changed is no change. With a
+    window, a code is unique when it names one zone of its version in and around the window (:data:`REACH_M`).
     """
-    params = {"f": from_plan_id, "t": to_plan_id, "win": window, "min_m2": MIN_AREA_M2, "geojson": geojson}
-    rows = pg.execute(_SQL[window is not None], params, prepare=True).fetchall()
+    params = {
+        "f": from_plan_id,
+        "t": to_plan_id,
+        "win": window,
+        "min_m2": MIN_AREA_M2,
+        "reach_m": REACH_M,
+        "geojson": geojson,
+    }
+    rows = _SQL[window is not None].rows(pg, params)
     out = []
     for r in rows:
         change, a_id, b_id, code, area_a, area_b, gained, lost, _edited, attrs_a, attrs_b = r[:11]
