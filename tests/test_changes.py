@@ -28,6 +28,7 @@ from gis_service.changes import (
     plan_diff,
     resolve_versions,
 )
+from gis_service.changes.sentences import area_m2
 from gis_service.consultation.periods import close_consultation, open_consultation
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
@@ -249,7 +250,8 @@ def test_an_area_summary_names_the_zones_and_lines_that_change(conn: Connection,
     print("\n".join(vi + en))
     assert vi[0].startswith("2 ô quy hoạch thay đổi: Z1 (tầng cao tối đa 3 tầng → 5 tầng), Z2 (mật độ")
     assert en[0].startswith("2 zones change: Z1 (max floors 3 floors → 5 floors)")
-    assert en[1] == "1 red lines change: Lê Duẩn (moved by up to 8.0 m)." or en[1].startswith("1 red line")
+    assert en[1] == "1 red line changes: Lê Duẩn (moved by up to 8 m)."
+    assert vi[1] == "1 chỉ giới đường đỏ thay đổi: Lê Duẩn (dịch chuyển tối đa 8 m)."
     quiet = shapely.to_wkb(shapely.box(E0 + 250, N0 + 10, E0 + 260, N0 + 20))
     assert area_summary(conn, quiet, versions["v1"], versions["v2"]) == []
 
@@ -442,3 +444,50 @@ def test_under_consultation_the_public_sees_the_diff_its_map_and_a_parcel_summar
     finally:
         with engine.begin() as conn:
             close_consultation(conn, c.id, user=USER)
+
+
+def test_the_sample_plans_2019_version_against_todays_widens_mai_thuc_loan_into_the_lots(
+    sample_plans_url: str,
+) -> None:
+    """The demo's zoning plan of 2019 (superseded) against today's: Mai Thúc Loan widened from 13 m to 16.5 m cuts
+    into 36 lots (sample_data/lots_cut_by_red_lines.csv gives each lot's area beyond the new red line)."""
+    import csv
+
+    from gis_service.db import create_db_engine
+    from gis_service.settings import project_root
+
+    lots = list(csv.DictReader((project_root() / "sample_data" / "lots_cut_by_red_lines.csv").open(encoding="utf-8")))
+    engine = create_db_engine(sample_plans_url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            v2019, today = resolve_versions(conn, "46QPK0000001", None, None, public=True)  # the last two versions
+            diff = plan_diff(conn, v2019, today)
+            print(f"\n2019 -> today: {diff.counts()}")
+            widened = [r for r in diff.red_lines if r.road_name == "Mai Thúc Loan"]
+            assert widened and all(r.change == "moved" for r in widened)
+            assert {(a.column, a.before, a.after) for r in widened for a in r.attributes} == {
+                ("red_line_width_m", 13, 16.5)
+            }
+            hs = next(z for z in diff.zones if z.zone_code == "HS-01")  # farmland then, the new area now
+            assert ("land_use_code", "HNK", "ODT") in {(a.column, a.before, a.after) for a in hs.attributes}
+            told = 0
+            for lot in lots:
+                pid = conn.execute(
+                    sa.text("SELECT id FROM planning.parcels WHERE ward = :w AND sheet_no = :s AND parcel_no = :p"),
+                    {"w": lot["ward"], "s": int(lot["sheet_no"]), "p": int(lot["parcel_no"])},
+                ).scalar_one()
+                found = parcel_changes(conn, pid, v2019, today, "vi")
+                assert found.road_to_m2 == pytest.approx(float(lot["area_in_road_m2"]), abs=0.01), lot
+                gained = round(found.road_to_m2 - found.road_from_m2, 1)
+                assert gained > 0, lot
+                total = area_m2(found.road_to_m2, "vi")
+                words = (
+                    f"Thêm {area_m2(gained, 'vi')} của thửa đất nằm trong đất giao thông quy hoạch (tổng cộng {total})."
+                )
+                assert words in found.summary, (lot, found.summary)
+                assert any(s.startswith("Chỉ giới đường đỏ đường Mai Thúc Loan") for s in found.summary)
+                told += 1
+            print(f"{told} of {len(lots)} lots told how much of them the widened road now takes")
+            assert told == len(lots) == 36
+    finally:
+        engine.dispose()

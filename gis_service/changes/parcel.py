@@ -25,7 +25,7 @@ from gis_service.errors import NotFound
 from gis_service.printing import check_lang
 from gis_service.rules.roads import roads_of
 from gis_service.rules.site import SEARCH_M, Line, Site
-from gis_service.wording import pick
+from gis_service.wording import num, pick
 
 __all__ = ["ROAD_LAND_USE", "ParcelChanges", "area_summary", "parcel_changes", "zone_meets"]
 
@@ -201,20 +201,30 @@ def _zone_sentences(zones: tuple[ZoneChange, ...], lang: str) -> list[str]:
 
 
 def _road_sentences(before: float, after: float, lang: str) -> list[str]:
+    """How much of the lot becomes (or stops being) road land; with the total when some of it was already.
+
+    >>> _road_sentences(0.0, 42.0, "en")
+    ['42 m² of the lot now lies inside the planned road.']
+    >>> _road_sentences(11.0, 22.0, "vi")
+    ['Thêm 11 m² của thửa đất nằm trong đất giao thông quy hoạch (tổng cộng 22 m²).']
+    """
     delta = round(after - before, 1)
-    if delta >= 0.1:
-        return [
-            f"{area_m2(delta, lang)} của thửa đất nay nằm trong đất giao thông quy hoạch."
-            if lang == "vi"
-            else f"{area_m2(delta, lang)} of the lot now lies inside the planned road."
-        ]
-    if delta <= -0.1:
-        return [
-            f"{area_m2(-delta, lang)} của thửa đất không còn nằm trong đất giao thông quy hoạch."
-            if lang == "vi"
-            else f"{area_m2(-delta, lang)} of the lot no longer lies inside the planned road."
-        ]
-    return []
+    if abs(delta) < 0.1:
+        return []
+    size, total = area_m2(abs(delta), lang), area_m2(after, lang)
+    if delta > 0 and round(before, 1) < 0.1:
+        vi = f"{size} của thửa đất nay nằm trong đất giao thông quy hoạch."
+        en = f"{size} of the lot now lies inside the planned road."
+    elif delta > 0:
+        vi = f"Thêm {size} của thửa đất nằm trong đất giao thông quy hoạch (tổng cộng {total})."
+        en = f"{size} more of the lot now lies inside the planned road ({total} in all)."
+    elif round(after, 1) < 0.1:
+        vi = f"{size} của thửa đất không còn nằm trong đất giao thông quy hoạch."
+        en = f"{size} of the lot no longer lies inside the planned road."
+    else:
+        vi = f"{size} của thửa đất không còn nằm trong đất giao thông quy hoạch (còn {total})."
+        en = f"{size} of the lot no longer lies inside the planned road ({total} still does)."
+    return [vi if lang == "vi" else en]
 
 
 def area_summary(conn: Connection, geom_wkb: bytes, from_plan_id: int, to_plan_id: int, lang: str = "vi") -> list[str]:
@@ -246,7 +256,7 @@ def area_summary(conn: Connection, geom_wkb: bytes, from_plan_id: int, to_plan_i
         rest = len(lines) - AREA_LIST_MAX
         if rest > 0:
             named += pick((f" và {rest} đoạn khác", f" and {rest} more"), lang)
-        out.append(f"{line_count_phrase(layer, len(lines), lang)} {pick(('thay đổi', 'change'), lang)}: {named}.")
+        out.append(f"{line_count_phrase(layer, len(lines), lang)}: {named}.")
     return out
 
 
@@ -255,7 +265,7 @@ def _line_brief(line: LineChange, lang: str) -> str:
     what = {
         "added": pick(("thêm mới", "added"), lang),
         "removed": pick(("bị bỏ", "removed"), lang),
-        "moved": pick(("dịch chuyển tối đa", "moved by up to"), lang) + f" {line.max_shift_m} m",
+        "moved": pick(("dịch chuyển tối đa", "moved by up to"), lang) + f" {num(line.max_shift_m, lang)} m",
         "changed": ", ".join(attribute_phrase(a, lang) for a in line.attributes),
     }[line.change]
     return f"{road} ({what})"

@@ -131,5 +131,12 @@ def line_sentence(line: LineChange, lang: str) -> str:
 
 
 def line_count_phrase(layer: str, n: int, lang: str) -> str:
-    """ "2 chỉ giới đường đỏ" / "2 red lines"."""
-    return f"{n} {pick(_LINE_KIND[layer][1], lang)}"
+    """How many lines change: "2 chỉ giới xây dựng thay đổi" / "2 red lines change" / "1 red line changes".
+
+    >>> line_count_phrase("red_lines", 1, "en"), line_count_phrase("building_lines", 2, "vi")
+    ('1 red line changes', '2 chỉ giới xây dựng thay đổi')
+    """
+    if lang == "vi":
+        return f"{n} {_LINE_KIND[layer][1][0]} thay đổi"
+    noun = _LINE_KIND[layer][1][1]
+    return f"{n} {noun} change" if n != 1 else f"1 {noun[:-1]} changes"
