@@ -67,9 +67,12 @@ def _notify(
             "FROM planning.subscriptions s LEFT JOIN planning.parcels p ON p.id = s.parcel_id, "
             "LATERAL ST_Transform(ST_PointOnSurface(s.geom), 4326) c "
             "WHERE s.confirmed_at IS NOT NULL AND s.unsubscribed_at IS NULL "
-            "AND ST_Intersects(s.geom, ST_SetSRID(ST_GeomFromWKB(:r), 9214)) ORDER BY s.id"
+            "AND ST_Intersects(s.geom, ST_SetSRID(ST_GeomFromWKB(:r), 9214)) "
+            # told already (an event repeated): no diff to run again; the unique index still guards a race
+            "AND NOT EXISTS (SELECT 1 FROM planning.outbox o WHERE o.subscription_id = s.id AND o.event = :e "
+            "AND o.plan_id = :p) ORDER BY s.id"
         ),
-        {"r": region},
+        {"r": region, "e": event, "p": to_id},
     ).all()
     written = 0
     for sub in subs:
