@@ -14,6 +14,7 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -29,6 +30,9 @@ __all__ = ["HANDLERS", "SendResult", "build_message", "queue_mail", "queue_sendi
 
 log = logging.getLogger(__name__)
 
+#: SMTP's line ends; a header too long for 78 characters is folded, never turned into encoded words: a mail program
+#: reads ``List-Unsubscribe`` only as a plain ``<URL>``, and the unsubscribe URL alone passes 78.
+_POLICY = policy.SMTP.clone(max_line_length=998)
 #: Pauses, seconds, before the second and later passes over mails that failed (within one job).
 RETRY_PAUSES_S = (1.0, 4.0)
 
@@ -57,7 +61,7 @@ def build_message(
 ) -> EmailMessage:
     """The mail as sent: the service's address put into its links, and for a subscription's mail the one-click
     unsubscribe headers (RFC 2369 ``List-Unsubscribe``, RFC 8058 ``List-Unsubscribe-Post``)."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=_POLICY)
     msg["From"] = from_addr
     msg["To"] = to_addr
     msg["Subject"] = " ".join(subject.split())  # a line break in a plan's name must not end the header
