@@ -190,14 +190,14 @@ def notice_mail(
     parcel_id, parcel_name, lonlat
         The parcel subscribed to (and how to name it), or a point of the area, for the link to the viewer.
     """
-    title = f"{plan.name} ({plan.code})"
+    title = f"“{plan.name}” ({plan.code})"  # quoted: a plan's name often begins with "Quy hoạch" itself
     if event == "consultation":
         period_vi = f"từ {plan.starts_on:%d/%m/%Y} đến hết {plan.ends_on:%d/%m/%Y}" if plan.starts_on else ""
         period_en = f"from {plan.starts_on:%Y-%m-%d} to {plan.ends_on:%Y-%m-%d}" if plan.starts_on else ""
         head = {
-            "vi": f"Dự thảo quy hoạch {title}, phiên bản {plan.version}, được lấy ý kiến cộng đồng {period_vi}. "
+            "vi": f"Dự thảo phiên bản {plan.version} của {title} được lấy ý kiến cộng đồng {period_vi}. "
             f"Dự thảo này thay đổi quy hoạch tại {_where('vi', parcel_id, parcel_name)}.",
-            "en": f"The draft plan {title}, version {plan.version}, is open for public comment {period_en}. "
+            "en": f"The draft version {plan.version} of {title} is open for public comment {period_en}. "
             f"It changes the plan at {_where('en', parcel_id, parcel_name)}.",
         }
         subject = {
@@ -207,9 +207,9 @@ def notice_mail(
         look = {"vi": "Xem và góp ý trên bản đồ:", "en": "See it and comment on the map:"}
     else:
         head = {
-            "vi": f"Quy hoạch {title}, phiên bản {plan.version}, đã được phê duyệt và công bố. Phiên bản này thay đổi "
+            "vi": f"Phiên bản {plan.version} của {title} đã được phê duyệt và công bố. Phiên bản này thay đổi "
             f"quy hoạch tại {_where('vi', parcel_id, parcel_name)}.",
-            "en": f"The plan {title}, version {plan.version}, has been approved and published. It changes the plan "
+            "en": f"Version {plan.version} of {title} has been approved and published. It changes the plan "
             f"at {_where('en', parcel_id, parcel_name)}.",
         }
         subject = {
