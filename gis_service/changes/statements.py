@@ -44,6 +44,12 @@ class Statement:
 
     def rows(self, pg: psycopg.Connection[Any], params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Run the statement with ``params`` (by name) and return its rows."""
+        if pg.autocommit:  # a setting local to a transaction needs one around the statement
+            with pg.transaction():
+                return self._rows(pg, params)
+        return self._rows(pg, params)
+
+    def _rows(self, pg: psycopg.Connection[Any], params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         with psycopg.RawCursor(pg) as cur:
             cur.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)", prepare=True)
             row = cur.fetchone()
