@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's two commands (and their parts). On a fresh Debian 12 machine each sets up what is missing first.
 #
-#   ./run.sh demo     set up, start the local PostGIS, migrate, serve on http://127.0.0.1:8000/
+#   ./run.sh demo     set up, start the local PostGIS, migrate, serve on http://127.0.0.1:8000/ (mail: .data/mail)
 #   ./run.sh test     set up, then lint (ruff), type-check (mypy) and run the test suite (pytest)
 #   ./run.sh setup    only the set-up (Debian packages, .venv, the project)
 #   ./run.sh bench    set up, then run the benchmarks in bench/
@@ -30,6 +30,11 @@ demo)
     "$VENV/planning" demo load
     # the 3D tiles of what is in the database (only what changed is rebuilt)
     "$VENV/planning" tiles build
+    # a local SMTP server keeping the demo's mails (subscriptions, notices) as files in .data/mail, unless one is set
+    if [ -z "${GIS_SMTP__HOST:-}" ]; then
+        "$VENV/planning" mail serve --port "${MAIL_PORT:-8025}" &
+        export GIS_SMTP__HOST=127.0.0.1 GIS_SMTP__PORT="${MAIL_PORT:-8025}"
+    fi
     exec "$VENV/planning" serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
     ;;
 test)

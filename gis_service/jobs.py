@@ -6,8 +6,10 @@ a session advisory lock on it while it works: a job left ``running`` by a proces
 next runner to start puts it back in the queue. The kinds of job the queue takes are :data:`KINDS`; the code that
 runs each kind is given to the runner by whoever starts it (the web app), so this module needs none of it.
 
-The only kind today is ``tiles.rebuild`` (:data:`TILES_REBUILD`): after a plan is published, the 3D tiles are brought
-up to date (incrementally: only tiles whose features changed are rewritten, see :mod:`tiles.jobs`).
+The kinds: ``tiles.rebuild`` (:data:`TILES_REBUILD`): after a plan is published, the 3D tiles are brought up to date
+(incrementally: only tiles whose features changed are rewritten, see :mod:`tiles.jobs`); ``mail.send``
+(:data:`MAIL_SEND`): the mails of ``planning.outbox`` are sent after the transaction that wrote them commits (see
+:mod:`gis_service.notices.outbox`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from gis_service.settings import Settings
 
 __all__ = [
     "KINDS",
+    "MAIL_SEND",
     "TILES_REBUILD",
     "Handler",
     "Job",
@@ -47,8 +50,10 @@ LOCK_CLASS = 6_2026
 
 #: The kind of job that rebuilds the 3D tiles after a plan is published.
 TILES_REBUILD = "tiles.rebuild"
+#: The kind of job that sends the unsent mails of ``planning.outbox`` (confirmations, notices of plan changes).
+MAIL_SEND = "mail.send"
 #: The kinds of job :func:`enqueue` accepts.
-KINDS = frozenset({TILES_REBUILD})
+KINDS = frozenset({TILES_REBUILD, MAIL_SEND})
 
 #: Tells the job's status what it is doing now (a short message).
 Progress = Callable[[str], None]

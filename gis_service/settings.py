@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,8 +18,10 @@ __all__ = [
     "CertificateSettings",
     "LimitSettings",
     "LocalDbSettings",
+    "NoticeSettings",
     "ServerSettings",
     "Settings",
+    "SmtpSettings",
     "TileSettings",
     "ViewerSettings",
     "project_root",
@@ -212,6 +215,9 @@ class LimitSettings(BaseModel):
         default=5, ge=1, description="Comments one client address may post in 10 minutes (429 beyond)."
     )
     comments_per_day: int = Field(default=30, ge=1, description="Comments one client address may post in a day.")
+    subscription_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Subscriptions to plan changes (/subscriptions: an e-mail, an area)."
+    )
     other_body_bytes: int = Field(default=_MB, ge=1024, description="Every other route (logins, plans, decisions).")
     max_json_depth: int = Field(
         default=64, ge=8, le=500, description="Deepest nesting of arrays and objects in a JSON body."
@@ -223,6 +229,43 @@ class LimitSettings(BaseModel):
     )
     max_header_count: int = Field(default=100, ge=10, description="Most header fields of a request.")
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="Largest total size of a request's headers.")
+
+
+class SmtpSettings(BaseModel):
+    """The SMTP server that sends the confirmations and notices of subscriptions (``GIS_SMTP__*``).
+
+    Unset ``host``: mail is not configured, and subscribing answers 503 (nothing could confirm it).
+    """
+
+    host: str | None = Field(default=None, description="SMTP server name or address. Unset: no mail is sent.")
+    port: int = Field(default=25, ge=1, le=65535, description="SMTP port (25, 587 with STARTTLS, 465 with TLS).")
+    security: Literal["none", "starttls", "ssl"] = Field(
+        default="none", description="none (a local relay), starttls (port 587) or ssl (TLS from the start, port 465)."
+    )
+    username: str | None = Field(default=None, description="User name of the SMTP login. Unset: no login.")
+    password: SecretStr | None = Field(default=None, description="Password of the SMTP login.")
+    from_addr: str = Field(
+        default="quyhoach@localhost",
+        max_length=320,
+        description="The sender of the mails, e.g. 'Quy hoạch Huế <quyhoach@hue.gov.vn>'.",
+    )
+    timeout_s: float = Field(default=30.0, gt=0, description="Seconds to wait for the SMTP server.")
+    max_attempts: int = Field(
+        default=5, ge=1, description="Tries of a mail before it is left unsent (its last error kept in the outbox)."
+    )
+
+
+class NoticeSettings(BaseModel):
+    """Limits of subscriptions to plan changes (``GIS_NOTICES__*``): a flood is refused with 429."""
+
+    max_unconfirmed_per_address: int = Field(
+        default=3, ge=1, description="Unconfirmed subscriptions of one e-mail address in 24 hours."
+    )
+    max_per_client_hour: int = Field(
+        default=20, ge=1, description="Subscriptions asked from one client address in an hour."
+    )
+    max_area_km2: float = Field(default=5.0, gt=0, description="The largest area one may subscribe to, km².")
+    max_vertices: int = Field(default=1000, ge=4, description="Most vertices of an area subscribed to.")
 
 
 class Settings(BaseSettings):
@@ -261,6 +304,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     certificates: CertificateSettings = Field(default_factory=CertificateSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    notices: NoticeSettings = Field(default_factory=NoticeSettings)
 
     def base_url(self) -> str:
         """The public URL of the service, without a trailing slash."""

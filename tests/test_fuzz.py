@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,6 +32,8 @@ from typing import Any
 import httpx
 import pytest
 import requests
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Sink
 from fuzz_links import EDITING, OFFICE, Workflow, role_for, with_links
 from fuzzing import (
     Tally,
@@ -75,8 +78,18 @@ def identities(fuzz_db: str, auth_headers: Headers) -> dict[str, dict[str, str]]
 
 @pytest.fixture(scope="module")
 def fuzz_server(fuzz_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlanningServer]:
-    with PlanningServer(fuzz_db, tmp_path_factory.mktemp("fuzz")) as server:
-        yield server
+    # a real SMTP server that drops what it gets: subscriptions are fuzzed as taken, not as "mail not configured"
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    smtp = Controller(Sink(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    mail = {"GIS_SMTP__HOST": "127.0.0.1", "GIS_SMTP__PORT": str(port)}
+    try:
+        with PlanningServer(fuzz_db, tmp_path_factory.mktemp("fuzz"), extra_env=mail) as server:
+            yield server
+    finally:
+        smtp.stop()
 
 
 def assert_no_unhandled_exception(server: PlanningServer) -> None:

@@ -29,12 +29,14 @@ from gis_service.api.lookup import lookup_router
 from gis_service.api.ogc_mount import mount_pygeoapi, ogc_database
 from gis_service.api.permits import permits_router
 from gis_service.api.plans import plans_router
+from gis_service.api.subscriptions import subscriptions_router
 from gis_service.api.tiles import tiles_router
 from gis_service.api.viewer import install_api_docs, install_viewer
 from gis_service.db import check_database, create_db_engine, resolve_database_url
 from gis_service.db.migrate import VERSION_TABLE, head_revision
 from gis_service.errors import DatabaseUnavailable
 from gis_service.jobs import start_job_runner
+from gis_service.notices import HANDLERS as MAIL_JOBS
 from gis_service.rules.cache import SiteCache
 from gis_service.settings import Settings
 from tiles.jobs import HANDLERS as TILE_JOBS
@@ -99,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             statement_timeout_ms=settings.statement_timeout_ms,
         )
         app.state.engine = engine
-        app.state.jobs = start_job_runner(settings, engine, TILE_JOBS)  # background jobs: tile rebuilds (publishing)
+        # background jobs: tile rebuilds (publishing), mails (subscriptions, notices)
+        app.state.jobs = start_job_runner(settings, engine, {**TILE_JOBS, **MAIL_JOBS})
         try:
             database_url = engine.url.set(drivername="postgresql").render_as_string(False)
             async with ogc_database(settings, database_url), open_read_pool(settings, database_url) as pool:
@@ -172,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(consultation_router(settings.limits))  # /consultations, comments, their moderation, report
     app.include_router(changes_router())  # /plans/{code}/diff, /parcels/{id}/changes: what a new version changes
     app.include_router(jobs_router(settings))  # /jobs: the tile rebuilds after publishing
+    app.include_router(subscriptions_router(settings))  # /subscriptions: notices of plan changes by mail
     app.include_router(lookup_router())  # /lookup: zoning of a point or parcel
     app.include_router(tiles_router(settings))  # vector tiles under /ogc (routes first: they win over the mount)
     mount_pygeoapi(app, settings)  # pygeoapi at /ogc

@@ -107,7 +107,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 def body_family(path: str, content_type: bytes) -> str:
     """The family of routes a request body belongs to: ``check``, ``process``, ``filter``, ``edit``, ``certificate``,
-    ``comment`` or ``other``."""
+    ``comment``, ``subscription`` or ``other``."""
     if path.startswith("/comments/") or (path.startswith("/consultations/") and path.endswith("/comments")):
         return "comment"  # a citizen's comment or its moderation: a few kilobytes of text
     if path.startswith("/certificates/") and path.endswith("/verify"):
@@ -116,6 +116,8 @@ def body_family(path: str, content_type: bytes) -> str:
         return "check"
     if path.startswith("/ogc/processes/"):
         return "process"
+    if path.startswith("/subscriptions"):
+        return "subscription"  # an e-mail and at most an area: kilobytes
     if path.startswith("/ogc/collections/"):
         return "filter" if b"query-cql" in content_type.lower() else "edit"
     return "other"
@@ -202,6 +204,7 @@ class BodyLimit:
             "edit": limits.edit_body_bytes,
             "certificate": limits.certificate_body_bytes,
             "comment": limits.comment_body_bytes,
+            "subscription": limits.subscription_body_bytes,
             "other": limits.other_body_bytes,
         }
 
@@ -267,6 +270,7 @@ def _too_large(limit: int, family: str) -> JSONResponse:
         "edit": "a feature edit",
         "certificate": "a certificate to verify",
         "comment": "a comment",
+        "subscription": "a subscription",
         "other": "this route",
     }
     size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} kB"

@@ -86,6 +86,7 @@ def _register() -> None:
     from gis_service.cli.consultation import consultation
     from gis_service.cli.db import db
     from gis_service.cli.importer import import_
+    from gis_service.cli.mail import mail
     from gis_service.cli.plans import plans
     from gis_service.cli.sample_plans import demo
     from gis_service.cli.serve import serve
@@ -101,6 +102,7 @@ def _register() -> None:
     cli.add_command(demo)
     cli.add_command(certificates)
     cli.add_command(consultation)
+    cli.add_command(mail)
 
 
 _register()

@@ -182,7 +182,12 @@ def open_consultation(
         ),
         {"p": draft.id, "s": starts_on, "e": ends_on, "x": text, "u": user},
     ).scalar_one()
-    return get_consultation(conn, new_id)
+    # imported here: the notices read the diff of versions, which reads the periods of this module
+    from gis_service.notices.events import consultation_opened
+
+    opened = get_consultation(conn, new_id)
+    consultation_opened(conn, opened)  # the notices to subscribers it touches, in this transaction
+    return opened
 
 
 def close_consultation(conn: Connection, consultation_id: int, *, user: str) -> Consultation:

@@ -18,6 +18,7 @@ from gis_service.editing.plans import PlanVersion, list_plans, publish_plan
 from gis_service.errors import NotFound, ReadOnly, ValidationError
 from gis_service.jobs import TILES_REBUILD, Job, enqueue
 from gis_service.model import PLAN_LAYERS as CATALOGUE_PLAN_LAYERS
+from gis_service.notices.events import version_published
 
 __all__ = ["PLAN_LAYERS", "publish_with_decision", "start_draft"]
 
@@ -108,6 +109,7 @@ def publish_with_decision(
     if decision:
         update_feature(conn, "plans", draft.id, decision, user=user, reason=reason)
     published, superseded = publish_plan(conn, code, version=draft.version, user=user, reason=reason)
+    version_published(conn, published.id, superseded.id if superseded else None)  # notices, in this transaction
     job = enqueue(
         conn,
         TILES_REBUILD,
