@@ -130,7 +130,8 @@ def parcel_changes(
     if any(line.layer == "red_lines" for line in lines) or any(_road_related(z) for z in zones):
         road_from, road_to = _road_m2(conn, lot_wkb, (from_plan_id, to_plan_id))
     summary = _zone_sentences(zones, lang) + _road_sentences(road_from, road_to, lang)
-    summary += [line_sentence(line, lang) for line in lines]
+    # Both red lines of one street moved alike read as one sentence, not the same one twice.
+    summary += list(dict.fromkeys(line_sentence(line, lang) for line in lines))
     return ParcelChanges(parcel, diff.before, diff.after, zones, lines, road_from, road_to, summary)
 
 

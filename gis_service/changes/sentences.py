@@ -105,12 +105,17 @@ def zone_brief(z: ZoneChange, lang: str) -> str:
     return f"{z.label} ({'; '.join(bits)})"
 
 
+#: First words of Vietnamese street names that already say what the way is.
+_STREET_WORDS = frozenset({"đường", "phố", "kiệt", "hẻm", "ngõ", "ngách", "quốc", "tỉnh", "đại"})
+
+
 def line_sentence(line: LineChange, lang: str) -> str:
     """A line's change: "Chỉ giới đường đỏ đường Mai Thúc Loan dịch chuyển tối đa 1,8 m."."""
     kind = pick(_LINE_KIND[line.layer][0], lang)
     road = line.road_name
     if lang == "vi":
-        where = f"{kind} đường {road}" if road else f"{kind} (không tên đường)"
+        named = road and road.split()[0].lower() in _STREET_WORDS  # "Đường 10", "Kiệt 5": no second "đường"
+        where = f"{kind} {road}" if named else f"{kind} đường {road}" if road else f"{kind} (không tên đường)"
         verbs = {
             "added": "được thêm",
             "removed": "bị bỏ",
