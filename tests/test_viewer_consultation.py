@@ -188,6 +188,15 @@ def test_a_citizen_comments_on_the_draft_and_the_report_lists_the_outcome(served
         assert "Draft under consultation — not in force" in c.locator("#consultation-banner").inner_text()
         shot(c, "answered_en")
 
+        # a past date hides the draft (a proposal for today's plan); showing it again comes back to today
+        assert c.get_attribute("#maps", "data-draft") == "shown"
+        c.evaluate("() => window.viewerApp.setAsOf('2020-01-01')")
+        c.wait_for_function("() => !document.querySelector('#maps').dataset.draft")
+        assert c.get_attribute("#consultation-toggle", "aria-pressed") == "false"
+        c.click("#consultation-toggle")
+        c.wait_for_selector("#maps[data-draft='shown']")
+        assert c.evaluate("() => window.viewerApp.asOf") is None
+
         # the draft is published; the report of the consultation lists the comment with its outcome
         engine = create_db_engine(served["url"], pool_size=1)
         try:

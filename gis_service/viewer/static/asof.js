@@ -48,6 +48,8 @@ export function asOfNote(answer) {
 export function setAsOf(day) {
   const a = app();
   a.asOf = validAsOf(day);
+  // A draft under consultation is a proposal for today's plan: never drawn over a past one.
+  if (a.asOf && a.consultation && a.consultation.state.shown) a.consultation.showDraft(false);
   const input = document.querySelector("#as-of");
   input.value = a.asOf || todayInHue();
   a.map2d && a.map2d.setAsOf(a.asOf);

@@ -92,6 +92,7 @@ async function changedParts() {
 // Show the draft over the approved plan (the approved zones stay underneath, paler) or take it away.
 export async function showDraft(on) {
   const map = app().map2d.map;
+  if (on && app().asOf) app().setAsOf(null);  // the draft is shown beside today's plan, not a past one
   state.shown = on;
   if (on) {
     if (!map.getSource("draft")) {
