@@ -9,7 +9,9 @@ runs each kind is given to the runner by whoever starts it (the web app), so thi
 The kinds: ``tiles.rebuild`` (:data:`TILES_REBUILD`): after a plan is published, the 3D tiles are brought up to date
 (incrementally: only tiles whose features changed are rewritten, see :mod:`tiles.jobs`); ``mail.send``
 (:data:`MAIL_SEND`): the mails of ``planning.outbox`` are sent after the transaction that wrote them commits (see
-:mod:`gis_service.notices.outbox`).
+:mod:`gis_service.notices.outbox`); ``notices.write`` (:data:`NOTICES_WRITE`): after a draft is opened for
+consultation or a version is published, the notices to the subscriptions it touches are worded and written (see
+:mod:`gis_service.notices.events`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from gis_service.settings import Settings
 __all__ = [
     "KINDS",
     "MAIL_SEND",
+    "NOTICES_WRITE",
     "TILES_REBUILD",
     "Handler",
     "Job",
@@ -52,8 +55,10 @@ LOCK_CLASS = 6_2026
 TILES_REBUILD = "tiles.rebuild"
 #: The kind of job that sends the unsent mails of ``planning.outbox`` (confirmations, notices of plan changes).
 MAIL_SEND = "mail.send"
+#: The kind of job that writes the notices of a consultation opened or a version published (then queues a mail.send).
+NOTICES_WRITE = "notices.write"
 #: The kinds of job :func:`enqueue` accepts.
-KINDS = frozenset({TILES_REBUILD, MAIL_SEND})
+KINDS = frozenset({TILES_REBUILD, MAIL_SEND, NOTICES_WRITE})
 
 #: Tells the job's status what it is doing now (a short message).
 Progress = Callable[[str], None]

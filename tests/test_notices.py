@@ -40,7 +40,7 @@ from gis_service.cli.mail import MailFolder
 from gis_service.consultation.periods import open_consultation
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
-from gis_service.notices import send_pending, version_published
+from gis_service.notices import send_pending, write_notices
 from gis_service.notices.compose import PlanRef, notice_mail
 from gis_service.notices.outbox import build_message
 from gis_service.notices.subscriptions import client_key
@@ -130,7 +130,7 @@ def wait_until(what: str, check: Any, timeout_s: float = 60) -> Any:
 
 
 def outbox_settled(db: Engine) -> bool:
-    """Every mail of the outbox sent (or its subscription ended), and no mail job waiting."""
+    """Every notice written, every mail of the outbox sent (or its subscription ended), and no such job waiting."""
     with db.connect() as c:
         unsent = c.execute(
             sa.text(
@@ -139,7 +139,10 @@ def outbox_settled(db: Engine) -> bool:
             )
         ).scalar_one()
         waiting = c.execute(
-            sa.text("SELECT count(*) FROM planning.jobs WHERE kind = 'mail.send' AND status IN ('queued', 'running')")
+            sa.text(
+                "SELECT count(*) FROM planning.jobs WHERE kind IN ('mail.send', 'notices.write') "
+                "AND status IN ('queued', 'running')"
+            )
         ).scalar_one()
     return unsent == 0 and waiting == 0
 
@@ -284,7 +287,7 @@ def test_a_confirmed_subscription_gets_one_notice_per_touching_event(
         v1, v2 = c.execute(
             sa.text("SELECT id FROM planning.plans WHERE code = :c ORDER BY version"), {"c": PLAN_CODE}
         ).scalars()
-        assert version_published(c, v2, v1) == 0
+        assert write_notices(c, {"event": "published", "from": v1, "to": v2}) == 0
         tx.rollback()
 
 
@@ -597,7 +600,7 @@ def test_sweep_every_sample_parcel_is_told_exactly_when_its_plan_changes_for_it(
             )
             parcels = c.execute(sa.text("SELECT id FROM planning.parcels ORDER BY id")).scalars().all()
             started = time.monotonic()
-            written = version_published(c, new, old)
+            written = write_notices(c, {"event": "published", "from": old, "to": new})
             took = time.monotonic() - started
             notified = set(
                 c.execute(
@@ -617,7 +620,7 @@ def test_sweep_every_sample_parcel_is_told_exactly_when_its_plan_changes_for_it(
             assert notified == touched, (sorted(notified - touched)[:10], sorted(touched - notified)[:10])
             assert 0 < len(touched) < len(parcels)
             started = time.monotonic()
-            assert version_published(c, new, old) == 0  # a publication retried mails no one twice
+            assert write_notices(c, {"event": "published", "from": old, "to": new}) == 0  # retried: no one twice
             print(f"the same publication again: nothing written, in {time.monotonic() - started:.2f} s")
             tx.rollback()
     finally:

@@ -186,7 +186,7 @@ def open_consultation(
     from gis_service.notices.events import consultation_opened
 
     opened = get_consultation(conn, new_id)
-    consultation_opened(conn, opened)  # the notices to subscribers it touches, in this transaction
+    consultation_opened(conn, opened)  # queues the notices to subscribers it touches
     return opened
 
 

@@ -109,7 +109,7 @@ def publish_with_decision(
     if decision:
         update_feature(conn, "plans", draft.id, decision, user=user, reason=reason)
     published, superseded = publish_plan(conn, code, version=draft.version, user=user, reason=reason)
-    version_published(conn, published.id, superseded.id if superseded else None)  # notices, in this transaction
+    version_published(conn, published.id, superseded.id if superseded else None)  # queues the notices to subscribers
     job = enqueue(
         conn,
         TILES_REBUILD,

@@ -1,27 +1,34 @@
 """The events that write notices: a draft opened for consultation, a version published.
 
-Each runs in the transaction of what causes it (:func:`~gis_service.consultation.periods.open_consultation`,
-:func:`~gis_service.editing.publishing.publish_with_decision`), so a notice exists exactly when its cause does. It
-writes one notice per confirmed, not ended subscription whose place meets what changed, and queues the job that
-sends them after commit. The outbox's unique index (subscription, event, plan version) makes a repeated event write
-nothing more: a period opened again, or a publication retried, mails no one twice.
+The event itself only queues a ``notices.write`` job, in the transaction of what causes it
+(:func:`~gis_service.consultation.periods.open_consultation`,
+:func:`~gis_service.editing.publishing.publish_with_decision`), so the notices are due exactly when their cause
+exists. The job (:func:`write_notices`) then finds every confirmed, not ended subscription whose place meets what
+changed, words what changed there (a diff per subscription, about 10 ms each: kept out of the publication's
+transaction, which would otherwise hold the plan for minutes with many subscribers) and writes one notice each, then
+queues the job that sends them. The outbox's unique index (subscription, event, plan version) makes a repeated event
+or a retried job write nothing more: no one is mailed twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from gis_service import changes
+from gis_service.consultation.periods import get_consultation
+from gis_service.jobs import NOTICES_WRITE, Handler, Job, enqueue
 from gis_service.notices.compose import PlanRef, notice_mail
 from gis_service.notices.outbox import queue_sending
+from gis_service.settings import Settings
 
 if TYPE_CHECKING:
     from gis_service.consultation.periods import Consultation
 
-__all__ = ["consultation_opened", "version_published"]
+__all__ = ["HANDLERS", "consultation_opened", "version_published", "write_notices"]
 
 _LANGS = ("vi", "en")
 #: What a first version changes: everything, which the diff of two versions does not word.
@@ -31,26 +38,49 @@ _FIRST_VERSION = {
 }
 
 
-def consultation_opened(conn: Connection, consultation: Consultation) -> int:
-    """Notices of a draft opened for consultation: what it changes from the approved version. Returns how many
-    notices were written."""
-    approved = conn.execute(
-        sa.text("SELECT id FROM planning.plans WHERE code = :c AND status = 'approved' ORDER BY version DESC LIMIT 1"),
-        {"c": consultation.code},
-    ).scalar()
-    plan = PlanRef(
-        consultation.code, consultation.version, consultation.name, consultation.starts_on, consultation.ends_on
-    )
-    return _notify(conn, "consultation", plan, approved, consultation.plan_id, user=consultation.opened_by)
+def consultation_opened(conn: Connection, consultation: Consultation) -> Job:
+    """Queue the notices of a draft opened for consultation: what it changes from the approved version."""
+    params = {"event": "consultation", "consultation_id": consultation.id}
+    return enqueue(conn, NOTICES_WRITE, params, created_by=consultation.opened_by)
 
 
-def version_published(conn: Connection, published_plan_id: int, superseded_plan_id: int | None) -> int:
-    """Notices of a version published: what it changes from the version it supersedes (everything, for a first
-    version). Returns how many notices were written."""
-    row = conn.execute(
-        sa.text("SELECT code, version, name FROM planning.plans WHERE id = :id"), {"id": published_plan_id}
-    ).one()
-    return _notify(conn, "published", PlanRef(row.code, row.version, row.name), superseded_plan_id, published_plan_id)
+def version_published(conn: Connection, published_plan_id: int, superseded_plan_id: int | None) -> Job:
+    """Queue the notices of a version published: what it changes from the version it supersedes (everything, for a
+    first version)."""
+    params = {"event": "published", "to": published_plan_id, "from": superseded_plan_id}
+    return enqueue(conn, NOTICES_WRITE, params, created_by=None)
+
+
+def write_notices(conn: Connection, params: dict[str, Any]) -> int:
+    """Write the notices of one event (the parameters of its ``notices.write`` job); how many were written."""
+    if params["event"] == "consultation":
+        consultation = get_consultation(conn, int(params["consultation_id"]))
+        approved = conn.execute(
+            sa.text(
+                "SELECT id FROM planning.plans WHERE code = :c AND status = 'approved' ORDER BY version DESC LIMIT 1"
+            ),
+            {"c": consultation.code},
+        ).scalar()
+        plan = PlanRef(
+            consultation.code, consultation.version, consultation.name, consultation.starts_on, consultation.ends_on
+        )
+        return _notify(conn, "consultation", plan, approved, consultation.plan_id, user=consultation.opened_by)
+    to_id, from_id = int(params["to"]), params.get("from")
+    row = conn.execute(sa.text("SELECT code, version, name FROM planning.plans WHERE id = :id"), {"id": to_id}).one()
+    plan = PlanRef(row.code, row.version, row.name)
+    return _notify(conn, "published", plan, None if from_id is None else int(from_id), to_id)
+
+
+def _write_handler(
+    _settings: Settings, engine: Engine, params: dict[str, Any], progress: Callable[[str], None]
+) -> dict[str, int]:
+    progress("finding the subscriptions the change touches")
+    with engine.begin() as conn:
+        return {"notices": write_notices(conn, params)}
+
+
+#: The code of the ``notices.write`` jobs, given to the job runner by the web app.
+HANDLERS: dict[str, Handler] = {NOTICES_WRITE: _write_handler}
 
 
 def _notify(
