@@ -34,6 +34,10 @@ TABLES = {
     "bulk_loads",
     "map_features",  # 0009: the base map (water, walls, streets, alleys, landmarks)
     "certificates",  # 0012: issued planning-information certificates
+    "consultations",  # 0013: drafts put to public consultation
+    "comments",  # 0013: comments on a consultation, their moderation and outcome
+    "subscriptions",  # 0013: subscriptions to plan changes by mail
+    "outbox",  # 0013: mail to send (confirmations, notices)
 }
 
 
@@ -131,6 +135,13 @@ def test_geometry_columns_use_the_legal_crs_with_indexes(conn: Connection) -> No
     ).all()
     # zones_plan_<id>: a bulk-imported plan version's partition of zones (0004), made by the importer
     storage = {(t, s, ty) for t, c, s, ty in cols if c == "geom" and not t.startswith("zones_plan_")}
+    # 0013: places of comments and subscriptions, in the legal CRS too, but no map layers: no lon/lat copies
+    places = {("comments", 9214, "POINT"), ("subscriptions", 9214, "MULTIPOLYGON")}
+    assert places <= storage
+    assert "subscriptions_geom_idx" in set(
+        conn.execute(sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = 'planning'")).scalars()
+    )  # the notices find the subscriptions a change meets
+    storage -= places
     assert storage == {
         ("plans", 9214, "MULTIPOLYGON"),
         ("zones", 9214, "MULTIPOLYGON"),
