@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -63,6 +64,12 @@ def built(tiles_db: tuple[Engine, Sample, str], tmp_path_factory: pytest.TempPat
 
 def glb_files(out: Path) -> list[Path]:
     return sorted(out.rglob("*.glb"))
+
+
+def tile_file(out: Path, layer: str, address: str) -> Path:
+    """The glb of a tile, by its quadtree address (its file name also carries the hash of its bytes)."""
+    manifest = json.loads((out / layer / "manifest.json").read_text())
+    return out / layer / "t" / manifest["tiles"][address]["file"]
 
 
 def tileset_contents(tileset_path: Path) -> list[tuple[dict[str, Any], Path]]:
@@ -155,7 +162,14 @@ def test_tileset_structure_is_sound(built: Path, layer: str) -> None:
             assert inside(box_corners(child["boundingVolume"]["box"]), tile["boundingVolume"]["box"])
             assert child["geometricError"] < tile["geometricError"]
         if "content" in tile:
-            glb = read_glb(content_path(path, tile["content"]["uri"]))
+            uri = tile["content"]["uri"]
+            # A plain relative file named after its bytes: a copy of the folder is a valid tileset.
+            assert "?" not in uri and uri.startswith("t/")
+            data = content_path(path, uri).read_bytes()
+            assert uri.endswith(f"-{hashlib.sha256(data).hexdigest()[:12]}.glb")
+            glb = read_glb(content_path(path, uri))
+            assert set(glb.gltf["extensionsRequired"]) <= {"EXT_meshopt_compression", "KHR_mesh_quantization"}
+            assert "EXT_meshopt_compression" in glb.gltf["extensionsRequired"]
             assert inside(glb.positions_enu(), tile["boundingVolume"]["box"], tol=1e-3)
             table = glb.table()
             fids = glb.feature_ids()
@@ -248,6 +262,59 @@ def test_zone_corner_lands_within_5_cm_of_the_database_geometry(built: Path, til
     assert floor.any(), f"nearest vertex {dist.min():.3f} m away"
     assert roof.any()
     assert dist.min() < 0.005  # in fact within millimetres
+
+
+def test_every_building_corner_read_back_from_quantized_tiles_is_within_5_cm(built: Path, tiles_db: Any) -> None:
+    """KHR_mesh_quantization: int16 positions scaled by the node; every building's corners against PostGIS."""
+    engine, _, _ = tiles_db
+    path = built / "buildings" / "tileset.json"
+    m = np.array(json.loads(path.read_text())["root"]["transform"]).reshape(4, 4, order="F")
+    to_geodetic = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
+    with engine.connect() as conn:
+        corners = {
+            int(r.id): np.array(json.loads(r.ring)["coordinates"])
+            for r in conn.execute(
+                sa.text(
+                    "SELECT id, ST_AsGeoJSON(ST_Transform(ST_ExteriorRing(ST_GeometryN(geom, 1)), 4326), 9) ring "
+                    "FROM planning.buildings"
+                )
+            )
+        }
+    worst, checked, quantized = 0.0, 0, 0
+    for _, glb_path in tileset_contents(path):
+        glb = read_glb(glb_path)
+        position = glb.gltf["accessors"][glb.primitive["attributes"]["POSITION"]]
+        quantized += position["componentType"] == 5122 and position["normalized"]
+        ecef = glb.positions_enu() @ m[:3, :3].T + m[:3, 3]
+        vlon, vlat, _ = to_geodetic.transform(ecef[:, 0], ecef[:, 1], ecef[:, 2])
+        fids = glb.feature_ids()
+        for row, bid in enumerate(glb.column("building_id")):
+            mine = fids == row
+            for lon, lat in corners[bid][:-1]:
+                # Metres on the ground from the corner to its nearest vertex (equirectangular: fine at this scale).
+                dx = (vlon[mine] - lon) * 111_320 * np.cos(np.radians(lat))
+                dy = (vlat[mine] - lat) * 110_574
+                worst = max(worst, float(np.hypot(dx, dy).min()))
+                checked += 1
+    print(f"{checked} building corners in {quantized} quantized tiles: worst {worst * 100:.2f} cm from PostGIS")
+    assert quantized == len(tileset_contents(path)) and checked >= 65 * 4
+    assert worst < 0.05
+
+
+def test_compact_tiles_are_smaller_than_plain_ones(tiles_db: Any, tmp_path: Path) -> None:
+    engine, _, _ = tiles_db
+    sizes = {}
+    for compact in (True, False):
+        out = tmp_path / f"compact-{compact}"
+        [report] = build_tilesets(
+            engine, out, layers=["buildings"], options=TileOptions(max_features_per_tile=1000, compact=compact)
+        )
+        files = glb_files(out)
+        sizes[compact] = sum(len(gzip.compress(p.read_bytes(), 6)) for p in files) / report.features
+        required = {e for p in files for e in read_glb(p).gltf.get("extensionsRequired", [])}
+        assert required == ({"EXT_meshopt_compression", "KHR_mesh_quantization"} if compact else set())
+    print(f"bytes per building gzipped: {sizes[True]:.0f} compact, {sizes[False]:.0f} plain float32")
+    assert sizes[True] < 0.8 * sizes[False]
 
 
 def test_numpy_geodesy_agrees_with_pyproj() -> None:
@@ -353,16 +420,20 @@ def test_incremental_rebuild_rewrites_only_the_tiles_of_edited_features(tiles_db
     try:
         reports = {r.layer: r for r in build_tilesets(engine, out, options=OPTIONS)}
         after = snapshot(out)
-        changed_glb = {k for k in after if k.endswith(".glb") and after[k] != before.get(k)}
+        assert all(after[k] == before[k] for k in after if k.endswith(".glb") and k in before)  # never rewritten
+        new_glb = {k for k in after if k.endswith(".glb") and k not in before}
+        gone_glb = {k for k in before if k.endswith(".glb") and k not in after}
+        print(f"after 2 edits: {len(new_glb)} glb written under new names, {len(gone_glb)} old ones removed")
         assert len(reports["zones"].written) == 1 and len(reports["buildings"].written) == 1
-        assert reports["parcels"].written == []
-        assert changed_glb == {
-            f"zones/t/{reports['zones'].written[0]}.glb",
-            f"buildings/t/{reports['buildings'].written[0]}.glb",
+        assert reports["parcels"].written == [] and reports["zones"].deleted == reports["buildings"].deleted == []
+        assert new_glb == {
+            str(tile_file(out, "zones", reports["zones"].written[0]).relative_to(out)),
+            str(tile_file(out, "buildings", reports["buildings"].written[0]).relative_to(out)),
         }
+        assert len(gone_glb) == 2 and {k.split("/")[0] for k in gone_glb} == {"zones", "buildings"}
         assert after["parcels/tileset.json"] == before["parcels/tileset.json"]
         # The edited building is in the rewritten tile, with its new height.
-        glb = read_glb(out / "buildings" / "t" / f"{reports['buildings'].written[0]}.glb")
+        glb = read_glb(tile_file(out, "buildings", reports["buildings"].written[0]))
         assert glb.column("height_m")[glb.column("building_id").index(victim)] == pytest.approx(21.0)
 
         # A full build from scratch gives exactly the same files.
@@ -421,10 +492,24 @@ def test_app_serves_tiles_with_gzip_and_cache_headers(built: Path, database_url:
         assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
         assert r.headers["cache-control"] == "no-cache"
         assert r.json()["asset"]["version"] == "1.1"
+        # tileset.json: a strong ETag from its bytes, and a 304 when it has not changed.
+        digest = hashlib.sha256((built / "tileset.json").read_bytes()).hexdigest()[:32]
+        assert r.headers["etag"] == f'"{digest}"'
+        again = client.get("/tiles/3d/tileset.json", headers={"If-None-Match": r.headers["etag"]})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == r.headers["etag"]
+        assert client.get("/tiles/3d/tileset.json", headers={"If-None-Match": '"other"'}).status_code == 200
         uri = tileset_contents(built / "zones" / "tileset.json")[0][0]["content"]["uri"]
+        assert "?" not in uri
         g = client.get(f"/tiles/3d/zones/{uri}", headers={"Accept-Encoding": "gzip"})
         assert g.status_code == 200 and g.headers["content-type"] == "model/gltf-binary"
-        assert "immutable" in g.headers["cache-control"] and g.headers["content-encoding"] == "gzip"
+        assert g.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert g.headers["content-encoding"] == "gzip"
+        assert g.headers["etag"] == f'"{uri[-16:-4]}"'  # the hash in its name
+        g304 = client.get(f"/tiles/3d/zones/{uri}", headers={"If-None-Match": g.headers["etag"]})
+        assert g304.status_code == 304 and "immutable" in g304.headers["cache-control"]
+        assert client.get("/tiles/3d/zones/manifest.json").headers["cache-control"] == "no-cache"
+        assert client.get("/tiles/3d/zones/t/nothing.glb").status_code == 404
+        assert client.get("/tiles/3d/zones/../../etc/passwd").status_code == 404
         assert g.content[:4] == b"glTF"  # httpx has decoded the gzip
         raw = client.get(f"/tiles/3d/zones/{uri}", headers={"Accept-Encoding": "identity"})
         assert len(gzip.compress(raw.content)) < len(raw.content) / 2
@@ -445,7 +530,7 @@ def test_building_tiles_follow_changes_of_their_parcel(tiles_db: Any, tmp_path: 
     try:
         reports = {r.layer: r for r in build_tilesets(engine, out, options=OPTIONS)}
         assert len(reports["buildings"].written) == 1 and len(reports["parcels"].written) == 1
-        glb = read_glb(out / "buildings" / "t" / f"{reports['buildings'].written[0]}.glb")
+        glb = read_glb(tile_file(out, "buildings", reports["buildings"].written[0]))
         assert glb.column("ward")[glb.column("building_id").index(sample.buildings[-1])] == "Phú Hậu"
     finally:
         with engine.begin() as conn:
