@@ -239,6 +239,43 @@ class Glb:
         return np.frombuffer(values, dtype=dtype, count=table["count"]).tolist()
 
 
+def decoded_glb(glb: Glb) -> bytes:
+    """The same glb with every meshopt view decoded into the binary chunk and the extension dropped.
+
+    The Khronos validator does not know EXT_meshopt_compression: this copy lets it check the decoded accessors
+    (bounds, index ranges, normalized values) too.
+    """
+    gltf = json.loads(json.dumps(glb.gltf))
+    parts: list[bytes] = []
+    size = 0
+    for i, view in enumerate(gltf["bufferViews"]):
+        data = glb.view(i)
+        pad = (-size) % 8
+        parts.append(b"\0" * pad)
+        size += pad
+        view.pop("extensions", None)
+        view.update(buffer=0, byteOffset=size, byteLength=len(data))
+        parts.append(data)
+        size += len(data)
+    binary = b"".join(parts) + b"\0" * ((-size) % 4)
+    gltf["buffers"] = [{"byteLength": len(binary)}]
+    gltf["extensionsUsed"] = [e for e in gltf["extensionsUsed"] if e != "EXT_meshopt_compression"]
+    required = [e for e in gltf.pop("extensionsRequired", []) if e != "EXT_meshopt_compression"]
+    if required:
+        gltf["extensionsRequired"] = required
+    js = json.dumps(gltf, separators=(",", ":")).encode()
+    js += b" " * ((-len(js)) % 4)
+    return b"".join(
+        [
+            struct.pack("<4sII", b"glTF", 2, 28 + len(js) + len(binary)),
+            struct.pack("<I4s", len(js), b"JSON"),
+            js,
+            struct.pack("<I4s", len(binary), b"BIN\0"),
+            binary,
+        ]
+    )
+
+
 def read_glb(path: Path) -> Glb:
     data = path.read_bytes()
     magic, version, total = struct.unpack_from("<4sII", data, 0)
