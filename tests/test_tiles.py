@@ -325,6 +325,35 @@ def test_compact_tiles_are_smaller_than_plain_ones(tiles_db: Any, tmp_path: Path
     assert sizes[True] < 0.8 * sizes[False]
 
 
+@pytest.mark.parametrize(("side_deg", "quantized"), [(0.005, True), (0.02, False)])
+def test_tiles_too_wide_for_16_bits_keep_float_positions(side_deg: float, quantized: bool, tmp_path: Path) -> None:
+    """Past 1.31 km a 16-bit step would exceed 2 cm: such a tile keeps float32 positions (still compressed)."""
+    import shapely
+
+    lon, lat = Transformer.from_crs("EPSG:9214", "EPSG:4326", always_xy=True).transform(E, N)
+    geoms = np.array([shapely.box(lon, lat, lon + side_deg, lat + side_deg / 4)], dtype=object)
+    origin, rotation = enu_frame(lon, lat)
+    mesh = extrude(geoms, np.array([0.0]), np.array([9.0]), origin, rotation)
+    path = tmp_path / "wide.glb"
+    path.write_bytes(
+        glb_bytes(
+            mesh,
+            colors=np.array([[200, 200, 200, 255]], dtype=np.uint8),
+            translation=np.zeros(3),
+            class_id="zone",
+            class_name="Ô quy hoạch / Plan zone",
+            properties=[Property("land_use_code", "STRING", "Mã loại đất / Land-use code")],
+            columns={"land_use_code": ["ODT"]},
+        )
+    )
+    glb = read_glb(path)
+    assert ("KHR_mesh_quantization" in glb.gltf["extensionsRequired"]) is quantized
+    assert "EXT_meshopt_compression" in glb.gltf["extensionsRequired"]
+    error = np.abs(glb.positions_enu() - mesh.positions).max()
+    print(f"{side_deg * 111:.1f} km tile, quantized {quantized}: worst vertex {error * 1000:.1f} mm off")
+    assert error < (0.01 if quantized else 0.001)
+
+
 def test_numpy_geodesy_agrees_with_pyproj() -> None:
     lon = np.array([107.579, 107.0, 108.2])
     lat = np.array([16.4698, 15.9, 16.8])
