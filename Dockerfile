@@ -8,9 +8,10 @@ COPY gis_service ./gis_service
 COPY converters ./converters
 COPY tiles ./tiles
 COPY ogc ./ogc
-# the PDF permit report's font (Vietnamese letters)
-RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
+# the PDF permit report's font (Vietnamese letters); g++ while pip compiles meshoptimizer (an sdist), then removed
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core g++ && rm -rf /var/lib/apt/lists/*
 RUN pip install -c constraints.txt . \
+    && apt-get purge -y --auto-remove g++ \
     && useradd --system --home /app planning
 USER planning
 EXPOSE 8000

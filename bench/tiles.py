@@ -8,7 +8,9 @@ building (raw, and gzip as served), and an incremental rebuild after one buildin
   its timing. If it fails, the failure is reported. (Its ``from_db`` writes the tileset twice, with and without ids:
   the report also gives the rate of one pass.)
 - pg2b3dm's published rate: 9.7 M buildings of the 3D BAG in 1 h 54 min, about 1,400 buildings/s (on a larger
-  machine); ~2 kB per building raw, ~240 B gzip.
+  machine); ~2 kB per building raw, ~240 B gzip (published figures, not measured here).
+- Our own tiles written plain (``TileOptions(compact=False)``: float32 views, no quantization or meshopt), built in
+  the same run: the size before compaction.
 
 Targets: >= 2,000 buildings/s and <= 1.5 kB per building raw.
 """
@@ -167,6 +169,11 @@ def run(scale: float = 1.0) -> None:
             [report] = build_tilesets(engine, out, layers=["buildings"], options=TileOptions())
             ours, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
             raw, gz, files = sizes(out)
+            # The same tiles without quantization and meshopt (float32 views): the size before compaction.
+            plain_out = Path(tmp) / "plain"
+            build_tilesets(engine, plain_out, layers=["buildings"], options=TileOptions(compact=False))
+            plain_raw, plain_gz, _ = sizes(plain_out)
+            shutil.rmtree(plain_out, ignore_errors=True)
             with engine.begin() as conn:
                 bid = conn.exec_driver_sql("SELECT min(id) FROM planning.buildings").scalar_one()
                 update_feature(conn, "buildings", bid, {"floors": 9}, user="bench", reason="bench")
@@ -207,6 +214,9 @@ def run(scale: float = 1.0) -> None:
         line("bytes/building raw vs pg2b3dm published", raw / n, PG2B3DM_BYTES, " B", higher_is_better=False)
         line("bytes/building raw vs target", raw / n, TARGET_BYTES, " B", higher_is_better=False)
         line("bytes/building gzip vs pg2b3dm published (~240)", gz / n, 240, " B", higher_is_better=False)
+        line("bytes/building gzip, compact vs plain float32 glb", gz / n, plain_gz / n, " B", higher_is_better=False)
+        line("bytes/building raw, compact vs plain float32 glb", raw / n, plain_raw / n, " B", higher_is_better=False)
+        line("bytes/building gzip vs target (200)", gz / n, 200, " B", higher_is_better=False)
         if theirs:
             t_raw, t_gz, _ = sizes(theirs_dir)
             line("bytes/building raw vs py3dtiles export", raw / n, t_raw / n, " B", higher_is_better=False)

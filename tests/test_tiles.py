@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from conftest import DatabaseServer
 from fastapi.testclient import TestClient
 from pyproj import Geod, Transformer
 from sqlalchemy.engine import Engine
-from tiles_sample import PLAN_CODE, WHO, E, N, Sample, content_path, make_sample, read_glb, walk
+from tiles_sample import PLAN_CODE, WHO, E, N, Sample, content_path, decoded_glb, make_sample, read_glb, walk
 
 from gis_service.api.app import create_app
 from gis_service.cli import cli
@@ -65,6 +66,12 @@ def glb_files(out: Path) -> list[Path]:
     return sorted(out.rglob("*.glb"))
 
 
+def tile_file(out: Path, layer: str, address: str) -> Path:
+    """The glb of a tile, by its quadtree address (its file name also carries the hash of its bytes)."""
+    manifest = json.loads((out / layer / "manifest.json").read_text())
+    return out / layer / "t" / manifest["tiles"][address]["file"]
+
+
 def tileset_contents(tileset_path: Path) -> list[tuple[dict[str, Any], Path]]:
     ts = json.loads(tileset_path.read_text())
     return [(t, content_path(tileset_path, t["content"]["uri"])) for t, _ in walk(ts["root"]) if "content" in t]
@@ -102,6 +109,14 @@ def big_glb(path: Path) -> Path:
 def test_every_glb_passes_the_khronos_gltf_validator(built: Path, tmp_path: Path) -> None:
     files = [*glb_files(built), big_glb(tmp_path / "big.glb")]
     assert len(files) >= 5
+    # The validator skips EXT_meshopt_compression: check each glb as written and decoded.
+    decoded = []
+    for i, path in enumerate(files):
+        glb = read_glb(path)
+        assert "EXT_meshopt_compression" in glb.gltf["extensionsRequired"]
+        decoded.append(tmp_path / f"decoded-{i}.glb")
+        decoded[-1].write_bytes(decoded_glb(glb))
+    files += decoded
     validator = ROOT / "node_modules" / "gltf-validator"
     assert validator.is_dir(), "npm package gltf-validator missing: run ./run.sh setup (npm ci)"
     run = subprocess.run(
@@ -155,7 +170,14 @@ def test_tileset_structure_is_sound(built: Path, layer: str) -> None:
             assert inside(box_corners(child["boundingVolume"]["box"]), tile["boundingVolume"]["box"])
             assert child["geometricError"] < tile["geometricError"]
         if "content" in tile:
-            glb = read_glb(content_path(path, tile["content"]["uri"]))
+            uri = tile["content"]["uri"]
+            # A plain relative file named after its bytes: a copy of the folder is a valid tileset.
+            assert "?" not in uri and uri.startswith("t/")
+            data = content_path(path, uri).read_bytes()
+            assert uri.endswith(f"-{hashlib.sha256(data).hexdigest()[:12]}.glb")
+            glb = read_glb(content_path(path, uri))
+            assert set(glb.gltf["extensionsRequired"]) <= {"EXT_meshopt_compression", "KHR_mesh_quantization"}
+            assert "EXT_meshopt_compression" in glb.gltf["extensionsRequired"]
             assert inside(glb.positions_enu(), tile["boundingVolume"]["box"], tol=1e-3)
             table = glb.table()
             fids = glb.feature_ids()
@@ -248,6 +270,88 @@ def test_zone_corner_lands_within_5_cm_of_the_database_geometry(built: Path, til
     assert floor.any(), f"nearest vertex {dist.min():.3f} m away"
     assert roof.any()
     assert dist.min() < 0.005  # in fact within millimetres
+
+
+def test_every_building_corner_read_back_from_quantized_tiles_is_within_5_cm(built: Path, tiles_db: Any) -> None:
+    """KHR_mesh_quantization: int16 positions scaled by the node; every building's corners against PostGIS."""
+    engine, _, _ = tiles_db
+    path = built / "buildings" / "tileset.json"
+    m = np.array(json.loads(path.read_text())["root"]["transform"]).reshape(4, 4, order="F")
+    to_geodetic = Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
+    with engine.connect() as conn:
+        corners = {
+            int(r.id): np.array(json.loads(r.ring)["coordinates"])
+            for r in conn.execute(
+                sa.text(
+                    "SELECT id, ST_AsGeoJSON(ST_Transform(ST_ExteriorRing(ST_GeometryN(geom, 1)), 4326), 9) ring "
+                    "FROM planning.buildings"
+                )
+            )
+        }
+    worst, checked, quantized = 0.0, 0, 0
+    for _, glb_path in tileset_contents(path):
+        glb = read_glb(glb_path)
+        position = glb.gltf["accessors"][glb.primitive["attributes"]["POSITION"]]
+        quantized += position["componentType"] == 5122 and position["normalized"]
+        ecef = glb.positions_enu() @ m[:3, :3].T + m[:3, 3]
+        vlon, vlat, _ = to_geodetic.transform(ecef[:, 0], ecef[:, 1], ecef[:, 2])
+        fids = glb.feature_ids()
+        for row, bid in enumerate(glb.column("building_id")):
+            mine = fids == row
+            for lon, lat in corners[bid][:-1]:
+                # Metres on the ground from the corner to its nearest vertex (equirectangular: fine at this scale).
+                dx = (vlon[mine] - lon) * 111_320 * np.cos(np.radians(lat))
+                dy = (vlat[mine] - lat) * 110_574
+                worst = max(worst, float(np.hypot(dx, dy).min()))
+                checked += 1
+    print(f"{checked} building corners in {quantized} quantized tiles: worst {worst * 100:.2f} cm from PostGIS")
+    assert quantized == len(tileset_contents(path)) and checked >= 65 * 4
+    assert worst < 0.05
+
+
+def test_compact_tiles_are_smaller_than_plain_ones(tiles_db: Any, tmp_path: Path) -> None:
+    engine, _, _ = tiles_db
+    sizes = {}
+    for compact in (True, False):
+        out = tmp_path / f"compact-{compact}"
+        [report] = build_tilesets(
+            engine, out, layers=["buildings"], options=TileOptions(max_features_per_tile=1000, compact=compact)
+        )
+        files = glb_files(out)
+        sizes[compact] = sum(len(gzip.compress(p.read_bytes(), 6)) for p in files) / report.features
+        required = {e for p in files for e in read_glb(p).gltf.get("extensionsRequired", [])}
+        assert required == ({"EXT_meshopt_compression", "KHR_mesh_quantization"} if compact else set())
+    print(f"bytes per building gzipped: {sizes[True]:.0f} compact, {sizes[False]:.0f} plain float32")
+    assert sizes[True] < 0.8 * sizes[False]
+
+
+@pytest.mark.parametrize(("side_deg", "quantized"), [(0.005, True), (0.02, False)])
+def test_tiles_too_wide_for_16_bits_keep_float_positions(side_deg: float, quantized: bool, tmp_path: Path) -> None:
+    """Past 1.31 km a 16-bit step would exceed 2 cm: such a tile keeps float32 positions (still compressed)."""
+    import shapely
+
+    lon, lat = Transformer.from_crs("EPSG:9214", "EPSG:4326", always_xy=True).transform(E, N)
+    geoms = np.array([shapely.box(lon, lat, lon + side_deg, lat + side_deg / 4)], dtype=object)
+    origin, rotation = enu_frame(lon, lat)
+    mesh = extrude(geoms, np.array([0.0]), np.array([9.0]), origin, rotation)
+    path = tmp_path / "wide.glb"
+    path.write_bytes(
+        glb_bytes(
+            mesh,
+            colors=np.array([[200, 200, 200, 255]], dtype=np.uint8),
+            translation=np.zeros(3),
+            class_id="zone",
+            class_name="Ô quy hoạch / Plan zone",
+            properties=[Property("land_use_code", "STRING", "Mã loại đất / Land-use code")],
+            columns={"land_use_code": ["ODT"]},
+        )
+    )
+    glb = read_glb(path)
+    assert ("KHR_mesh_quantization" in glb.gltf["extensionsRequired"]) is quantized
+    assert "EXT_meshopt_compression" in glb.gltf["extensionsRequired"]
+    error = np.abs(glb.positions_enu() - mesh.positions).max()
+    print(f"{side_deg * 111:.1f} km tile, quantized {quantized}: worst vertex {error * 1000:.1f} mm off")
+    assert error < (0.01 if quantized else 0.001)
 
 
 def test_numpy_geodesy_agrees_with_pyproj() -> None:
@@ -353,16 +457,20 @@ def test_incremental_rebuild_rewrites_only_the_tiles_of_edited_features(tiles_db
     try:
         reports = {r.layer: r for r in build_tilesets(engine, out, options=OPTIONS)}
         after = snapshot(out)
-        changed_glb = {k for k in after if k.endswith(".glb") and after[k] != before.get(k)}
+        assert all(after[k] == before[k] for k in after if k.endswith(".glb") and k in before)  # never rewritten
+        new_glb = {k for k in after if k.endswith(".glb") and k not in before}
+        gone_glb = {k for k in before if k.endswith(".glb") and k not in after}
+        print(f"after 2 edits: {len(new_glb)} glb written under new names, {len(gone_glb)} old ones removed")
         assert len(reports["zones"].written) == 1 and len(reports["buildings"].written) == 1
-        assert reports["parcels"].written == []
-        assert changed_glb == {
-            f"zones/t/{reports['zones'].written[0]}.glb",
-            f"buildings/t/{reports['buildings'].written[0]}.glb",
+        assert reports["parcels"].written == [] and reports["zones"].deleted == reports["buildings"].deleted == []
+        assert new_glb == {
+            str(tile_file(out, "zones", reports["zones"].written[0]).relative_to(out)),
+            str(tile_file(out, "buildings", reports["buildings"].written[0]).relative_to(out)),
         }
+        assert len(gone_glb) == 2 and {k.split("/")[0] for k in gone_glb} == {"zones", "buildings"}
         assert after["parcels/tileset.json"] == before["parcels/tileset.json"]
         # The edited building is in the rewritten tile, with its new height.
-        glb = read_glb(out / "buildings" / "t" / f"{reports['buildings'].written[0]}.glb")
+        glb = read_glb(tile_file(out, "buildings", reports["buildings"].written[0]))
         assert glb.column("height_m")[glb.column("building_id").index(victim)] == pytest.approx(21.0)
 
         # A full build from scratch gives exactly the same files.
@@ -421,10 +529,24 @@ def test_app_serves_tiles_with_gzip_and_cache_headers(built: Path, database_url:
         assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
         assert r.headers["cache-control"] == "no-cache"
         assert r.json()["asset"]["version"] == "1.1"
+        # tileset.json: a strong ETag from its bytes, and a 304 when it has not changed.
+        digest = hashlib.sha256((built / "tileset.json").read_bytes()).hexdigest()[:32]
+        assert r.headers["etag"] == f'"{digest}"'
+        again = client.get("/tiles/3d/tileset.json", headers={"If-None-Match": r.headers["etag"]})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == r.headers["etag"]
+        assert client.get("/tiles/3d/tileset.json", headers={"If-None-Match": '"other"'}).status_code == 200
         uri = tileset_contents(built / "zones" / "tileset.json")[0][0]["content"]["uri"]
+        assert "?" not in uri
         g = client.get(f"/tiles/3d/zones/{uri}", headers={"Accept-Encoding": "gzip"})
         assert g.status_code == 200 and g.headers["content-type"] == "model/gltf-binary"
-        assert "immutable" in g.headers["cache-control"] and g.headers["content-encoding"] == "gzip"
+        assert g.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert g.headers["content-encoding"] == "gzip"
+        assert g.headers["etag"] == f'"{uri[-16:-4]}"'  # the hash in its name
+        g304 = client.get(f"/tiles/3d/zones/{uri}", headers={"If-None-Match": g.headers["etag"]})
+        assert g304.status_code == 304 and "immutable" in g304.headers["cache-control"]
+        assert client.get("/tiles/3d/zones/manifest.json").headers["cache-control"] == "no-cache"
+        assert client.get("/tiles/3d/zones/t/nothing.glb").status_code == 404
+        assert client.get("/tiles/3d/zones/../../etc/passwd").status_code == 404
         assert g.content[:4] == b"glTF"  # httpx has decoded the gzip
         raw = client.get(f"/tiles/3d/zones/{uri}", headers={"Accept-Encoding": "identity"})
         assert len(gzip.compress(raw.content)) < len(raw.content) / 2
@@ -445,7 +567,7 @@ def test_building_tiles_follow_changes_of_their_parcel(tiles_db: Any, tmp_path: 
     try:
         reports = {r.layer: r for r in build_tilesets(engine, out, options=OPTIONS)}
         assert len(reports["buildings"].written) == 1 and len(reports["parcels"].written) == 1
-        glb = read_glb(out / "buildings" / "t" / f"{reports['buildings'].written[0]}.glb")
+        glb = read_glb(tile_file(out, "buildings", reports["buildings"].written[0]))
         assert glb.column("ward")[glb.column("building_id").index(sample.buildings[-1])] == "Phú Hậu"
     finally:
         with engine.begin() as conn:

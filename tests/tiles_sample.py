@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import meshoptimizer  # type: ignore[import-untyped]
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
@@ -171,15 +172,36 @@ class Glb:
     binary: bytes
 
     def view(self, index: int) -> bytes:
+        """A buffer view's bytes, decoded with meshoptimizer's own decoder when compressed."""
         v = self.gltf["bufferViews"][index]
-        return self.binary[v.get("byteOffset", 0) : v.get("byteOffset", 0) + v["byteLength"]]
+        meshopt = v.get("extensions", {}).get("EXT_meshopt_compression")
+        if meshopt is None:
+            assert v["buffer"] == 0
+            return self.binary[v.get("byteOffset", 0) : v.get("byteOffset", 0) + v["byteLength"]]
+        start = meshopt.get("byteOffset", 0)
+        data = self.binary[start : start + meshopt["byteLength"]]
+        count, stride = meshopt["count"], meshopt["byteStride"]
+        if meshopt["mode"] == "TRIANGLES":
+            # The binding always returns uint32 elements, but the decoder writes indices of ``stride`` bytes.
+            decoded = meshoptimizer.decode_index_buffer(count, stride, data).view(np.uint8)[: count * stride]
+        else:
+            decoded = meshoptimizer.decode_vertex_buffer(count, stride, data, dtype=np.dtype((np.uint8, stride)))
+        out = bytes(decoded.tobytes())
+        assert len(out) == v["byteLength"] == count * stride
+        return out
 
     def accessor(self, index: int) -> npt.NDArray[Any]:
+        """An accessor's values as stored (quantized integers stay integers)."""
         a = self.gltf["accessors"][index]
-        dtype = {5126: "<f4", 5121: "u1", 5123: "<u2", 5125: "<u4"}[a["componentType"]]
+        dtype = np.dtype(
+            {5126: "<f4", 5120: "i1", 5121: "u1", 5122: "<i2", 5123: "<u2", 5125: "<u4"}[a["componentType"]]
+        )
         width = {"SCALAR": 1, "VEC3": 3, "VEC4": 4}[a["type"]]
-        arr = np.frombuffer(self.view(a["bufferView"]), dtype=dtype, count=a["count"] * width)
-        return arr.reshape(a["count"], width) if width > 1 else arr
+        view = self.gltf["bufferViews"][a["bufferView"]]
+        stride = view.get("byteStride", dtype.itemsize * width)
+        rows = np.frombuffer(self.view(a["bufferView"]), dtype=np.uint8).reshape(-1, stride)[: a["count"]]
+        arr = np.ascontiguousarray(rows[:, : dtype.itemsize * width]).view(dtype)
+        return arr.reshape(a["count"], width) if width > 1 else arr.reshape(-1)
 
     @property
     def primitive(self) -> dict[str, Any]:
@@ -188,9 +210,13 @@ class Glb:
 
     def positions_enu(self) -> npt.NDArray[np.float64]:
         """Vertex positions in the tileset frame (z up): node translation added, y-up turned back."""
-        p = self.accessor(self.primitive["attributes"]["POSITION"]).astype(np.float64)
-        t = np.array(self.gltf["nodes"][0].get("translation", [0, 0, 0]), dtype=np.float64)
-        g = p + t
+        index = self.primitive["attributes"]["POSITION"]
+        p = self.accessor(index).astype(np.float64)
+        if self.gltf["accessors"][index].get("normalized"):  # KHR_mesh_quantization: int16 in [-1, 1]
+            p = np.maximum(p / 32767, -1.0)
+        node = self.gltf["nodes"][0]
+        t = np.array(node.get("translation", [0, 0, 0]), dtype=np.float64)
+        g = p * np.array(node.get("scale", [1, 1, 1]), dtype=np.float64) + t
         return np.stack([g[:, 0], -g[:, 2], g[:, 1]], axis=1)
 
     def feature_ids(self) -> npt.NDArray[np.int64]:
@@ -211,6 +237,43 @@ class Glb:
             return [values[offsets[i] : offsets[i + 1]].decode() for i in range(table["count"])]
         dtype = {"INT32": "<i4", "UINT32": "<u4", "FLOAT32": "<f4", "FLOAT64": "<f8"}[prop["componentType"]]
         return np.frombuffer(values, dtype=dtype, count=table["count"]).tolist()
+
+
+def decoded_glb(glb: Glb) -> bytes:
+    """The same glb with every meshopt view decoded into the binary chunk and the extension dropped.
+
+    The Khronos validator does not know EXT_meshopt_compression: this copy lets it check the decoded accessors
+    (bounds, index ranges, normalized values) too.
+    """
+    gltf = json.loads(json.dumps(glb.gltf))
+    parts: list[bytes] = []
+    size = 0
+    for i, view in enumerate(gltf["bufferViews"]):
+        data = glb.view(i)
+        pad = (-size) % 8
+        parts.append(b"\0" * pad)
+        size += pad
+        view.pop("extensions", None)
+        view.update(buffer=0, byteOffset=size, byteLength=len(data))
+        parts.append(data)
+        size += len(data)
+    binary = b"".join(parts) + b"\0" * ((-size) % 4)
+    gltf["buffers"] = [{"byteLength": len(binary)}]
+    gltf["extensionsUsed"] = [e for e in gltf["extensionsUsed"] if e != "EXT_meshopt_compression"]
+    required = [e for e in gltf.pop("extensionsRequired", []) if e != "EXT_meshopt_compression"]
+    if required:
+        gltf["extensionsRequired"] = required
+    js = json.dumps(gltf, separators=(",", ":")).encode()
+    js += b" " * ((-len(js)) % 4)
+    return b"".join(
+        [
+            struct.pack("<4sII", b"glTF", 2, 28 + len(js) + len(binary)),
+            struct.pack("<I4s", len(js), b"JSON"),
+            js,
+            struct.pack("<I4s", len(binary), b"BIN\0"),
+            binary,
+        ]
+    )
 
 
 def read_glb(path: Path) -> Glb:

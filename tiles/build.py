@@ -4,14 +4,18 @@ Layout of the output folder::
 
     tileset.json                   root tileset: one child per layer tileset (external tilesets)
     zones/tileset.json             a quadtree of tiles; the root tile carries the east-north-up -> ECEF transform
-    zones/t/<level>/<x>/<y>.glb    leaf contents (glTF + EXT_mesh_features + EXT_structural_metadata)
+    zones/t/<level>/<x>/<y>-<sha>.glb  leaf contents (glTF + EXT_mesh_features + EXT_structural_metadata), named
+                                   after the first 12 hex digits of their bytes' SHA-256
     zones/manifest.json            what each tile was built from: the incremental rebuild reads it
     buildings/..., parcels/...
 
 A rebuild plans the quadtree from the cheap key query (ids, versions, boxes), and writes only the tiles whose key
 (the build parameters and the id and version of every feature in them) changed, or whose file is missing; tiles
 that no longer exist are deleted. The same database therefore always gives the same files, built in one go or step
-by step. Files are replaced atomically (write, then rename), tilesets last, so a viewer never reads half a tile.
+by step. A content's name changes with its bytes, so the tileset links to plain relative files (no query string:
+a copy of the folder to a disk, object storage or a CDN is a valid tileset) that can be cached for good. New
+contents are written first, then the tileset (atomically: write, then rename), and only then are the contents it no
+longer names removed, so a viewer never reads half a tile.
 
 The tileset model is py3dtiles' (``TileSet``, ``Tile``, ``BoundingVolumeBox``): children are appended directly
 rather than through ``Tile.add_child``, which re-applies the parent's transform to the child's box (py3dtiles
@@ -49,7 +53,7 @@ from tiles.quadtree import Node, build_quadtree, cell_bounds
 
 __all__ = ["FORMAT_VERSION", "LayerReport", "TileOptions", "build_tilesets"]
 
-FORMAT_VERSION = "1"  #: bump when the content of tiles changes for the same data, to force a full rebuild
+FORMAT_VERSION = "2"  #: bump when the content of tiles changes for the same data, to force a full rebuild
 FETCH_BATCH = 20_000  #: features fetched from PostGIS in one query
 BOX_MARGIN_M = 0.01  #: bounding boxes grow by this much so float32 content stays inside them
 
@@ -69,6 +73,7 @@ class TileOptions:
     parcel_slab_m: float = 0.3
     max_features_per_tile: int = 1000
     max_vertices_per_tile: int = 60_000
+    compact: bool = True  #: quantized, meshopt-compressed glb (``False``: plain float32, for comparison)
 
 
 @dataclass
@@ -144,23 +149,38 @@ def _rgb(text: str | None, default: tuple[int, int, int]) -> tuple[int, int, int
     return r, g, b
 
 
-def _tile_path(layer_dir: Path, address: str) -> Path:
-    return layer_dir / "t" / f"{address}.glb"
+HASH_CHARS = 12  #: hex digits of the SHA-256 in a content's file name (48 bits: no collision among a layer's tiles)
+
+
+def content_name(address: str, data: bytes) -> str:
+    """The file name of a tile's glb under ``t/``: its quadtree address and the hash of its bytes.
+
+    >>> content_name("14/3/5", b"glTF")
+    '14/3/5-c74f91943979.glb'
+    """
+    return f"{address}-{hashlib.sha256(data).hexdigest()[:HASH_CHARS]}.glb"
+
+
+def _address_of(name: str) -> str:
+    """The quadtree address of a content file name (``14/3/5-<sha>.glb`` -> ``14/3/5``)."""
+    stem = name.removesuffix(".glb")
+    head, _, tail = stem.rpartition("-")
+    return head if head and len(tail) == HASH_CHARS else stem
 
 
 def _sweep(tiles_dir: Path, keep: set[str]) -> list[str]:
-    """Delete contents no tile points at any more (and leftovers of an interrupted build); their addresses."""
+    """Delete contents the tileset does not name (older versions, leftovers of an interrupted build); their names."""
     gone: list[str] = []
     if not tiles_dir.is_dir():
         return gone
     for path in sorted(tiles_dir.rglob("*")):
         if not path.is_file():
             continue
-        address = path.relative_to(tiles_dir).with_suffix("").as_posix()
-        if path.name.startswith(".") or path.suffix != ".glb" or address not in keep:
+        name = path.relative_to(tiles_dir).as_posix()
+        if path.name.startswith(".") or path.suffix != ".glb" or name not in keep:
             path.unlink()
             if path.suffix == ".glb":
-                gone.append(address)
+                gone.append(name)
     for folder in sorted((p for p in tiles_dir.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
         if not any(folder.iterdir()):
             folder.rmdir()
@@ -198,6 +218,7 @@ def build_tile(
         properties=layer.properties,
         columns=columns,
         translucent=layer.translucent,
+        compact=options.compact,
     )
     box = [*(lo - BOX_MARGIN_M).tolist(), *(hi + BOX_MARGIN_M).tolist()]
     return data, [round(v, 4) for v in box]
@@ -251,7 +272,7 @@ def _layer_tileset(root: Node, tiles: dict[str, dict[str, Any]], frame: _Frame) 
                 geometric_error=0.0,
                 bounding_volume=BoundingVolumeBox.from_mins_maxs(entry["box"]),
                 refine_mode="ADD",
-                content_uri=f"t/{node.address}.glb?v={entry['key'][:16]}",
+                content_uri=f"t/{entry['file']}",
             )
         tile = Tile(geometric_error=_geometric_error(node), refine_mode="ADD")
         tile.children.extend(tile_of(c) for c in node.children)  # not add_child: see the module docstring
@@ -282,7 +303,7 @@ def _build_layer(
     old: dict[str, Any] = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     old_tiles: dict[str, dict[str, Any]] = old.get("tiles", {})
     if not keys:
-        report.deleted = _sweep(layer_dir / "t", set())
+        report.deleted = sorted(set(map(_address_of, _sweep(layer_dir / "t", set()))))
         for name in ("tileset.json", "manifest.json"):
             (layer_dir / name).unlink(missing_ok=True)
         report.seconds = time.perf_counter() - t0
@@ -324,7 +345,7 @@ def _build_layer(
         h.update(";".join(f"{ids[i]}:{versions[i]}" for i in leaf.members).encode())
         key = h.hexdigest()
         prev = reusable.get(leaf.address)
-        if prev and prev["key"] == key and _tile_path(layer_dir, leaf.address).is_file():
+        if prev and prev["key"] == key and "file" in prev and (layer_dir / "t" / prev["file"]).is_file():
             tiles[leaf.address] = prev
         else:
             tiles[leaf.address] = {"key": key, "features": int(leaf.members.size)}
@@ -350,15 +371,16 @@ def _build_layer(
         for node in batch:
             tile_rows = [rows[int(fid)] for fid in ids[node.members]]
             data, tile_box = build_tile(layer, tile_rows, frame, ground, options)
-            _write_atomic(_tile_path(layer_dir, node.address), data)
+            name = content_name(node.address, data)
+            if not (layer_dir / "t" / name).is_file():  # same bytes, same name: already there
+                _write_atomic(layer_dir / "t" / name, data)
+            tiles[node.address]["file"] = name
             tiles[node.address]["box"] = tile_box
             report.written.append(node.address)
             report.bytes_written += len(data)
         done += len(batch)
         say(f"{layer.name}: {done}/{len(stale)} tiles written")
         batch = []
-
-    report.deleted = _sweep(layer_dir / "t", set(tiles))
 
     tileset = _layer_tileset(root, tiles, frame)
     root_volume: dict[str, Any] = dict(tileset.to_dict()["root"]["boundingVolume"])
@@ -375,6 +397,10 @@ def _build_layer(
         "tiles": dict(sorted(tiles.items())),
     }
     _write_if_changed(manifest_path, (json.dumps(manifest, indent=1) + "\n").encode())
+    # Only now that the tileset names the new contents: drop the ones it no longer names. A tile rewritten under a
+    # new name is not "deleted" for the report; a tile that is gone is.
+    removed = _sweep(layer_dir / "t", {t["file"] for t in tiles.values()})
+    report.deleted = sorted({a for a in map(_address_of, removed) if a not in tiles})
     report.seconds = time.perf_counter() - t0
     return report
 

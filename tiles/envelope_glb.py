@@ -59,5 +59,6 @@ def envelope_glb(env: Envelope) -> tuple[bytes, tuple[float, float]]:
         properties=props,
         columns={"zone_code": [p.get("zone_code") or "" for _g, _t, p in parts], "height_m": heights.tolist()},
         translucent=True,
+        compact=False,  # a single model people download and open anywhere: no required extensions
     )
     return data, (lon, lat)

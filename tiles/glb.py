@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import meshoptimizer  # type: ignore[import-untyped]
 import numpy as np
 import numpy.typing as npt
 
@@ -26,7 +27,10 @@ __all__ = ["Property", "glb_bytes"]
 PropertyType = Literal["STRING", "INT32", "UINT32", "FLOAT32", "FLOAT64"]
 ARRAY_BUFFER = 34962
 ELEMENT_ARRAY_BUFFER = 34963
-FLOAT, UNSIGNED_BYTE, UNSIGNED_SHORT, UNSIGNED_INT = 5126, 5121, 5123, 5125
+FLOAT, BYTE, UNSIGNED_BYTE, SHORT, UNSIGNED_SHORT, UNSIGNED_INT = 5126, 5120, 5121, 5122, 5123, 5125
+#: Widest tile (half its largest side, m) whose positions are quantized to 16 bits: a step of 2 cm at most, so a
+#: vertex moves by 1 cm at most; wider tiles keep float32 positions.
+QUANTIZE_MAX_HALF_EXTENT_M = 655.0
 NUMPY_TYPES: dict[str, Any] = {"INT32": np.int32, "UINT32": np.uint32, "FLOAT32": np.float32, "FLOAT64": np.float64}
 
 
@@ -58,20 +62,22 @@ class Property:
 class _Buffer:
     """The binary chunk: buffer views appended on 8-byte boundaries."""
 
-    def __init__(self) -> None:
+    def __init__(self, index: int = 0, views: list[dict[str, Any]] | None = None) -> None:
+        self.index = index
         self.parts: list[bytes] = []
         self.size = 0
-        self.views: list[dict[str, Any]] = []
+        self.views: list[dict[str, Any]] = [] if views is None else views  # one list of views for every buffer
 
     def add(self, data: bytes, target: int | None = None) -> int:
         pad = (-self.size) % 8
         if pad:
             self.parts.append(b"\0" * pad)
             self.size += pad
-        view: dict[str, Any] = {"buffer": 0, "byteOffset": self.size, "byteLength": len(data)}
+        view: dict[str, Any] = {"buffer": self.index, "byteOffset": self.size, "byteLength": len(data)}
         if target is not None:
             view["target"] = target
-        self.parts.append(data)
+        if self.index == 0:  # a fallback buffer only counts its bytes
+            self.parts.append(data)
         self.size += len(data)
         self.views.append(view)
         return len(self.views) - 1
@@ -79,6 +85,88 @@ class _Buffer:
     def bytes(self) -> bytes:
         data = b"".join(self.parts)
         return data + b"\0" * ((-len(data)) % 4)
+
+
+class _Writer:
+    """Buffer views and accessors of the vertex data: plain, or meshopt-compressed with a fallback buffer."""
+
+    def __init__(self, *, compact: bool) -> None:
+        self.compact = compact
+        self.buf = _Buffer()
+        self.fallback = _Buffer(index=1, views=self.buf.views)  # the decoded views' home: no bytes in the file
+        self.accessors: list[dict[str, Any]] = []
+
+    def _accessor(self, view: int, component: int, count: int, kind: str, **extra: Any) -> int:
+        self.accessors.append({"bufferView": view, "componentType": component, "count": count, "type": kind, **extra})
+        return len(self.accessors) - 1
+
+    def vertices(self, rows: npt.NDArray[Any], component: int, kind: str, **extra: Any) -> int:
+        """An accessor of one vertex attribute (``rows``: one row per vertex, padded to 4 bytes)."""
+        if component in (BYTE, UNSIGNED_BYTE, SHORT):
+            extra.setdefault("normalized", True)
+        if self.compact:
+            view = _meshopt_view(self.buf, self.fallback, rows, "ATTRIBUTES")
+        else:
+            view = self.buf.add(np.ascontiguousarray(rows).tobytes(), ARRAY_BUFFER)
+        return self._accessor(view, component, rows.shape[0], kind, **extra)
+
+    def indices(self, idx: npt.NDArray[Any]) -> int:
+        """The accessor of the triangle indices (uint16 or uint32)."""
+        if self.compact:
+            view = _meshopt_view(self.buf, self.fallback, idx.reshape(-1, 1), "TRIANGLES")
+        else:
+            view = self.buf.add(idx.tobytes(), ELEMENT_ARRAY_BUFFER)
+        return self._accessor(view, UNSIGNED_INT if idx.itemsize == 4 else UNSIGNED_SHORT, idx.shape[0], "SCALAR")
+
+
+def _quantized_positions_normals(
+    out: _Writer, yup: npt.NDArray[np.float64], normals: npt.NDArray[Any], node: dict[str, Any]
+) -> tuple[int, int]:
+    """KHR_mesh_quantization: positions as normalized int16 around the tile's centre, the node scaling them back
+    (one scale for the three axes, so normals need no correction), and normals as normalized int8."""
+    center = (yup.min(axis=0) + yup.max(axis=0)) / 2
+    scale = max(float(np.abs(yup - center).max()), 1e-3)
+    q = np.zeros((yup.shape[0], 4), dtype="<i2")  # padded to 8 bytes: attributes are 4-byte aligned
+    q[:, :3] = np.rint((yup - center) / scale * 32767)
+    node["translation"] = [t + float(c) for t, c in zip(node["translation"], center, strict=True)]
+    node["scale"] = [scale, scale, scale]
+    qn = np.zeros((yup.shape[0], 4), dtype="i1")
+    qn[:, :3] = np.rint(np.clip(normals, -1, 1) * 127)
+    a_pos = out.vertices(q, SHORT, "VEC3", min=q[:, :3].min(axis=0).tolist(), max=q[:, :3].max(axis=0).tolist())
+    return a_pos, out.vertices(qn, BYTE, "VEC3")
+
+
+def _meshopt_view(buf: _Buffer, fallback: _Buffer, arr: npt.NDArray[Any], mode: str) -> int:
+    """A buffer view of ``arr`` (one row per vertex or index) compressed with meshopt into ``buf``.
+
+    The view itself points into the fallback buffer, where a reader that decodes finds the bytes; the compressed
+    stream is in the extension. Vertex rows must be a multiple of 4 bytes (the codec's and glTF's rule).
+    """
+    raw = np.ascontiguousarray(arr)
+    stride = raw.itemsize * (raw.shape[1] if raw.ndim > 1 else 1)
+    if mode == "TRIANGLES":
+        data = meshoptimizer.encode_index_buffer(raw.reshape(-1).astype(np.uint32), raw.shape[0], int(raw.max()) + 1)
+    else:
+        data = meshoptimizer.encode_vertex_buffer(
+            raw.view(np.uint8).reshape(raw.shape[0], stride), raw.shape[0], stride
+        )
+    offset = buf.add(data)
+    compressed = buf.views.pop(offset)
+    view = fallback.add(raw.tobytes(), ELEMENT_ARRAY_BUFFER if mode == "TRIANGLES" else ARRAY_BUFFER)
+    entry = fallback.views[view]
+    if mode == "ATTRIBUTES":
+        entry["byteStride"] = stride
+    entry["extensions"] = {
+        "EXT_meshopt_compression": {
+            "buffer": 0,
+            "byteOffset": compressed["byteOffset"],
+            "byteLength": compressed["byteLength"],
+            "byteStride": stride,
+            "count": raw.shape[0],
+            "mode": mode,
+        }
+    }
+    return view
 
 
 def _column_bytes(prop: Property, values: Sequence[Any]) -> tuple[bytes, bytes | None]:
@@ -103,6 +191,7 @@ def glb_bytes(
     properties: Sequence[Property],
     columns: Mapping[str, Sequence[Any]],
     translucent: bool = False,
+    compact: bool = True,
 ) -> bytes:
     """A glb of one mesh with one feature per row of ``columns``.
 
@@ -119,44 +208,36 @@ def glb_bytes(
         The ``EXT_structural_metadata`` class and its property table (one row per feature, in feature-id order).
     translucent
         Alpha blending and double-sided faces (zone envelopes).
+    compact
+        Quantized positions and normals (``KHR_mesh_quantization``: int16 positions scaled by the node, int8
+        normals) and meshopt-compressed vertices and indices (``EXT_meshopt_compression``), both required
+        extensions; ``False`` writes plain float32 views (kept for comparison in the benchmark).
     """
     n_features = len(next(iter(columns.values()))) if columns else 0
-    buf = _Buffer()
+    out = _Writer(compact=compact)
+    buf = out.buf
     local = mesh.positions - translation
-    pos = np.empty((mesh.vertex_count, 3), dtype="<f4")  # y-up: (east, up, -north)
-    pos[:, 0] = local[:, 0]
-    pos[:, 1] = local[:, 2]
-    pos[:, 2] = -local[:, 1]
-    nrm = np.empty((mesh.vertex_count, 3), dtype="<f4")
-    nrm[:, 0] = mesh.normals[:, 0]
-    nrm[:, 1] = mesh.normals[:, 2]
-    nrm[:, 2] = -mesh.normals[:, 1]
-    col = np.ascontiguousarray(colors[mesh.feature_ids], dtype=np.uint8)
-    fid = mesh.feature_ids.astype("<f4")
-    big = mesh.vertex_count > 65535
-    idx = mesh.indices.astype("<u4" if big else "<u2")
-
-    accessors: list[dict[str, Any]] = []
-
-    def accessor(view: int, component: int, count: int, kind: str, **extra: Any) -> int:
-        accessors.append({"bufferView": view, "componentType": component, "count": count, "type": kind, **extra})
-        return len(accessors) - 1
-
-    n = mesh.vertex_count
-    a_pos = accessor(
-        buf.add(pos.tobytes(), ARRAY_BUFFER),
-        FLOAT,
-        n,
-        "VEC3",
-        min=[float(x) for x in pos.min(axis=0)],
-        max=[float(x) for x in pos.max(axis=0)],
-    )
-    a_nrm = accessor(buf.add(nrm.tobytes(), ARRAY_BUFFER), FLOAT, n, "VEC3")
-    a_col = accessor(buf.add(col.tobytes(), ARRAY_BUFFER), UNSIGNED_BYTE, n, "VEC4", normalized=True)
-    a_fid = accessor(buf.add(fid.tobytes(), ARRAY_BUFFER), FLOAT, n, "SCALAR")
-    a_idx = accessor(
-        buf.add(idx.tobytes(), ELEMENT_ARRAY_BUFFER), UNSIGNED_INT if big else UNSIGNED_SHORT, idx.shape[0], "SCALAR"
-    )
+    yup = np.stack([local[:, 0], local[:, 2], -local[:, 1]], axis=1)  # y-up: (east, up, -north)
+    nrm_yup = np.stack([mesh.normals[:, 0], mesh.normals[:, 2], -mesh.normals[:, 1]], axis=1)
+    node: dict[str, Any] = {
+        "mesh": 0,
+        "translation": [float(translation[0]), float(translation[2]), -float(translation[1])],
+    }
+    extensions = ["EXT_mesh_features", "EXT_structural_metadata"]
+    required = ["EXT_meshopt_compression"] if compact else []
+    half = float(np.abs(yup - (yup.min(axis=0) + yup.max(axis=0)) / 2).max()) if mesh.vertex_count else 0.0
+    if compact and half <= QUANTIZE_MAX_HALF_EXTENT_M:
+        required.append("KHR_mesh_quantization")
+        a_pos, a_nrm = _quantized_positions_normals(out, yup, nrm_yup, node)
+    else:  # plain, or a tile too wide for 16 bits to keep the centimetre: float positions
+        pos = yup.astype("<f4")
+        a_pos = out.vertices(pos, FLOAT, "VEC3", min=pos.min(axis=0).tolist(), max=pos.max(axis=0).tolist())
+        a_nrm = out.vertices(nrm_yup.astype("<f4"), FLOAT, "VEC3")
+    extensions += required
+    a_col = out.vertices(np.ascontiguousarray(colors[mesh.feature_ids], dtype=np.uint8), UNSIGNED_BYTE, "VEC4")
+    a_fid = out.vertices(mesh.feature_ids.astype("<f4").reshape(-1, 1), FLOAT, "SCALAR")
+    a_idx = out.indices(mesh.indices.astype("<u4" if mesh.vertex_count > 65535 else "<u2"))
+    accessors = out.accessors
 
     table: dict[str, Any] = {}
     for prop in properties:
@@ -182,10 +263,10 @@ def glb_bytes(
         material["doubleSided"] = True
     gltf: dict[str, Any] = {
         "asset": {"version": "2.0", "generator": "hue-planning tiles"},
-        "extensionsUsed": ["EXT_mesh_features", "EXT_structural_metadata"],
+        "extensionsUsed": extensions,
         "scene": 0,
         "scenes": [{"nodes": [0]}],
-        "nodes": [{"mesh": 0, "translation": [float(translation[0]), float(translation[2]), -float(translation[1])]}],
+        "nodes": [node],
         "meshes": [
             {
                 "primitives": [
@@ -219,8 +300,15 @@ def glb_bytes(
             }
         },
     }
+    if required:
+        gltf["extensionsRequired"] = required
     binary = buf.bytes()
     gltf["buffers"][0]["byteLength"] = len(binary)
+    if out.fallback.size:
+        # The decoded views' home: no bytes anywhere, which the extension allows once it is required.
+        gltf["buffers"].append(
+            {"byteLength": out.fallback.size, "extensions": {"EXT_meshopt_compression": {"fallback": True}}}
+        )
     js = json.dumps(gltf, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     js += b" " * ((-len(js)) % 4)
     total = 12 + 8 + len(js) + 8 + len(binary)
