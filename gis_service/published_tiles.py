@@ -3,8 +3,9 @@
 Approved plans change only when a planner publishes a version, so their tiles are drawn by PostGIS once, by the job
 that follows a publication (``tiles.rebuild``) or ``planning tiles vector``, with the same SQL as the live tiles
 (:func:`gis_service.vector_tiles.tile_sql`, approved rows only: a draft cannot reach them), and read back from files
-without a database query. Plain files (``<set>/<z>/<x>/<y>.mvt``) rather than one archive: an incremental rebuild
-replaces only the tiles whose bytes changed, and the folder copies to object storage or a CDN as it is.
+without a database query. Plain files (``<set>/<z>/<y>/<x>.mvt``, the routes' order) rather than one archive: an
+incremental rebuild replaces only the tiles whose bytes changed, and the folder copies to object storage or a CDN as
+it is.
 
 Each layer set the routes serve (one collection, or the whole plan map) has its folder and a ``tiles.json`` saying
 up to which zoom it was built, and from which database (host, port and name: a folder written from another database
@@ -68,6 +69,9 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
+_EMPTY_ETAG = etag_of(b"")
+
+
 def tiles_over(bbox: tuple[float, float, float, float], z: int, margin: int = 1) -> Iterator[tuple[int, int]]:
     """The WebMercatorQuad tiles (x, y) of zoom ``z`` over a lon/lat box, widened by ``margin`` tiles on each side
     (a feature near a tile's edge is drawn in its neighbour's buffer too).
@@ -124,11 +128,12 @@ class PublishedTiles:
     def __init__(self, root: Path, database: str | None = None) -> None:
         self.root = root
         self.database = database
+        self._etags: dict[Path, tuple[tuple[int, int], str]] = {}
         self._manifests: dict[str, tuple[float, int | None]] = {}
 
     def path(self, layer_set: str, z: int, x: int, y: int) -> Path:
-        """The file of a tile."""
-        return self.root / layer_set / str(z) / str(x) / f"{y}.mvt"
+        """The file of a tile: row before column, as in the routes' ``{z}/{y}/{x}``, so a CDN maps one to the other."""
+        return self.root / layer_set / str(z) / str(y) / f"{x}.mvt"
 
     def max_zoom(self, layer_set: str) -> int | None:
         """The deepest zoom built for a layer set; None when it was never built."""
@@ -152,13 +157,31 @@ class PublishedTiles:
 
     def read(self, layer_set: str, z: int, x: int, y: int) -> bytes | None:
         """The published tile's bytes (empty where nothing is), or None when it must be drawn live."""
+        found = self.read_tagged(layer_set, z, x, y)
+        return None if found is None else found[0]
+
+    def read_tagged(self, layer_set: str, z: int, x: int, y: int) -> tuple[bytes, str] | None:
+        """The published tile's bytes and ETag, or None when it must be drawn live.
+
+        The ETag of a file is kept while its size and modification time stay the same: a z14 tile of parcels is
+        over 500 kB, and hashing it on every request would cost more than reading it.
+        """
         top = self.max_zoom(layer_set)
         if top is None or z > top:
             return None
+        path = self.path(layer_set, z, x, y)
         try:
-            return self.path(layer_set, z, x, y).read_bytes()
+            with open(path, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                body = fh.read()
         except FileNotFoundError:
-            return b""
+            return b"", _EMPTY_ETAG
+        key = (st.st_mtime_ns, st.st_size)
+        known = self._etags.get(path)
+        if known is None or known[0] != key:
+            known = (key, etag_of(body))
+            self._etags[path] = known
+        return body, known[1]
 
     def write_manifest(self, layer_set: str, max_zoom: int) -> None:
         """Say the set is built up to ``max_zoom`` from :attr:`database` (written last, so a half-built set is
@@ -272,7 +295,7 @@ def build_published_tiles(
 
 def _store(store: PublishedTiles, name: str, z: int, x: int, y: int, body: bytes, report: BuildReport) -> None:
     path = store.path(name, z, x, y)
-    key = f"{name}/{z}/{x}/{y}"
+    key = f"{name}/{z}/{y}/{x}"
     try:
         old: bytes | None = path.read_bytes()
     except FileNotFoundError:
@@ -292,7 +315,7 @@ def _delete_outside(store: PublishedTiles, name: str, z: int, seen: set[tuple[in
     if not folder.is_dir():
         return
     for path in folder.glob("*/*.mvt"):
-        x, y = int(path.parent.name), int(path.stem)
+        y, x = int(path.parent.name), int(path.stem)
         if (x, y) not in seen:
             path.unlink()
-            report.deleted.append(f"{name}/{z}/{x}/{y}")
+            report.deleted.append(f"{name}/{z}/{y}/{x}")

@@ -54,9 +54,9 @@ VIEW_PARAM = {
 }
 
 
-def cached(request: Request, body: bytes, media_type: str, cache_control: str) -> Response:
-    """An answer with a strong ETag of its body, or a 304 when the client has that ETag already."""
-    tag = etag_of(body)
+def cached(request: Request, body: bytes, media_type: str, cache_control: str, *, tag: str | None = None) -> Response:
+    """An answer with a strong ETag of its body (``tag`` when known), or a 304 when the client has it already."""
+    tag = tag or etag_of(body)
     headers = {"ETag": tag, "Cache-Control": cache_control, "Access-Control-Allow-Origin": "*"}
     if tag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
@@ -175,10 +175,11 @@ def _published_tile(
     if "as_of" in request.query_params or VIEW in request.query_params:
         return None
     check_tile(z, x, y)
-    body = published.read(layer_set, z, x, y)
-    if body is None:
+    found = published.read_tagged(layer_set, z, x, y)
+    if found is None:
         return None
-    return cached(request, body, "application/vnd.mapbox-vector-tile", PUBLISHED_CACHE_CONTROL)
+    body, tag = found
+    return cached(request, body, "application/vnd.mapbox-vector-tile", PUBLISHED_CACHE_CONTROL, tag=tag)
 
 
 def _database(settings: Settings) -> str:
