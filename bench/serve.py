@@ -481,6 +481,40 @@ def _print_table(results: dict[str, dict[str, Result | None]], floor_ms: dict[st
         print(f"  non-200 answers or socket errors: {errs}")
 
 
+# --- published vector tiles (issue 21): the same z14 tiles, read from the files written at publication -----------
+PUBLISHED_TILE = "published z14 tile of parcels (files)"
+LIVE_TILE = "z14 MVT tile of parcels"
+
+
+def _add_published_server(
+    libpq_url: str, tmp: Path, servers: list[tuple[str, list[str], dict[str, str], str]], endpoints: dict[str, Any]
+) -> None:
+    """Write the parcels' published tiles (z0-14), and add our server reading them, asked the live tiles' paths."""
+    from gis_service.db import create_db_engine
+    from gis_service.published_tiles import build_published_tiles
+
+    folder = tmp / "vector-tiles"
+    engine = create_db_engine(libpq_url, pool_size=1, statement_timeout_ms=0)
+    try:
+        for report in build_published_tiles(engine, folder, max_zoom=14, layer_sets=["parcels"]):
+            say(report.describe())
+    finally:
+        engine.dispose()
+    _, args, env, probe = next(s for s in servers if s[0] == "ours")
+    env = env | {"GIS_VECTOR_TILES__DIR": str(folder), "GIS_VECTOR_TILES__MAX_ZOOM": "14"}
+    servers.append(("published", args, env, probe))
+    endpoints[PUBLISHED_TILE] = {"published": list(endpoints[LIVE_TILE]["ours"])}
+
+
+def _published_results(results: dict[str, dict[str, Any]], floor_ms: dict[str, float]) -> None:
+    """Show the published tiles as ours (no SQL: floor 0) and say their ratio to the live ones."""
+    results[PUBLISHED_TILE]["ours"] = results[PUBLISHED_TILE].pop("published", None)
+    floor_ms[PUBLISHED_TILE] = 0.0
+    files, live = results[PUBLISHED_TILE]["ours"], results[LIVE_TILE].get("ours")
+    if files and live and live.rps:
+        say(f"published z14 tiles: {files.rps / live.rps:.1f}x the live ones; load average {os.getloadavg()[0]:.1f}")
+
+
 def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers: int = 2) -> None:
     """Load ours, stock pygeoapi and tipg in turn on one generated database, and print the table."""
     side = max(10, int(SIDE * scale**0.5))
@@ -498,8 +532,11 @@ def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers
         sample = _sample(side)
         endpoints = _endpoints(sample)
         floors = _floors(sample)
-        results = _measure(_servers(libpq_url, Path(tmp), has_tipg), endpoints, seconds, connections, workers)
+        servers = _servers(libpq_url, Path(tmp), has_tipg)
+        _add_published_server(libpq_url, Path(tmp), servers, endpoints)
+        results = _measure(servers, endpoints, seconds, connections, workers)
         floor_ms = {endpoint: sql_floor(libpq_url, stmts) for endpoint, stmts in floors.items()}
+        _published_results(results, floor_ms)
 
     print(
         f"\nserve: {side * side:,} parcels, EPSG:9214 storage; {workers} uvicorn workers per server; {loader}, "

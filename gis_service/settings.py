@@ -23,6 +23,7 @@ __all__ = [
     "Settings",
     "SmtpSettings",
     "TileSettings",
+    "VectorTileSettings",
     "ViewerSettings",
     "project_root",
 ]
@@ -110,6 +111,18 @@ class TileSettings(BaseModel):
     parcel_slab_m: float = Field(default=0.3, gt=0, description="Thickness of the parcel slabs.")
     max_features_per_tile: int = Field(default=1000, ge=1)
     max_vertices_per_tile: int = Field(default=60_000, ge=100)
+
+
+class VectorTileSettings(BaseModel):
+    """The published vector tiles (written at publication, served as files: :mod:`gis_service.published_tiles`)."""
+
+    dir: Path = Field(
+        default_factory=lambda: project_root() / ".data" / "vector-tiles",
+        description="Folder the published vector tiles are written to and served from.",
+    )
+    max_zoom: int = Field(
+        default=16, ge=0, le=22, description="Deepest zoom written at publication; deeper tiles are drawn live."
+    )
 
 
 class ViewerSettings(BaseModel):
@@ -283,6 +296,7 @@ class Settings(BaseSettings):
     local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     tiles: TileSettings = Field(default_factory=TileSettings)
+    vector_tiles: VectorTileSettings = Field(default_factory=VectorTileSettings)
     viewer: ViewerSettings = Field(default_factory=ViewerSettings)
     db_pool_size: int = Field(default=10, ge=1)
     statement_timeout_ms: int = Field(default=30_000, ge=0)

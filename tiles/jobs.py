@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from gis_service.jobs import TILES_REBUILD, Handler, Progress
 from gis_service.settings import Settings
 from tiles.build import TileOptions, build_tilesets
+from tiles.vector_job import rebuild_published_vector_tiles
 
 #: How long a rebuild waits for another build of the same folder (another job, another process, the command line).
 BUILD_WAIT_S = 600.0
@@ -38,6 +39,7 @@ def rebuild_tiles(settings: Settings, engine: Engine, params: dict[str, Any], pr
     dict
         Per layer: features, tiles, tiles written and deleted, seconds.
     """
+    vector_tiles = rebuild_published_vector_tiles(settings, engine, params, progress)  # issue 21: served as files
     ts = settings.tiles
     reports = build_tilesets(
         engine,
@@ -58,7 +60,8 @@ def rebuild_tiles(settings: Settings, engine: Engine, params: dict[str, Any], pr
                 "seconds": round(r.seconds, 3),
             }
             for r in reports
-        ]
+        ],
+        "vector_tiles": vector_tiles,
     }
 
 

@@ -6,7 +6,6 @@ Registered before the pygeoapi mount at ``/ogc``, so they answer these paths; th
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from typing import Any
 
@@ -16,13 +15,24 @@ from fastapi.responses import JSONResponse, Response
 from gis_service.api.deps import read_pool
 from gis_service.as_of import parse_as_of
 from gis_service.consultation.view import VIEW, parse_view
-from gis_service.errors import NotFound
+from gis_service.db import resolve_database_url
+from gis_service.errors import LocalClusterError, NotFound
+from gis_service.published_tiles import PublishedTiles, database_of, etag_of
 from gis_service.settings import Settings
-from gis_service.vector_tiles import MAX_ZOOM, TILE_LAYERS, check_as_of_layers, check_consultation_layers, tile_async
+from gis_service.vector_tiles import (
+    MAX_ZOOM,
+    TILE_LAYERS,
+    check_as_of_layers,
+    check_consultation_layers,
+    check_tile,
+    tile_async,
+)
 
-__all__ = ["TILE_CACHE_CONTROL", "cached", "tiles_router"]
+__all__ = ["PUBLISHED_CACHE_CONTROL", "TILE_CACHE_CONTROL", "cached", "tiles_router"]
 
 TILE_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
+#: Published tiles change only at the next publication: a CDN keeps them an hour, then revalidates (a 304 is cheap).
+PUBLISHED_CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=86400"
 #: The plan on a date; a cache keys on the whole address, so a tile of one date is never served for another.
 AS_OF_PARAM = {
     "name": "as_of",
@@ -44,13 +54,9 @@ VIEW_PARAM = {
 }
 
 
-def _etag(body: bytes) -> str:
-    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-
-
-def cached(request: Request, body: bytes, media_type: str, cache_control: str) -> Response:
-    """An answer with a strong ETag of its body, or a 304 when the client has that ETag already."""
-    tag = _etag(body)
+def cached(request: Request, body: bytes, media_type: str, cache_control: str, *, tag: str | None = None) -> Response:
+    """An answer with a strong ETag of its body (``tag`` when known), or a 304 when the client has it already."""
+    tag = tag or etag_of(body)
     headers = {"ETag": tag, "Cache-Control": cache_control, "Access-Control-Allow-Origin": "*"}
     if tag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
@@ -67,38 +73,7 @@ def tiles_router(settings: Settings) -> APIRouter:
     """
     router = APIRouter(tags=["Vector tiles (OGC API - Tiles)"])
     base = settings.base_url() + "/ogc"
-
-    def tileset(collections: list[str], path: str) -> dict[str, Any]:
-        return {
-            "title": ", ".join(TILE_LAYERS[c].title_en for c in collections),
-            "dataType": "vector",
-            "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
-            "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
-            "links": [
-                {
-                    "rel": "item",
-                    "type": "application/vnd.mapbox-vector-tile",
-                    "title": "Mapbox vector tile",
-                    "href": f"{base}{path}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
-                    "templated": True,
-                },
-                {
-                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
-                    "href": "https://schemas.opengis.net/tms/2.0/json/examples/tilematrixset/WebMercatorQuad.json",
-                },
-            ],
-            "layers": [
-                {
-                    "id": c,
-                    "title": TILE_LAYERS[c].title_en,
-                    "description": TILE_LAYERS[c].title_vi,
-                    "minTileMatrix": str(TILE_LAYERS[c].min_zoom),
-                    "maxTileMatrix": str(MAX_ZOOM),
-                    **({"geometryType": t} if (t := TILE_LAYERS[c].geometry_type) else {}),
-                }
-                for c in collections
-            ],
-        }
+    published = PublishedTiles(settings.vector_tiles.dir, _database(settings))
 
     @router.get(
         "/ogc/collections/{collection_id}/tiles",
@@ -106,24 +81,26 @@ def tiles_router(settings: Settings) -> APIRouter:
     )
     def collection_tilesets(collection_id: str) -> JSONResponse:
         _check_collection(collection_id)
-        ts = tileset([collection_id], f"/collections/{collection_id}")
+        ts = _tileset(base, [collection_id], f"/collections/{collection_id}")
         ts["links"].insert(0, {"rel": "self", "href": f"{base}/collections/{collection_id}/tiles/WebMercatorQuad"})
         return JSONResponse({"tilesets": [ts]})
 
     @router.get("/ogc/collections/{collection_id}/tiles/WebMercatorQuad", summary="Vector tileset metadata")
     def collection_tileset(collection_id: str) -> JSONResponse:
         _check_collection(collection_id)
-        return JSONResponse(tileset([collection_id], f"/collections/{collection_id}"))
+        return JSONResponse(_tileset(base, [collection_id], f"/collections/{collection_id}"))
 
     @router.get(
         "/ogc/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
         summary="A Mapbox vector tile of one collection",
         response_class=Response,
-        responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}},
+        responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}, 304: {"description": "Not modified"}},
         openapi_extra={"parameters": [AS_OF_PARAM, VIEW_PARAM]},
     )
     async def collection_tile(request: Request, collection_id: str, z: int, y: int, x: int) -> Response:
         _check_collection(collection_id)
+        if (answer := _published_tile(published, request, collection_id, z, y, x)) is not None:
+            return answer
         consultation, as_of = _consultation(request), _as_of(request)
         if as_of is not None:
             check_as_of_layers([collection_id])
@@ -137,22 +114,80 @@ def tiles_router(settings: Settings) -> APIRouter:
         "/ogc/tiles/WebMercatorQuad", summary="Vector tileset of the plan map (zones, parcels, red lines, base map)"
     )
     def dataset_tileset() -> JSONResponse:
-        return JSONResponse(tileset(list(TILE_LAYERS), ""))
+        return JSONResponse(_tileset(base, list(TILE_LAYERS), ""))
 
     @router.get(
         "/ogc/tiles/WebMercatorQuad/{z}/{y}/{x}",
         summary="A Mapbox vector tile of the plan map: layers zones, parcels, red_lines, map_features",
         response_class=Response,
-        responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}},
+        responses={200: {"content": {"application/vnd.mapbox-vector-tile": {}}}, 304: {"description": "Not modified"}},
         openapi_extra={"parameters": [AS_OF_PARAM, VIEW_PARAM]},
     )
     async def dataset_tile(request: Request, z: int, y: int, x: int) -> Response:
+        if (answer := _published_tile(published, request, "map", z, y, x)) is not None:
+            return answer
         consultation, as_of = _consultation(request), _as_of(request)
         async with read_pool(request).connection() as conn:
             body = await tile_async(conn, list(TILE_LAYERS), z, x, y, as_of=as_of, consultation=consultation)
         return cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
 
     return router
+
+
+def _tileset(base: str, collections: list[str], path: str) -> dict[str, Any]:
+    """The OGC API - Tiles tileset of ``collections`` under ``base`` + ``path``."""
+    return {
+        "title": ", ".join(TILE_LAYERS[c].title_en for c in collections),
+        "dataType": "vector",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+        "links": [
+            {
+                "rel": "item",
+                "type": "application/vnd.mapbox-vector-tile",
+                "title": "Mapbox vector tile",
+                "href": f"{base}{path}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}",
+                "templated": True,
+            },
+            {
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme",
+                "href": "https://schemas.opengis.net/tms/2.0/json/examples/tilematrixset/WebMercatorQuad.json",
+            },
+        ],
+        "layers": [
+            {
+                "id": c,
+                "title": TILE_LAYERS[c].title_en,
+                "description": TILE_LAYERS[c].title_vi,
+                "minTileMatrix": str(TILE_LAYERS[c].min_zoom),
+                "maxTileMatrix": str(MAX_ZOOM),
+                **({"geometryType": t} if (t := TILE_LAYERS[c].geometry_type) else {}),
+            }
+            for c in collections
+        ],
+    }
+
+
+def _published_tile(
+    published: PublishedTiles, request: Request, layer_set: str, z: int, y: int, x: int
+) -> Response | None:
+    # the approved plans of today come from the files, without the database; dates and drafts are drawn live
+    if "as_of" in request.query_params or VIEW in request.query_params:
+        return None
+    check_tile(z, x, y)
+    found = published.read_tagged(layer_set, z, x, y)
+    if found is None:
+        return None
+    body, tag = found
+    return cached(request, body, "application/vnd.mapbox-vector-tile", PUBLISHED_CACHE_CONTROL, tag=tag)
+
+
+def _database(settings: Settings) -> str:
+    # files written from another database (a test's, a copy's) must not answer for this one
+    try:
+        return database_of(resolve_database_url(settings))
+    except LocalClusterError:  # no local cluster yet: then no folder can be ours
+        return "(none)"
 
 
 def _as_of(request: Request) -> date | None:

@@ -59,3 +59,41 @@ def build(ctx: click.Context, plan: str | None, layers: str, out: Path | None) -
         say(f"tileset: {out / 'tileset.json'} (served at /tiles/3d/ when it is the configured folder)")
     else:
         say("nothing to tile yet: the database holds no zones, buildings or parcels for this selection")
+
+
+@tiles.command()
+@click.option(
+    "--sets",
+    "sets",
+    default=None,
+    metavar="NAMES",
+    help="Comma-separated layer sets (zones, parcels, red_lines, map_features, map) [default: all].",
+)
+@click.option("--max-zoom", type=click.IntRange(0, 22), default=None, help="[default: GIS_VECTOR_TILES__MAX_ZOOM]")
+@click.pass_context
+def vector(ctx: click.Context, sets: str | None, max_zoom: int | None) -> None:
+    """Write the published vector tiles (served as files), or bring them up to date: only changed tiles are
+    rewritten. Publication does this by itself; run it after importing parcels or the base map."""
+    from gis_service.published_tiles import LAYER_SETS, build_published_tiles
+
+    settings = get_settings(ctx)
+    names = [n.strip() for n in sets.split(",") if n.strip()] if sets else list(LAYER_SETS)
+    unknown = [n for n in names if n not in LAYER_SETS]
+    if unknown:
+        raise click.BadParameter(
+            f"no layer set {', '.join(unknown)}; sets: {', '.join(LAYER_SETS)}", param_hint="--sets"
+        )
+    quiet = ctx.find_root().obj.get("quiet", False)
+    engine = create_db_engine(resolve_database_url(settings), pool_size=1, statement_timeout_ms=0)
+    try:
+        reports = build_published_tiles(
+            engine,
+            settings.vector_tiles.dir,
+            max_zoom=settings.vector_tiles.max_zoom if max_zoom is None else max_zoom,
+            layer_sets=names,
+            progress=None if quiet else say,
+        )
+    finally:
+        engine.dispose()
+    for report in reports:
+        say(report.describe())

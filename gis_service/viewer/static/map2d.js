@@ -45,7 +45,8 @@ function envelopeLayers() {
 
 function style(config, asOf) {
   const sources = {
-    plan: { type: "vector", tiles: planTiles(asOf), minzoom: 0, maxzoom: 19 },
+    // the deepest published zoom (GIS_VECTOR_TILES__MAX_ZOOM): deeper, the map enlarges those tiles, no live draw
+    plan: { type: "vector", tiles: planTiles(asOf), minzoom: 0, maxzoom: 16 },
     selection: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
     envelope: { type: "geojson", data: EMPTY },
   };
