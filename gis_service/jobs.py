@@ -31,6 +31,7 @@ from gis_service.settings import Settings
 
 __all__ = [
     "KINDS",
+    "LOOKUP_PREPARE",
     "MAIL_SEND",
     "TILES_REBUILD",
     "Handler",
@@ -52,8 +53,10 @@ LOCK_CLASS = 6_2026
 TILES_REBUILD = "tiles.rebuild"
 #: The kind of job that sends the unsent mails of ``planning.outbox`` (confirmations, notices of plan changes).
 MAIL_SEND = "mail.send"
+#: The kind of job that prepares the published lookups after a publication (:mod:`gis_service.lookup_prepared`).
+LOOKUP_PREPARE = "lookup.prepare"
 #: The kinds of job :func:`enqueue` accepts.
-KINDS = frozenset({TILES_REBUILD, MAIL_SEND})
+KINDS = frozenset({TILES_REBUILD, MAIL_SEND, LOOKUP_PREPARE})
 
 #: Tells the job's status what it is doing now (a short message).
 Progress = Callable[[str], None]
