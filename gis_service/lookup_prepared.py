@@ -30,7 +30,7 @@ from gis_service.lookup import LookupQuery, lookup_with_envelope
 from gis_service.rules.site import SEARCH_M
 from gis_service.settings import Settings
 
-__all__ = ["HANDLERS", "PrepareReport", "prepare_lookups", "prepared_answer_async"]
+__all__ = ["HANDLERS", "PrepareReport", "prepare_lookups", "prepare_parcels", "prepared_answer_async"]
 
 #: Writers wait while a preparation reads (so the data version it stamps is that of what it read).
 _LOCK_SQL = (
@@ -164,12 +164,34 @@ def prepare_lookups(
     )
 
 
+def prepare_parcels(conn: psycopg.Connection[Any], parcel_ids: list[int]) -> int:
+    """Prepare these parcels only, at the current data version (e.g. a benchmark's sample); how many were.
+
+    The record of the latest whole preparation is left as it is: the next :func:`prepare_lookups` still does what
+    changed since.
+    """
+    done = 0
+    with conn.transaction():
+        conn.execute(_LOCK_SQL)
+        row = conn.execute(_STATE_SQL).fetchone()
+        assert row is not None
+        for pid in parcel_ids:
+            try:
+                with conn.transaction():
+                    text = lookup_with_envelope(conn, LookupQuery(parcel_id=pid))
+            except PlanningError:
+                continue
+            conn.execute(_SAVE_SQL, [pid, int(row[0]), _tail(text)])
+            done += 1
+    return done
+
+
 def _jsonb_order(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` in the order jsonb keeps keys (by length, then bytes): the live answer echoes its query so."""
     return {k: values[k] for k in sorted(values, key=lambda k: (len(k.encode()), k.encode()))}
 
 
-_BY_PARCEL_SQL = (
+PREPARED_PARCEL_SQL = (
     "SELECT answer FROM planning.prepared_lookups WHERE parcel_id = %s "
     "AND data_version = (SELECT last_value FROM planning.data_version)"
 )
@@ -185,7 +207,7 @@ JOIN parcel ON true
 JOIN planning.prepared_lookups pl ON pl.parcel_id = parcel.id
     AND pl.data_version = (SELECT last_value FROM planning.data_version)
 """
-_POINT_SQL = {
+PREPARED_POINT_SQL = {
     "lonlat": _BY_POINT_SQL.replace("__POINT__", "ST_Transform(ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326), 9214)"),
     "en": _BY_POINT_SQL.replace("__POINT__", "ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 9214)"),
 }
@@ -217,7 +239,7 @@ async def prepared_answer_async(conn: psycopg.AsyncConnection[Any], query: Looku
     before the latest change, a sheet and parcel number found in no or several wards (live says which).
     """
     if mode == "parcel":
-        cur = await conn.execute(_BY_PARCEL_SQL, [query.parcel_id], prepare=True)
+        cur = await conn.execute(PREPARED_PARCEL_SQL, [query.parcel_id], prepare=True)
         row = await cur.fetchone()
         return None if row is None else _compose(query, None, row[0])
     if mode == "sheet":
@@ -230,7 +252,7 @@ async def prepared_answer_async(conn: psycopg.AsyncConnection[Any], query: Looku
             return None
         return _compose(query, None, rows[0][0])
     x, y = (query.lon, query.lat) if mode == "lonlat" else (query.e, query.n)
-    cur = await conn.execute(_POINT_SQL[mode], {"x": x, "y": y}, prepare=True)
+    cur = await conn.execute(PREPARED_POINT_SQL[mode], {"x": x, "y": y}, prepare=True)
     row = await cur.fetchone()
     if row is None:
         return None
