@@ -32,9 +32,10 @@ from gis_service.settings import Settings
 
 __all__ = ["HANDLERS", "PrepareReport", "prepare_lookups", "prepare_parcels", "prepared_answer_async"]
 
-#: Writers wait while a preparation reads (so the data version it stamps is that of what it read).
+#: Writers wait while a preparation reads (so the data version it stamps is that of what it read); a preparation
+#: that cannot have the tables soon gives up (the lookups stay live) rather than queue every writer behind it.
 _LOCK_SQL = (
-    "LOCK TABLE planning.prepared_lookup_state IN SHARE ROW EXCLUSIVE MODE; "
+    "SET LOCAL lock_timeout = '10s'; LOCK TABLE planning.prepared_lookup_state IN SHARE ROW EXCLUSIVE MODE; "
     "LOCK TABLE planning.parcels, planning.zones, planning.plans, planning.red_lines, planning.building_lines, "
     "planning.map_features, planning.land_use_codes IN SHARE MODE"
 )

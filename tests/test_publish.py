@@ -161,7 +161,8 @@ def test_new_draft_from_the_approved_version_edited_and_published(
     r = client.patch(path, headers={**planner, **reason("x"), "If-Match": tag}, json={"properties": {"max_floors": 6}})
     assert r.status_code == 409
     jobs = JobList.model_validate(client.get("/jobs", headers=planner).json()).model_dump()["jobs"]
-    assert len(jobs) >= 1 and all(j["kind"] == "tiles.rebuild" for j in jobs)
+    # each publication queues the 3D tiles' rebuild and the preparation of the lookups
+    assert len(jobs) >= 2 and {j["kind"] for j in jobs} == {"tiles.rebuild", "lookup.prepare"}
     assert client.get("/jobs").status_code == 401
     assert client.get("/jobs/999999").status_code == 404
 
