@@ -412,8 +412,8 @@ def _prepared_lookups(libpq_url: str, side: int, live_ids: list[int]) -> tuple[d
     from gis_service.lookup_prepared import PREPARED_PARCEL_SQL, PREPARED_POINT_SQL, prepare_parcels
 
     rng = random.Random(21)
-    lo, hi = (X0 + side * PARCEL_M * f for f in PREPARED_BAND)
-    en = [(rng.uniform(lo, hi), rng.uniform(lo, hi)) for _ in range(500)]
+    (e0, e1), (n0, n1) = ((o + side * PARCEL_M * f for f in PREPARED_BAND) for o in (X0, Y0))
+    en = [(rng.uniform(e0, e1), rng.uniform(n0, n1)) for _ in range(500)]
     to_lonlat = Transformer.from_crs("EPSG:9214", "OGC:CRS84", always_xy=True)
     points = [to_lonlat.transform(e, n) for e, n in en]
     t0 = time.perf_counter()
