@@ -412,7 +412,9 @@ def _prepared_lookups(libpq_url: str, side: int, live_ids: list[int]) -> tuple[d
     from gis_service.lookup_prepared import PREPARED_PARCEL_SQL, PREPARED_POINT_SQL, prepare_parcels
 
     rng = random.Random(21)
-    (e0, e1), (n0, n1) = ((o + side * PARCEL_M * f for f in PREPARED_BAND) for o in (X0, Y0))
+    x0, y0 = E0 - side * PARCEL_M / 2, N0 - side * PARCEL_M / 2  # the generated grid's corner at this scale
+    e0, e1 = (x0 + side * PARCEL_M * f for f in PREPARED_BAND)
+    n0, n1 = (y0 + side * PARCEL_M * f for f in PREPARED_BAND)
     en = [(rng.uniform(e0, e1), rng.uniform(n0, n1)) for _ in range(500)]
     to_lonlat = Transformer.from_crs("EPSG:9214", "OGC:CRS84", always_xy=True)
     points = [to_lonlat.transform(e, n) for e, n in en]
