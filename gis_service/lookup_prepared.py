@@ -200,7 +200,8 @@ PREPARED_PARCEL_SQL = (
 _BY_POINT_SQL = """
 WITH pt AS MATERIALIZED (SELECT __POINT__ AS g),
 parcel AS MATERIALIZED (
-    SELECT p.id FROM planning.parcels p, pt WHERE ST_Intersects(p.geom, pt.g) ORDER BY p.id LIMIT 1)
+    -- "+ 0": find the parcels through the spatial index, not by walking the ids in order until one is hit
+    SELECT p.id FROM planning.parcels p, pt WHERE ST_Intersects(p.geom, pt.g) ORDER BY p.id + 0 LIMIT 1)
 SELECT pl.answer, round(ST_X(w)::numeric, 8)::text, round(ST_Y(w)::numeric, 8)::text,
        round(ST_X(pt.g)::numeric, 3)::text, round(ST_Y(pt.g)::numeric, 3)::text
 FROM pt CROSS JOIN LATERAL ST_Transform(pt.g, 4326) AS w
