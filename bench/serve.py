@@ -399,6 +399,56 @@ def _floors(sample: _Sample) -> dict[str, list[tuple[str, Any]]]:
     return floors
 
 
+# ---- prepared lookups (issue 21): parcels prepared at publication, beside the live lookup --------------------
+#: Where the prepared sample lies: a band apart from the live lookups' middle half, so those stay live.
+PREPARED_BAND = (0.05, 0.2)
+
+
+def _prepared_lookups(libpq_url: str, side: int, live_ids: list[int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Prepare the parcels at 500 random points of :data:`PREPARED_BAND`; the endpoints and SQL floors to add."""
+    from pyproj import Transformer
+
+    from gis_service.lookup import SQL as LOOKUP_SQL
+    from gis_service.lookup_prepared import PREPARED_PARCEL_SQL, PREPARED_POINT_SQL, prepare_parcels
+
+    rng = random.Random(21)
+    x0, y0 = E0 - side * PARCEL_M / 2, N0 - side * PARCEL_M / 2  # the generated grid's corner at this scale
+    e0, e1 = (x0 + side * PARCEL_M * f for f in PREPARED_BAND)
+    n0, n1 = (y0 + side * PARCEL_M * f for f in PREPARED_BAND)
+    en = [(rng.uniform(e0, e1), rng.uniform(n0, n1)) for _ in range(500)]
+    to_lonlat = Transformer.from_crs("EPSG:9214", "OGC:CRS84", always_xy=True)
+    points = [to_lonlat.transform(e, n) for e, n in en]
+    t0 = time.perf_counter()
+    with psycopg.connect(libpq_url) as conn:
+        ids = sorted(
+            {
+                int(r[0])
+                for e, n in en
+                for r in conn.execute(
+                    "SELECT id FROM planning.parcels WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint(%s, %s), 9214))"
+                    " ORDER BY id LIMIT 1",
+                    [e, n],
+                )
+            }
+        )
+        done = prepare_parcels(conn, ids)
+    say(f"prepared the lookups of {done} parcels in {time.perf_counter() - t0:.1f} s")
+    unprepared = [i for i in live_ids if i not in set(ids)]
+    endpoints = {
+        "parcel lookup (live)": {"ours": [f"/lookup/parcels/{i}" for i in unprepared]},
+        "prepared parcel lookup": {"ours": [f"/lookup/parcels/{i}" for i in ids]},
+        "prepared point lookup": {"ours": [f"/lookup?lon={lon:.7f}&lat={lat:.7f}" for lon, lat in points]},
+    }
+    floors = {
+        "parcel lookup (live)": [
+            (LOOKUP_SQL["parcel"], {"parcel_id": i, "query": "{}", "min_area": 0.01}) for i in unprepared[:50]
+        ],
+        "prepared parcel lookup": [(PREPARED_PARCEL_SQL, [i]) for i in ids[:50]],
+        "prepared point lookup": [(PREPARED_POINT_SQL["lonlat"], {"x": lon, "y": lat}) for lon, lat in points[:50]],
+    }
+    return endpoints, floors
+
+
 def _servers(libpq_url: str, tmp: Path, has_tipg: bool) -> list[tuple[str, list[str], dict[str, str], str]]:
     """Each server to start: name, uvicorn arguments, environment and the path that answers once it is up."""
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GIS_", "PYGEOAPI_"))}
@@ -532,6 +582,9 @@ def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers
         sample = _sample(side)
         endpoints = _endpoints(sample)
         floors = _floors(sample)
+        prepared_endpoints, prepared_floors = _prepared_lookups(libpq_url, side, sample.ids)
+        endpoints |= prepared_endpoints
+        floors |= prepared_floors
         servers = _servers(libpq_url, Path(tmp), has_tipg)
         _add_published_server(libpq_url, Path(tmp), servers, endpoints)
         results = _measure(servers, endpoints, seconds, connections, workers)

@@ -33,6 +33,7 @@ from gis_service.settings import Settings
 
 __all__ = [
     "KINDS",
+    "LOOKUP_PREPARE",
     "MAIL_SEND",
     "NOTICES_WRITE",
     "TILES_REBUILD",
@@ -57,8 +58,10 @@ TILES_REBUILD = "tiles.rebuild"
 MAIL_SEND = "mail.send"
 #: The kind of job that writes the notices of a consultation opened or a version published (then queues a mail.send).
 NOTICES_WRITE = "notices.write"
+#: The kind of job that prepares the published lookups after a publication (:mod:`gis_service.lookup_prepared`).
+LOOKUP_PREPARE = "lookup.prepare"
 #: The kinds of job :func:`enqueue` accepts.
-KINDS = frozenset({TILES_REBUILD, MAIL_SEND, NOTICES_WRITE})
+KINDS = frozenset({TILES_REBUILD, MAIL_SEND, NOTICES_WRITE, LOOKUP_PREPARE})
 
 #: Tells the job's status what it is doing now (a short message).
 Progress = Callable[[str], None]

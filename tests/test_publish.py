@@ -161,8 +161,8 @@ def test_new_draft_from_the_approved_version_edited_and_published(
     r = client.patch(path, headers={**planner, **reason("x"), "If-Match": tag}, json={"properties": {"max_floors": 6}})
     assert r.status_code == 409
     jobs = JobList.model_validate(client.get("/jobs", headers=planner).json()).model_dump()["jobs"]
-    # each publication queues its tile rebuild and the writing of its notices to subscribers
-    assert {j["kind"] for j in jobs} == {"tiles.rebuild", "notices.write"}, jobs
+    # each publication queues the 3D tiles' rebuild, the preparation of the lookups and the writing of its notices
+    assert {j["kind"] for j in jobs} == {"tiles.rebuild", "lookup.prepare", "notices.write"}, jobs
     assert client.get("/jobs").status_code == 401
     assert client.get("/jobs/999999").status_code == 404
 

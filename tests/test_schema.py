@@ -38,6 +38,8 @@ TABLES = {
     "comments",  # 0013: comments on a consultation, their moderation and outcome
     "subscriptions",  # 0013: subscriptions to plan changes by mail
     "outbox",  # 0013: mail to send (confirmations, notices)
+    "prepared_lookups",  # 0014: the published lookups, prepared per parcel
+    "prepared_lookup_state",
 }
 
 

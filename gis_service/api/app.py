@@ -36,6 +36,7 @@ from gis_service.db import check_database, create_db_engine, resolve_database_ur
 from gis_service.db.migrate import VERSION_TABLE, head_revision
 from gis_service.errors import DatabaseUnavailable
 from gis_service.jobs import start_job_runner
+from gis_service.lookup_prepared import HANDLERS as LOOKUP_JOBS
 from gis_service.notices import HANDLERS as MAIL_JOBS
 from gis_service.rules.cache import SiteCache
 from gis_service.settings import Settings
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         # background jobs: tile rebuilds (publishing), mails (subscriptions, notices)
-        app.state.jobs = start_job_runner(settings, engine, {**TILE_JOBS, **MAIL_JOBS})
+        app.state.jobs = start_job_runner(settings, engine, {**TILE_JOBS, **MAIL_JOBS, **LOOKUP_JOBS})
         try:
             database_url = engine.url.set(drivername="postgresql").render_as_string(False)
             async with ogc_database(settings, database_url), open_read_pool(settings, database_url) as pool:

@@ -18,10 +18,12 @@ from gis_service.consultation.view import VIEW, parse_view
 from gis_service.errors import ValidationError
 from gis_service.lookup import LookupQuery, lookup_with_envelope_async
 from gis_service.lookup_answer import LookupAnswer
+from gis_service.lookup_prepared import prepared_answer_async
 
 __all__ = ["AS_OF_PARAM", "LOOKUP_PARAMS", "VIEW_PARAM", "lookup_router"]
 
 LOOKUP_CACHE_CONTROL = "public, max-age=60"
+_HEADERS = {"Cache-Control": LOOKUP_CACHE_CONTROL, "Access-Control-Allow-Origin": "*"}
 #: The answer's shape in /docs (the route passes the database's JSON through; the tests validate it).
 ANSWER: dict[int | str, dict[str, Any]] = {
     200: {"model": LookupAnswer, "description": "The zoning of the place (built as JSON, described here)"}
@@ -143,16 +145,17 @@ def lookup_router() -> APIRouter:
 
 
 async def _answer(request: Request, query: LookupQuery) -> Response:
-    query.mode()  # bad input is refused before a connection is taken
+    mode = query.mode()  # bad input is refused before a connection is taken
     params = request.query_params
     consultation = parse_view(params.get(VIEW), as_of=params.get("as_of"))
     envelope, as_of = _envelope_wanted(request), _as_of(request)
+    # the default lookup of a published plan is read as prepared at publication (the same bytes), else computed
+    default = envelope and as_of is None and not consultation
     async with read_pool(request).connection() as conn:
-        text = await lookup_with_envelope_async(
-            conn, query, envelope=envelope, cache=site_cache(request), as_of=as_of, consultation=consultation
-        )
-    return Response(
-        content=text.encode(),
-        media_type="application/json",
-        headers={"Cache-Control": LOOKUP_CACHE_CONTROL, "Access-Control-Allow-Origin": "*"},
-    )
+        body = await prepared_answer_async(conn, query, mode) if default else None
+        if body is None:
+            text = await lookup_with_envelope_async(
+                conn, query, envelope=envelope, cache=site_cache(request), as_of=as_of, consultation=consultation
+            )
+            body = text.encode()
+    return Response(content=body, media_type="application/json", headers=_HEADERS)

@@ -86,6 +86,7 @@ def _register() -> None:
     from gis_service.cli.consultation import consultation
     from gis_service.cli.db import db
     from gis_service.cli.importer import import_
+    from gis_service.cli.lookup import lookup
     from gis_service.cli.mail import mail
     from gis_service.cli.plans import plans
     from gis_service.cli.sample_plans import demo
@@ -103,6 +104,7 @@ def _register() -> None:
     cli.add_command(certificates)
     cli.add_command(consultation)
     cli.add_command(mail)
+    cli.add_command(lookup)
 
 
 _register()

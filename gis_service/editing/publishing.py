@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from gis_service.editing.history import change_context, editable_columns, update_feature
 from gis_service.editing.plans import PlanVersion, list_plans, publish_plan
 from gis_service.errors import NotFound, ReadOnly, ValidationError
-from gis_service.jobs import TILES_REBUILD, Job, enqueue
+from gis_service.jobs import LOOKUP_PREPARE, TILES_REBUILD, Job, enqueue
 from gis_service.model import PLAN_LAYERS as CATALOGUE_PLAN_LAYERS
 from gis_service.notices.events import version_published
 
@@ -116,4 +116,5 @@ def publish_with_decision(
         {"plan": code, "published_id": published.id, "superseded_id": superseded.id if superseded else None},
         created_by=user,
     )
+    enqueue(conn, LOOKUP_PREPARE, {"plan": code, "published_id": published.id}, created_by=user)
     return published, superseded, job

@@ -1,0 +1,284 @@
+"""Lookups prepared at publication: each parcel's default answer stored as the bytes the live lookup sends.
+
+The default lookup (today's approved plans, with the envelope; no ``as_of``, no ``view``) of a parcel changes only
+when what it reads changes. :func:`prepare_lookups` (run by the job runner after a publication, and by
+``planning lookup prepare``) computes it with the live code (:func:`gis_service.lookup.lookup_with_envelope`) and
+stores it without its first two members, ``query`` and ``location``, which depend on the request and are written
+around it when served (:func:`prepared_answer_async`), so the bytes sent are those of the live answer.
+
+Each row carries ``planning.data_version`` (migration 0010) at preparation: it is served only while the counter has
+not moved, else the lookup goes live. A preparation re-prepares only the parcels within the rules' reach of what
+``planning.change_history`` records since the previous one (a republished plan: the zones and lines of its old and
+new versions) and re-stamps the others; the first one, or one after the land-use codes or base map changed, does
+every parcel.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import Engine
+
+from gis_service.errors import PlanningError
+from gis_service.jobs import LOOKUP_PREPARE, Handler, Progress
+from gis_service.lookup import LookupQuery, lookup_with_envelope
+from gis_service.rules.site import SEARCH_M
+from gis_service.settings import Settings
+
+__all__ = ["HANDLERS", "PrepareReport", "prepare_lookups", "prepare_parcels", "prepared_answer_async"]
+
+#: Writers wait while a preparation reads (so the data version it stamps is that of what it read); a preparation
+#: that cannot have the tables soon gives up (the lookups stay live) rather than queue every writer behind it.
+_LOCK_SQL = (
+    "SET LOCAL lock_timeout = '10s'; LOCK TABLE planning.prepared_lookup_state IN SHARE ROW EXCLUSIVE MODE; "
+    "LOCK TABLE planning.parcels, planning.zones, planning.plans, planning.red_lines, planning.building_lines, "
+    "planning.map_features, planning.land_use_codes IN SHARE MODE"
+)
+_STATE_SQL = (
+    "SELECT (SELECT last_value FROM planning.data_version), "
+    "(SELECT coalesce(max(id), 0) FROM planning.change_history), "
+    "(SELECT history_id FROM planning.prepared_lookup_state)"
+)
+#: Parcels whose answer may have changed since history id ``since``: near a changed zone, line or parcel, or near
+#: any zone or line of a plan version whose row changed (published, superseded, renamed).
+_TOUCHED_SQL = """
+WITH h AS (SELECT * FROM planning.change_history WHERE id > %(since)s),
+changed AS (
+    SELECT g FROM h, LATERAL (VALUES (h.before_geom), (h.after_geom)) v(g)
+    WHERE g IS NOT NULL AND h.table_name <> 'plans'
+    UNION ALL SELECT z.geom FROM planning.zones z
+        WHERE z.plan_id IN (SELECT feature_id FROM h WHERE table_name = 'plans')
+    UNION ALL SELECT r.geom FROM planning.red_lines r
+        WHERE r.plan_id IN (SELECT feature_id FROM h WHERE table_name = 'plans')
+    UNION ALL SELECT b.geom FROM planning.building_lines b
+        WHERE b.plan_id IN (SELECT feature_id FROM h WHERE table_name = 'plans')
+)
+SELECT p.id FROM planning.parcels p WHERE EXISTS (SELECT 1 FROM changed c WHERE ST_DWithin(p.geom, c.g, %(reach)s))
+UNION SELECT feature_id FROM h WHERE table_name = 'parcels'
+"""
+_SAVE_SQL = (
+    "INSERT INTO planning.prepared_lookups (parcel_id, data_version, answer) VALUES (%s, %s, %s) "
+    "ON CONFLICT (parcel_id) DO UPDATE SET data_version = excluded.data_version, answer = excluded.answer, "
+    "prepared_at = now()"
+)
+_SAVE_STATE_SQL = (
+    "INSERT INTO planning.prepared_lookup_state (data_version, history_id) VALUES (%s, %s) "
+    "ON CONFLICT (only_row) DO UPDATE SET data_version = excluded.data_version, history_id = excluded.history_id, "
+    "prepared_at = now()"
+)
+
+#: The members the live answer starts with, which depend on the request rather than the parcel.
+_HEAD = ("query", "location")
+
+
+@dataclass(frozen=True)
+class PrepareReport:
+    """What a preparation did: parcels in all, re-prepared (of which answers that changed), re-stamped unchanged,
+    dropped (parcels gone); whether it did every parcel, the data version, and how long it took."""
+
+    parcels: int
+    prepared: int
+    changed: int
+    kept: int
+    dropped: int
+    whole: bool
+    data_version: int
+    seconds: float
+
+
+def _tail(answer_text: str) -> bytes:
+    """The live answer's bytes after ``query`` and ``location`` (its opening brace and those two members)."""
+    answer: dict[str, Any] = json.loads(answer_text)
+    if list(answer)[:2] != list(_HEAD):
+        raise ValueError(f"the lookup answer no longer starts with {_HEAD}: {list(answer)[:3]}")
+    for key in _HEAD:
+        del answer[key]
+    return json.dumps(answer, ensure_ascii=False)[1:].encode()
+
+
+def prepare_lookups(
+    conn: psycopg.Connection[Any], *, whole: bool = False, progress: Callable[[str], None] | None = None
+) -> PrepareReport:
+    """Prepare the default lookup of every parcel that needs it, in one transaction of ``conn``.
+
+    Parameters
+    ----------
+    conn
+        A connection to the service's database (not in a transaction).
+    whole
+        Prepare every parcel, not only those near what changed since the previous preparation.
+    progress
+        Told how far it is (a short message).
+    """
+    started = time.perf_counter()
+    with conn.transaction():
+        conn.execute(_LOCK_SQL)
+        row = conn.execute(_STATE_SQL).fetchone()
+        assert row is not None
+        version, history_id, since = int(row[0]), int(row[1]), row[2]
+        all_ids = {int(r[0]) for r in conn.execute("SELECT id FROM planning.parcels")}
+        whole = whole or since is None
+        if whole:
+            touched = set(all_ids)
+        else:
+            touched = {int(r[0]) for r in conn.execute(_TOUCHED_SQL, {"since": since, "reach": SEARCH_M})}
+            # parcels never prepared (e.g. their preparation failed) are done now too
+            have = {int(r[0]) for r in conn.execute("SELECT parcel_id FROM planning.prepared_lookups")}
+            touched |= all_ids - have
+        dropped = conn.execute(
+            "DELETE FROM planning.prepared_lookups WHERE NOT (parcel_id = ANY(%s))", [sorted(all_ids)]
+        ).rowcount
+        todo = sorted(touched & all_ids)
+        before = dict(
+            conn.execute("SELECT parcel_id, answer FROM planning.prepared_lookups WHERE parcel_id = ANY(%s)", [todo])
+        )
+        prepared = changed = 0
+        for n, pid in enumerate(todo, 1):
+            try:
+                with conn.transaction():
+                    text = lookup_with_envelope(conn, LookupQuery(parcel_id=pid))
+            except PlanningError:
+                # this parcel's live answer is an error: nothing prepared, the lookup stays live for it
+                conn.execute("DELETE FROM planning.prepared_lookups WHERE parcel_id = %s", [pid])
+                continue
+            tail = _tail(text)
+            conn.execute(_SAVE_SQL, [pid, version, tail])
+            prepared += 1
+            changed += before.get(pid) != tail
+            if progress is not None and n % 1000 == 0:
+                progress(f"prepared lookups: {n} of {len(touched)} parcels")
+        # the others' answers are what they were: they are right at this version too
+        conn.execute(
+            "UPDATE planning.prepared_lookups SET data_version = %s WHERE data_version <> %s AND "
+            "NOT (parcel_id = ANY(%s))",
+            [version, version, sorted(touched)],
+        )
+        conn.execute(_SAVE_STATE_SQL, [version, history_id])
+    unchanged = len(all_ids) - len(touched & all_ids)
+    return PrepareReport(
+        len(all_ids), prepared, changed, unchanged, dropped, whole, version, time.perf_counter() - started
+    )
+
+
+def prepare_parcels(conn: psycopg.Connection[Any], parcel_ids: list[int]) -> int:
+    """Prepare these parcels only, at the current data version (e.g. a benchmark's sample); how many were.
+
+    The record of the latest whole preparation is left as it is: the next :func:`prepare_lookups` still does what
+    changed since.
+    """
+    done = 0
+    with conn.transaction():
+        conn.execute(_LOCK_SQL)
+        row = conn.execute(_STATE_SQL).fetchone()
+        assert row is not None
+        for pid in parcel_ids:
+            try:
+                with conn.transaction():
+                    text = lookup_with_envelope(conn, LookupQuery(parcel_id=pid))
+            except PlanningError:
+                continue
+            conn.execute(_SAVE_SQL, [pid, int(row[0]), _tail(text)])
+            done += 1
+    return done
+
+
+def _jsonb_order(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` in the order jsonb keeps keys (by length, then bytes): the live answer echoes its query so."""
+    return {k: values[k] for k in sorted(values, key=lambda k: (len(k.encode()), k.encode()))}
+
+
+PREPARED_PARCEL_SQL = (
+    "SELECT answer FROM planning.prepared_lookups WHERE parcel_id = %s "
+    "AND data_version = (SELECT last_value FROM planning.data_version)"
+)
+#: The parcel at the point (the live lookup's choice: the lowest id) and the point's location as it answers it.
+_BY_POINT_SQL = """
+WITH pt AS MATERIALIZED (SELECT __POINT__ AS g),
+parcel AS MATERIALIZED (
+    -- "+ 0": find the parcels through the spatial index, not by walking the ids in order until one is hit
+    SELECT p.id FROM planning.parcels p, pt WHERE ST_Intersects(p.geom, pt.g) ORDER BY p.id + 0 LIMIT 1)
+SELECT pl.answer, round(ST_X(w)::numeric, 8)::text, round(ST_Y(w)::numeric, 8)::text,
+       round(ST_X(pt.g)::numeric, 3)::text, round(ST_Y(pt.g)::numeric, 3)::text
+FROM pt CROSS JOIN LATERAL ST_Transform(pt.g, 4326) AS w
+JOIN parcel ON true
+JOIN planning.prepared_lookups pl ON pl.parcel_id = parcel.id
+    AND pl.data_version = (SELECT last_value FROM planning.data_version)
+"""
+PREPARED_POINT_SQL = {
+    "lonlat": _BY_POINT_SQL.replace("__POINT__", "ST_Transform(ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326), 9214)"),
+    "en": _BY_POINT_SQL.replace("__POINT__", "ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 9214)"),
+}
+
+
+def _sheet_sql(query: LookupQuery) -> tuple[str, list[Any]]:
+    sql = (
+        "SELECT pl.answer FROM planning.parcels p LEFT JOIN planning.prepared_lookups pl ON pl.parcel_id = p.id "
+        "AND pl.data_version = (SELECT last_value FROM planning.data_version) "
+        "WHERE p.sheet_no = %s AND p.parcel_no = %s"
+    )
+    args: list[Any] = [query.sheet_no, query.parcel_no]
+    if query.ward is not None:
+        sql += " AND (p.ward = %s OR p.ward_code = %s)"
+        args += [query.ward, query.ward]
+    return sql + " LIMIT 2", args
+
+
+def _compose(query: LookupQuery, location: dict[str, float] | None, tail: bytes) -> bytes:
+    echo = _jsonb_order({k: v for k, v in query.__dict__.items() if v is not None})
+    head = json.dumps({"query": echo, "location": location}, ensure_ascii=False)
+    return head[:-1].encode() + b", " + tail
+
+
+async def prepared_answer_async(conn: psycopg.AsyncConnection[Any], query: LookupQuery, mode: str) -> bytes | None:
+    """The default lookup's answer from its prepared parcel, or None when it must be computed live.
+
+    None: no parcel at the point (the zones at the point are answered live), a parcel not prepared or prepared
+    before the latest change, a sheet and parcel number found in no or several wards (live says which).
+    """
+    if mode == "parcel":
+        cur = await conn.execute(PREPARED_PARCEL_SQL, [query.parcel_id], prepare=True)
+        row = await cur.fetchone()
+        return None if row is None else _compose(query, None, row[0])
+    if mode == "sheet":
+        if query.ward is not None and "\x00" in query.ward:
+            return None
+        sql, args = _sheet_sql(query)
+        cur = await conn.execute(sql, args, prepare=True)
+        rows = await cur.fetchall()
+        if len(rows) != 1 or rows[0][0] is None:
+            return None
+        return _compose(query, None, rows[0][0])
+    x, y = (query.lon, query.lat) if mode == "lonlat" else (query.e, query.n)
+    cur = await conn.execute(PREPARED_POINT_SQL[mode], {"x": x, "y": y}, prepare=True)
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    # as the live answer reads the database's numbers: JSON numbers parsed to floats
+    location = dict(zip(("lon", "lat", "e", "n"), (float(v) for v in row[1:]), strict=True))
+    return _compose(query, location, row[0])
+
+
+def prepare_lookups_job(
+    settings: Settings, engine: Engine, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    """The job's handler: :func:`prepare_lookups` on a connection of the runner's engine; returns the counts."""
+    del settings
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        assert isinstance(conn, psycopg.Connection)
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()
+        report = prepare_lookups(conn, whole=bool(params.get("whole")), progress=progress)
+    finally:
+        raw.close()
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(report).items()}
+
+
+#: The code of the kind of job that prepares the lookups (given to the job runner by the web app).
+HANDLERS: dict[str, Handler] = {LOOKUP_PREPARE: prepare_lookups_job}
