@@ -75,9 +75,11 @@ def items_statement(query: ItemsQuery) -> Statement:
     sql = (
         "SELECT count(*), coalesce(string_agg(f::text, ',' ORDER BY id), '') FROM ("
         f"SELECT t.id, {feature} AS f FROM {provider.layer.table} t WHERE {' AND '.join(where)} "
-        "ORDER BY t.id LIMIT %s OFFSET %s) page"
+        # limit and offset written as numbers: the read pool plans generically, and a generic plan of LIMIT %s
+        # does not know the page is small (it sorted all rows instead of reading the id index)
+        f"ORDER BY t.id LIMIT {int(query.limit)} OFFSET {int(query.offset)}) page"
     )
-    return Statement(sql, [*params, query.limit, query.offset])
+    return Statement(sql, params)
 
 
 def item_statement(collection: str, feature_id: int, crs: str = CRS84) -> Statement:
