@@ -237,7 +237,10 @@ def compare_answers(ours: str, qgis: str, ids: list[int], bboxes: list[str]) -> 
         for params in pages:
             a = _features(client, f"{ours}/ogc/collections/parcels/items", params | {"f": "json", "crs": _OURS_CRS})
             b = _features(client, f"{qgis}{COLLECTION}/items.json", params | {"crs": qgis_crs})
-            if not a.keys() <= b.keys() or ("bbox" not in params and a.keys() != b.keys()):
+            if "bbox" not in params:  # QGIS pages in the table's order, not by id: compare its features with ours
+                worst = max(worst, _single_items(client, ours, qgis, qgis_crs, sorted(b)))
+                continue
+            if not a.keys() <= b.keys():
                 raise AssertionError(f"{params}: ids {sorted(a)} and {sorted(b)}")
             extra += len(b.keys() - a.keys())
             worst = max([worst, *(_apart(a[i], b[i]) for i in a)])
