@@ -588,6 +588,7 @@ def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers
         servers = _servers(libpq_url, Path(tmp), has_tipg)
         _add_published_server(libpq_url, Path(tmp), servers, endpoints)
         results = _measure(servers, endpoints, seconds, connections, workers)
+        qgis_note = _measure_qgis(libpq_url, Path(tmp), sample, results, seconds, connections, workers)
         floor_ms = {endpoint: sql_floor(libpq_url, stmts) for endpoint, stmts in floors.items()}
         _published_results(results, floor_ms)
 
@@ -596,3 +597,61 @@ def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers
         f"{connections} connections, {seconds:.0f} s per endpoint; loopback, {os.cpu_count()} cores"
     )
     _print_table(results, floor_ms)
+    _print_qgis(results, qgis_note)
+
+
+# ---- QGIS Server beside stock pygeoapi and tipg (issue 21): bench/qgis_server.py ----------------------------
+def _measure_qgis(
+    libpq_url: str,
+    tmp: Path,
+    sample: _Sample,
+    results: dict[str, dict[str, Result | None]],
+    seconds: float,
+    connections: int,
+    workers: int,
+) -> str:
+    """Load QGIS Server (``workers`` processes) on items, bbox and single item; check its answers against ours."""
+    from bench import qgis_server
+
+    why_not = qgis_server.available()
+    if why_not is not None:
+        say(why_not)
+        return why_not
+    project = qgis_server.write_project(libpq_url, tmp / "parcels.qgs")
+    paths = qgis_server.QGIS_PATHS(sample.ids, sample.bboxes)
+    with qgis_server.qgis_servers(project, workers) as bases:
+        ours_args, ours_env, probe = _servers(libpq_url, tmp, True)[0][1:]
+        with uvicorn_server(ours_args, ours_env, probe, 1) as ours:
+            try:
+                note = qgis_server.compare_answers(ours, bases[0], sample.ids, sample.bboxes)
+            except (AssertionError, httpx.HTTPError) as exc:  # still loaded, but the table says so
+                note = f"ANSWERS DIFFER: {exc}"
+        say(f"QGIS Server: {note}")
+        for endpoint, endpoint_paths in paths.items():
+            try:
+                res = qgis_server.load_all(bases, endpoint_paths, seconds, connections)
+            except Exception as exc:
+                say(f"qgis {endpoint}: failed: {exc}")
+                results[endpoint]["qgis"] = None
+                continue
+            results[endpoint]["qgis"] = res
+            say(f"qgis   {endpoint:<40} {res.rps:8.1f} req/s p50 {res.p50_ms:.2f} p99 {res.p99_ms:.2f} ms")
+    return note
+
+
+def _print_qgis(results: dict[str, dict[str, Result | None]], note: str) -> None:
+    """Ours against QGIS Server (and the others) on the items endpoints: req/s and p99, with the load average."""
+    load1, load5, _ = os.getloadavg()
+    print(f"\nagainst QGIS Server 3.22 (qgis_mapserver, one process per worker); load average {load1:.2f} {load5:.2f}")
+    print(f"  {note}")
+    names = ("ours", "qgis", "stock", "tipg")
+    print(f"  {'endpoint':<40} " + " ".join(f"{n + ' req/s':>11} {'p99':>6}" for n in names) + f" {'ours/qgis':>9}")
+    for endpoint in ("items?limit=10 (CRS84 from EPSG:9214)", "bbox (~130 m, ~40 parcels)", "single item"):
+        by = results.get(endpoint, {})
+        cells = []
+        for n in names:
+            r = by.get(n)
+            cells.append(f"{r.rps:11.1f} {r.p99_ms:6.1f}" if r else f"{'-':>11} {'-':>6}")
+        ours, qgis = by.get("ours"), by.get("qgis")
+        ratio = f"{ours.rps / qgis.rps:8.2f}x" if ours and qgis and qgis.rps else f"{'-':>9}"
+        print(f"  {endpoint:<40} " + " ".join(cells) + f" {ratio}")

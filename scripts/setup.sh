@@ -13,7 +13,7 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[setup] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # --- 1. Debian packages -------------------------------------------------------------------------
-APT_PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-postgis-3-scripts gdal-bin python3-qgis wrk)
+APT_PACKAGES=(postgresql-15 postgresql-15-postgis-3 postgresql-15-postgis-3-scripts gdal-bin python3-qgis qgis-server wrk)
 APT_PACKAGES+=(chromium)  # headless browser tests: the 3D tiles in CesiumJS
 APT_PACKAGES+=(fonts-dejavu-core)  # the PDF permit report's font (Vietnamese letters)
 APT_PACKAGES+=(poppler-utils)  # pdfsig, pdftoppm: an independent check of the certificates' signatures in the tests

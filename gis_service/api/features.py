@@ -417,6 +417,8 @@ async def item_etag_middleware(request: Request, call_next: Callable[[Request], 
     except PlanningError as exc:
         return problem(exc)
     response = await call_next(request)
+    if "etag" in response.headers:  # already tagged (gis_service.api.ogc_items)
+        return response
     if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
         return response
     body = b""

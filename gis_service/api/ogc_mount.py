@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from gis_service.api.ogc_items import GeoJsonItems
 from gis_service.settings import Settings
 from ogc import provider
 from ogc.config import DATABASE_KEY, build_config, write_config
@@ -74,7 +75,10 @@ def mount_pygeoapi(app: FastAPI, settings: Settings) -> None:
     elif module is None:
         module = importlib.import_module("pygeoapi.starlette_app")
     module._planning_config = str(files.config)  # type: ignore[attr-defined]
-    app.mount("/ogc", ExecutionBodyGuard(module.APP), name="ogc")
+    # the common items requests are answered from PostgreSQL's GeoJSON text, the rest by pygeoapi
+    url = config["server"]["url"]
+    items = GeoJsonItems(ExecutionBodyGuard(module.APP), base_url=url, max_items=settings.ogc_max_items)
+    app.mount("/ogc", items, name="ogc")
 
 
 class ExecutionBodyGuard:
