@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -287,5 +288,6 @@ def start_job_runner(settings: Settings, database_url: str, handlers: Mapping[st
         pool_size=3,
         statement_timeout_ms=0,
         prepared_statements=settings.db_prepared_statements,
+        application_name=f"hue-planning-jobs {os.getpid()}",  # which process runs a job (pg_stat_activity)
     )
     return JobRunner(settings, jobs_engine, handlers).start()

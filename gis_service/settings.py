@@ -25,6 +25,7 @@ __all__ = [
     "Settings",
     "SmtpSettings",
     "TileSettings",
+    "TopologySettings",
     "VectorTileSettings",
     "ViewerSettings",
     "project_root",
@@ -77,6 +78,26 @@ class ReplicaSettings(BaseModel):
         default=600,
         ge=1,
         description="Lifetime of the read-your-writes cookie given after a write (the primary's WAL position).",
+    )
+
+
+class TopologySettings(BaseModel):
+    """Several service processes behind HAProxy, with PgBouncer before PostgreSQL (``planning serve --processes``).
+
+    HAProxy listens where ``planning serve`` would (``GIS_SERVER__HOST``/``PORT``); the rest on 127.0.0.1.
+    """
+
+    processes: int = Field(default=2, ge=1, le=32, description="Service processes (uvicorn, one port each).")
+    first_port: int = Field(
+        default=8101, ge=1024, le=65000, description="Port of the first service process; the next ones follow it."
+    )
+    pgbouncer_port: int = Field(default=6432, ge=1024, le=65535, description="Port of PgBouncer.")
+    pgbouncer_pool_size: int = Field(
+        default=20, ge=1, description="Server connections PgBouncer keeps per database (the primary, each replica)."
+    )
+    run_dir: Path = Field(
+        default_factory=lambda: project_root() / ".data" / "run",
+        description="Folder of the generated HAProxy and PgBouncer configuration and of the processes' logs.",
     )
 
 
@@ -330,6 +351,7 @@ class Settings(BaseSettings):
         "cannot keep a prepared statement from one transaction to the next).",
     )
     replicas: ReplicaSettings = Field(default_factory=ReplicaSettings)
+    topology: TopologySettings = Field(default_factory=TopologySettings)
     local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     tiles: TileSettings = Field(default_factory=TileSettings)

@@ -211,7 +211,11 @@ class ReadRouter:
         try:
             if r._probe is None or r._probe.closed:
                 r._probe = await psycopg.AsyncConnection.connect(
-                    r.url, autocommit=True, connect_timeout=2, application_name="hue-planning-check"
+                    r.url,
+                    autocommit=True,
+                    connect_timeout=2,
+                    application_name="hue-planning-check",
+                    prepare_threshold=None,  # nothing to gain, and PgBouncer may be in between
                 )
             cur = await asyncio.wait_for(
                 r._probe.execute("SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text"), timeout=2
