@@ -133,3 +133,30 @@ def test_each_job_runs_exactly_once_across_the_processes(topology: LocalTopology
     assert len(per_runner) == 2, "both processes' runners took jobs from the one queue"
     pids = {str(p.pid) for p in topology.services}
     assert {runner.split()[-1] for runner in per_runner} == pids
+
+
+def test_the_viewer_files_and_the_tiles_through_the_balancer_survive_a_restart(topology: LocalTopology) -> None:
+    tiles = topology.run_dir / "tiles" / "46QPK0000001"
+    tiles.mkdir(parents=True)
+    (tiles / "tileset.json").write_text(json.dumps({"asset": {"version": "1.1"}, "geometricError": 100}))
+    with httpx.Client(base_url=topology.url, timeout=30) as http:
+        for path in ("/", "/vendor/cesium/Cesium.js", "/vendor/maplibre/maplibre-gl.mjs"):
+            r = http.get(path)
+            assert r.status_code == 200 and len(r.content) > 1000, path
+        assert http.get("/tiles/3d/46QPK0000001/tileset.json").json()["geometricError"] == 100
+    first = topology.services[0]
+    old_pid = first.pid
+    first.stop()
+    first.start()
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{first.port}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{first.name} did not come back; log: {first.log}"
+        time.sleep(0.3)
+    assert first.pid not in (None, old_pid)
+    again = httpx.get(f"http://127.0.0.1:{first.port}/tiles/3d/46QPK0000001/tileset.json", timeout=10)
+    assert again.status_code == 200 and again.json()["geometricError"] == 100
