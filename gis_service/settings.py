@@ -106,6 +106,7 @@ class ServerSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    access_log: bool = Field(default=True, description="A line per request on stdout (uvicorn's access log).")
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or networks of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are "

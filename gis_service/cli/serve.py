@@ -66,6 +66,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, processes: int
         port=port,
         log_level="info",
         proxy_headers=bool(trusted),
+        access_log=settings.server.access_log,
         forwarded_allow_ips=trusted or [],
         **UVICORN_OPTIONS,
     )
