@@ -4,7 +4,8 @@ topology (HAProxy, PgBouncer, 1 and N service processes, reads on a streaming re
 A throwaway cluster with one replica (in a temporary folder) holds the generated parcels of ``bench serve``; each
 configuration is loaded in turn with the same requests (wrk on loopback). Besides requests per second and p99, it
 prints the load average after each load and how many transactions the primary and the replica committed during it
-(``pg_stat_database``), which shows where the reads went. On a machine with few cores every process shares them
+(``pg_stat_database``), which shows where the reads went. The three run at once and each endpoint loads them in
+turn. On a machine with few cores every process shares them
 (see docs/operations.md, "What a 2-core machine can show").
 """
 
@@ -15,7 +16,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -109,24 +110,30 @@ def run(
     every = _endpoints(sample)
     paths = {name: every[name]["ours"] for name in ENDPOINTS}
     results: dict[str, dict[str, Result]] = {name: {} for name in ENDPOINTS}
-    loads: dict[str, float] = {}
+    loads: dict[str, list[float]] = {}
     commits: dict[str, tuple[int, int]] = {}
     more = " + replica" if replica else " (HAProxy, PgBouncer)"
     configs = ["1 process", f"1 process{more}", f"{processes} processes{more}"]
-    with _cluster_with_replica(side) as (primary, replica_url), tempfile.TemporaryDirectory() as tmp:
+    with (
+        _cluster_with_replica(side) as (primary, replica_url),
+        tempfile.TemporaryDirectory() as tmp,
+        ExitStack() as running,
+    ):
         folder = Path(tmp)
         folder.chmod(0o755)
-        for config in configs:
-            n = 1 if config.startswith("1 ") else processes
-            starter = _single_process(primary, folder) if config == "1 process" else None
-            with starter or _balanced(primary, replica_url if replica else None, folder, n) as base:
-                say(f"{config}: {base}")
+        # all three run at once (idle but for their health checks) and each endpoint loads them in turn: a change
+        # of the machine's load during the run falls on the three alike
+        bases = {configs[0]: running.enter_context(_single_process(primary, folder))}
+        for config, n in ((configs[1], 1), (configs[2], processes)):
+            bases[config] = running.enter_context(_balanced(primary, replica_url if replica else None, folder, n))
+        for name in ENDPOINTS:
+            for config in configs:
                 before = (_commits(primary), _commits(replica_url))
-                for name in ENDPOINTS:
-                    results[name][config] = load(base, paths[name], seconds, connections)
+                results[name][config] = load(bases[config], paths[name], seconds, connections)
                 after = (_commits(primary), _commits(replica_url))
-                loads[config] = os.getloadavg()[0]
-                commits[config] = (after[0] - before[0], after[1] - before[1])
+                loads.setdefault(config, []).append(os.getloadavg()[0])
+                done = commits.get(config, (0, 0))
+                commits[config] = (done[0] + after[0] - before[0], done[1] + after[1] - before[1])
     print(
         f"\nserve, balanced: {side * side:,} parcels; {loader}, {connections} connections, {seconds:.0f} s per "
         f"endpoint; loopback, {os.cpu_count()} cores shared by the client, HAProxy, PgBouncer, the service "
@@ -142,7 +149,10 @@ def run(
             errors = f" {r.errors} err" if r.errors else ""
             row += f" {f'{r.rps:,.0f}{ratio}{errors}':>30} {r.p99_ms:7.1f}"
         print(row)
-    print("  load average (1 min) after each: " + ", ".join(f"{c}: {loads[c]:.2f}" for c in configs))
+    print(
+        "  load average (1 min) after each, mean over the endpoints: "
+        + ", ".join(f"{c}: {sum(loads[c]) / len(loads[c]):.2f}" for c in configs)
+    )
     print(
         "  transactions committed during each (primary / replica): "
         + ", ".join(f"{c}: {p:,} / {r:,}" for c, (p, r) in commits.items())
