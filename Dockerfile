@@ -29,8 +29,8 @@ COPY ogc ./ogc
 RUN pip install -c constraints.txt . \
     && apt-get purge -y --auto-remove g++ \
     && useradd --system --uid 10001 --home /app planning \
-    && mkdir -p /data/tiles /data/vector-tiles /data/certificates \
-    && chown -R planning /data
+    && mkdir -p /data/tiles /data/vector-tiles /data/certificates /var/lib/planning \
+    && chown -R planning /data /var/lib/planning
 COPY deploy ./deploy
 COPY --from=viewer /viewer ./node_modules
 
@@ -39,7 +39,7 @@ ENV GIS_VIEWER__NODE_MODULES=/app/node_modules \
     GIS_TILES__OUT_DIR=/data/tiles \
     GIS_VECTOR_TILES__DIR=/data/vector-tiles \
     GIS_CERTIFICATES__DEMO_DIR=/data/certificates \
-    GIS_OGC_DIR=/tmp/planning-ogc \
+    GIS_OGC_DIR=/var/lib/planning/ogc \
     GIS_SERVER__HOST=0.0.0.0 \
     GIS_SERVER__PORT=8000
 VOLUME ["/data"]
