@@ -28,6 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the benchmarks")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the data sizes")
     parser.add_argument("--pairs", type=int, default=None, help="import: alternating runs of each side (default 3)")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="serve: instead of the peers, one process beside 1 and N processes behind HAProxy and PgBouncer",
+    )
+    parser.add_argument("--replica", action="store_true", help="serve --processes: reads on a streaming replica")
     args = parser.parse_args(argv)
     if args.list:
         for name, module in BENCHMARKS.items():
@@ -38,7 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     for name in args.names or list(BENCHMARKS):
         run = importlib.import_module(BENCHMARKS[name]).run
-        if name == "import" and args.pairs is not None:
+        if name == "serve" and args.processes is not None:
+            from bench.balanced import run as run_balanced
+
+            run_balanced(scale=args.scale, processes=args.processes, replica=args.replica)
+        elif name == "import" and args.pairs is not None:
             run(scale=args.scale, pairs=args.pairs)
         else:
             run(scale=args.scale)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -269,21 +270,24 @@ class JobRunner:
             )
 
 
-def start_job_runner(settings: Settings, engine: Engine, handlers: Mapping[str, Handler]) -> JobRunner:
+def start_job_runner(settings: Settings, database_url: str, handlers: Mapping[str, Handler]) -> JobRunner:
     """Start the runner of this process on an engine of its own (no statement timeout: a rebuild may be long).
 
     Parameters
     ----------
     settings
         The service's settings, given to each handler.
-    engine
-        The web app's engine: the runner opens its own on the same database.
+    database_url
+        A direct URL of the primary: the runner holds session advisory locks, which a transaction pooler
+        (PgBouncer) would lose between transactions.
     handlers
         The code of each kind of job (see :class:`JobRunner`).
     """
     jobs_engine = create_db_engine(
-        engine.url.render_as_string(hide_password=False).replace("postgresql+psycopg://", "postgresql://", 1),
+        database_url,
         pool_size=3,
         statement_timeout_ms=0,
+        prepared_statements=settings.db_prepared_statements,
+        application_name=f"hue-planning-jobs {os.getpid()}",  # which process runs a job (pg_stat_activity)
     )
     return JobRunner(settings, jobs_engine, handlers).start()

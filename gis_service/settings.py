@@ -7,11 +7,12 @@ Libraries (``converters``, ``tiles``, ``ogc``, ``gis_service.db``) receive value
 from __future__ import annotations
 
 import ipaddress
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
     "AuthSettings",
@@ -19,10 +20,12 @@ __all__ = [
     "LimitSettings",
     "LocalDbSettings",
     "NoticeSettings",
+    "ReplicaSettings",
     "ServerSettings",
     "Settings",
     "SmtpSettings",
     "TileSettings",
+    "TopologySettings",
     "VectorTileSettings",
     "ViewerSettings",
     "project_root",
@@ -59,11 +62,51 @@ class LocalDbSettings(BaseModel):
     user: str = "planning"
 
 
+class ReplicaSettings(BaseModel):
+    """How reads are spread over the streaming replicas (``GIS_REPLICAS__*``; the URLs: ``GIS_DATABASE_REPLICAS``)."""
+
+    check_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="Seconds between two health checks of each replica (reachable, lag)."
+    )
+    max_lag_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="A replica whose replay is further behind the primary than this, seconds, is taken out of "
+        "rotation until it catches up.",
+    )
+    token_max_age_s: int = Field(
+        default=600,
+        ge=1,
+        description="Lifetime of the read-your-writes cookie given after a write (the primary's WAL position).",
+    )
+
+
+class TopologySettings(BaseModel):
+    """Several service processes behind HAProxy, with PgBouncer before PostgreSQL (``planning serve --processes``).
+
+    HAProxy listens where ``planning serve`` would (``GIS_SERVER__HOST``/``PORT``); the rest on 127.0.0.1.
+    """
+
+    processes: int = Field(default=2, ge=1, le=32, description="Service processes (uvicorn, one port each).")
+    first_port: int = Field(
+        default=8101, ge=1024, le=65000, description="Port of the first service process; the next ones follow it."
+    )
+    pgbouncer_port: int = Field(default=6432, ge=1024, le=65535, description="Port of PgBouncer.")
+    pgbouncer_pool_size: int = Field(
+        default=20, ge=1, description="Server connections PgBouncer keeps per database (the primary, each replica)."
+    )
+    run_dir: Path = Field(
+        default_factory=lambda: project_root() / ".data" / "run",
+        description="Folder of the generated HAProxy and PgBouncer configuration and of the processes' logs.",
+    )
+
+
 class ServerSettings(BaseModel):
     """Where ``planning serve`` listens."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    access_log: bool = Field(default=True, description="A line per request on stdout (uvicorn's access log).")
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or networks of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are "
@@ -293,6 +336,23 @@ class Settings(BaseSettings):
     )
 
     database_url: str | None = None
+    database_replicas: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="URLs of streaming replicas of database_url for the anonymous reads (comma-separated, or a JSON "
+        "list). Unset with the local database: the replicas of 'planning db up --replicas N' that run.",
+    )
+    database_session_url: str | None = Field(
+        default=None,
+        description="A direct URL of the primary, for what needs a session of its own (the job runner's advisory "
+        "locks) when database_url goes through a transaction pooler (PgBouncer). Unset: database_url.",
+    )
+    db_prepared_statements: bool = Field(
+        default=True,
+        description="Prepare the hot statements. Set false behind PgBouncer's transaction pooling (before 1.21 it "
+        "cannot keep a prepared statement from one transaction to the next).",
+    )
+    replicas: ReplicaSettings = Field(default_factory=ReplicaSettings)
+    topology: TopologySettings = Field(default_factory=TopologySettings)
     local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     tiles: TileSettings = Field(default_factory=TileSettings)
@@ -320,6 +380,19 @@ class Settings(BaseSettings):
     certificates: CertificateSettings = Field(default_factory=CertificateSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
+
+    @field_validator("database_replicas", mode="before")
+    @classmethod
+    def _replica_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    raise ValueError("GIS_DATABASE_REPLICAS: not a JSON list of URLs") from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     def base_url(self) -> str:
         """The public URL of the service, without a trailing slash."""

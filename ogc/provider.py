@@ -96,6 +96,7 @@ class DatabaseConfig:
     dsn: str
     pool_size: int = 10
     statement_timeout_ms: int = 30_000
+    prepared_statements: bool = True
 
 
 _DATABASES: dict[str, DatabaseConfig] = {}
@@ -107,14 +108,16 @@ _ID = Column("id", "integer", "Mã", "Id")  # every feature's id, which is no co
 AS_OF = "as_of"
 
 
-def register_database(key: str, dsn: str, *, pool_size: int = 10, statement_timeout_ms: int = 30_000) -> None:
+def register_database(
+    key: str, dsn: str, *, pool_size: int = 10, statement_timeout_ms: int = 30_000, prepared_statements: bool = True
+) -> None:
     """Tell the providers of this process where database ``key`` is (the app does it in its lifespan).
 
     The URL stays in memory: the pygeoapi configuration on disk names only ``key``.
     """
     with _LOCK:
         old = _DATABASES.get(key)
-        new = DatabaseConfig(dsn, pool_size, statement_timeout_ms)
+        new = DatabaseConfig(dsn, pool_size, statement_timeout_ms, prepared_statements)
         if old != new and key in _POOLS:
             _POOLS.pop(key).close()
         _DATABASES[key] = new
@@ -144,7 +147,12 @@ def get_pool(key: str) -> ConnectionPool:
                 cfg.dsn,
                 min_size=1,
                 max_size=cfg.pool_size,
-                kwargs={"autocommit": True, "options": options, "application_name": "hue-planning-ogc"},
+                kwargs={
+                    "autocommit": True,
+                    "options": options,
+                    "application_name": "hue-planning-ogc",
+                    "prepare_threshold": 5 if cfg.prepared_statements else None,
+                },
                 open=True,
                 name=f"ogc-{key}",
             )

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import psycopg
 import pytest
 
 from gis_service.db.local_cluster import LocalCluster, find_server_bin_dir
+from gis_service.db.local_replicas import replicas_of
 from gis_service.errors import LocalClusterError
 
 pytestmark = pytest.mark.cluster
@@ -170,6 +172,34 @@ def test_db_url_works_with_psql(workdir: Path) -> None:
     assert _cli("db", "down", env=env).returncode == 0
     stopped = _cli("db", "status", env=env)
     assert stopped.returncode == 3 and "stopped" in stopped.stdout
+
+
+def test_db_up_with_replicas_follows_the_primary_and_down_stops_them(workdir: Path) -> None:
+    env = {"GIS_LOCAL_DB__DATA_DIR": str(workdir / "pg")}
+    up = _cli("db", "up", "--replicas", "1", env=env)
+    assert up.returncode == 0, up.stderr
+    assert "replica 1: running" in up.stderr
+    primary = LocalCluster(workdir / "pg")
+    (replica,) = replicas_of(primary)
+    assert replica.data_dir == workdir / "pg-replica-1" and replica.status().port != primary.status().port
+    _query(primary, "CREATE TABLE planning.replicated (note text); INSERT INTO planning.replicated VALUES ('Huế')")
+    with psycopg.connect(replica.url(), autocommit=True) as standby:
+        deadline = time.monotonic() + 20
+        while not standby.execute("SELECT to_regclass('planning.replicated')").fetchone()[0]:  # type: ignore[index]
+            assert time.monotonic() < deadline, "the replica did not replay the primary's change"
+            time.sleep(0.1)
+        assert standby.execute("SELECT note FROM planning.replicated").fetchall() == [("Huế",)]
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            standby.execute("INSERT INTO planning.replicated VALUES ('no')")
+    status = _cli("db", "status", env=env)
+    assert status.returncode == 0 and "replica 1: running" in status.stdout, status.stdout
+    down = _cli("db", "down", env=env)
+    assert down.returncode == 0 and "replica 1 stopped" in down.stderr
+    assert not replica.status().running and not primary.status().running
+    again = _cli("db", "up", env=env)  # without --replicas: the replicas made before come back
+    assert again.returncode == 0 and replica.status().running, again.stderr
+    assert _cli("db", "up", "--replicas", "0", env=env).returncode == 0
+    assert not replica.status().running and primary.status().running
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="as a normal user every other test here already runs that way")

@@ -18,7 +18,7 @@ from gis_service.api.auth import install_auth
 from gis_service.api.certificates import certificates_router
 from gis_service.api.changes import changes_router
 from gis_service.api.consultation import consultation_router
-from gis_service.api.deps import EngineDep, open_read_pool, require_role
+from gis_service.api.deps import EngineDep, open_read_pool, pool_kwargs, require_role
 from gis_service.api.envelope import envelope_router
 from gis_service.api.errors import PROBLEM_RESPONSES, install_error_handlers
 from gis_service.api.features import install_features
@@ -29,10 +29,11 @@ from gis_service.api.lookup import lookup_router
 from gis_service.api.ogc_mount import mount_pygeoapi, ogc_database
 from gis_service.api.permits import permits_router
 from gis_service.api.plans import plans_router
+from gis_service.api.read_routing import ReadRouter, ReadYourWrites
 from gis_service.api.subscriptions import subscriptions_router
 from gis_service.api.tiles import tiles_router
 from gis_service.api.viewer import install_api_docs, install_viewer
-from gis_service.db import check_database, create_db_engine, resolve_database_url
+from gis_service.db import check_database, create_db_engine, resolve_database_url, resolve_replica_urls
 from gis_service.db.migrate import VERSION_TABLE, head_revision
 from gis_service.errors import DatabaseUnavailable
 from gis_service.jobs import start_job_runner
@@ -96,24 +97,44 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database_url = resolve_database_url(settings)
         engine = create_db_engine(
-            resolve_database_url(settings),
+            database_url,
             pool_size=settings.db_pool_size,
             statement_timeout_ms=settings.statement_timeout_ms,
+            prepared_statements=settings.db_prepared_statements,
         )
         app.state.engine = engine
         # background jobs: tile rebuilds (publishing), mails (subscriptions, notices)
-        app.state.jobs = start_job_runner(settings, engine, {**TILE_JOBS, **MAIL_JOBS, **LOOKUP_JOBS})
+        jobs = {**TILE_JOBS, **MAIL_JOBS, **LOOKUP_JOBS}
+        app.state.jobs = start_job_runner(settings, settings.database_session_url or database_url, jobs)
         try:
             database_url = engine.url.set(drivername="postgresql").render_as_string(False)
             async with ogc_database(settings, database_url), open_read_pool(settings, database_url) as pool:
-                app.state.read_pool = pool
+                # anonymous reads on the replicas, if any (issue 22); the primary's pool for the rest
+                router = ReadRouter(
+                    pool,
+                    resolve_replica_urls(settings),
+                    settings.replicas,
+                    pool_kwargs=pool_kwargs(settings),
+                    pool_size=settings.db_pool_size,
+                    engine_kwargs={
+                        "pool_size": 2,
+                        "statement_timeout_ms": settings.statement_timeout_ms,
+                        "prepared_statements": settings.db_prepared_statements,
+                    },
+                )
+                app.state.read_router = router
+                await router.start()
                 # pygeoapi, pyproj and the app leave some 10^5 long-lived objects: moved out of the collector's sight,
                 # they no longer make each full collection a pause of tens of milliseconds under load (the p99 of the
                 # lookup)
                 gc.collect()
                 gc.freeze()
-                yield
+                try:
+                    yield
+                finally:
+                    await router.stop()
         finally:
             app.state.jobs.stop()
             engine.dispose()
@@ -182,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_pygeoapi(app, settings)  # pygeoapi at /ogc
     install_viewer(app, settings)  # the web viewer at /, its files, CesiumJS and MapLibre builds
     install_api_docs(app, settings)  # /docs: Swagger UI from its npm package
+    app.add_middleware(ReadYourWrites)  # after a write: the primary's WAL position, for reads on the replicas
     app.add_middleware(SecurityHeaders, settings=settings)  # CSP, nosniff, HSTS, redirects kept home (outermost)
 
     return app

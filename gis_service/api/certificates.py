@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.engine import Connection, Engine
 
-from gis_service.api.deps import EngineDep, Officer, in_thread, in_transaction, require_role
+from gis_service.api.deps import EngineDep, Officer, in_thread, in_transaction, read_engine, require_role
 from gis_service.as_of import parse_as_of
 from gis_service.auth import Role
 from gis_service.certificates import records
@@ -249,8 +249,9 @@ def _verify_routes(router: APIRouter) -> None:
             404: {"model": Verdict, "description": "No certificate has this number", "content": {"text/html": {}}},
         },
     )
-    async def verify(request: Request, engine: EngineDep, number: Number, f: VerifyFormat = "html") -> Response:
+    async def verify(request: Request, number: Number, f: VerifyFormat = "html") -> Response:
         """The page is in Vietnamese with English beneath; ``?f=json`` gives the same verdict as data."""
+        engine = read_engine(request)  # a replica for an anonymous check
 
         def work() -> Verdict:
             key = signing_key(request, required=False)
@@ -283,10 +284,11 @@ def _verify_routes(router: APIRouter) -> None:
             404: {"model": Verdict, "description": "No certificate has this number", "content": {"text/html": {}}},
         },
     )
-    async def verify_file(request: Request, engine: EngineDep, number: Number, f: VerifyFormat = "json") -> Response:
+    async def verify_file(request: Request, number: Number, f: VerifyFormat = "json") -> Response:
         """The PDF as the body (``application/pdf``) or as the field ``file`` of a form (``multipart/form-data``).
         Any byte changed makes the verdict ``altered``."""
         pdf = await _uploaded_pdf(request)
+        engine = read_engine(request)
 
         def work() -> Verdict:
             with engine.connect() as conn:

@@ -2,7 +2,7 @@
 and running blocking work off the event loop.
 
 Route parameters use the ``Annotated`` aliases (``engine: EngineDep``, ``user: Planner``, ``reason: ReasonHeader``),
-as in FastAPI's full-stack template. The read routes take the asynchronous pool with :func:`read_pool` rather than
+as in FastAPI's full-stack template. The read routes take a connection with :func:`read_connection` rather than
 through ``Depends``: the zoning lookup is the citizens' hot path, where every resolved dependency costs.
 
 A user comes from the request's ``Authorization: Bearer`` token (:func:`optional_user`); the roles are checked by
@@ -14,15 +14,17 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import Connection, Engine
 
+from gis_service.api.read_routing import ReadRouter
 from gis_service.auth import Role, User, user_for_token
 from gis_service.errors import Forbidden, Unauthorized, ValidationError
 from gis_service.rules.cache import SiteCache
@@ -45,7 +47,9 @@ __all__ = [
     "oauth2_scheme",
     "open_read_pool",
     "optional_user",
-    "read_pool",
+    "pool_kwargs",
+    "read_connection",
+    "read_engine",
     "require_role",
     "site_cache",
 ]
@@ -62,10 +66,37 @@ async def get_engine(request: Request) -> Engine:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
-def read_pool(request: Request) -> AsyncConnectionPool[Any]:
-    """The asynchronous connection pool of the read routes (opened by :func:`open_read_pool`)."""
-    pool: AsyncConnectionPool[Any] = request.app.state.read_pool
-    return pool
+def read_connection(request: Request) -> AbstractAsyncContextManager[AsyncConnection[Any]]:
+    """A connection for a read route: a replica's for an anonymous read, else the primary's (see
+    :mod:`gis_service.api.read_routing`)::
+
+        async with read_connection(request) as conn:
+            ...
+    """
+    router: ReadRouter = request.app.state.read_router
+    return router.connection(request.scope)
+
+
+def read_engine(request: Request) -> Engine:
+    """The SQLAlchemy engine for a public read route: a replica's for an anonymous read, else the primary's."""
+    router: ReadRouter = request.app.state.read_router
+    primary: Engine = request.app.state.engine
+    return router.engine(request.scope, primary)
+
+
+def pool_kwargs(settings: Settings) -> dict[str, Any]:
+    """The connection arguments of the read routes' pools (the primary's and the replicas')."""
+    options = f"-c statement_timeout={settings.statement_timeout_ms}" if settings.statement_timeout_ms else ""
+    # the routes' statements are prepared; re-planning the rules' site statement for each parcel cost more than
+    # running it, and no statement of this pool gains from a plan made for its parameters (see the commit)
+    options += " -c plan_cache_mode=force_generic_plan"
+    return {
+        "autocommit": True,
+        "options": options,
+        "application_name": "hue-planning-api",
+        # None: never prepare (PgBouncer's transaction pooling), even the statements asked with prepare=True
+        "prepare_threshold": 5 if settings.db_prepared_statements else None,
+    }
 
 
 def site_cache(request: Request) -> SiteCache:
@@ -85,15 +116,11 @@ async def open_read_pool(settings: Settings, database_url: str) -> AsyncIterator
     database_url
         A ``postgresql://`` URL (no SQLAlchemy driver name).
     """
-    options = f"-c statement_timeout={settings.statement_timeout_ms}" if settings.statement_timeout_ms else ""
-    # the routes' statements are prepared; re-planning the rules' site statement for each parcel cost more than
-    # running it, and no statement of this pool gains from a plan made for its parameters (see the commit)
-    options += " -c plan_cache_mode=force_generic_plan"
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         database_url,
         min_size=settings.db_pool_size,  # opened in the background at start: no connection set-up under load
         max_size=settings.db_pool_size,
-        kwargs={"autocommit": True, "options": options, "application_name": "hue-planning-api"},
+        kwargs=pool_kwargs(settings),
         open=False,
         name="api",
     )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from gis_service.api.deps import read_pool, site_cache
+from gis_service.api.deps import read_connection, site_cache
 from gis_service.errors import ValidationError
 from gis_service.rules import envelope_of
 from gis_service.rules.answers import EnvelopeAnswer
@@ -36,7 +36,7 @@ CACHE_CONTROL = "public, max-age=60"
 async def _envelope(request: Request, parcel_id: int, use: str | None) -> Prepared:
     if use is not None:
         resolve_use(use)  # bad input is refused before a connection is taken
-    async with read_pool(request).connection() as conn:
+    async with read_connection(request) as conn:
         prep, _fp = await site_cache(request).prepared(conn, parcel_id)
     if ("envelope", use) not in prep.answers:
         prep.answers["envelope", use] = envelope_of(prep.site, use=use)

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from gis_service.api.deps import read_pool, site_cache
+from gis_service.api.deps import read_connection, site_cache
 from gis_service.as_of import parse_as_of
 from gis_service.consultation.view import VIEW, parse_view
 from gis_service.errors import ValidationError
@@ -151,7 +151,7 @@ async def _answer(request: Request, query: LookupQuery) -> Response:
     envelope, as_of = _envelope_wanted(request), _as_of(request)
     # the default lookup of a published plan is read as prepared at publication (the same bytes), else computed
     default = envelope and as_of is None and not consultation
-    async with read_pool(request).connection() as conn:
+    async with read_connection(request) as conn:
         body = await prepared_answer_async(conn, query, mode) if default else None
         if body is None:
             text = await lookup_with_envelope_async(

@@ -244,13 +244,14 @@ def _headers(crs: str) -> list[tuple[bytes, bytes]]:
 
 
 async def _fetch(scope: Any, statement: Statement) -> list[tuple[Any, ...]]:
-    """Run a statement on the app's read pool; any trouble leaves the request to pygeoapi (and its error)."""
+    """Run a statement on a replica or the primary (the app's read router); any trouble leaves the request to
+    pygeoapi (and its error)."""
     app = scope.get("app")
-    pool = getattr(getattr(app, "state", None), "read_pool", None)
-    if pool is None:
+    router = getattr(getattr(app, "state", None), "read_router", None)
+    if router is None:
         raise _NotHere
     try:
-        async with pool.connection() as conn:
+        async with router.connection(scope) as conn:
             cur = await conn.execute(statement.sql, statement.params)
             return list(await cur.fetchall())
     except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:

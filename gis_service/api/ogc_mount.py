@@ -47,6 +47,7 @@ async def ogc_database(settings: Settings, database_url: str) -> AsyncIterator[N
         database_url,
         pool_size=settings.db_pool_size,
         statement_timeout_ms=settings.statement_timeout_ms,
+        prepared_statements=settings.db_prepared_statements,
     )
     try:
         yield

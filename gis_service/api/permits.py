@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from gis_service.api.deps import EngineDep, Officer, in_thread, read_pool, site_cache
+from gis_service.api.deps import EngineDep, Officer, in_thread, read_connection, site_cache
 from gis_service.permits import workflow
 from gis_service.permits.check import check_async
 from gis_service.permits.model import EXAMPLE, CheckRequest
@@ -94,7 +94,7 @@ def _precheck_routes(router: APIRouter) -> None:
     )
     async def precheck(request: Request, body: Annotated[CheckRequest, Body(examples=[EXAMPLE])]) -> JSONResponse:
         """Not recorded. Answer: verdict, failed and warning rule ids, rules (per zone), plan, lot, footprint."""
-        async with read_pool(request).connection() as conn:
+        async with read_connection(request) as conn:
             result, _m = await check_async(conn, body, cache=site_cache(request))
         return JSONResponse(result)
 
@@ -107,7 +107,7 @@ def _precheck_routes(router: APIRouter) -> None:
     async def precheck_report(
         request: Request, fmt: Literal["html", "pdf"], body: CheckRequest, lang: Lang = "vi"
     ) -> Response:
-        async with read_pool(request).connection() as conn:
+        async with read_connection(request) as conn:
             result, m = await check_async(conn, body, drawing=True)
         return await in_thread(_report, result, m["drawing"], fmt, lang, {})
 

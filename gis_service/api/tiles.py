@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from gis_service.api.deps import read_pool
+from gis_service.api.deps import read_connection
 from gis_service.as_of import parse_as_of
 from gis_service.consultation.view import VIEW, parse_view
 from gis_service.db import resolve_database_url
@@ -106,7 +106,7 @@ def tiles_router(settings: Settings) -> APIRouter:
             check_as_of_layers([collection_id])
         if consultation:
             check_consultation_layers([collection_id])
-        async with read_pool(request).connection() as conn:
+        async with read_connection(request) as conn:
             body = await tile_async(conn, [collection_id], z, x, y, as_of=as_of, consultation=consultation)
         return cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
 
@@ -127,7 +127,7 @@ def tiles_router(settings: Settings) -> APIRouter:
         if (answer := _published_tile(published, request, "map", z, y, x)) is not None:
             return answer
         consultation, as_of = _consultation(request), _as_of(request)
-        async with read_pool(request).connection() as conn:
+        async with read_connection(request) as conn:
             body = await tile_async(conn, list(TILE_LAYERS), z, x, y, as_of=as_of, consultation=consultation)
         return cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
 

@@ -24,7 +24,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gis_service.api.deps import read_pool
+from gis_service.api.deps import read_connection
 from gis_service.model.layers import ZONES
 from gis_service.model.visibility import APPROVED_PLAN_IDS
 from gis_service.settings import Settings
@@ -185,7 +185,7 @@ def install_viewer(app: FastAPI, settings: Settings) -> None:
 
     @app.get("/viewer/config.json", summary="Viewer settings: extent of the approved plans, legend, base map")
     async def viewer_config(request: Request) -> Response:
-        async with read_pool(request).connection() as conn:
+        async with read_connection(request) as conn:
             cur = await conn.execute(viewer_config_sql())
             row = await cur.fetchone()
             drafts = await drafts_under_consultation_async(conn)

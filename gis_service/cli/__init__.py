@@ -90,12 +90,13 @@ def _register() -> None:
     from gis_service.cli.mail import mail
     from gis_service.cli.plans import plans
     from gis_service.cli.sample_plans import demo
-    from gis_service.cli.serve import serve
+    from gis_service.cli.serve import serve, topology
     from gis_service.cli.tiles import tiles
     from gis_service.cli.users import users
 
     cli.add_command(db)
     cli.add_command(serve)
+    cli.add_command(topology)
     cli.add_command(import_)
     cli.add_command(tiles)
     cli.add_command(plans)

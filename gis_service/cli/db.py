@@ -7,6 +7,7 @@ import click
 from gis_service.cli import get_settings, say
 from gis_service.db import check_database, create_db_engine, local_cluster, resolve_database_url, safe_url
 from gis_service.db import migrate as migrations
+from gis_service.db.local_replicas import replicas_of, scale_replicas
 
 
 @click.group()
@@ -34,14 +35,22 @@ def _check_external(url: str) -> None:
 
 
 @db.command()
+@click.option(
+    "--replicas",
+    type=click.IntRange(0, 9),
+    default=None,
+    help="Streaming replicas of the local database to run beside it (0 stops them) [default: those created before].",
+)
 @click.pass_context
-def up(ctx: click.Context) -> None:
+def up(ctx: click.Context, replicas: int | None) -> None:
     """Create (first time) and start the local database, then apply migrations. Harmless to repeat.
 
     With GIS_DATABASE_URL set, only checks that database and migrates it.
     """
     settings = get_settings(ctx)
     if settings.database_url:
+        if replicas:
+            raise click.UsageError("--replicas makes replicas of the local database: unset GIS_DATABASE_URL")
         _check_external(settings.database_url)
         _migrate(settings.database_url)
         return
@@ -49,6 +58,10 @@ def up(ctx: click.Context) -> None:
     status = cluster.up(progress=say)
     say(status.describe())
     _migrate(cluster.url())
+    count = len(replicas_of(cluster)) if replicas is None else replicas
+    # after the migration, so that the replicas' base backup already holds the schema
+    for replica in scale_replicas(cluster, count, progress=say):
+        say(replica.describe())
 
 
 @db.command()
@@ -60,6 +73,9 @@ def down(ctx: click.Context) -> None:
         say("GIS_DATABASE_URL is set: that server is not managed by this project, nothing to stop")
         return
     cluster = local_cluster(settings)
+    for replica in replicas_of(cluster):
+        if replica.down():
+            say(f"replica {replica.number} stopped (data kept)")
     if cluster.down():
         say("local database stopped (data kept)")
     else:
@@ -76,8 +92,11 @@ def status(ctx: click.Context) -> None:
         _check_external(settings.database_url)
         rev = migrations.current_revision(settings.database_url)
     else:
-        st = local_cluster(settings).status()
+        cluster = local_cluster(settings)
+        st = cluster.status()
         click.echo(st.describe())
+        for replica in replicas_of(cluster):
+            click.echo(replica.describe())
         if not st.running or st.url is None:
             ctx.exit(3)
         rev = migrations.current_revision(st.url)

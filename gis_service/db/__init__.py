@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gis_service.db.engine import check_database, create_db_engine, safe_url
 from gis_service.db.local_cluster import ClusterStatus, LocalCluster
+from gis_service.db.local_replicas import replicas_of
 from gis_service.settings import Settings
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "create_db_engine",
     "local_cluster",
     "resolve_database_url",
+    "resolve_replica_urls",
     "safe_url",
 ]
 
@@ -28,3 +30,15 @@ def resolve_database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
     return local_cluster(settings).url()
+
+
+def resolve_replica_urls(settings: Settings) -> list[str]:
+    """``GIS_DATABASE_REPLICAS`` when set; else, with the local database, the URLs of its replicas that run."""
+    if settings.database_replicas or settings.database_url:
+        return list(settings.database_replicas)
+    urls = []
+    for replica in replicas_of(local_cluster(settings)):
+        status = replica.status()
+        if status.running and status.url:
+            urls.append(status.url)
+    return urls

@@ -52,10 +52,23 @@ def safe_url(url: URL | str) -> str:
     return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=True)
 
 
-def create_db_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 30_000, **kw: Any) -> Engine:
-    """An engine with a connection pool; no connection is opened until first use."""
+def create_db_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    statement_timeout_ms: int = 30_000,
+    prepared_statements: bool = True,
+    application_name: str = "hue-planning",
+    **kw: Any,
+) -> Engine:
+    """An engine with a connection pool; no connection is opened until first use.
+
+    ``prepared_statements=False`` for a server behind PgBouncer's transaction pooling, which cannot keep them.
+    """
     sa_url = sqlalchemy_url(url)
-    connect_args: dict[str, Any] = {"connect_timeout": 10, "application_name": "hue-planning"}
+    connect_args: dict[str, Any] = {"connect_timeout": 10, "application_name": application_name}
+    if not prepared_statements:
+        connect_args["prepare_threshold"] = None
     if statement_timeout_ms:
         connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
     return sa.create_engine(
