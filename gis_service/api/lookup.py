@@ -20,10 +20,12 @@ from gis_service.lookup import LookupQuery, lookup_with_envelope_async
 from gis_service.lookup_answer import LookupAnswer
 from gis_service.lookup_prepared import prepared_answer_async
 
-__all__ = ["AS_OF_PARAM", "LOOKUP_PARAMS", "VIEW_PARAM", "lookup_router"]
+__all__ = ["AS_OF_PARAM", "LOOKUP_HEADERS", "LOOKUP_PARAMS", "VIEW_PARAM", "lookup_router"]
 
 LOOKUP_CACHE_CONTROL = "public, max-age=60"
 _HEADERS = {"Cache-Control": LOOKUP_CACHE_CONTROL, "Access-Control-Allow-Origin": "*"}
+#: The same as raw ASGI headers (gis_service.api.fast_path answers prepared lookups with them).
+LOOKUP_HEADERS = [(name.lower().encode(), value.encode()) for name, value in _HEADERS.items()]
 #: The answer's shape in /docs (the route passes the database's JSON through; the tests validate it).
 ANSWER: dict[int | str, dict[str, Any]] = {
     200: {"model": LookupAnswer, "description": "The zoning of the place (built as JSON, described here)"}
