@@ -19,7 +19,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gis_service.api.lookup import LOOKUP_HEADERS, LOOKUP_PARAMS
+from gis_service.api.lookup import LOOKUP_HEADERS, LOOKUP_PARAMS, PREPARED_TRIED
 from gis_service.api.tiles import PUBLISHED_CACHE_CONTROL, TILE_MEDIA_TYPE
 from gis_service.errors import PlanningError
 from gis_service.lookup import LookupQuery
@@ -80,6 +80,7 @@ class PublishedFastPath:
         except psycopg.Error:
             return False  # the route answers the database's trouble in the project's words
         if body is None:
+            scope.setdefault("state", {})[PREPARED_TRIED] = True  # the route need not ask again
             return False
         await _send(send, 200, body, [*LOOKUP_HEADERS, (b"content-type", b"application/json")])
         return True
