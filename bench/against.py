@@ -41,20 +41,31 @@ def _run(root: Path, names: list[str], extra: list[str]) -> str:
     return done.stdout
 
 
-def side_by_side(before: str, now: str) -> list[str]:
-    """Lines that hold figures, paired when their words match (``before`` then ``now``), else each alone.
+def _label(line: str) -> str:
+    # a figure line's words: the endpoint's name, before its first figure
+    return _NUMBER.split(line, maxsplit=1)[0].strip()
 
-    >>> side_by_side("x 1.0 ms\\n", "x 1.2 ms\\n")
-    ['  before  x 1.0 ms', '  now     x 1.2 ms']
+
+def side_by_side(before: str, now: str) -> list[str]:
+    """Lines that hold figures, paired by their label (the words before the first figure), ``before`` then
+    ``now``; a line only one side prints (a newer benchmark's extra rows) is shown alone and marked.
+
+    >>> side_by_side("x 1.0 ms\\n", "x 1.2 ms\\ny 3 ms\\n")
+    ['  before  x 1.0 ms', '  now     x 1.2 ms', '  now     y 3 ms   (now only)']
     """
     out: list[str] = []
     b_lines = [ln for ln in before.splitlines() if _NUMBER.search(ln)]
     n_lines = [ln for ln in now.splitlines() if _NUMBER.search(ln)]
-    for b, n in zip(b_lines, n_lines, strict=False):
-        if _NUMBER.sub("#", b) == _NUMBER.sub("#", n):
-            out += [f"  before  {b}", f"  now     {n}"]
-        else:
-            out += [f"  before  {b}", f"  now     {n}   (lines differ)"]
+    waiting = list(n_lines)
+    for b in b_lines:
+        match = next((n for n in waiting if _label(n) == _label(b)), None)
+        if match is None:
+            out.append(f"  before  {b}   (before only)")
+            continue
+        waiting.remove(match)
+        differ = "" if _NUMBER.sub("#", b) == _NUMBER.sub("#", match) else "   (lines differ)"
+        out += [f"  before  {b}", f"  now     {match}{differ}"]
+    out += [f"  now     {n}   (now only)" for n in waiting]
     return out
 
 

@@ -21,6 +21,7 @@ from gis_service.api.consultation import consultation_router
 from gis_service.api.deps import EngineDep, open_read_pool, pool_kwargs, require_role
 from gis_service.api.envelope import envelope_router
 from gis_service.api.errors import PROBLEM_RESPONSES, install_error_handlers
+from gis_service.api.fast_path import PublishedFastPath
 from gis_service.api.features import install_features
 from gis_service.api.guard import BodyLimit, NulGuard, TimeLimit
 from gis_service.api.headers import SecurityHeaders
@@ -31,7 +32,7 @@ from gis_service.api.permits import permits_router
 from gis_service.api.plans import plans_router
 from gis_service.api.read_routing import ReadRouter, ReadYourWrites
 from gis_service.api.subscriptions import subscriptions_router
-from gis_service.api.tiles import tiles_router
+from gis_service.api.tiles import published_tiles, tiles_router
 from gis_service.api.viewer import install_api_docs, install_viewer
 from gis_service.db import check_database, create_db_engine, resolve_database_url, resolve_replica_urls
 from gis_service.db.migrate import VERSION_TABLE, head_revision
@@ -150,6 +151,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)  # the core's errors, a NUL in a body, the read path's 400s
+    tiles = published_tiles(settings)
+    # innermost: published tiles and prepared lookups answered inside every guard, before routing
+    app.add_middleware(PublishedFastPath, tiles=tiles)
     app.add_middleware(NulGuard)  # a NUL in the URL: 400 before any handler (our routes and pygeoapi's)
     # bodies over their route family's limit: 413 before they are read; JSON nested too deep: 400 (settings.limits)
     app.add_middleware(BodyLimit, limits=settings.limits)
@@ -199,7 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs_router(settings))  # /jobs: the tile rebuilds after publishing
     app.include_router(subscriptions_router(settings))  # /subscriptions: notices of plan changes by mail
     app.include_router(lookup_router())  # /lookup: zoning of a point or parcel
-    app.include_router(tiles_router(settings))  # vector tiles under /ogc (routes first: they win over the mount)
+    app.include_router(tiles_router(settings, tiles))  # vector tiles under /ogc (routes first: they win over the mount)
     mount_pygeoapi(app, settings)  # pygeoapi at /ogc
     install_viewer(app, settings)  # the web viewer at /, its files, CesiumJS and MapLibre builds
     install_api_docs(app, settings)  # /docs: Swagger UI from its npm package

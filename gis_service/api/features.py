@@ -9,17 +9,19 @@ or plain), and, except creations, ``If-Match`` with the ETag the client read. A 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.engine import Connection, Engine
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.routing import Match
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gis_service.api.deps import (
     ContentCrsHeader,
@@ -54,7 +56,7 @@ from gis_service.editing.features import (
 from gis_service.errors import NotFound, PlanningError, ValidationError
 from gis_service.settings import Settings
 
-__all__ = ["features_router", "install_features", "item_etag_middleware"]
+__all__ = ["ItemETag", "features_router", "install_features"]
 
 GEOJSON = "application/geo+json"
 
@@ -395,46 +397,83 @@ def _history_routes(router: APIRouter, base: str) -> None:
 _ITEM_PATH = re.compile(r"^/ogc/collections/(" + "|".join(EDITABLE_LAYERS) + r")/items/(\d{1,18})/?$")
 
 
-async def item_etag_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """``GET`` of an editable item: an ``ETag`` on every answer; editors also read features of draft plans.
+class ItemETag:
+    """Pure ASGI middleware for ``GET`` of an editable item: an ``ETag`` on every answer; editors also read features
+    of draft plans.
 
     The public answer comes from pygeoapi (the read path); its ETag is derived from the ``row_version`` it returns.
+    Pure ASGI rather than ``app.middleware("http")``: that wrapper costs every request of the service a task and a
+    stream, and only item reads need it.
     """
-    match = _ITEM_PATH.match(request.url.path)
-    if request.method not in ("GET", "HEAD") or match is None:
-        return await call_next(request)
-    layer, feature_id = match.group(1), int(match.group(2))
-    try:
-        user = await in_thread(optional_user, request) if "authorization" in request.headers else None
-        if user is not None and user.has_role(Role.PLANNER):
-            engine: Engine = request.app.state.engine
-            crs = request.query_params.get("crs")
-            answer = await in_thread(_feature_response, engine, layer, feature_id, crs)
-            tag = answer.headers["etag"]
-            if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-                return Response(status_code=304, headers={"ETag": tag})
-            return answer
-    except PlanningError as exc:
-        return problem(exc)
-    response = await call_next(request)
-    if "etag" in response.headers:  # already tagged (gis_service.api.ogc_items)
-        return response
-    if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
-        return response
-    body = b""
-    async for chunk in response.body_iterator:  # type: ignore[attr-defined]
-        body += chunk if isinstance(chunk, bytes) else chunk.encode()
-    headers = dict(response.headers)
-    headers.pop("content-length", None)
-    try:
-        version = json.loads(body)["properties"]["row_version"]
-        headers["etag"] = etag_of(layer, feature_id, int(version))
-    except (ValueError, KeyError, TypeError):
-        pass
-    return Response(content=body, status_code=200, headers=headers)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a planner's item read from the database; tag the public one's answer; pass the rest on."""
+        match = _ITEM_PATH.match(scope["path"]) if scope["type"] == "http" else None
+        if match is None or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        layer, feature_id = match.group(1), int(match.group(2))
+        request = Request(scope, receive)
+        try:
+            answer = await _editor_answer(request, layer, feature_id)
+        except PlanningError as exc:
+            answer = problem(exc)
+        if answer is not None:
+            await answer(scope, receive, send)
+            return
+        # a HEAD answer has no body to read the row_version from
+        await self.app(scope, receive, _tagging(send, layer, feature_id) if scope["method"] == "GET" else send)
+
+
+async def _editor_answer(request: Request, layer: str, feature_id: int) -> Response | None:
+    """A planner's answer (drafts too, from the database), or None for the public read path."""
+    user = await in_thread(optional_user, request) if "authorization" in request.headers else None
+    if user is None or not user.has_role(Role.PLANNER):
+        return None
+    engine: Engine = request.app.state.engine
+    answer = await in_thread(_feature_response, engine, layer, feature_id, request.query_params.get("crs"))
+    tag = answer.headers["etag"]
+    if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers={"ETag": tag})
+    return answer
+
+
+def _tagging(send: Send, layer: str, feature_id: int) -> Send:
+    """``send`` adding the ETag of the item's ``row_version`` to a 200 JSON answer that has none (pygeoapi's)."""
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def tagged(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            headers = Headers(raw=message["headers"])
+            untagged = "etag" not in headers and "json" in headers.get("content-type", "")
+            if message["status"] != 200 or not untagged:
+                await send(message)
+                return
+            start = message  # held until the body is complete, so the tag can go in the headers
+            return
+        if start is None or message["type"] != "http.response.body":
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        body = b"".join(chunks)
+        headers = MutableHeaders(raw=list(start["headers"]))
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            headers["etag"] = etag_of(layer, feature_id, int(json.loads(body)["properties"]["row_version"]))
+        headers["content-length"] = str(len(body))
+        await send({**start, "headers": headers.raw})
+        await send({"type": "http.response.body", "body": body})
+
+    return tagged
 
 
 def install_features(app: FastAPI, settings: Settings) -> None:
     """Add the Part 4 and history routes (before the ``/ogc`` mount) and the item ETag middleware."""
     app.include_router(features_router(settings))
-    app.middleware("http")(item_etag_middleware)
+    app.add_middleware(ItemETag)

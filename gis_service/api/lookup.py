@@ -20,10 +20,14 @@ from gis_service.lookup import LookupQuery, lookup_with_envelope_async
 from gis_service.lookup_answer import LookupAnswer
 from gis_service.lookup_prepared import prepared_answer_async
 
-__all__ = ["AS_OF_PARAM", "LOOKUP_PARAMS", "VIEW_PARAM", "lookup_router"]
+__all__ = ["AS_OF_PARAM", "LOOKUP_HEADERS", "LOOKUP_PARAMS", "PREPARED_TRIED", "VIEW_PARAM", "lookup_router"]
 
 LOOKUP_CACHE_CONTROL = "public, max-age=60"
 _HEADERS = {"Cache-Control": LOOKUP_CACHE_CONTROL, "Access-Control-Allow-Origin": "*"}
+#: Set in request.state when the prepared answer was asked for and is not there: the route answers live at once.
+PREPARED_TRIED = "prepared_lookup_tried"
+#: The same as raw ASGI headers (gis_service.api.fast_path answers prepared lookups with them).
+LOOKUP_HEADERS = [(name.lower().encode(), value.encode()) for name, value in _HEADERS.items()]
 #: The answer's shape in /docs (the route passes the database's JSON through; the tests validate it).
 ANSWER: dict[int | str, dict[str, Any]] = {
     200: {"model": LookupAnswer, "description": "The zoning of the place (built as JSON, described here)"}
@@ -151,6 +155,8 @@ async def _answer(request: Request, query: LookupQuery) -> Response:
     envelope, as_of = _envelope_wanted(request), _as_of(request)
     # the default lookup of a published plan is read as prepared at publication (the same bytes), else computed
     default = envelope and as_of is None and not consultation
+    # not twice: gis_service.api.fast_path asked for the prepared answer already
+    default = default and not getattr(request.state, PREPARED_TRIED, False)
     async with read_connection(request) as conn:
         body = await prepared_answer_async(conn, query, mode) if default else None
         if body is None:

@@ -28,8 +28,16 @@ from gis_service.vector_tiles import (
     tile_async,
 )
 
-__all__ = ["PUBLISHED_CACHE_CONTROL", "TILE_CACHE_CONTROL", "cached", "tiles_router"]
+__all__ = [
+    "PUBLISHED_CACHE_CONTROL",
+    "TILE_CACHE_CONTROL",
+    "TILE_MEDIA_TYPE",
+    "cached",
+    "published_tiles",
+    "tiles_router",
+]
 
+TILE_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 TILE_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
 #: Published tiles change only at the next publication: a CDN keeps them an hour, then revalidates (a 304 is cheap).
 PUBLISHED_CACHE_CONTROL = "public, max-age=3600, stale-while-revalidate=86400"
@@ -63,17 +71,23 @@ def cached(request: Request, body: bytes, media_type: str, cache_control: str, *
     return Response(content=body, media_type=media_type, headers=headers)
 
 
-def tiles_router(settings: Settings) -> APIRouter:
+def published_tiles(settings: Settings) -> PublishedTiles:
+    """The folder of published vector tiles the service reads (``GIS_VECTOR_TILES__DIR``), of its own database."""
+    return PublishedTiles(settings.vector_tiles.dir, _database(settings))
+
+
+def tiles_router(settings: Settings, published: PublishedTiles) -> APIRouter:
     """The vector tile routes: tilesets and tiles of each collection and of the whole plan map.
 
     Parameters
     ----------
     settings
         The public base URL of the links.
+    published
+        The published tiles, answered from their files (:func:`published_tiles`).
     """
     router = APIRouter(tags=["Vector tiles (OGC API - Tiles)"])
     base = settings.base_url() + "/ogc"
-    published = PublishedTiles(settings.vector_tiles.dir, _database(settings))
 
     @router.get(
         "/ogc/collections/{collection_id}/tiles",
@@ -108,7 +122,7 @@ def tiles_router(settings: Settings) -> APIRouter:
             check_consultation_layers([collection_id])
         async with read_connection(request) as conn:
             body = await tile_async(conn, [collection_id], z, x, y, as_of=as_of, consultation=consultation)
-        return cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
+        return cached(request, body, TILE_MEDIA_TYPE, TILE_CACHE_CONTROL)
 
     @router.get(
         "/ogc/tiles/WebMercatorQuad", summary="Vector tileset of the plan map (zones, parcels, red lines, base map)"
@@ -129,7 +143,7 @@ def tiles_router(settings: Settings) -> APIRouter:
         consultation, as_of = _consultation(request), _as_of(request)
         async with read_connection(request) as conn:
             body = await tile_async(conn, list(TILE_LAYERS), z, x, y, as_of=as_of, consultation=consultation)
-        return cached(request, body, "application/vnd.mapbox-vector-tile", TILE_CACHE_CONTROL)
+        return cached(request, body, TILE_MEDIA_TYPE, TILE_CACHE_CONTROL)
 
     return router
 
@@ -179,7 +193,7 @@ def _published_tile(
     if found is None:
         return None
     body, tag = found
-    return cached(request, body, "application/vnd.mapbox-vector-tile", PUBLISHED_CACHE_CONTROL, tag=tag)
+    return cached(request, body, TILE_MEDIA_TYPE, PUBLISHED_CACHE_CONTROL, tag=tag)
 
 
 def _database(settings: Settings) -> str:
