@@ -23,7 +23,9 @@ from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.editing import publish_with_decision, start_draft, update_feature
 from gis_service.lookup_prepared import prepare_lookups
-from gis_service.settings import Settings, project_root
+from gis_service.published_tiles import build_published_tiles
+from gis_service.settings import Settings, TileSettings, VectorTileSettings, project_root
+from tiles.build import TileOptions, build_tilesets
 
 CODE = "46QCT0000001"  # the detailed plan: a corner of the sample
 
@@ -42,8 +44,20 @@ def db_url(db_server: Any) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def client(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(database_url=db_url, public_url="http://testserver", ogc_dir=tmp_path_factory.mktemp("o"))
+def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The service's settings: its own folders of 3D and vector tiles, which its job runner rebuilds."""
+    tmp = tmp_path_factory.mktemp("served")
+    return Settings(
+        database_url=db_url,
+        public_url="http://testserver",
+        ogc_dir=tmp / "ogc",
+        tiles=TileSettings(out_dir=tmp / "3d"),
+        vector_tiles=VectorTileSettings(dir=tmp / "vector", max_zoom=16),
+    )
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
 
@@ -154,12 +168,12 @@ def test_an_edit_is_never_answered_from_a_stale_preparation(client: TestClient, 
         _sql(db_url, "UPDATE planning.parcels SET address = %s WHERE id = %s", [address, pid])
 
 
-def _wait_for_job(db_url: str, job_id_after: int) -> dict[str, Any]:
-    for _ in range(300):
+def _wait_for_job(db_url: str, job_id_after: int, kind: str = "lookup.prepare") -> dict[str, Any]:
+    for _ in range(1500):
         rows = _sql(
             db_url,
-            "SELECT status, result, message FROM planning.jobs WHERE kind = 'lookup.prepare' AND id > %s",
-            [job_id_after],
+            "SELECT status, result, message FROM planning.jobs WHERE kind = %s AND id > %s",
+            [kind, job_id_after],
         )
         if rows and rows[0][0] in ("succeeded", "failed"):
             assert rows[0][0] == "succeeded", rows[0][2]
@@ -170,11 +184,17 @@ def _wait_for_job(db_url: str, job_id_after: int) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(900)
-def test_republishing_a_zone_re_prepares_only_what_it_touches(client: TestClient, db_url: str) -> None:
+def test_republishing_a_zone_re_prepares_only_what_it_touches(
+    client: TestClient, db_url: str, settings: Settings
+) -> None:
     _prepare(db_url)
     paths = _requests(db_url)
-    last_job = int(_sql(db_url, "SELECT coalesce(max(id), 0) FROM planning.jobs")[0][0])
     eng = create_db_engine(db_url, pool_size=1)
+    # the published tiles as they are before the change, so that the rebuild after it is incremental
+    build_tilesets(eng, settings.tiles.out_dir, options=TileOptions(**settings.tiles.model_dump(exclude={"out_dir"})))
+    build_published_tiles(eng, settings.vector_tiles.dir, max_zoom=settings.vector_tiles.max_zoom)
+    last_job = int(_sql(db_url, "SELECT coalesce(max(id), 0) FROM planning.jobs")[0][0])
+    started = time.perf_counter()
     try:
         with eng.begin() as conn:
             draft = start_draft(conn, CODE, user="test", reason="sửa một ô")
@@ -188,14 +208,30 @@ def test_republishing_a_zone_re_prepares_only_what_it_touches(client: TestClient
             )
         assert _prepared_rows(db_url) == 0  # published: nothing prepared before is served
         result = _wait_for_job(db_url, last_job)  # the service's job runner prepares after the publication
+        tiles = _wait_for_job(db_url, last_job, "tiles.rebuild")  # and rebuilds the 3D and vector tiles
     finally:
         eng.dispose()
     assert not result["whole"] and 0 < result["prepared"] < result["parcels"], result
     assert result["prepared"] + result["kept"] == result["parcels"] == _prepared_rows(db_url)
     print(
-        f"\nrepublished {CODE}: {result['prepared']} of {result['parcels']} parcels re-prepared "
+        f"\nrepublished {CODE} (one zone's floors), both jobs done {time.perf_counter() - started:.1f} s after it:\n"
+        f"  prepared lookups: {result['prepared']} of {result['parcels']} parcels re-prepared "
         f"({result['changed']} answers changed), {result['kept']} kept, {result['seconds']} s"
     )
+    for layer in tiles["layers"]:
+        print(
+            f"  3D tiles {layer['layer']}: {layer['written']} of {layer['tiles']} written, {layer['deleted']} "
+            f"deleted, {layer['seconds']} s"
+        )
+    for report in tiles["vector_tiles"]:
+        print(
+            f"  vector tiles {report['layer_set']}: {report['written']} of {report['drawn']} drawn written, "
+            f"{report['deleted']} deleted"
+        )
+    zones_3d = next(layer for layer in tiles["layers"] if layer["layer"] == "zones")
+    assert zones_3d["written"] >= 1, zones_3d  # the sample's zones fit in one 3D tile: it is rewritten
+    assert all(layer["written"] == 0 for layer in tiles["layers"] if layer["layer"] != "zones"), tiles["layers"]
+    assert {r["layer_set"] for r in tiles["vector_tiles"]} == {"zones", "red_lines", "map"}, tiles["vector_tiles"]
     prepared = _answers(client, paths)
     _sql(db_url, "SELECT nextval('planning.data_version')")  # every preparation stale: the lookups go live
     live = _answers(client, paths)
