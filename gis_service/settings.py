@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "AuthSettings",
+    "BackupSettings",
     "CertificateSettings",
     "LimitSettings",
     "LocalDbSettings",
@@ -57,6 +58,17 @@ class LocalDbSettings(BaseModel):
     )
     database: str = "planning"
     user: str = "planning"
+
+
+class BackupSettings(BaseModel):
+    """Continuous archiving and point-in-time recovery of the local cluster with pgBackRest (``GIS_BACKUP__*``)."""
+
+    repo: Path | None = Field(
+        default=None,
+        description="Folder of the pgBackRest repository (backups and archived WAL). Unset: 'backup' beside the "
+        "cluster's data, in GIS_LOCAL_DB__DATA_DIR. Put it on another disk to survive the loss of the data's.",
+    )
+    retention_full: int = Field(default=2, ge=1, description="Full backups kept (with the WAL they need).")
 
 
 class ServerSettings(BaseModel):
@@ -294,6 +306,7 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     tiles: TileSettings = Field(default_factory=TileSettings)
     vector_tiles: VectorTileSettings = Field(default_factory=VectorTileSettings)

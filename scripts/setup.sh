@@ -18,6 +18,7 @@ APT_PACKAGES+=(chromium)  # headless browser tests: the 3D tiles in CesiumJS
 APT_PACKAGES+=(fonts-dejavu-core)  # the PDF permit report's font (Vietnamese letters)
 APT_PACKAGES+=(poppler-utils)  # pdfsig, pdftoppm: an independent check of the certificates' signatures in the tests
 APT_PACKAGES+=(g++)  # pip builds meshoptimizer (the 3D tiles' compression) from its sdist
+APT_PACKAGES+=(pgbackrest)  # 'planning db backup|restore': WAL archiving and point-in-time recovery
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then
