@@ -277,13 +277,15 @@ def run_edits(
     start = time.monotonic()
     for t in threads:
         t.start()
-    if fault is not None:
-        time.sleep(fault_at)
-        fault()
-    time.sleep(max(0.0, start + seconds - time.monotonic()))
-    stop.set()
-    for t in threads:
-        t.join()
+    try:
+        if fault is not None:
+            time.sleep(fault_at)
+            fault()
+        time.sleep(max(0.0, start + seconds - time.monotonic()))
+    finally:  # a fault that fails must not leave the clients running
+        stop.set()
+        for t in threads:
+            t.join()
     merged = EditLog()
     for log in logs:
         merged.merge(log)

@@ -551,4 +551,6 @@ class LocalCluster:
     def destroy(self) -> None:
         """Stop the server and delete the cluster with all its data (tests only)."""
         self.down()
+        if self.socket_dir != self.data_dir:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
         shutil.rmtree(self.data_dir, ignore_errors=True)
