@@ -145,7 +145,7 @@ def test_a_wrong_database_url_gives_a_clear_error(url: str, expected: str) -> No
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    commands = [("db", "up"), ("db", "status")]
+    commands: list[tuple[str, ...]] = [("db", "up"), ("db", "status")]
     if "{port}" not in url:  # a server that does not answer yet is no reason for serve to exit (tests/test_drills.py)
         commands.append(("serve",))
     for command in commands:
