@@ -9,7 +9,9 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DatabaseError",
+    "DatabaseRefused",
     "DatabaseUnavailable",
+    "DiskFull",
     "Forbidden",
     "LocalClusterError",
     "NotFound",
@@ -53,6 +55,17 @@ class DatabaseUnavailable(DatabaseError):
 
     status_code = 503
     code = "DatabaseUnavailable"
+
+
+class DatabaseRefused(DatabaseUnavailable):
+    """The database server does not answer or refuses the connection (down, starting, restarting, wrong address)."""
+
+
+class DiskFull(PlanningError, OSError):
+    """A file could not be written for want of space; what was served before is still served."""
+
+    status_code = 507
+    code = "InsufficientStorage"
 
 
 class LocalClusterError(PlanningError):

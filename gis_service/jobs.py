@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from gis_service.db import create_db_engine
 from gis_service.errors import NotFound
@@ -176,13 +177,13 @@ class JobRunner:
         self.engine.dispose()
 
     def _loop(self) -> None:
-        try:
-            self._requeue_orphans()
-        except Exception:
-            log.exception("could not look for jobs left running by a stopped process")
         last_failure: str | None = None
+        orphans_looked_at = False  # a database down at start is looked at again once it answers
         while not self._stop.is_set():
             try:
+                if not orphans_looked_at:
+                    self._requeue_orphans()
+                    orphans_looked_at = True
                 while not self._stop.is_set() and self.run_one():
                     pass
                 if last_failure is not None:
@@ -191,7 +192,13 @@ class JobRunner:
             except Exception as exc:
                 # e.g. a database not migrated yet: say it once, not every few seconds until it is fixed
                 if repr(exc) != last_failure:
-                    log.exception("the job runner failed; trying again every %s s", self.poll_s)
+                    if isinstance(exc, OperationalError):  # the database is down: no traceback to read
+                        first = str(exc.orig or exc).strip().splitlines()[0]
+                        log.warning(
+                            "the job runner cannot reach the database (%s); trying again every %s s", first, self.poll_s
+                        )
+                    else:
+                        log.exception("the job runner failed; trying again every %s s", self.poll_s)
                     last_failure = repr(exc)
                 else:
                     log.debug("the job runner still fails: %s", exc)

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = [
     "AuthSettings",
+    "BackupSettings",
     "CertificateSettings",
     "LimitSettings",
     "LocalDbSettings",
@@ -99,6 +100,15 @@ class TopologySettings(BaseModel):
         default_factory=lambda: project_root() / ".data" / "run",
         description="Folder of the generated HAProxy and PgBouncer configuration and of the processes' logs.",
     )
+class BackupSettings(BaseModel):
+    """Continuous archiving and point-in-time recovery of the local cluster with pgBackRest (``GIS_BACKUP__*``)."""
+
+    repo: Path | None = Field(
+        default=None,
+        description="Folder of the pgBackRest repository (backups and archived WAL). Unset: 'backup' beside the "
+        "cluster's data, in GIS_LOCAL_DB__DATA_DIR. Put it on another disk to survive the loss of the data's.",
+    )
+    retention_full: int = Field(default=2, ge=1, description="Full backups kept (with the WAL they need).")
 
 
 class ServerSettings(BaseModel):
@@ -354,6 +364,7 @@ class Settings(BaseSettings):
     replicas: ReplicaSettings = Field(default_factory=ReplicaSettings)
     topology: TopologySettings = Field(default_factory=TopologySettings)
     local_db: LocalDbSettings = Field(default_factory=LocalDbSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     tiles: TileSettings = Field(default_factory=TileSettings)
     vector_tiles: VectorTileSettings = Field(default_factory=VectorTileSettings)

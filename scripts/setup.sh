@@ -20,6 +20,7 @@ APT_PACKAGES+=(poppler-utils)  # pdfsig, pdftoppm: an independent check of the c
 APT_PACKAGES+=(g++)  # pip builds meshoptimizer (the 3D tiles' compression) from its sdist
 APT_PACKAGES+=(haproxy pgbouncer)  # planning serve --processes N: the balancer and the connection pooler
 APT_PACKAGES+=(docker-compose)  # the tests check docker-compose.yml with "docker-compose config" (no daemon needed)
+APT_PACKAGES+=(pgbackrest)  # 'planning db backup|restore': WAL archiving and point-in-time recovery
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then

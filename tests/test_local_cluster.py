@@ -147,7 +147,10 @@ def test_a_wrong_database_url_gives_a_clear_error(url: str, expected: str) -> No
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    for command in (("db", "up"), ("db", "status"), ("serve",)):
+    commands: list[tuple[str, ...]] = [("db", "up"), ("db", "status")]
+    if "{port}" not in url:  # a server that does not answer yet is no reason for serve to exit (tests/test_drills.py)
+        commands.append(("serve",))
+    for command in commands:
         err = _one_line_error(_cli(*command, env={"GIS_DATABASE_URL": url.format(port=closed_port)}))
         assert expected in err
         assert "secret" not in err, "passwords never appear in messages"

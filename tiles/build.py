@@ -24,6 +24,7 @@ rather than through ``Tile.add_child``, which re-applies the parent's transform 
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -43,7 +44,7 @@ from py3dtiles.tileset import BoundingVolumeBox, Tile, TileSet
 from py3dtiles.tileset.tileset import SpecVersion
 from sqlalchemy.engine import Connection, Engine
 
-from gis_service.errors import NotFound, ValidationError
+from gis_service.errors import DiskFull, NotFound, ValidationError
 from tiles.geodesy import enu_frame, enu_to_ecef_matrix
 from tiles.glb import glb_bytes
 from tiles.ground import Ground
@@ -108,10 +109,20 @@ class _Frame:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)  # no half-written file left behind
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(
+                f"không còn chỗ trống trên đĩa / no space left on the disk of {path.parent}: {path.name} was not "
+                "written, and the tiles served are still the last complete set; free some space there, then build "
+                "again ('planning tiles build')"
+            ) from None
+        raise
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:
@@ -470,6 +481,8 @@ def build_tilesets(
         An unknown layer, or another build writing to the same folder (after ``wait_s``).
     NotFound
         No plan with that code.
+    DiskFull
+        The folder's disk is full; the tileset served is still the last complete one.
     """
     options = options or TileOptions()
     say = progress or (lambda _m: None)

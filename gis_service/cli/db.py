@@ -135,3 +135,54 @@ def downgrade(ctx: click.Context, revision: str, yes: bool) -> None:
         click.confirm(f"Downgrade {safe_url(url)} to {revision}? Data in removed tables is lost", abort=True)
     migrations.downgrade(url, revision)
     say(f"schema at revision {revision}")
+
+
+def _local_only(ctx: click.Context, what: str) -> None:
+    if get_settings(ctx).database_url:
+        raise click.ClickException(
+            f"GIS_DATABASE_URL is set: {what} of that server belongs to its own tools (pgBackRest's template for "
+            "a server: deploy/pgbackrest/); 'planning db backup|restore' manage the project's own local database"
+        )
+
+
+@db.command()
+@click.option("--full", is_flag=True, help="A full backup even when one exists (default: incremental after the first).")
+@click.pass_context
+def backup(ctx: click.Context, full: bool) -> None:
+    """Back up the local database with pgBackRest; the first run also starts archiving its WAL."""
+    from gis_service.db import backup as backups
+
+    _local_only(ctx, "the backup")
+    settings = get_settings(ctx)
+    cluster = local_cluster(settings)
+    repo = backups.backup_repo(cluster, settings.backup.repo)
+    info = backups.backup(cluster, repo=repo, retention_full=settings.backup.retention_full, full=full)
+    say(info.describe())
+    say(f"repository: {repo}")
+
+
+@db.command()
+@click.option(
+    "--to",
+    "to",
+    required=True,
+    metavar="TIME",
+    help="The moment to bring the database back to, with its UTC offset: '2026-12-06 20:31:05+07'.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def restore(ctx: click.Context, to: str, yes: bool) -> None:
+    """Bring the local database back to a moment (point-in-time recovery from the pgBackRest backups)."""
+    from gis_service.db import backup as backups
+
+    _local_only(ctx, "the restore")
+    moment = backups.parse_target_time(to)
+    cluster = local_cluster(get_settings(ctx))
+    if not yes:
+        click.confirm(
+            f"Stop the local database and bring it back to {moment.isoformat(sep=' ')}? Changes made after that "
+            "moment are left out",
+            abort=True,
+        )
+    base = backups.restore(cluster, moment)
+    say(f"restored to {moment.isoformat(sep=' ')} from the {base.kind} backup {base.label}; the database is running")

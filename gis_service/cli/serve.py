@@ -14,7 +14,7 @@ from gis_service.cli import get_settings, say
 from gis_service.db import check_database, create_db_engine, resolve_database_url
 from gis_service.db import migrate as migrations
 from gis_service.db.local_cluster import port_is_free
-from gis_service.errors import ConfigError
+from gis_service.errors import ConfigError, DatabaseRefused
 from gis_service.settings import Settings
 
 
@@ -43,10 +43,16 @@ def serve(ctx: click.Context, host: str | None, port: int | None, processes: int
     engine = create_db_engine(url, pool_size=1)
     try:
         check_database(engine)
+    except DatabaseRefused as exc:
+        # A database that does not answer yet (starting, restarting, a failover) is no reason to exit: a service
+        # manager would restart us in a loop. Serve, and /healthz answers 503 until the database answers.
+        say(f"warning: {exc.message}")
+        say("serving anyway: /healthz answers 503 until the database answers, then 200 (retried at each request)")
+    else:
+        if migrations.current_revision(url) != migrations.head_revision():
+            raise ConfigError("the database schema is not up to date: run 'planning db migrate' first")
     finally:
         engine.dispose()
-    if migrations.current_revision(url) != migrations.head_revision():
-        raise ConfigError("the database schema is not up to date: run 'planning db migrate' first")
     if not port_is_free(port, host if host not in ("0.0.0.0", "") else "0.0.0.0"):
         raise ConfigError(f"port {port} on {host} is already taken: choose another with --port")
     # links in OGC API answers use the address actually served (unless GIS_PUBLIC_URL says otherwise)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from gis_service.errors import ConfigError, DatabaseUnavailable
+from gis_service.errors import ConfigError, DatabaseRefused, DatabaseUnavailable
 
 __all__ = ["check_database", "create_db_engine", "describe_operational_error", "safe_url", "sqlalchemy_url"]
 
@@ -96,8 +96,10 @@ def check_database(engine: Engine) -> dict[str, str]:
 
     Raises
     ------
+    DatabaseRefused
+        The server cannot be reached or refuses the login.
     DatabaseUnavailable
-        The server cannot be reached, refuses the login, or the database lacks PostGIS.
+        The database lacks PostGIS.
     """
     try:
         with engine.connect() as conn:
@@ -106,7 +108,7 @@ def check_database(engine: Engine) -> dict[str, str]:
                 sa.text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
             ).scalar_one_or_none()
     except (OperationalError, DBAPIError) as exc:
-        raise DatabaseUnavailable(describe_operational_error(exc, engine.url)) from None
+        raise DatabaseRefused(describe_operational_error(exc, engine.url)) from None
     if has_postgis is None:
         raise DatabaseUnavailable(
             f"the database {safe_url(engine.url)} has no PostGIS: run 'CREATE EXTENSION postgis' there as a "

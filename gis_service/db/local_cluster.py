@@ -7,10 +7,14 @@ default, git-ignored)::
         pgdata/            the cluster (initdb), owned by the user the server runs as
         server.log         the server's log
         connection.json    port, user, password, database (mode 0600, owned by whoever provisioned)
+        pgbackrest.conf    pgBackRest's configuration, once 'planning db backup' has run (gis_service.db.backup)
+        pgbackrest/        its log, lock and password file
+        backup/            its repository (backups and archived WAL) unless GIS_BACKUP__REPO puts it elsewhere
 
 PostgreSQL refuses to run as root, so when this runs as root the server runs as the ``postgres`` system user
 (created by Debian's ``postgresql`` package) through ``runuser``; as a normal user it runs as that user. The server
-listens on 127.0.0.1 only (no Unix socket, whose path length is limited) and asks for a password (scram-sha-256).
+listens on 127.0.0.1, and on a Unix socket for pgBackRest alone (:attr:`LocalCluster.socket_dir`), and asks for a
+password (scram-sha-256).
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ import os
 import pwd
 import re
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -42,6 +48,8 @@ __all__ = ["ClusterStatus", "LocalCluster", "port_is_free"]
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 55432
+#: pgBackRest's name for the cluster (its "stanza"), in the archive command and the backup's configuration.
+BACKUP_STANZA = "planning"
 INSTALL_HINT = "install it with 'apt-get install postgresql-15 postgresql-15-postgis-3' (./run.sh setup does it)"
 
 
@@ -399,13 +407,16 @@ class LocalCluster:
         if not port_is_free(port):
             raise self._port_taken(port)
         conf = (
-            f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = ''\n"
+            f"listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{self.socket_dir}'\n"
             "max_connections = 200\nshared_buffers = 256MB\nwork_mem = 32MB\nmaintenance_work_mem = 256MB\n"
             # Room for bulk loads, so that no checkpoint falls in the middle of a large import (PostgreSQL's
             # "Populating a Database" advises it; figures in docs/decisions.md). WAL is recycled down to min_wal_size.
             "max_wal_size = 4GB\ncheckpoint_timeout = 15min\nwal_buffers = 64MB\n"
             "logging_collector = off\nlog_min_messages = warning\n"
-        )
+        ) + self._archive_conf()
+        if not self.socket_dir.is_dir():
+            self.socket_dir.mkdir(mode=0o700)
+            self.hand_to_server_user(self.socket_dir)
         conf_path = self.pgdata / "planning.conf"
         conf_path.write_text(conf)
         if self._as_root():
@@ -417,6 +428,49 @@ class LocalCluster:
         )
         if proc.returncode != 0:
             raise LocalClusterError(f"PostgreSQL did not start: {self._last_log_error()} (log: {self.log_file})")
+
+    @property
+    def socket_dir(self) -> Path:
+        """The folder of the server's Unix socket, which pgBackRest needs (it reaches the server by no other way).
+
+        A socket's path is limited to 107 bytes: the cluster's folder when it is short enough, else a folder of
+        the system's temporary directory named after it.
+        """
+        if len(str(self.data_dir)) + len("/.s.PGSQL.65535") < 100:
+            return self.data_dir
+        digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"planning-pg-{digest}"
+
+    def start(self) -> None:
+        """Start the stopped server, nothing more (a restore starts it so to replay WAL; ``up`` does the rest)."""
+        with self._lock():
+            if self._pid() is None:
+                self._start(self._connection()["port"])
+
+    def hand_to_server_user(self, path: Path) -> None:
+        """Make ``path`` the server's OS user's (``postgres`` when run as root), e.g. a file pgBackRest reads."""
+        if self._as_root():
+            user = self._server_user()
+            os.chown(path, user.pw_uid, user.pw_gid)
+
+    def run_as_server_user(self, args: Sequence[str], *, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run a program as the server's OS user, in the cluster's folder; the caller reads its exit status."""
+        return self._run(args, check=False, timeout=timeout)
+
+    @property
+    def backup_config(self) -> Path:
+        """pgBackRest's configuration of this cluster, written by ``planning db backup`` (:mod:`.backup`)."""
+        return self.data_dir / "pgbackrest.conf"
+
+    def _archive_conf(self) -> str:
+        """WAL archiving through pgBackRest, a no-op until ``planning db backup`` has written its configuration.
+
+        archive_mode needs a restart to change, so it is always on; until a backup is configured the command only
+        says "archived" and PostgreSQL recycles the segment as it would without archiving.
+        """
+        conf = shlex.quote(str(self.backup_config))
+        command = f"test ! -f {conf} || pgbackrest --config={conf} --stanza={BACKUP_STANZA} archive-push %p"
+        return "archive_mode = on\narchive_command = '" + command.replace("'", "''") + "'\n"
 
     @staticmethod
     def _port_taken(port: int) -> LocalClusterError:
@@ -497,4 +551,6 @@ class LocalCluster:
     def destroy(self) -> None:
         """Stop the server and delete the cluster with all its data (tests only)."""
         self.down()
+        if self.socket_dir != self.data_dir:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
         shutil.rmtree(self.data_dir, ignore_errors=True)
