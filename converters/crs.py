@@ -47,6 +47,9 @@ TM3_EPSG = {
 WGS84_A, WGS84_RF = 6378137.0, 298.257223563
 # Plausible storage coordinates for Vietnam in EPSG:9214 (generous: the country spans 102°E-110°E).
 VIETNAM_BOUNDS_9214 = (-250_000.0, 800_000.0, 1_300_000.0, 2_700_000.0)
+#: A box around the province of Huế (lon 107.0°-108.2°E, lat 15.98°-16.75°N) with about 10 km to spare: a plan of
+#: the province has nothing beyond it (the validation's rule ``outside-province``).
+HUE_PROVINCE_BOUNDS_9214 = (490_000.0, 1_755_000.0, 640_000.0, 1_865_000.0)
 
 
 @dataclass(frozen=True)
