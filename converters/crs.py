@@ -195,13 +195,22 @@ def to_storage(geoms: np.ndarray, source: SourceCRS) -> np.ndarray:
     return out
 
 
-def check_in_vietnam(geoms: np.ndarray, where: str, source: SourceCRS) -> None:
-    """Refuse coordinates that land outside Vietnam once in EPSG:9214 (a wrong or missing CRS)."""
+def outside_vietnam(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The shapes' bounds when they land outside Vietnam once in EPSG:9214 (a wrong or missing CRS), else None."""
     x0, y0, x1, y1 = shapely.total_bounds(geoms)  # empty and missing shapes left out
     if np.isnan([x0, y0, x1, y1]).all():  # nothing but empty and missing shapes
-        return
+        return None
     bx0, by0, bx1, by1 = VIETNAM_BOUNDS_9214
     if not (bx0 <= x0 and x1 <= bx1 and by0 <= y0 and y1 <= by1) or not np.isfinite([x0, y0, x1, y1]).all():
+        return float(x0), float(y0), float(x1), float(y1)
+    return None
+
+
+def check_in_vietnam(geoms: np.ndarray, where: str, source: SourceCRS) -> None:
+    """Refuse coordinates that land outside Vietnam once in EPSG:9214 (a wrong or missing CRS)."""
+    bounds = outside_vietnam(geoms)
+    if bounds is not None:
+        x0, y0, x1, y1 = bounds
         raise MissingCRS(
             f"{where}: read in {source.how}, the features land outside Vietnam (EPSG:9214 bounds "
             f"{x0:.0f} {y0:.0f} {x1:.0f} {y1:.0f}): the coordinate system is wrong or missing; give the right one "

@@ -231,6 +231,11 @@ class LimitSettings(BaseModel):
     subscription_body_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Subscriptions to plan changes (/subscriptions: an e-mail, an area)."
     )
+    validation_body_bytes: int = Field(
+        default=200 * _MB,
+        ge=1024,
+        description="A plan dossier uploaded to /validations (GeoPackages, shapefiles, CAD).",
+    )
     other_body_bytes: int = Field(default=_MB, ge=1024, description="Every other route (logins, plans, decisions).")
     max_json_depth: int = Field(
         default=64, ge=8, le=500, description="Deepest nesting of arrays and objects in a JSON body."

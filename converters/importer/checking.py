@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from converters.crs import SourceCRS, check_in_vietnam, to_storage
+from converters.crs import SourceCRS, check_in_vietnam, outside_vietnam, to_storage
 from converters.geometry import normalise
 from converters.importer.columns import POLYGONAL_KINDS
 from converters.importer.reading import read_shapes
@@ -37,12 +37,14 @@ from converters.sources import Batch, SourceLayer
 @dataclass
 class CheckedShapes:
     """A batch's shapes: as read in EPSG:9214 (every feature), their validity (polygonal kinds, else None), and
-    those kept once repaired and normalised, with their indexes in the batch."""
+    those kept once repaired and normalised, with their indexes in the batch. ``outside_vietnam``: the batch's
+    bounds when it lands outside Viet Nam (a lenient check then keeps nothing)."""
 
     storage: np.ndarray
     valid: np.ndarray | None
     geoms: np.ndarray
     keep: np.ndarray
+    outside_vietnam: tuple[float, float, float, float] | None = None
 
 
 @dataclass
@@ -94,6 +96,8 @@ class LayerChecker:
         storage = to_storage(storage, self.source_crs)
         if self.strict:
             check_in_vietnam(storage, self.src.label, self.source_crs)
+        elif (bounds := outside_vietnam(storage)) is not None:  # a wrong CRS: nothing to repair or place
+            return CheckedShapes(storage, None, storage[:0], np.zeros(0, dtype=np.intp), bounds)
         polygonal = self.kind == "zones" or (not self.strict and self.kind in POLYGONAL_KINDS)
         valid = in_two(self.pool, shapely.is_valid, storage) if polygonal else None
         geoms, keep = normalise(storage, batch.fids, self.kind, self.lr, valid)

@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 
 from converters.cad import CadNotes
-from converters.crs import HUE_PROVINCE_BOUNDS_9214, VIETNAM_BOUNDS_9214, SourceCRS
+from converters.crs import HUE_PROVINCE_BOUNDS_9214, SourceCRS
 from converters.encoding import to_unicode
 from converters.errors import ConverterError, MissingCRS
 from converters.importer.checking import CheckedShapes, LayerChecker, resolve_fields
@@ -215,12 +215,14 @@ class _Layer:
             shapes = checker.shapes(batch)
             if not self._coordinates(batch, shapes, crs):
                 break  # the whole layer lies outside Viet Nam: nothing else in it can be placed
+            self._widths(batch, shapes)
+            if batch is first:
+                self._text(first, shapes)
             self._geometries(batch, shapes)
             if not missing and self.kind in COLUMNS and self.kind != "plan-boundary":  # as the import: no values
                 self._values(batch, shapes, checker, errors)
             if self.source.progress:
                 self.source.progress(src.label, lr.read, None)
-        self._text(first, fmap)
         self._whole_layer()
         report.timings[src.label] = round(time.perf_counter() - t, 3)
         report.layers.append({"layer": src.label, "kind": self.kind, "features": lr.read, "crs": crs.how,
@@ -252,50 +254,48 @@ class _Layer:
         src = self.source.src
         if first.preset is None and src.fmt == "vector":
             names = {f.lower(): f for f in first.fields}
-            for name, width in TT16_FIELDS.items():
+            for name in TT16_FIELDS:
                 found = names.get(name.lower())
                 if found is None:
                     self.add(Finding("field-missing", layer=src.label, details={"field": name}))
                     continue
-                self._field_type_and_width(first, found, width)
+                values = np.asarray(first.fields[found])
+                if values.dtype.kind in "iufb":
+                    detail = f"{found} holds numbers, not text"
+                    self.add(Finding("field-type", layer=self.label, details={"detail": detail}))
         for col in REQUIRED.get(self.kind, []):
             if col not in fmap.columns and not _preset(first, col):
                 proposed = [s for s in suggestions if s.column == col]
                 detail = f"{col}" + (f" ({proposed[0].sentence(applied=False)})" if proposed else "")
                 self.add(Finding("field-missing", layer=src.label, details={"field": detail}))
 
-    def _field_type_and_width(self, batch: Batch, name: str, width: int) -> None:
-        """A mandatory field holds text (numbers where TT 16/2025 wants text are a wrong type) no wider than its
-        width."""
-        values = np.asarray(batch.fields[name])
-        if values.dtype.kind in "iufb":
-            self.add(Finding("field-type", layer=self.label, details={"detail": f"{name} holds numbers, not text"}))
+    def _widths(self, batch: Batch, shapes: CheckedShapes) -> None:
+        """TT 16/2025's mandatory text fields no wider than their widths, each long value at its feature."""
+        if batch.preset is not None:
             return
-        for i, v in enumerate(values.tolist()):
-            if isinstance(v, str) and len(v) > width:
-                fid = _fid(batch.fids[i])
-                details = {"field": name, "length": len(v), "width": width}
-                self.add(Finding("field-length", layer=self.label, feature=fid, details=details))
+        names = {f.lower(): f for f in batch.fields}
+        for name, width in TT16_FIELDS.items():
+            found = names.get(name.lower())
+            values = np.asarray(batch.fields[found]) if found is not None else None
+            if values is None or values.dtype != object:
+                continue
+            for i, v in enumerate(values.tolist()):
+                if isinstance(v, str) and len(v) > width:
+                    details = {"field": name, "length": len(v), "width": width}
+                    f = Finding("field-length", layer=self.label, feature=_fid(batch.fids[i]), details=details)
+                    self.add(f.at(shapes.storage[i]))
 
     def _coordinates(self, batch: Batch, shapes: CheckedShapes, crs: SourceCRS) -> bool:
         """Features outside the province; False (and one finding) when the layer lands outside Viet Nam."""
-        bounds = shapely.bounds(shapes.storage)
-        known = ~np.isnan(bounds).any(axis=1)
-        if not known.any():
-            return True
-        x0, y0, x1, y1 = VIETNAM_BOUNDS_9214
-        b = bounds[known]
-        if (
-            not np.isfinite(b).all()
-            or b[:, 0].min() < x0
-            or b[:, 2].max() > x1
-            or b[:, 1].min() < y0
-            or (b[:, 3].max() > y1)
-        ):
-            self.add(Finding("crs-wrong", layer=self.label, details={"detail": crs.how}))
+        if shapes.outside_vietnam is not None:
+            x0, y0, x1, y1 = shapes.outside_vietnam
+            detail = f"{crs.how}; EPSG:9214 bounds {x0:.0f} {y0:.0f} {x1:.0f} {y1:.0f}"
+            self.add(Finding("crs-wrong", layer=self.label, details={"detail": detail}))
             return False
+        bounds = shapely.bounds(shapes.storage)
         px0, py0, px1, py1 = HUE_PROVINCE_BOUNDS_9214
-        out = known & ((bounds[:, 0] < px0) | (bounds[:, 2] > px1) | (bounds[:, 1] < py0) | (bounds[:, 3] > py1))
+        with np.errstate(invalid="ignore"):  # NaN bounds of empty shapes compare False
+            out = (bounds[:, 0] < px0) | (bounds[:, 2] > px1) | (bounds[:, 1] < py0) | (bounds[:, 3] > py1)
         for i in np.flatnonzero(out):
             self.add(Finding("outside-province", layer=self.label, feature=_fid(batch.fids[i])).at(shapes.storage[i]))
         return True
@@ -352,7 +352,7 @@ class _Layer:
                 continue
             self.add(f.at(shapes.geoms[k]))
 
-    def _text(self, first: Batch, fmap: FieldMap) -> None:
+    def _text(self, first: Batch, shapes: CheckedShapes) -> None:
         """Text fields written in TCVN3 or VNI, each with the first feature holding such text (the first batch
         is looked at, as the importer settles a field's encoding on it)."""
         if first.preset is not None:
@@ -366,8 +366,9 @@ class _Layer:
                     unicode, enc = to_unicode(v)
                     if enc:
                         details = {"field": name, "detail": f"{enc} ({v!r} → {unicode!r})"}
-                        self.add(Finding("text-legacy-encoding", layer=self.label, feature=_fid(first.fids[i]),
-                                         details=details))  # fmt: skip
+                        f = Finding("text-legacy-encoding", layer=self.label, feature=_fid(first.fids[i]))
+                        f.details = details
+                        self.add(f.at(shapes.storage[i]))
                         break
 
     def _whole_layer(self) -> None:
