@@ -18,6 +18,7 @@ BENCHMARKS = {
     "viewer": "bench.viewer",
     "lookup": "bench.lookup",
     "diff": "bench.diff",
+    "validate": "bench.validate",
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pypdfium2 as pdfium
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -24,6 +25,7 @@ from converters import ConverterError, ImportOptions, import_path
 from converters.crs import HUE_PROVINCE_BOUNDS_9214
 from converters.validation import RULES, ValidationReport, validate_path
 from converters.validation.html import report_html
+from converters.validation.pdf import report_pdf
 from gis_service.api.app import create_app
 from gis_service.cli import cli
 from gis_service.settings import Settings
@@ -101,6 +103,9 @@ def test_the_html_report_shows_each_finding_with_its_place_and_thumbnail(
     assert f"E {gap.e:,.2f}" in page and "25.00 m²" in page
     assert page.count('src="data:image/png;base64,') == len([f for f in report.findings if f.shape is not None])
     assert "Khe hở giữa các ô quy hoạch" in page and "gap between zones" in page
+    pdf = pdfium.PdfDocument(report_pdf(report))
+    text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+    assert "Khe hở giữa các ô quy hoạch" in text and f"E {gap.e:,.2f}" in text
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +195,9 @@ def test_post_validations_refuses_bad_uploads_with_a_4xx(client: TestClient, aut
     assert bad.status_code == 400 and "x.gpkg" in bad.json()["description"]
     odd = client.post("/validations", files={"file": ("notes.txt", b"hello")}, headers=planner)
     assert odd.status_code == 400
+
+
+def test_the_rules_table_in_the_docs_is_the_rules_list() -> None:
+    text = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
+    documented = dict(re.findall(r"^\| `([a-z-]+)` \| (error|warning) \|", text, flags=re.MULTILINE))
+    assert documented == {r.id: r.severity for r in RULES.values()}

@@ -41,6 +41,18 @@ def _rings(shape: Any) -> list[np.ndarray]:
     return out
 
 
+_TREES: dict[int, tuple[np.ndarray, shapely.STRtree]] = {}
+
+
+def _tree(shapes: np.ndarray) -> shapely.STRtree:
+    """An STRtree of a layer's shapes, built once for all of its thumbnails (the last layer's is kept)."""
+    cached = _TREES.get(id(shapes))
+    if cached is None or cached[0] is not shapes:
+        _TREES.clear()
+        cached = _TREES[id(shapes)] = (shapes, shapely.STRtree(shapes))
+    return cached[1]
+
+
 def thumbnail_png(shape: Any, context: np.ndarray | None = None, size: int = THUMB_PX) -> bytes:
     """A PNG of ``shape`` (red) among ``context`` (grey outlines), in EPSG:9214 metres, north up."""
     x0, y0, x1, y1 = shape.bounds
@@ -55,8 +67,7 @@ def thumbnail_png(shape: Any, context: np.ndarray | None = None, size: int = THU
         return [((x - view[0]) * scale, (view[3] - y) * scale) for x, y in coords[:, :2]]
 
     if context is not None and len(context):
-        box = shapely.box(*view)
-        near = context[shapely.STRtree(context).query(box)]
+        near = context[_tree(context).query(shapely.box(*view))]
         for g in near:
             for ring in _rings(g):
                 if len(ring) > 1:

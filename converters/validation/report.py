@@ -162,11 +162,15 @@ class ValidationReport:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2, default=str)
 
     def write(self, path: Path) -> None:
-        """Write the report to ``path``: HTML when its name ends in .html, else JSON."""
+        """Write the report to ``path``: HTML or PDF by its name's ending (.html, .pdf), else JSON."""
         if path.suffix.lower() in (".html", ".htm"):
             from converters.validation.html import report_html
 
             path.write_text(report_html(self), encoding="utf-8")
+        elif path.suffix.lower() == ".pdf":
+            from converters.validation.pdf import report_pdf
+
+            path.write_bytes(report_pdf(self))
         else:
             path.write_text(self.to_json() + "\n", encoding="utf-8")
 

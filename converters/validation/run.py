@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
 import shapely
 
 from converters.cad import CadNotes
 from converters.crs import HUE_PROVINCE_BOUNDS_9214, SourceCRS
 from converters.encoding import to_unicode
 from converters.errors import ConverterError, MissingCRS
+from converters.importer.arrays import factorize, is_null, is_text
 from converters.importer.checking import CheckedShapes, LayerChecker, resolve_fields
 from converters.importer.columns import COLUMNS, POLYGONAL_KINDS, REQUIRED
 from converters.importer.options import ImportOptions, ProgressFn
@@ -30,7 +32,7 @@ from converters.importer.reading import read_batches, source_crs
 from converters.importer.values import ValueErrors
 from converters.mapping import TABLE_OF, CodeBook, FieldMap, Profile, load_profile
 from converters.report import ImportReport, LayerReport
-from converters.sources import Batch, SourceLayer, find_sources
+from converters.sources import ArrowFields, Batch, SourceLayer, find_sources
 from converters.validation.report import Finding, ValidationReport
 from gis_service.model import LAYERS, TT16_FIELDS
 
@@ -43,10 +45,11 @@ SLIVER_AREA_M2 = 1.0
 #: that the plan leaves out of its zones (the land-use balance counts them as land in no zone).
 GAP_MAX_AREA_M2 = 200.0
 GAP_MAX_WIDTH_M = 2.0
+#: Distinct non-ASCII values of a text field looked at for TCVN3 or VNI: a field typed in a legacy font shows it in
+#: its first values (the importer converts every value anyway; this only finds the field to report).
+TEXT_SAMPLE = 300
 #: Findings of one rule listed per layer; beyond, counted in a last finding of the same rule.
 MAX_PER_RULE = 1000
-#: Layers up to this many features keep their shapes in the report, for the thumbnails' surroundings.
-KEEP_SHAPES_UP_TO = 200_000
 
 
 def reference_codebook() -> CodeBook:
@@ -180,6 +183,7 @@ class _Layer:
     source: _Source
     kind: str
     per_rule: dict[str, int] = field(default_factory=dict)
+    unlisted: dict[str, int] = field(default_factory=dict)
     kept: list[np.ndarray] = field(default_factory=list)
     kept_fids: list[Any] = field(default_factory=list)
     kept_codes: list[Any] = field(default_factory=list)
@@ -187,6 +191,13 @@ class _Layer:
     @property
     def label(self) -> str:
         return self.source.src.label
+
+    def room(self, rule: str, n: int) -> int:
+        """How many of ``n`` new findings of ``rule`` are still to be listed; the others are only counted."""
+        listed = max(0, MAX_PER_RULE - self.per_rule.get(rule, 0))
+        if n > listed:
+            self.unlisted[rule] = self.unlisted.get(rule, 0) + n - listed
+        return min(n, listed)
 
     def add(self, finding: Finding) -> None:
         """A finding of this layer, while its rule has fewer than :data:`MAX_PER_RULE` here."""
@@ -227,11 +238,10 @@ class _Layer:
         report.timings[src.label] = round(time.perf_counter() - t, 3)
         report.layers.append({"layer": src.label, "kind": self.kind, "features": lr.read, "crs": crs.how,
                               "fields": dict(fmap.columns)})  # fmt: skip
-        for rule, n in self.per_rule.items():
-            if n > MAX_PER_RULE:
-                self.source.report.add(
-                    Finding(rule, layer=src.label, details={"detail": f"{n - MAX_PER_RULE} more not listed"})
-                )
+        for rule in sorted(set(self.per_rule) | set(self.unlisted)):
+            more = self.per_rule.get(rule, 0) + self.unlisted.get(rule, 0) - MAX_PER_RULE
+            if more > 0:  # one last finding of the rule counts those not listed
+                self.source.report.add(Finding(rule, layer=src.label, details={"detail": f"{more} more not listed"}))
 
     def _mapping(self, first: Batch) -> FieldMap:
         """The layer's fields mapped as the import maps them, the fields proposed for the columns no known name
@@ -276,14 +286,16 @@ class _Layer:
         names = {f.lower(): f for f in batch.fields}
         for name, width in TT16_FIELDS.items():
             found = names.get(name.lower())
-            values = np.asarray(batch.fields[found]) if found is not None else None
-            if values is None or values.dtype != object:
+            if found is None:
                 continue
-            for i, v in enumerate(values.tolist()):
-                if isinstance(v, str) and len(v) > width:
-                    details = {"field": name, "length": len(v), "width": width}
-                    f = Finding("field-length", layer=self.label, feature=_fid(batch.fids[i]), details=details)
-                    self.add(f.at(shapes.storage[i]))
+            lengths = _text_lengths(batch, found)
+            if lengths is None:
+                continue
+            long = np.flatnonzero(lengths > width)
+            for i in long[: self.room("field-length", len(long))]:
+                details = {"field": name, "length": int(lengths[i]), "width": width}
+                f = Finding("field-length", layer=self.label, feature=_fid(batch.fids[i]), details=details)
+                self.add(f.at(shapes.storage[i]))
 
     def _coordinates(self, batch: Batch, shapes: CheckedShapes, crs: SourceCRS) -> bool:
         """Features outside the province; False (and one finding) when the layer lands outside Viet Nam."""
@@ -324,7 +336,7 @@ class _Layer:
                 self.add(f.at(shapes.geoms[k]))
         if self.kind in POLYGONAL_KINDS:
             self.kept.append(shapes.geoms)
-            self.kept_fids += [_fid(f) for f in fids[shapes.keep].tolist()]
+            self.kept_fids += fids[shapes.keep].tolist()  # numpy's tolist gives plain Python values
 
     def _values(self, batch: Batch, shapes: CheckedShapes, checker: LayerChecker, errors: ValueErrors) -> None:
         """Bad values (types, ranges, floors, keys) and unknown and legacy codes, each at its feature."""
@@ -341,43 +353,58 @@ class _Layer:
         if code is None or checked.raw_codes is None:
             return
         raw = checked.raw_codes
-        for k in np.flatnonzero(np.array([r is not None for r in raw.tolist()])):
-            r = str(raw[k])
-            if code[k] is None:
-                f = Finding("code-unknown", layer=self.label, feature=_fid(checked.fids[k]), code=r)
-            elif r.upper() in self.source.codes.legacy:
-                f = Finding("code-legacy", layer=self.label, feature=_fid(checked.fids[k]), code=r)
-                f.details["detail"] = code[k]
+        idx, uniq = factorize(raw)  # a few dozen distinct codes in a million zones: each decided once
+        for u, r in enumerate(uniq.tolist()):
+            if is_null(r):
+                continue
+            rows = np.flatnonzero(idx == u)
+            mapped = code[rows[0]]
+            if mapped is None:
+                rule, detail = "code-unknown", None
+            elif str(r).upper() in self.source.codes.legacy:
+                rule, detail = "code-legacy", mapped
             else:
                 continue
-            self.add(f.at(shapes.geoms[k]))
+            for k in rows[: self.room(rule, len(rows))]:
+                f = Finding(rule, layer=self.label, feature=_fid(checked.fids[k]), code=str(r))
+                if detail is not None:
+                    f.details["detail"] = detail
+                self.add(f.at(shapes.geoms[k]))
 
     def _text(self, first: Batch, shapes: CheckedShapes) -> None:
-        """Text fields written in TCVN3 or VNI, each with the first feature holding such text (the first batch
-        is looked at, as the importer settles a field's encoding on it)."""
+        """Text fields written in TCVN3 or VNI, each with the first feature holding such text. As the importer
+        settles a field's encoding, the first batch is looked at, each distinct value once, and a field whose
+        first :data:`TEXT_SAMPLE` distinct non-ASCII values are Unicode is taken as Unicode."""
         if first.preset is not None:
             return
         for name in first.fields:
             values = np.asarray(first.fields[name])
             if values.dtype != object:
                 continue
-            for i, v in enumerate(values.tolist()):
-                if isinstance(v, str) and not v.isascii():
-                    unicode, enc = to_unicode(v)
-                    if enc:
-                        details = {"field": name, "detail": f"{enc} ({v!r} → {unicode!r})"}
-                        f = Finding("text-legacy-encoding", layer=self.label, feature=_fid(first.fids[i]))
-                        f.details = details
-                        self.add(f.at(shapes.storage[i]))
-                        break
+            idx, uniq = factorize(values)
+            looked = 0
+            for u, v in enumerate(uniq.tolist()):
+                if not isinstance(v, str) or v.isascii():
+                    continue
+                unicode, enc = to_unicode(v)
+                if enc:
+                    i = int(np.argmax(idx == u))
+                    f = Finding("text-legacy-encoding", layer=self.label, feature=_fid(first.fids[i]))
+                    f.details = {"field": name, "detail": f"{enc} ({v!r} → {unicode!r})"}
+                    self.add(f.at(shapes.storage[i]))
+                    break
+                looked += 1
+                if looked >= TEXT_SAMPLE:
+                    break
 
     def _whole_layer(self) -> None:
         """Duplicates (every polygonal layer), overlaps and gaps (zones)."""
         if self.kind not in POLYGONAL_KINDS or not self.kept:
             return
         geoms = np.concatenate(self.kept)
-        if len(geoms) <= KEEP_SHAPES_UP_TO:
-            self.source.report.shapes[self.label] = geoms
+        self.kept.clear()
+        # The report keeps the shapes for the thumbnails' surroundings: they are let go with it, not here.
+        self.source.report.shapes[self.label] = geoms
         pair, area = overlapping_pairs(geoms)
         if len(pair):
             same = shapely.equals(geoms[pair[:, 0]], geoms[pair[:, 1]])
@@ -399,6 +426,17 @@ class _Layer:
 
     def _code(self, k: int) -> str | None:
         return self.kept_codes[k] if k < len(self.kept_codes) else None
+
+
+def _text_lengths(batch: Batch, name: str) -> np.ndarray | None:
+    """Each feature's length of a text field (0 where empty), by Arrow when it holds the field; None for a field
+    of numbers."""
+    if isinstance(batch.fields, ArrowFields) and is_text(arr := batch.fields.arrow(name)):
+        return np.asarray(pc.utf8_length(arr).fill_null(0).to_numpy(zero_copy_only=False))
+    values = np.asarray(batch.fields[name])
+    if values.dtype != object:
+        return None
+    return np.array([len(v) if isinstance(v, str) else 0 for v in values.tolist()], dtype=np.int64)
 
 
 def _chain(first: Batch, rest: Iterator[Batch]) -> Iterator[Batch]:

@@ -86,12 +86,12 @@ def validations_router() -> APIRouter:
                 },
             }
         },
-        responses={200: {"content": {"application/json": {}, "text/html": {}}}},
+        responses={200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {}}}},
     )
     async def validate(
         request: Request,
         user: Planner,
-        f: Annotated[Literal["json", "html"], Query(description="The report as JSON or as an HTML page")] = "json",
+        f: Annotated[Literal["json", "html", "pdf"], Query(description="The report as JSON, HTML or PDF")] = "json",
         src_crs: Annotated[str | None, Query(max_length=200, description="CRS of the coordinates")] = None,
         accept_suggested_mapping: Annotated[bool, Query(description="Use the fields proposed")] = False,
     ) -> Response:
@@ -127,8 +127,11 @@ def _report(path: Path, opts: dict[str, Any], f: str) -> Response:
     from converters import ImportOptions
     from converters.validation import validate_path
     from converters.validation.html import report_html
+    from converters.validation.pdf import report_pdf
 
     report = validate_path(path, ImportOptions(**opts))
     if f == "html":
         return HTMLResponse(report_html(report))
+    if f == "pdf":
+        return Response(report_pdf(report), media_type="application/pdf")
     return JSONResponse(report.to_dict())

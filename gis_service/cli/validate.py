@@ -20,7 +20,7 @@ from gis_service.cli.importer import KINDS
     "--accept-suggested-mapping", is_flag=True, help="Use the fields proposed for columns no known field fills."
 )
 @click.option("--report", "report_paths", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report: .json or .html (repeatable).")  # fmt: skip
+              help="Write the report: .json, .html or .pdf (repeatable).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.pass_context
 def validate(ctx: click.Context, path: Path, report_paths: tuple[Path, ...], as_json: bool, **kw: object) -> None:
