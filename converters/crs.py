@@ -195,9 +195,10 @@ def to_storage(geoms: np.ndarray, source: SourceCRS) -> np.ndarray:
     return out
 
 
-def outside_vietnam(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
-    """The shapes' bounds when they land outside Vietnam once in EPSG:9214 (a wrong or missing CRS), else None."""
-    x0, y0, x1, y1 = shapely.total_bounds(geoms)  # empty and missing shapes left out
+def outside_vietnam(geoms: np.ndarray, total: np.ndarray | None = None) -> tuple[float, float, float, float] | None:
+    """The shapes' bounds when they land outside Vietnam once in EPSG:9214 (a wrong or missing CRS), else None.
+    ``total``: their ``shapely.total_bounds`` when the caller has it."""
+    x0, y0, x1, y1 = shapely.total_bounds(geoms) if total is None else total  # empty and missing shapes left out
     if np.isnan([x0, y0, x1, y1]).all():  # nothing but empty and missing shapes
         return None
     bx0, by0, bx1, by1 = VIETNAM_BOUNDS_9214
@@ -206,9 +207,9 @@ def outside_vietnam(geoms: np.ndarray) -> tuple[float, float, float, float] | No
     return None
 
 
-def check_in_vietnam(geoms: np.ndarray, where: str, source: SourceCRS) -> None:
+def check_in_vietnam(geoms: np.ndarray, where: str, source: SourceCRS, total: np.ndarray | None = None) -> None:
     """Refuse coordinates that land outside Vietnam once in EPSG:9214 (a wrong or missing CRS)."""
-    bounds = outside_vietnam(geoms)
+    bounds = outside_vietnam(geoms, total)
     if bounds is not None:
         x0, y0, x1, y1 = bounds
         raise MissingCRS(

@@ -197,6 +197,22 @@ def test_post_validations_refuses_bad_uploads_with_a_4xx(client: TestClient, aut
     assert odd.status_code == 400
 
 
+def test_a_file_of_no_known_layer_is_refused_as_by_the_import(
+    tmp_path: Path, client: TestClient, auth_headers: Any
+) -> None:
+    gdf = gpd.GeoDataFrame({"a": [1]}, geometry=[box(561000, 1821000, 561010, 1821010)], crs="EPSG:9214")
+    gdf.to_file(tmp_path / "x.gpkg", layer="Foo", engine="pyogrio")
+    with pytest.raises(ConverterError, match="no layer with a TT 16/2025 name"):
+        validate_path(tmp_path / "x.gpkg")
+    r = client.post(
+        "/validations", files={"file": ("x.gpkg", (tmp_path / "x.gpkg").read_bytes())}, headers=auth_headers("planner")
+    )
+    assert r.status_code == 400 and "--kind" in r.json()["description"]
+    assert Counter(f.rule for f in validate_path(tmp_path / "x.gpkg", ImportOptions(kind="zones")).findings) == {
+        "field-missing": 7  # the six TT 16/2025 fields, and the land-use code (no field proposed for it)
+    }
+
+
 def test_the_rules_table_in_the_docs_is_the_rules_list() -> None:
     text = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
     documented = dict(re.findall(r"^\| `([a-z-]+)` \| (error|warning) \|", text, flags=re.MULTILINE))

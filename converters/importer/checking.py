@@ -37,13 +37,14 @@ from converters.sources import Batch, SourceLayer
 @dataclass
 class CheckedShapes:
     """A batch's shapes: as read in EPSG:9214 (every feature), their validity (polygonal kinds, else None), and
-    those kept once repaired and normalised, with their indexes in the batch. ``outside_vietnam``: the batch's
-    bounds when it lands outside Viet Nam (a lenient check then keeps nothing)."""
+    those kept once repaired and normalised, with their indexes in the batch; the bounds of them all, and
+    ``outside_vietnam``: those bounds when the batch lands outside Viet Nam (a lenient check then keeps nothing)."""
 
     storage: np.ndarray
     valid: np.ndarray | None
     geoms: np.ndarray
     keep: np.ndarray
+    total_bounds: np.ndarray
     outside_vietnam: tuple[float, float, float, float] | None = None
 
 
@@ -94,14 +95,15 @@ class LayerChecker:
         self.lr.read += len(batch.fids)
         storage = read_shapes(batch, self.src.label, self.pool)
         storage = to_storage(storage, self.source_crs)
+        total = shapely.total_bounds(storage)
         if self.strict:
-            check_in_vietnam(storage, self.src.label, self.source_crs)
-        elif (bounds := outside_vietnam(storage)) is not None:  # a wrong CRS: nothing to repair or place
-            return CheckedShapes(storage, None, storage[:0], np.zeros(0, dtype=np.intp), bounds)
+            check_in_vietnam(storage, self.src.label, self.source_crs, total)
+        elif (bounds := outside_vietnam(storage, total)) is not None:  # a wrong CRS: nothing to repair or place
+            return CheckedShapes(storage, None, storage[:0], np.zeros(0, dtype=np.intp), total, bounds)
         polygonal = self.kind == "zones" or (not self.strict and self.kind in POLYGONAL_KINDS)
         valid = in_two(self.pool, shapely.is_valid, storage) if polygonal else None
         geoms, keep = normalise(storage, batch.fids, self.kind, self.lr, valid)
-        return CheckedShapes(storage, valid, geoms, keep)
+        return CheckedShapes(storage, valid, geoms, keep, total)
 
     def values(self, batch: Batch, keep: np.ndarray) -> CheckedValues:
         """The kept features' values mapped and checked; a strict check raises on the first batch with bad ones."""

@@ -27,12 +27,13 @@ from converters.importer.arrays import factorize, is_null, is_text
 from converters.importer.checking import CheckedShapes, LayerChecker, resolve_fields
 from converters.importer.columns import COLUMNS, POLYGONAL_KINDS, REQUIRED
 from converters.importer.options import ImportOptions, ProgressFn
+from converters.importer.pipeline import ordered_sources
 from converters.importer.quality import GAP_CHECK_MAX_ZONES, gaps_in, overlapping_pairs
 from converters.importer.reading import read_batches, source_crs
 from converters.importer.values import ValueErrors
 from converters.mapping import TABLE_OF, CodeBook, FieldMap, Profile, load_profile
 from converters.report import ImportReport, LayerReport
-from converters.sources import ArrowFields, Batch, SourceLayer, find_sources
+from converters.sources import ArrowFields, Batch, SourceLayer
 from converters.validation.report import Finding, ValidationReport
 from gis_service.model import LAYERS, TT16_FIELDS
 
@@ -71,13 +72,15 @@ def validate_path(
 ) -> ValidationReport:
     """Validate a file, zipped shapefile or TT 16/2025 dossier folder as ``planning import`` would read it, writing
     nothing. Returns the report; raises :class:`~converters.errors.ConverterError` only when ``path`` is not a
-    dossier or file the importer reads at all."""
+    dossier or file the importer reads at all (as the import does: no layer of a known kind, say)."""
     opts = options or ImportOptions()
     t0 = time.perf_counter()
     path = Path(path)
     report = ValidationReport(source=path.name)
     profile = load_profile(opts.mapping)
-    sources = find_sources(path, profile, kind=opts.kind)
+    sources, skipped = ordered_sources(path, profile, opts, ImportReport(source=path.name))
+    for src in skipped:
+        report.add(Finding("layer-unknown", layer=src.label))
     book = codes or reference_codebook()
     if path.is_dir() and path.suffix.lower() != ".gdb":
         _missing_layers(sources, report)
@@ -112,9 +115,6 @@ class _Source:
     def check(self) -> None:
         """Every layer of the source; a layer that cannot be read is a finding, and the others go on."""
         src = self.src
-        if src.kind is None and src.fmt == "vector":
-            self.report.add(Finding("layer-unknown", layer=src.label))
-            return
         try:
             for kind, batches in self._layers():
                 _Layer(self, kind).check(batches)
@@ -185,8 +185,8 @@ class _Layer:
     per_rule: dict[str, int] = field(default_factory=dict)
     unlisted: dict[str, int] = field(default_factory=dict)
     kept: list[np.ndarray] = field(default_factory=list)
-    kept_fids: list[Any] = field(default_factory=list)
-    kept_codes: list[Any] = field(default_factory=list)
+    kept_fids: list[np.ndarray] = field(default_factory=list)
+    kept_codes: list[np.ndarray] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -304,8 +304,11 @@ class _Layer:
             detail = f"{crs.how}; EPSG:9214 bounds {x0:.0f} {y0:.0f} {x1:.0f} {y1:.0f}"
             self.add(Finding("crs-wrong", layer=self.label, details={"detail": detail}))
             return False
-        bounds = shapely.bounds(shapes.storage)
         px0, py0, px1, py1 = HUE_PROVINCE_BOUNDS_9214
+        x0, y0, x1, y1 = shapes.total_bounds
+        if not (x0 < px0 or x1 > px1 or y0 < py0 or y1 > py1):  # the usual case: all in, or nothing but empties
+            return True
+        bounds = shapely.bounds(shapes.storage)
         with np.errstate(invalid="ignore"):  # NaN bounds of empty shapes compare False
             out = (bounds[:, 0] < px0) | (bounds[:, 2] > px1) | (bounds[:, 1] < py0) | (bounds[:, 3] > py1)
         for i in np.flatnonzero(out):
@@ -315,7 +318,10 @@ class _Layer:
     def _geometries(self, batch: Batch, shapes: CheckedShapes) -> None:
         """Empty, invalid and sliver shapes; the kept shapes gathered for the whole-layer checks."""
         storage, fids = shapes.storage, batch.fids
-        empty = shapely.is_missing(storage) | shapely.is_empty(storage)
+        empty = np.zeros(len(storage), dtype=bool)
+        if len(shapes.keep) < len(storage):  # normalise keeps every feature with a shape: only those left out
+            left_out = np.setdiff1d(np.arange(len(storage)), shapes.keep)
+            empty[left_out] = shapely.is_missing(storage[left_out]) | shapely.is_empty(storage[left_out])
         for i in np.flatnonzero(empty):
             self.add(Finding("geom-empty", layer=self.label, feature=_fid(fids[i]), details={"detail": "empty"}))
         if shapes.valid is not None:
@@ -336,7 +342,7 @@ class _Layer:
                 self.add(f.at(shapes.geoms[k]))
         if self.kind in POLYGONAL_KINDS:
             self.kept.append(shapes.geoms)
-            self.kept_fids += fids[shapes.keep].tolist()  # numpy's tolist gives plain Python values
+            self.kept_fids.append(fids[shapes.keep])
 
     def _values(self, batch: Batch, shapes: CheckedShapes, checker: LayerChecker, errors: ValueErrors) -> None:
         """Bad values (types, ranges, floors, keys) and unknown and legacy codes, each at its feature."""
@@ -349,7 +355,7 @@ class _Layer:
             self.add(f.at(shapes.geoms[k]) if k is not None else f)
         code = checked.values.get("land_use_code")
         if self.kind == "zones" and code is not None:
-            self.kept_codes += list(code.tolist() if hasattr(code, "tolist") else code)
+            self.kept_codes.append(np.asarray(code, dtype=object))
         if code is None or checked.raw_codes is None:
             return
         raw = checked.raw_codes
@@ -407,13 +413,15 @@ class _Layer:
         self.source.report.shapes[self.label] = geoms
         pair, area = overlapping_pairs(geoms)
         if len(pair):
+            fids = np.concatenate(self.kept_fids)
+            codes = np.concatenate(self.kept_codes) if len(self.kept_codes) == len(self.kept_fids) else None
             same = shapely.equals(geoms[pair[:, 0]], geoms[pair[:, 1]])
             for (i, j), ar, dup in zip(pair.tolist(), area.tolist(), same.tolist(), strict=True):
                 if not dup and self.kind != "zones":
                     continue  # parcels and buildings may be drawn over each other; only copies are wrong
                 rule = "geom-duplicate" if dup else "geom-overlap"
-                f = Finding(rule, layer=self.label, feature=self.kept_fids[j], area_m2=ar,
-                            code=self._code(j), details={"other": self.kept_fids[i]})  # fmt: skip
+                f = Finding(rule, layer=self.label, feature=_fid(fids[j]), area_m2=ar,
+                            code=codes[j] if codes is not None else None, details={"other": _fid(fids[i])})  # fmt: skip
                 self.add(f.at(shapely.intersection(geoms[i], geoms[j]) if not dup else geoms[j]))
         if self.kind == "zones" and len(geoms) <= GAP_CHECK_MAX_ZONES:
             for gap in gaps_in(shapely.union_all(geoms)):
@@ -423,9 +431,6 @@ class _Layer:
                 f = Finding("geom-gap", layer=self.label, area_m2=float(gap["area_m2"]), e=e, n=n)
                 f.shape = shapely.Point(e, n)
                 self.add(f)
-
-    def _code(self, k: int) -> str | None:
-        return self.kept_codes[k] if k < len(self.kept_codes) else None
 
 
 def _text_lengths(batch: Batch, name: str) -> np.ndarray | None:
