@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
     parser.add_argument("--list", action="store_true", help="list the benchmarks")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the data sizes")
-    parser.add_argument("--pairs", type=int, default=None, help="import: alternating runs of each side (default 3)")
+    parser.add_argument("--pairs", type=int, default=None, help="import, validate: runs of each side in turn")
     args = parser.parse_args(argv)
     if args.list:
         for name, module in BENCHMARKS.items():
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     for name in args.names or list(BENCHMARKS):
         run = importlib.import_module(BENCHMARKS[name]).run
-        if name == "import" and args.pairs is not None:
+        if name in ("import", "validate") and args.pairs is not None:
             run(scale=args.scale, pairs=args.pairs)
         else:
             run(scale=args.scale)

@@ -114,6 +114,8 @@ class ValidationReport:
     sections: list[ReportSection] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    #: Findings counted but not listed, by rule (beyond the first thousand of a rule in a layer).
+    not_listed: Counter[str] = field(default_factory=Counter)
     #: Each layer's kept shapes (EPSG:9214) by layer label, for the thumbnails' surroundings; not exported.
     shapes: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -125,12 +127,15 @@ class ValidationReport:
     @property
     def errors(self) -> int:
         """How many findings are errors."""
-        return sum(1 for f in self.findings if f.severity == "error")
+        return sum(1 for f in self.findings if f.severity == "error") + self._unlisted("error")
 
     @property
     def warnings(self) -> int:
         """How many findings are warnings."""
-        return sum(1 for f in self.findings if f.severity == "warning")
+        return sum(1 for f in self.findings if f.severity == "warning") + self._unlisted("warning")
+
+    def _unlisted(self, severity: str) -> int:
+        return sum(n for rule, n in self.not_listed.items() if RULES[rule].severity == severity)
 
     @property
     def passed(self) -> bool:
@@ -138,8 +143,8 @@ class ValidationReport:
         return self.errors == 0
 
     def counts(self) -> dict[str, int]:
-        """Findings by rule id."""
-        return dict(Counter(f.rule for f in self.findings))
+        """Findings by rule id, those not listed included."""
+        return dict(Counter(f.rule for f in self.findings) + self.not_listed)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data, ready for JSON."""
@@ -152,6 +157,7 @@ class ValidationReport:
             "layers": self.layers,
             "suggested_mapping": self.suggestions,
             "findings": [f.to_dict() for f in self.findings],
+            "not_listed": dict(self.not_listed),
             **{s.name: s.to_dict() for s in self.sections},
             "seconds": round(self.seconds, 3),
             "timings": self.timings,
@@ -182,8 +188,9 @@ class ValidationReport:
             where = f" at E {f.e:.2f} N {f.n:.2f}" if f.e is not None and f.n is not None else ""
             feature = f" feature {f.feature}" if f.feature is not None else ""
             out.append(f"  {f.severity} {f.rule}: {f.layer or ''}{feature}{where}: {f.message_en}")
-        if len(self.findings) > 50:
-            out.append(f"  ... and {len(self.findings) - 50} more (see the report)")
+        more = len(self.findings) - 50 + sum(self.not_listed.values())
+        if more > 0:
+            out.append(f"  ... and {more} more (see the report)")
         out += [f"  proposed: {s['sentence']}" for s in self.suggestions]
         out.append(f"  {self.seconds:.1f} s")
         return "\n".join(out)

@@ -222,16 +222,10 @@ class _Layer:
         errors = ValueErrors(src.label)
         checker = LayerChecker(src, self.kind, self.source.codes, fmap, crs, lr, errors, self.source.pool, strict=False)
         t = time.perf_counter()
+        values = not missing and self.kind in COLUMNS and self.kind != "plan-boundary"  # as the import: no values
         for batch in _chain(first, batches):
-            shapes = checker.shapes(batch)
-            if not self._coordinates(batch, shapes, crs):
+            if not self._batch(batch, batch is first, checker, crs, errors if values else None):
                 break  # the whole layer lies outside Viet Nam: nothing else in it can be placed
-            self._widths(batch, shapes)
-            if batch is first:
-                self._text(first, shapes)
-            self._geometries(batch, shapes)
-            if not missing and self.kind in COLUMNS and self.kind != "plan-boundary":  # as the import: no values
-                self._values(batch, shapes, checker, errors)
             if self.source.progress:
                 self.source.progress(src.label, lr.read, None)
         self._whole_layer()
@@ -240,8 +234,29 @@ class _Layer:
                               "fields": dict(fmap.columns)})  # fmt: skip
         for rule in sorted(set(self.per_rule) | set(self.unlisted)):
             more = self.per_rule.get(rule, 0) + self.unlisted.get(rule, 0) - MAX_PER_RULE
-            if more > 0:  # one last finding of the rule counts those not listed
-                self.source.report.add(Finding(rule, layer=src.label, details={"detail": f"{more} more not listed"}))
+            if more > 0:  # counted in the report, not listed one by one
+                report.not_listed[rule] += more
+
+    def _batch(
+        self, batch: Batch, first: bool, checker: LayerChecker, crs: SourceCRS, errors: ValueErrors | None
+    ) -> bool:
+        """One batch's findings (its values', unless ``errors`` is None); False when it lies outside Viet Nam."""
+        shapes = checker.shapes(batch)
+        if not self._coordinates(batch, shapes, crs):
+            return False
+        self._widths(batch, shapes)
+        if first:
+            self._text(batch, shapes)
+        self._geometries(batch, shapes)
+        # the slivers' areas and widths in GEOS beside this thread's value checks (GEOS releases the GIL)
+        slivers = self.source.pool.submit(_slivers, shapes.geoms) if self.kind in POLYGONAL_KINDS else None
+        if errors is not None:
+            self._values(batch, shapes, checker, errors)
+        for k, area, width in slivers.result() if slivers is not None else []:
+            f = Finding("geom-sliver", layer=self.label, feature=_fid(batch.fids[shapes.keep[k]]), area_m2=area)
+            f.details["detail"] = f"{width:.2f} m"
+            self.add(f.at(shapes.geoms[k]))
+        return True
 
     def _mapping(self, first: Batch) -> FieldMap:
         """The layer's fields mapped as the import maps them, the fields proposed for the columns no known name
@@ -333,13 +348,6 @@ class _Layer:
                     f = Finding("geom-invalid", layer=self.label, feature=_fid(fids[i]), area_m2=float(repaired[k]))
                     f.details["detail"] = str(reasons[k])
                     self.add(f.at(storage[i]))
-        if self.kind in POLYGONAL_KINDS and len(shapes.geoms):
-            area = shapely.area(shapes.geoms)
-            width = 2 * area / np.maximum(shapely.length(shapes.geoms), 1e-9)
-            for k in np.flatnonzero((area < SLIVER_AREA_M2) | (width < SLIVER_WIDTH_M)):
-                f = Finding("geom-sliver", layer=self.label, feature=_fid(fids[shapes.keep[k]]), area_m2=float(area[k]))
-                f.details["detail"] = f"{width[k]:.2f} m"
-                self.add(f.at(shapes.geoms[k]))
         if self.kind in POLYGONAL_KINDS:
             self.kept.append(shapes.geoms)
             self.kept_fids.append(fids[shapes.keep])
@@ -431,6 +439,17 @@ class _Layer:
                 f = Finding("geom-gap", layer=self.label, area_m2=float(gap["area_m2"]), e=e, n=n)
                 f.shape = shapely.Point(e, n)
                 self.add(f)
+
+
+def _slivers(geoms: np.ndarray) -> list[tuple[int, float, float]]:
+    """The shapes under :data:`SLIVER_AREA_M2` or thinner than :data:`SLIVER_WIDTH_M` on average (2 × area ÷
+    perimeter): (index, area, mean width) of each."""
+    if not len(geoms):
+        return []
+    area = shapely.area(geoms)
+    width = 2 * area / np.maximum(shapely.length(geoms), 1e-9)
+    found = np.flatnonzero((area < SLIVER_AREA_M2) | (width < SLIVER_WIDTH_M))
+    return [(int(k), float(area[k]), float(width[k])) for k in found]
 
 
 def _text_lengths(batch: Batch, name: str) -> np.ndarray | None:
