@@ -9,8 +9,8 @@ then the zones' overlap check. The validation does the same through the same ste
 (mandatory fields and widths, slivers, the province's extent, duplicates, legacy text), and builds its report.
 Target: the validation no slower than the import's steps.
 
-Each side runs in a child process of its own (its imports not timed), ``pairs`` times in turn; the medians and
-their ratios are printed.
+Each side runs in a child process of its own (its imports not timed), ``pairs`` rounds of the three in turn
+(``python -m bench validate --pairs 3``); each round's figures, the medians and their ratios are printed.
 """
 
 from __future__ import annotations
@@ -104,6 +104,9 @@ def run(scale: float = 1.0, pairs: int = 1) -> None:
             sides["ogrinfo -al -so"].append(_ogrinfo(path))
             sides["import: read and check"].append(_child(_IMPORT_STEPS, path))
             sides["validate"].append(_child(_VALIDATE, path))
+    for k in range(pairs):  # each round: the three sides one after the other (the machine's speed drifts)
+        figures = ", ".join(f"{name} {runs[k]['seconds']:.2f} s" for name, runs in sides.items())
+        print(f"round {k + 1}: {figures}")
     med = {k: statistics.median(r["seconds"] for r in v) for k, v in sides.items()}
     print(f"{'side':<26}{'work s':>10}{'process s':>12}{'zones/s':>12}")
     for name, runs in sides.items():

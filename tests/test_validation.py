@@ -193,6 +193,10 @@ def test_post_validations_refuses_bad_uploads_with_a_4xx(client: TestClient, aut
     assert client.post("/validations", json={"a": 1}, headers=planner).status_code == 400
     bad = client.post("/validations", files={"file": ("x.gpkg", b"not a geopackage")}, headers=planner)
     assert bad.status_code == 400 and "x.gpkg" in bad.json()["description"]
+    assert "validation-" not in bad.json()["description"]  # the server's temporary folder is not named
+    scan = client.post("/validations", files={"file": ("x.tif", b"not an image")}, headers=planner)
+    assert scan.status_code == 200 and scan.json()["counts"] == {"layer-unreadable": 1}
+    assert "validation-" not in scan.text
     odd = client.post("/validations", files={"file": ("notes.txt", b"hello")}, headers=planner)
     assert odd.status_code == 400
 

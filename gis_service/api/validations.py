@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from gis_service.api.deps import Planner, in_thread
-from gis_service.errors import ValidationError
+from gis_service.errors import PlanningError, ValidationError
 
 __all__ = ["validations_router"]
 
@@ -118,18 +118,29 @@ def validations_router() -> APIRouter:
                 path.write_bytes(await upload.read())
                 saved.append(path)
             opts = {"src_crs": src_crs, "accept_suggested_mapping": accept_suggested_mapping}
-            return await in_thread(_report, _target(saved, folder), opts, f)
+            try:
+                return await in_thread(_report, _target(saved, folder), opts, f, folder)
+            except PlanningError as exc:  # GDAL's messages name the file by its path on this server
+                exc.message = _without(exc.message, folder)
+                raise
 
     return router
 
 
-def _report(path: Path, opts: dict[str, Any], f: str) -> Response:
+def _without(text: str, folder: Path) -> str:
+    """``text`` without the server's temporary folder in the paths it names (the uploaded names are left)."""
+    return text.replace(f"{folder}/", "").replace(str(folder), "")
+
+
+def _report(path: Path, opts: dict[str, Any], f: str, folder: Path) -> Response:
     from converters import ImportOptions
     from converters.validation import validate_path
     from converters.validation.html import report_html
     from converters.validation.pdf import report_pdf
 
     report = validate_path(path, ImportOptions(**opts))
+    for finding in report.findings:
+        finding.details = {k: _without(v, folder) if isinstance(v, str) else v for k, v in finding.details.items()}
     if f == "html":
         return HTMLResponse(report_html(report))
     if f == "pdf":
