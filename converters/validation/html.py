@@ -1,8 +1,9 @@
 """The validation report as one HTML page for the consultant: the verdict, counts per rule, each finding with its
 messages, feature, VN-2000 coordinates and a small map thumbnail (PNG, inline), then the report's sections.
 
-Thumbnails are drawn with Pillow: the feature in red over its neighbours in grey, 200 m around it at most, north
-up. One per finding with a place, up to :data:`MAX_THUMBNAILS` (then none: the coordinates still say where).
+Thumbnails are drawn with Pillow: the feature in red over its layer's shapes in grey, 40 to 400 m across (written
+in a corner), north up. One per finding with a place, up to :data:`MAX_THUMBNAILS` (then none: the coordinates
+still say where).
 """
 
 from __future__ import annotations
@@ -53,8 +54,23 @@ def _tree(shapes: np.ndarray) -> shapely.STRtree:
     return cached[1]
 
 
+def _draw_context(draw: ImageDraw.ImageDraw, near: np.ndarray, px: Any) -> None:
+    """The layer's shapes around a finding: filled light grey, their holes white, the largest first so that a zone
+    lying in another's hole is drawn over it (a gap shows white, an overlap grey on grey)."""
+    for g in sorted(near, key=lambda g: -g.area):
+        for part in shapely.get_parts(g):
+            if part.geom_type == "Polygon":
+                draw.polygon(px(np.asarray(part.exterior.coords)), fill=(225, 225, 225), outline=(140, 140, 140))
+                for hole in part.interiors:
+                    draw.polygon(px(np.asarray(hole.coords)), fill="white", outline=(140, 140, 140))
+            else:
+                for ring in _rings(part):
+                    if len(ring) > 1:
+                        draw.line(px(ring), fill=(140, 140, 140), width=1)
+
+
 def thumbnail_png(shape: Any, context: np.ndarray | None = None, size: int = THUMB_PX) -> bytes:
-    """A PNG of ``shape`` (red) among ``context`` (grey outlines), in EPSG:9214 metres, north up."""
+    """A PNG of ``shape`` (red) among ``context`` (grey), in EPSG:9214 metres, north up."""
     x0, y0, x1, y1 = shape.bounds
     side = min(max(x1 - x0, y1 - y0, MIN_VIEW_M) * 1.3, MAX_VIEW_M)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
@@ -67,11 +83,7 @@ def thumbnail_png(shape: Any, context: np.ndarray | None = None, size: int = THU
         return [((x - view[0]) * scale, (view[3] - y) * scale) for x, y in coords[:, :2]]
 
     if context is not None and len(context):
-        near = context[_tree(context).query(shapely.box(*view))]
-        for g in near:
-            for ring in _rings(g):
-                if len(ring) > 1:
-                    draw.line(px(ring), fill=(150, 150, 150), width=1)
+        _draw_context(draw, context[_tree(context).query(shapely.box(*view))], px)
     for ring in _rings(shape):
         pts = px(ring)
         if len(pts) == 1:
@@ -79,6 +91,7 @@ def thumbnail_png(shape: Any, context: np.ndarray | None = None, size: int = THU
             draw.ellipse((x - 4, y - 4, x + 4, y + 4), outline=(200, 0, 0), width=2)
         else:
             draw.line(pts, fill=(200, 0, 0), width=2)
+    draw.text((4, size - 14), f"{side:.0f} m", fill=(60, 60, 60))  # the side of the view, for scale
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
     return buf.getvalue()

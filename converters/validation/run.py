@@ -32,6 +32,7 @@ from converters.importer.quality import GAP_CHECK_MAX_ZONES, gaps_in, overlappin
 from converters.importer.reading import read_batches, source_crs
 from converters.importer.values import ValueErrors
 from converters.mapping import TABLE_OF, CodeBook, FieldMap, Profile, load_profile
+from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
 from converters.sources import ArrowFields, Batch, SourceLayer
 from converters.validation.report import Finding, ValidationReport
@@ -223,7 +224,8 @@ class _Layer:
         checker = LayerChecker(src, self.kind, self.source.codes, fmap, crs, lr, errors, self.source.pool, strict=False)
         t = time.perf_counter()
         values = not missing and self.kind in COLUMNS and self.kind != "plan-boundary"  # as the import: no values
-        for batch in _chain(first, batches):
+        # the next batch read from the file (GDAL, in a thread) while this one is checked, as the import reads ahead
+        for batch in prefetch(_chain(first, batches)):
             if not self._batch(batch, batch is first, checker, crs, errors if values else None):
                 break  # the whole layer lies outside Viet Nam: nothing else in it can be placed
             if self.source.progress:
