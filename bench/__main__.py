@@ -19,6 +19,7 @@ BENCHMARKS = {
     "lookup": "bench.lookup",
     "diff": "bench.diff",
     "drills": "bench.drills",
+    "validate": "bench.validate",
 }
 
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
     parser.add_argument("--list", action="store_true", help="list the benchmarks")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the data sizes")
-    parser.add_argument("--pairs", type=int, default=None, help="import: alternating runs of each side (default 3)")
+    parser.add_argument("--pairs", type=int, default=None, help="import, validate: runs of each side in turn")
     parser.add_argument(
         "--processes",
         type=int,
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             from bench.balanced import run as run_balanced
 
             run_balanced(scale=args.scale, processes=args.processes, replica=args.replica)
-        elif name == "import" and args.pairs is not None:
+        elif name in ("import", "validate") and args.pairs is not None:
             run(scale=args.scale, pairs=args.pairs)
         else:
             run(scale=args.scale)

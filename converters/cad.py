@@ -34,7 +34,7 @@ from converters.mapping import CodeBook, Profile, _norm
 from converters.report import ImportReport
 from converters.sources import Batch, SourceLayer
 
-__all__ = ["FLATTEN_TOLERANCE_M", "parse_labels", "read_cad"]
+__all__ = ["FLATTEN_TOLERANCE_M", "CadNotes", "parse_labels", "read_cad"]
 
 FLATTEN_TOLERANCE_M = 0.01  # arcs become chords that stray at most 1 cm from the curve
 
@@ -266,8 +266,17 @@ def _read_dgn(path: Path, label: str) -> _Drawing:
 _Poly = tuple[str, Any, str, dict[str, str] | None]  # (handle, polygon, layer, the layer's CAD rule)
 
 
+@dataclass
+class CadNotes:
+    """What reading a drawing passed over, for the validation: outlines on a zone layer left open (handle, layer,
+    line) and labels that lie in no closed shape (text in Unicode, point)."""
+
+    open_outlines: list[tuple[str, str, Any]] = field(default_factory=list)
+    orphan_labels: list[tuple[str, Any]] = field(default_factory=list)
+
+
 def _sort_shapes(
-    d: _Drawing, src: SourceLayer, profile: Profile
+    d: _Drawing, src: SourceLayer, profile: Profile, notes: CadNotes | None = None
 ) -> tuple[list[_Poly], dict[str, list[tuple[str, Any, str]]]]:
     """The drawing's areas (zones, plan boundary) and its plan lines by kind; a hatch filling a closed polyline is
     the same zone drawn twice: the polyline is kept."""
@@ -280,6 +289,8 @@ def _sort_shapes(
             lines.setdefault(kind, []).append((handle, g.exterior if g.geom_type == "Polygon" else g, layer))
         elif kind in ("zones", "plan-boundary") and g.geom_type.endswith("Polygon"):
             polys.append((handle, g, layer, rule))
+        elif kind in ("zones", "plan-boundary") and notes is not None and len(g.coords) >= 3:
+            notes.open_outlines.append((handle, layer, g))  # a polyline meant to enclose a zone, left open
     for handle, g, layer in d.hatches:
         rule = profile.cad_rule(layer)
         kind = src.kind or (rule or {}).get("kind") or "zones"
@@ -295,16 +306,19 @@ def _drawn_already(g: Any, polys: list[_Poly]) -> bool:
     )
 
 
-def read_cad(src: SourceLayer, profile: Profile, codes: CodeBook, report: ImportReport) -> dict[str, Batch]:
-    """Batches by kind (zones, red-lines, building-lines, plan-boundary) from a CAD drawing."""
+def read_cad(
+    src: SourceLayer, profile: Profile, codes: CodeBook, report: ImportReport, notes: CadNotes | None = None
+) -> dict[str, Batch]:
+    """Batches by kind (zones, red-lines, building-lines, plan-boundary) from a CAD drawing; ``notes`` gets what
+    was passed over (open outlines, labels in no shape)."""
     path = Path(src.path)
     d = _read_dxf(path, src.label) if src.fmt == "dxf" else _read_dgn(path, src.label)
-    polys, lines = _sort_shapes(d, src, profile)
+    polys, lines = _sort_shapes(d, src, profile, notes)
     out: dict[str, Batch] = {}
     zones = [p for p in polys if (src.kind or (p[3] or {}).get("kind") or "zones") == "zones"]
     bounds = [p for p in polys if p not in zones]
     if zones:
-        out["zones"] = _zones_batch(zones, d.labels, codes, report, src.label)
+        out["zones"] = _zones_batch(zones, d.labels, codes, report, src.label, notes)
     if bounds:
         out["plan-boundary"] = _batch([p[0] for p in bounds], [p[1] for p in bounds], [p[2] for p in bounds])
     for kind, items in lines.items():
@@ -326,33 +340,42 @@ def _batch(
     )
 
 
+def _report_orphans(orphans: list[tuple[str, Any]], report: ImportReport, label: str, notes: CadNotes | None) -> None:
+    """Labels in no closed shape: a warning of the import, and the validation's notes."""
+    if orphans:
+        listed = "; ".join(f"{t!r} at E {p.x:.2f} N {p.y:.2f}" for t, p in orphans[:20])
+        report.warn(f"{label}: {len(orphans)} label(s) lie in no closed shape: {listed}")
+        if notes is not None:
+            notes.orphan_labels += orphans
+
+
 def _zones_batch(
     zones: list[tuple[str, Any, str, dict[str, str] | None]],
     labels: list[tuple[str, Point]],
     codes: CodeBook,
     report: ImportReport,
     label: str,
+    notes: CadNotes | None = None,
 ) -> Batch:
     geoms = np.array([z[1] for z in zones], dtype=object)
     valid = np.array([g.buffer(0) if not g.is_valid else g for g in geoms], dtype=object)
     tree = shapely.STRtree(valid)
     texts: list[list[str]] = [[] for _ in zones]
     encodings: dict[str, int] = {}
-    orphans = []
+    orphans: list[tuple[str, Any]] = []
     for text, point in labels:
         uni, enc = to_unicode(text)
         if enc:
             encodings[enc] = encodings.get(enc, 0) + 1
         hits = [int(i) for i in tree.query(point, predicate="within")]
         if not hits:
-            orphans.append(f"{uni!r} at E {point.x:.2f} N {point.y:.2f}")
+            orphans.append((uni, point))
             continue
         smallest = min(
             hits, key=lambda i: float(shapely.area(valid[i]))
         )  # nested shapes: the innermost holds the label
         texts[smallest].append(uni)
-    if orphans:
-        report.warn(f"{label}: {len(orphans)} label(s) lie in no closed shape: {'; '.join(orphans[:20])}")
+    _report_orphans(orphans, report, label, notes)
     if encodings:
         report.warn(
             f"{label}: labels converted to Unicode from {', '.join(f'{k} ({v})' for k, v in encodings.items())}"

@@ -47,6 +47,9 @@ TM3_EPSG = {
 WGS84_A, WGS84_RF = 6378137.0, 298.257223563
 # Plausible storage coordinates for Vietnam in EPSG:9214 (generous: the country spans 102°E-110°E).
 VIETNAM_BOUNDS_9214 = (-250_000.0, 800_000.0, 1_300_000.0, 2_700_000.0)
+#: A box around the province of Huế (lon 107.0°-108.2°E, lat 15.98°-16.75°N) with about 10 km to spare: a plan of
+#: the province has nothing beyond it (the validation's rule ``outside-province``).
+HUE_PROVINCE_BOUNDS_9214 = (490_000.0, 1_755_000.0, 640_000.0, 1_865_000.0)
 
 
 @dataclass(frozen=True)
@@ -192,13 +195,23 @@ def to_storage(geoms: np.ndarray, source: SourceCRS) -> np.ndarray:
     return out
 
 
-def check_in_vietnam(geoms: np.ndarray, where: str, source: SourceCRS) -> None:
-    """Refuse coordinates that land outside Vietnam once in EPSG:9214 (a wrong or missing CRS)."""
-    x0, y0, x1, y1 = shapely.total_bounds(geoms)  # empty and missing shapes left out
+def outside_vietnam(geoms: np.ndarray, total: np.ndarray | None = None) -> tuple[float, float, float, float] | None:
+    """The shapes' bounds when they land outside Vietnam once in EPSG:9214 (a wrong or missing CRS), else None.
+    ``total``: their ``shapely.total_bounds`` when the caller has it."""
+    x0, y0, x1, y1 = shapely.total_bounds(geoms) if total is None else total  # empty and missing shapes left out
     if np.isnan([x0, y0, x1, y1]).all():  # nothing but empty and missing shapes
-        return
+        return None
     bx0, by0, bx1, by1 = VIETNAM_BOUNDS_9214
     if not (bx0 <= x0 and x1 <= bx1 and by0 <= y0 and y1 <= by1) or not np.isfinite([x0, y0, x1, y1]).all():
+        return float(x0), float(y0), float(x1), float(y1)
+    return None
+
+
+def check_in_vietnam(geoms: np.ndarray, where: str, source: SourceCRS, total: np.ndarray | None = None) -> None:
+    """Refuse coordinates that land outside Vietnam once in EPSG:9214 (a wrong or missing CRS)."""
+    bounds = outside_vietnam(geoms, total)
+    if bounds is not None:
+        x0, y0, x1, y1 = bounds
         raise MissingCRS(
             f"{where}: read in {source.how}, the features land outside Vietnam (EPSG:9214 bounds "
             f"{x0:.0f} {y0:.0f} {x1:.0f} {y1:.0f}): the coordinate system is wrong or missing; give the right one "

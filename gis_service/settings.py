@@ -100,6 +100,8 @@ class TopologySettings(BaseModel):
         default_factory=lambda: project_root() / ".data" / "run",
         description="Folder of the generated HAProxy and PgBouncer configuration and of the processes' logs.",
     )
+
+
 class BackupSettings(BaseModel):
     """Continuous archiving and point-in-time recovery of the local cluster with pgBackRest (``GIS_BACKUP__*``)."""
 
@@ -283,6 +285,11 @@ class LimitSettings(BaseModel):
     comments_per_day: int = Field(default=30, ge=1, description="Comments one client address may post in a day.")
     subscription_body_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Subscriptions to plan changes (/subscriptions: an e-mail, an area)."
+    )
+    validation_body_bytes: int = Field(
+        default=200 * _MB,
+        ge=1024,
+        description="A plan dossier uploaded to /validations (GeoPackages, shapefiles, CAD).",
     )
     other_body_bytes: int = Field(default=_MB, ge=1024, description="Every other route (logins, plans, decisions).")
     max_json_depth: int = Field(

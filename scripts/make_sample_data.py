@@ -13,6 +13,9 @@ Synthetic, but shaped like Huế around the Kinh thành, Kim Long and a new area
 Run: ``python scripts/make_sample_data.py [OUT_DIR]`` (default ``sample_data``). Written with GDAL (pyogrio), ezdxf
 and rasterio, as the files planners hold are. Before writing, :func:`sample.checks.check` verifies the sample (valid
 non-overlapping lots and zones, lots touching their street's red line or their kiệt, buildings inside their lots).
+
+``python scripts/make_sample_data.py --broken OUT_DIR`` writes the broken dossiers of :mod:`sample.broken` (one
+fault each, for the validation's tests) from the sample in ``sample_data``.
 """
 
 from __future__ import annotations
@@ -80,7 +83,14 @@ def write_csvs(out: Path, s: Sample, ex: Examples) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Build, check and write the sample to ``argv[1]`` (default ``sample_data``); 0 on success."""
+    """Build, check and write the sample to ``argv[1]`` (default ``sample_data``); 0 on success. With
+    ``--broken OUT_DIR``: the broken dossiers from the sample already written."""
+    if len(argv) > 2 and argv[1] == "--broken":
+        from sample.broken import broken_dossiers
+
+        for case in broken_dossiers(Path("sample_data"), Path(argv[2])):
+            print(f"{case.path}: {case.rule} in {case.layer} feature {case.feature}", file=sys.stderr)
+        return 0
     out = Path(argv[1] if len(argv) > 1 else "sample_data")
     t0 = time.perf_counter()
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2025-07-16T00:00:00Z"})  # same bytes on every run

@@ -17,14 +17,15 @@ from sqlalchemy.engine import Connection
 
 from converters.base_map import import_base_map_layer
 from converters.errors import EmptyLayer, UnknownCodes
+from converters.importer.checking import LayerChecker, resolve_fields
 from converters.importer.columns import COLUMNS
 from converters.importer.options import ImportOptions, ProgressFn
 from converters.importer.prepare import BatchPreparer
 from converters.importer.quality import ZoneShapes
 from converters.importer.reading import check_required, feature_count, read_batches, source_crs
-from converters.importer.values import TextState, ValueErrors
+from converters.importer.values import ValueErrors
 from converters.importer.writes import Writer
-from converters.mapping import TABLE_OF, CodeBook, FieldMap, Profile
+from converters.mapping import TABLE_OF, CodeBook, Profile
 from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
 from converters.sources import Batch, SourceLayer
@@ -59,18 +60,19 @@ def import_layer(
         raise EmptyLayer(f"{src.label}: the layer has no features")
     crs = source_crs(first, src, opts, report)
     lr.crs = crs.how
-    fmap = FieldMap.resolve(profile, kind, list(first.fields))
+    fmap, suggestions = resolve_fields(profile, kind, first, codes, accept_suggested=opts.accept_suggested_mapping)
+    for s in suggestions:
+        report.warn(f"{src.label}: {s.sentence(applied=opts.accept_suggested_mapping)}")
     lr.fields = dict(fmap.columns)
     all_batches = itertools.chain([first], source)
     if kind == "map-features":  # the base map: a few thousand features, written by a path of its own
         import_base_map_layer(conn, src, lr, all_batches, crs, fmap, progress=progress, total=total)
         return lr
-    check_required(src, kind, fmap, profile, first)
+    check_required(src, kind, fmap, profile, first, suggestions)
     writer = Writer(conn, kind, plan_id, COLUMNS[kind], opts.user) if kind != "plan-boundary" else None
     with ThreadPoolExecutor(1, thread_name_prefix="import-proj") as proj_pool:
-        prepare = BatchPreparer(
-            src, kind, plan_id, profile, codes, fmap, crs, lr, errors, TextState(), writer, proj_pool, zone_shapes
-        )
+        checker = LayerChecker(src, kind, codes, fmap, crs, lr, errors, proj_pool)
+        prepare = BatchPreparer(checker, plan_id, profile, writer, zone_shapes)
         boundary = _copy_batches(prepare, all_batches, report, progress, total)
     errors.raise_if_any()
     _check_unknown_codes(src, codes, unknown_before, opts)

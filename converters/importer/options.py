@@ -24,6 +24,8 @@ class ImportOptions:
     src_crs: str | None = None
     dry_run: bool = False
     allow_unknown_codes: bool = False
+    #: Fill the columns no known field name fills from the fields whose values look like them (importer.suggest).
+    accept_suggested_mapping: bool = False
     plan_name: str | None = None
     plan_level: str | None = None
     scale: int | None = None

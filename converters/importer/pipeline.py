@@ -36,7 +36,7 @@ def import_path(
     path = Path(path)
     report = ImportReport(source=path.name, dry_run=opts.dry_run)
     profile = load_profile(opts.mapping)
-    sources = _sources(path, profile, opts, report)
+    sources, _skipped = ordered_sources(path, profile, opts, report)
     needs_plan = any(s.kind in PLAN_KINDS or s.kind is None for s in sources)
     if needs_plan and not opts.plan:
         raise ConverterError(
@@ -71,9 +71,12 @@ def import_path(
     return report
 
 
-def _sources(path: Path, profile: Profile, opts: ImportOptions, report: ImportReport) -> list[SourceLayer]:
+def ordered_sources(
+    path: Path, profile: Profile, opts: ImportOptions, report: ImportReport
+) -> tuple[list[SourceLayer], list[SourceLayer]]:
     """The layers to import, in the order they must go in (plan boundary and zones first, buildings after
-    parcels); a GIS layer of no known kind is skipped with a warning, and a file of only those stops the import."""
+    parcels), and those skipped: a GIS layer of no known kind is skipped with a warning, and a file of only those
+    stops the import (and the validation, which reads the same)."""
     sources = find_sources(path, profile, kind=opts.kind)
     for s in sources:
         if s.kind is None and s.fmt == "vector":
@@ -87,7 +90,7 @@ def _sources(path: Path, profile: Profile, opts: ImportOptions, report: ImportRe
             "(zones, parcels, buildings, red-lines, building-lines) or name its layer in a --mapping profile"
         )
     sources.sort(key=lambda s: ORDER.index(s.kind) if s.kind in ORDER else 1)
-    return sources
+    return sources, skipped
 
 
 def _codebook(conn: Connection) -> CodeBook:

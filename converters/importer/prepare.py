@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,18 +10,16 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from converters.crs import STORAGE_EPSG, SourceCRS, check_in_vietnam, to_storage
-from converters.geometry import normalise
+from converters.crs import STORAGE_EPSG
 from converters.importer.arrays import rows
 from converters.importer.attributes import attributes
 from converters.importer.bulk_zones import zone_geometry_columns
+from converters.importer.checking import LayerChecker
 from converters.importer.columns import BULK_DEFAULTS, COLUMNS, POLYGONAL_KINDS
 from converters.importer.quality import ZoneShapes
-from converters.importer.reading import building_key, read_shapes
-from converters.importer.threads import in_two
-from converters.importer.values import ColumnValues, TextState, ValueErrors, check_codes, check_parcel_keys
+from converters.importer.reading import building_key
 from converters.importer.writes import Writer
-from converters.mapping import CodeBook, FieldMap, Profile
+from converters.mapping import Profile
 from converters.pgcopy import Const
 from converters.report import LayerReport
 from converters.sources import Batch, SourceLayer
@@ -34,52 +32,51 @@ Prepared = tuple[Any, int, list[Any], list[str]]
 
 @dataclass
 class BatchPreparer:
-    """Makes each batch of a layer ready for COPY: its shapes in EPSG:9214 and repaired, its values mapped and
-    checked, its attributes JSON, its rows encoded.
+    """Makes each batch of a layer ready for COPY: the shared reading and checking step
+    (:class:`~converters.importer.checking.LayerChecker`: shapes in EPSG:9214 and repaired, values mapped and
+    checked), then its attributes JSON and its rows encoded.
 
     Column-wise: each step runs over the batch's arrays (GEOS, PROJ, numpy, Arrow), and Python touches each
     distinct value once; ``converters.pgcopy`` lays the columns into rows. No database here: it runs in the reading
     thread while the database writes the previous batch. The state it keeps across batches (the text fields'
-    encodings, the bad values, the zones' shapes for the quality checks) lives in its fields.
+    encodings, the bad values, the zones' shapes for the quality checks) lives in its checker and its fields.
     """
 
-    src: SourceLayer
-    kind: str
+    checker: LayerChecker
     plan_id: int | None
     profile: Profile
-    codes: CodeBook
-    fmap: FieldMap
-    source_crs: SourceCRS
-    lr: LayerReport
-    errors: ValueErrors
-    text: TextState
     writer: Writer | None
-    pool: ThreadPoolExecutor
     zone_shapes: ZoneShapes | None
+
+    @property
+    def src(self) -> SourceLayer:
+        """The layer read."""
+        return self.checker.src
+
+    @property
+    def kind(self) -> str:
+        """What the layer holds."""
+        return self.checker.kind
+
+    @property
+    def lr(self) -> LayerReport:
+        """The layer's report."""
+        return self.checker.lr
 
     def __call__(self, batch: Batch) -> Prepared:
         """The batch's rows ready for COPY, or the boundary's geometries."""
-        self.lr.read += len(batch.fids)
-        geoms, keep = self._geometries(batch)
+        shapes = self.checker.shapes(batch)
+        geoms, keep = shapes.geoms, shapes.keep
         if self.kind == "plan-boundary":
             return list(geoms), 0, [], []
         writer = self.writer
         assert writer is not None
         geometry: Future[list[Any]] | None = None
         if writer.bulk:  # WKB and PROJ work beside this thread (GEOS, PROJ and numpy release the GIL)
-            geometry = self.pool.submit(zone_geometry_columns, geoms)
-        unmapped: set[str] = set()
-        steps = ColumnValues(batch, self.fmap, self.codes, self.lr, self.errors, keep, self.text)
-        values = steps.of(self.kind, unmapped)
-        fids = batch.fids[keep].tolist()
-        ok = np.ones(len(keep), dtype=bool)
-        more = np.full(len(keep), None, dtype=object)  # the source's own code, when it is not the one stored
-        if "land_use_code" in values:
-            ok = check_codes(steps, self.kind, values, fids, ok, more)
-        if self.kind == "parcels":
-            ok = check_parcel_keys(values, fids, ok, self.errors)
-        self.errors.raise_if_any()
-        attrs = attributes(batch, self.fmap, keep, self.lr, self.text, more)
+            geometry = self.checker.pool.submit(zone_geometry_columns, geoms)
+        checked = self.checker.values(batch, keep)
+        values, unmapped, fids, ok = checked.values, checked.unmapped, checked.fids, checked.ok
+        attrs = attributes(batch, self.checker.fmap, keep, self.lr, self.checker.text, checked.more)
         written = np.flatnonzero(ok)
         kept_geoms = geoms[written]
         columns = self._columns(batch, writer, values, keep, written, kept_geoms, attrs, geometry)
@@ -98,15 +95,6 @@ class BatchPreparer:
         names_sent = [n for n, _ in sent]
         encoded = writer.encode(names_sent, [c for _, c in sent], len(written))
         return encoded, len(written), written_fids, names_sent
-
-    def _geometries(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-        """The batch's shapes in EPSG:9214, checked to lie in Viet Nam and repaired; the indexes of those kept."""
-        geoms = read_shapes(batch, self.src.label, self.pool)
-        geoms = to_storage(geoms, self.source_crs)
-        check_in_vietnam(geoms, self.src.label, self.source_crs)
-        valid = in_two(self.pool, shapely.is_valid, geoms) if self.kind == "zones" else None
-        geoms, keep = normalise(geoms, batch.fids, self.kind, self.lr, valid)
-        return geoms, keep
 
     def _columns(
         self,

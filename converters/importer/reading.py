@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -15,6 +15,7 @@ from converters.errors import ConverterError, MissingCRS
 from converters.importer.arrays import factorize, is_text, none
 from converters.importer.columns import REQUIRED
 from converters.importer.options import ImportOptions
+from converters.importer.suggest import Suggestion
 from converters.importer.threads import in_two
 from converters.mapping import FieldMap, Profile
 from converters.report import ImportReport
@@ -54,8 +55,11 @@ def source_crs(batch: Batch, src: SourceLayer, opts: ImportOptions, report: Impo
     return sc
 
 
-def check_required(src: SourceLayer, kind: str, fmap: FieldMap, profile: Profile, batch: Batch) -> None:
-    """Refuse a layer that has no field for a column its kind requires (a parcel's number, a zone's code)."""
+def check_required(
+    src: SourceLayer, kind: str, fmap: FieldMap, profile: Profile, batch: Batch, suggestions: Sequence[Suggestion] = ()
+) -> None:
+    """Refuse a layer that has no field for a column its kind requires (a parcel's number, a zone's code), naming
+    the field proposed for it when one was found."""
     if kind not in REQUIRED:
         return
     missing = [c for c in REQUIRED[kind] if c not in fmap.columns and not (batch.preset and c in batch.preset)]
@@ -65,6 +69,7 @@ def check_required(src: SourceLayer, kind: str, fmap: FieldMap, profile: Profile
             f"{src.label}: no field for {', '.join(missing)} of {kind} (looked for "
             f"{'; '.join(f'{c}: ' + ', '.join(v) for c, v in names.items())}; fields are "
             f"{', '.join(batch.fields) or 'none'}): add a mapping profile with --mapping"
+            + "".join(f"; {s.sentence(applied=False)}" for s in suggestions if s.column in missing)
         )
 
 

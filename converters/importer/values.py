@@ -24,6 +24,8 @@ from converters.report import LayerReport
 from converters.sources import ArrowFields, Batch
 
 MAX_LISTED_ERRORS = 20
+#: Bad values kept one by one for the validation's findings (beyond, only counted).
+MAX_RECORDED = 10_000
 
 #: What ``str.strip()`` takes off (``str.isspace``): Unicode's white space and the four information separators.
 PY_WHITESPACE = (
@@ -33,23 +35,29 @@ PY_WHITESPACE = (
 
 
 class ValueErrors:
-    """The bad values of a layer: counted, the first :data:`MAX_LISTED_ERRORS` listed, raised together."""
+    """The bad values of a layer: counted, the first :data:`MAX_LISTED_ERRORS` listed, raised together; and each
+    recorded as (feature id, rule id, message) for the validation report."""
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.items: list[str] = []
         self.count = 0
+        self.records: list[tuple[Any, str, str]] = []
 
-    def add(self, fid: Any, msg: str) -> None:
-        """A bad value in one feature."""
+    def add(self, fid: Any, msg: str, rule: str) -> None:
+        """A bad value in one feature, breaking the validation rule ``rule``."""
         self.count += 1
         if len(self.items) < MAX_LISTED_ERRORS:
             self.items.append(f"feature {fid}: {msg}")
+        if len(self.records) < MAX_RECORDED:
+            self.records.append((fid, rule, msg))
 
-    def add_rows(self, fids: np.ndarray, msg: str) -> None:
+    def add_rows(self, fids: np.ndarray, msg: str, rule: str) -> None:
         """The same bad value in several features."""
         for fid in fids[: max(0, MAX_LISTED_ERRORS - len(self.items))].tolist():
             self.items.append(f"feature {fid}: {msg}")
+        for fid in fids[: max(0, MAX_RECORDED - len(self.records))].tolist():
+            self.records.append((fid, rule, msg))
         self.count += len(fids)
 
     def raise_if_any(self) -> None:
@@ -125,7 +133,7 @@ class ColumnValues:
         if kind == "zones" and not {"min_floors", "max_floors"} & unmapped:  # both given: min at most max
             mn, mx = out["min_floors"], out["max_floors"]
             for i in np.flatnonzero(as_float(mn) > as_float(mx)):
-                self.errors.add(self.fids[i], f"min floors {mn[i]} above max floors {mx[i]}")
+                self.errors.add(self.fids[i], f"min floors {mn[i]} above max floors {mx[i]}", "floors-order")
         return out
 
     def column(self, col: str, unmapped: set[str]) -> Any:
@@ -171,12 +179,15 @@ class ColumnValues:
         try:
             cv = coerce(col, v)
         except (TypeError, ValueError) as exc:
-            self.errors.add_rows(self.fids[idx == u], f"{field_name} = {v!r} is not valid for {col} ({exc})")
+            msg = f"{field_name} = {v!r} is not valid for {col} ({exc})"
+            self.errors.add_rows(self.fids[idx == u], msg, "field-type")
             return None
         if cv is not None and col in RANGES:
             lo, hi = RANGES[col]
             if not lo <= cv <= hi:
-                self.errors.add_rows(self.fids[idx == u], f"{field_name} = {cv} is outside {lo:g}–{hi:g} ({col})")
+                self.errors.add_rows(
+                    self.fids[idx == u], f"{field_name} = {cv} is outside {lo:g}–{hi:g} ({col})", "value-range"
+                )
         return numeric(Decimal(repr(cv))) if cv is not None and col in NUM_COLUMNS else cv
 
 
@@ -219,13 +230,19 @@ def raw_codes(batch: Batch, fmap: FieldMap, keep: np.ndarray) -> np.ndarray:
 
 
 def check_codes(
-    steps: ColumnValues, kind: str, values: dict[str, Any], fids: list[Any], ok: np.ndarray, more: np.ndarray
+    steps: ColumnValues,
+    kind: str,
+    values: dict[str, Any],
+    raw: np.ndarray,
+    fids: list[Any],
+    ok: np.ndarray,
+    more: np.ndarray,
 ) -> np.ndarray:
     """The land-use codes of the kept features: ``more`` gets the source's own code where it is not the one stored;
     a zone with an unknown code is left out (``--allow-unknown-codes``, else the layer fails later), a feature of a
-    kind that requires a code and has none is a bad value. Returns ``ok``, the features still to write."""
+    kind that requires a code and has none is a bad value. ``raw``: the codes as written (:func:`raw_codes`).
+    Returns ``ok``, the features still to write."""
     code = values["land_use_code"]
-    raw = raw_codes(steps.batch, steps.fmap, steps.keep)
     has_code, has_raw = ~none(code), ~none(raw)
     pair, changed, member = code_pairs(raw, code)
     differs = np.flatnonzero(changed[pair])  # both codes given, and not the same but for case
@@ -239,7 +256,7 @@ def check_codes(
     more[differs] = member[pair[differs]]
     if kind in REQUIRED and "land_use_code" in REQUIRED[kind]:
         for i in np.flatnonzero(~has_code & ~has_raw):
-            steps.errors.add(fids[i], "no land-use code")
+            steps.errors.add(fids[i], "no land-use code", "code-missing")
         ok &= has_code | has_raw
     return ok
 
@@ -250,6 +267,6 @@ def check_parcel_keys(values: dict[str, Any], fids: list[Any], ok: np.ndarray, e
     for c in REQUIRED["parcels"]:
         missing |= none(values[c])
     for i in np.flatnonzero(missing & ok):
-        errors.add(fids[i], "missing ward, sheet or parcel number")
+        errors.add(fids[i], "missing ward, sheet or parcel number", "parcel-key")
     ok &= ~missing
     return ok

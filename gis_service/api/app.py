@@ -33,6 +33,7 @@ from gis_service.api.plans import plans_router
 from gis_service.api.read_routing import ReadRouter, ReadYourWrites
 from gis_service.api.subscriptions import subscriptions_router
 from gis_service.api.tiles import published_tiles, tiles_router
+from gis_service.api.validations import validations_router
 from gis_service.api.viewer import install_api_docs, install_viewer
 from gis_service.db import check_database, create_db_engine, resolve_database_url, resolve_replica_urls
 from gis_service.db.migrate import VERSION_TABLE, head_revision
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(changes_router())  # /plans/{code}/diff, /parcels/{id}/changes: what a new version changes
     app.include_router(jobs_router(settings))  # /jobs: the tile rebuilds after publishing
     app.include_router(subscriptions_router(settings))  # /subscriptions: notices of plan changes by mail
+    app.include_router(validations_router())  # /validations: a dossier checked before it is accepted
     app.include_router(lookup_router())  # /lookup: zoning of a point or parcel
     app.include_router(tiles_router(settings, tiles))  # vector tiles under /ogc (routes first: they win over the mount)
     mount_pygeoapi(app, settings)  # pygeoapi at /ogc

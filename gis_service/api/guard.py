@@ -107,7 +107,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 def body_family(path: str, content_type: bytes) -> str:
     """The family of routes a request body belongs to: ``check``, ``process``, ``filter``, ``edit``, ``certificate``,
-    ``comment``, ``subscription`` or ``other``."""
+    ``comment``, ``subscription``, ``validation`` or ``other``."""
     if path.startswith("/comments/") or (path.startswith("/consultations/") and path.endswith("/comments")):
         return "comment"  # a citizen's comment or its moderation: a few kilobytes of text
     if path.startswith("/certificates/") and path.endswith("/verify"):
@@ -116,6 +116,8 @@ def body_family(path: str, content_type: bytes) -> str:
         return "check"
     if path.startswith("/ogc/processes/"):
         return "process"
+    if path == "/validations":
+        return "validation"  # a plan dossier: tens of megabytes of GeoPackages
     if path.startswith("/subscriptions"):
         return "subscription"  # an e-mail and at most an area: kilobytes
     if path.startswith("/ogc/collections/"):
@@ -205,6 +207,7 @@ class BodyLimit:
             "certificate": limits.certificate_body_bytes,
             "comment": limits.comment_body_bytes,
             "subscription": limits.subscription_body_bytes,
+            "validation": limits.validation_body_bytes,
             "other": limits.other_body_bytes,
         }
 

@@ -93,11 +93,13 @@ def _register() -> None:
     from gis_service.cli.serve import serve, topology
     from gis_service.cli.tiles import tiles
     from gis_service.cli.users import users
+    from gis_service.cli.validate import validate
 
     cli.add_command(db)
     cli.add_command(serve)
     cli.add_command(topology)
     cli.add_command(import_)
+    cli.add_command(validate)
     cli.add_command(tiles)
     cli.add_command(plans)
     cli.add_command(users)

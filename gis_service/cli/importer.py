@@ -54,6 +54,9 @@ class _Progress:
 @click.option("--dry-run", is_flag=True, help="Do everything but write.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON report.")
 @click.option("--allow-unknown-codes", is_flag=True, help="Import despite unknown land-use codes (listed).")
+@click.option(
+    "--accept-suggested-mapping", is_flag=True, help="Use the fields proposed for columns no known field fills."
+)
 @click.option("--name", "plan_name", help="Plan name (a new plan).")
 @click.option("--level", "plan_level", type=click.Choice(["land_use", "general", "zoning", "detailed"]))
 @click.option("--scale", type=int, help="Scale denominator (2000 for 1:2000).")

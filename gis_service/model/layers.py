@@ -12,7 +12,17 @@ from dataclasses import dataclass, replace
 
 from gis_service.model.columns import Column
 
-__all__ = ["LAYERS", "PLAN_LAYERS", "SYSTEM_COLUMNS", "Layer", "layer_of_kind"]
+__all__ = ["LAYERS", "PLAN_LAYERS", "SYSTEM_COLUMNS", "TT16_FIELDS", "Layer", "layer_of_kind"]
+
+#: The fields TT 16/2025 requires on every layer of a plan dossier, with their widths (characters).
+TT16_FIELDS = {
+    "maThongTinQH": 15,
+    "maHoSoQH": 15,
+    "maDoiTuong": 100,
+    "tenDoiTuong": 100,
+    "phanLoai": 250,
+    "ghiChu": 250,
+}
 
 #: Columns every table has that are the service's bookkeeping, not attributes: the id, where the row came from,
 #: the source's other fields (JSON), the geometry and its serving copies, who changed it and when.
@@ -55,6 +65,8 @@ class Layer:
     import_kind: str | None = None
     source_layers: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    #: TT 16/2025 requires the layer in every plan dossier (the validation's rule ``layer-missing``).
+    dossier_required: bool = False
 
     @property
     def kind(self) -> str:
@@ -130,6 +142,7 @@ PLANS = Layer(
     import_kind="plan-boundary",
     source_layers=("RanhGioiQuyHoach_A", "PhamViQuyHoach_A"),
     keywords=("quy hoạch", "plan"),
+    dossier_required=True,
 )
 
 ZONES = Layer(
@@ -271,6 +284,7 @@ ZONES = Layer(
     measured_area=True,
     source_layers=("ChucNangSuDungDat_A", "SuDungDat_A"),
     keywords=("khu chức năng", "zoning"),
+    dossier_required=True,
 )
 
 PARCELS = Layer(
@@ -418,6 +432,7 @@ RED_LINES = Layer(
     versioned=True,
     source_layers=("ChiGioiDuongDo_L",),
     keywords=("chỉ giới đường đỏ", "red line"),
+    dossier_required=True,
 )
 
 BUILDING_LINES = Layer(
