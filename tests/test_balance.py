@@ -39,7 +39,7 @@ def test_equals_an_independent_sum(sample: Connection) -> None:
     table = plan_balance(sample, CODE)
     assert table.plan["status"] == "approved"
     # the importer's own area of each zone (GEOS, at import), summed by code
-    expected = dict(
+    expected: dict[str, Any] = dict(
         sample.execute(
             sa.text(
                 "SELECT land_use_code, sum(geom_area_m2) / 10000 FROM planning.zones "
@@ -61,7 +61,7 @@ def test_equals_an_independent_sum(sample: Connection) -> None:
     ).one()
     assert table.boundary_ha == pytest.approx(boundary, abs=0.01)
     assert table.no_zone_ha == pytest.approx(uncovered, abs=0.01)
-    assert sum(r.share_pct for r in table.rows) == pytest.approx(100 * table.zones_ha / table.boundary_ha, abs=0.1)
+    assert sum(r.share_pct for r in table.rows) == pytest.approx(100 * table.zones_ha / float(boundary), abs=0.1)
     assert sum(g.area_ha for g in table.groups) == pytest.approx(table.zones_ha, abs=0.01)
     # the superseded 2019 version is the one before: the change per code adds up to the change of the total
     assert table.previous is not None and table.previous["version"] < table.plan["version"]
