@@ -20,6 +20,7 @@ from converters.errors import EmptyLayer, UnknownCodes
 from converters.importer.columns import COLUMNS
 from converters.importer.options import ImportOptions, ProgressFn
 from converters.importer.prepare import BatchPreparer
+from converters.importer.provenance import record_source
 from converters.importer.quality import ZoneShapes
 from converters.importer.reading import check_required, feature_count, read_batches, source_crs
 from converters.importer.values import TextState, ValueErrors
@@ -67,10 +68,12 @@ def import_layer(
         return lr
     check_required(src, kind, fmap, profile, first)
     writer = Writer(conn, kind, plan_id, COLUMNS[kind], opts.user) if kind != "plan-boundary" else None
+    origin = record_source(conn, src, kind, plan_id, opts, first) if writer is not None else None
     with ThreadPoolExecutor(1, thread_name_prefix="import-proj") as proj_pool:
         prepare = BatchPreparer(
             src, kind, plan_id, profile, codes, fmap, crs, lr, errors, TextState(), writer, proj_pool, zone_shapes
         )
+        prepare.origin = origin
         boundary = _copy_batches(prepare, all_batches, report, progress, total)
     errors.raise_if_any()
     _check_unknown_codes(src, codes, unknown_before, opts)

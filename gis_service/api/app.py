@@ -30,6 +30,7 @@ from gis_service.api.ogc_mount import mount_pygeoapi, ogc_database
 from gis_service.api.permits import permits_router
 from gis_service.api.plan_checks import plan_checks_router
 from gis_service.api.plans import plans_router
+from gis_service.api.provenance import provenance_router
 from gis_service.api.subscriptions import subscriptions_router
 from gis_service.api.tiles import tiles_router
 from gis_service.api.viewer import install_api_docs, install_viewer
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_features(app, settings)  # OGC API - Features Part 4 writes, history, restore (before the /ogc mount)
     app.include_router(plans_router(settings))  # /plans: drafts, publishing
     app.include_router(consultation_router(settings.limits))  # /consultations, comments, their moderation, report
+    app.include_router(provenance_router())  # /provenance: where a feature comes from, its review status
     app.include_router(plan_checks_router())  # /plans/{code}/consistency, /plans/{code}/balance
     app.include_router(changes_router())  # /plans/{code}/diff, /parcels/{id}/changes: what a new version changes
     app.include_router(jobs_router(settings))  # /jobs: the tile rebuilds after publishing
