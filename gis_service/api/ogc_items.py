@@ -24,10 +24,12 @@ import psycopg
 import psycopg_pool
 from pygeoapi.provider.base import ProviderGenericError
 
+from gis_service.api.ogc_drafts import PLAN, VERSION, problem_body, with_plan_version
 from gis_service.editing.features import EDITABLE_LAYERS, etag_of
+from gis_service.errors import PlanningError
 from ogc.geojson_text import ItemsQuery, Statement, item_statement, items_statement
 from ogc.layers import LAYERS
-from ogc.provider import CRS84, EPSG, OUTPUT_CRS
+from ogc.provider import CRS84, EPSG, OUTPUT_CRS, PLAN_VERSION
 
 __all__ = ["GeoJsonItems"]
 
@@ -67,6 +69,15 @@ class GeoJsonItems:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Answer an items request from PostgreSQL's text, or pass the request on to pygeoapi."""
+        if scope["type"] == "http":
+            try:  # a plan version asked for with plan/version, checked (gis_service.api.ogc_drafts)
+                scope = await with_plan_version(scope)
+            except PlanningError as exc:
+                status, headers, body = problem_body(exc)
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
         if scope["type"] == "http" and scope["method"] == "GET":
             path = scope["path"]
             root = scope.get("root_path", "")
@@ -107,9 +118,10 @@ class GeoJsonItems:
     async def _item(
         self, scope: Any, collection: str, feature_id: int, params: dict[str, str], crs: str, fmt: str | None
     ) -> tuple[int, list[Any], bytes]:
-        if set(params) - {"f", "crs"}:
+        if set(params) - {"f", "crs", PLAN, VERSION, PLAN_VERSION}:
             raise _NotHere
-        rows = await _fetch(scope, item_statement(collection, feature_id, crs))
+        version = int(params[PLAN_VERSION]) if PLAN_VERSION in params else None
+        rows = await _fetch(scope, item_statement(collection, feature_id, crs, plan_version=version))
         if not rows:
             raise _NotHere  # pygeoapi's 404
         text, row_version = rows[0]
@@ -160,7 +172,9 @@ class GeoJsonItems:
         # the links, as pygeoapi writes them (its self link leaves the offset out)
         uri = f"{self.base_url}/collections/{collection}/items"
         kept = "".join(
-            f"&{quote(k, safe='')}={quote(v, safe=',')}" for k, v in params.items() if k not in ("f", "offset")
+            f"&{quote(k, safe='')}={quote(v, safe=',')}"
+            for k, v in params.items()
+            if k not in ("f", "offset", PLAN_VERSION)
         )
         links: list[dict[str, str]] = [
             {"type": _GEOJSON, "rel": "self", "title": "This document as GeoJSON", "href": f"{uri}?f=json{kept}"},
