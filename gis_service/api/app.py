@@ -26,6 +26,7 @@ from gis_service.api.guard import BodyLimit, NulGuard, TimeLimit
 from gis_service.api.headers import SecurityHeaders
 from gis_service.api.jobs import jobs_router
 from gis_service.api.lookup import lookup_router
+from gis_service.api.ogc_conformance import conformance_router
 from gis_service.api.ogc_mount import mount_pygeoapi, ogc_database
 from gis_service.api.permits import permits_router
 from gis_service.api.plan_checks import plan_checks_router
@@ -182,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs_router(settings))  # /jobs: the tile rebuilds after publishing
     app.include_router(subscriptions_router(settings))  # /subscriptions: notices of plan changes by mail
     app.include_router(lookup_router())  # /lookup: zoning of a point or parcel
+    app.include_router(conformance_router())  # /ogc/conformance: the classes implemented (ogc.conformance)
     app.include_router(tiles_router(settings))  # vector tiles under /ogc (routes first: they win over the mount)
     mount_pygeoapi(app, settings)  # pygeoapi at /ogc
     install_viewer(app, settings)  # the web viewer at /, its files, CesiumJS and MapLibre builds

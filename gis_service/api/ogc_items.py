@@ -18,7 +18,7 @@ import math
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 import psycopg
 import psycopg_pool
@@ -77,6 +77,11 @@ class GeoJsonItems:
                 headers.append((b"content-length", str(len(body)).encode()))
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
+                return
+        if scope["type"] == "http" and scope["method"] == "GET" and b"cql2-json" in scope.get("query_string", b""):
+            rewritten = _cql2_json_as_post(scope)
+            if rewritten is not None:
+                await self.app(rewritten[0], rewritten[1], send)
                 return
         if scope["type"] == "http" and scope["method"] == "GET":
             path = scope["path"]
@@ -202,6 +207,29 @@ class GeoJsonItems:
             f'"links": {json.dumps(links)}, "timeStamp": "{stamp}"}}'
         )
         return 200, _headers(crs), body.encode()
+
+
+def _cql2_json_as_post(scope: Any) -> tuple[Any, Any] | None:
+    """``GET .../items?filter-lang=cql2-json&filter={...}`` as pygeoapi takes CQL2 JSON: a POST of the filter with
+    the other parameters kept (pygeoapi parses a GET's ``filter`` as CQL2 text whatever ``filter-lang`` says)."""
+    pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    params = dict(pairs)
+    if params.get("filter-lang") != "cql2-json" or "filter" not in params or "/items" not in scope["path"]:
+        return None
+    body = params["filter"].encode("utf-8")
+    query = urlencode([(k, v) for k, v in pairs if k not in ("filter", "filter-lang")])
+    headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-type", b"content-length")]
+    headers += [(b"content-type", b"application/query-cql-json"), (b"content-length", str(len(body)).encode())]
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return {**scope, "method": "POST", "query_string": query.encode("latin-1"), "headers": headers}, receive
 
 
 def _query(scope: Any) -> dict[str, str]:
