@@ -34,11 +34,12 @@ CROSS JOIN LATERAL (VALUES
     ('max_height_m', to_jsonb(m.l_height::float8), to_jsonb(m.h_height::float8), m.l_height > m.h_height),
     ('max_density_pct', to_jsonb(m.l_density::float8), to_jsonb(m.h_density::float8), m.l_density > m.h_density),
     ('max_far', to_jsonb(m.l_far::float8), to_jsonb(m.h_far::float8), m.l_far > m.h_far),
-    -- a heritage zone the lower plan drops or renames, or relic land given another use
-    ('heritage', to_jsonb(coalesce(m.l_heritage, m.lower_use)), to_jsonb(coalesce(m.h_heritage, m.higher_use)),
-     (m.h_heritage IS NOT NULL AND m.l_heritage IS DISTINCT FROM m.h_heritage)
-     OR (m.higher_use = ANY(CAST(:heritage_uses AS text[])) AND m.lower_use <> m.higher_use
-         AND m.l_heritage IS NULL)),
+    -- a heritage zone (or relic land) given a use it does not allow, or renamed to another heritage zone
+    ('heritage', to_jsonb(m.lower_use),
+     to_jsonb(coalesce(m.h_heritage || ' (' || m.higher_use || ')', m.higher_use)),
+     (m.h_heritage IS NOT NULL OR m.higher_use = ANY(CAST(:heritage_uses AS text[])))
+     AND NOT (m.higher_use = ANY(CAST(:water_uses AS text[])))
+     AND (NOT m.use_allowed OR (m.l_heritage IS NOT NULL AND m.l_heritage <> m.h_heritage))),
     -- a river, its banks or a water surface given a use other than water
     ('riverbank', to_jsonb(m.lower_use), to_jsonb(m.higher_use),
      m.higher_use = ANY(CAST(:water_uses AS text[])) AND NOT (m.lower_use = ANY(CAST(:water_uses AS text[]))))
