@@ -17,7 +17,11 @@ def conformance_router() -> APIRouter:
     """The conformance declaration (JSON, or HTML with ``f=html``)."""
     router = APIRouter(tags=["OGC API"])
 
-    @router.get("/ogc/conformance", summary="The OGC API conformance classes this service implements")
+    @router.get(
+        "/ogc/conformance",
+        summary="The OGC API conformance classes this service implements",
+        responses={200: {"content": {"application/json": {}, "text/html": {}}}},
+    )
     def conformance(f: Annotated[str, Query(pattern="^(json|html)$")] = "json") -> Response:
         if f == "html":
             items = "".join(f"<li><a href='{html.escape(c)}'>{html.escape(c)}</a></li>" for c in CONFORMANCE)

@@ -45,7 +45,11 @@ def plan_checks_router() -> APIRouter:
 
         return await in_thread(run)
 
-    @router.get("/plans/{code}/balance", summary="Land-use balance table (bảng cân bằng sử dụng đất) of a version")
+    @router.get(
+        "/plans/{code}/balance",
+        summary="Land-use balance table (bảng cân bằng sử dụng đất) of a version",
+        responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}}},
+    )
     async def balance(
         engine: EngineDep,
         user: CurrentUser,

@@ -54,6 +54,8 @@ COMMENT ON TABLE planning.feature_sources IS
 
 def upgrade() -> None:
     op.execute(UPGRADE_SQL)
+    # lookups prepared before (migration 0014) lack each zone's provenance: moving the data version retires them
+    op.execute("SELECT nextval('planning.data_version')")
     for table in LAYERS:
         op.execute(
             f"ALTER TABLE planning.{table} ADD COLUMN source_id integer, "
