@@ -9,6 +9,7 @@ scan, with a confidence: the share of its pixels whose colour matched directly, 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,9 +98,10 @@ def _fill(classes: np.ndarray, iterations: int, ink: np.ndarray) -> np.ndarray:
     return out
 
 
-def _open_scan(src: SourceLayer) -> tuple[np.ndarray, Any, Any]:
-    """The scan's red, green and blue bands, its pixel-to-map transform and its CRS (ground control points are
-    turned into a transform); :class:`MissingCRS` when the image is not georeferenced."""
+def _open_scan(src: SourceLayer) -> tuple[np.ndarray, Any, Any, float]:
+    """The scan's red, green and blue bands, its pixel-to-map transform, its CRS (ground control points are
+    turned into a transform) and its georeferencing error in map units; :class:`MissingCRS` when the image is not
+    georeferenced."""
     try:
         with rasterio.open(src.path) as ds:
             if ds.count < 3:
@@ -108,10 +110,12 @@ def _open_scan(src: SourceLayer) -> tuple[np.ndarray, Any, Any]:
             transform = ds.transform
             crs = ds.crs
             georef = not transform.is_identity or bool(ds.gcps[0])
+            error = math.sqrt(abs(transform.a * transform.e - transform.b * transform.d))  # one pixel
             if ds.gcps[0] and transform.is_identity:
                 gcps, gcrs = ds.gcps
                 transform = rasterio.transform.from_gcps(gcps)
                 crs = crs or gcrs
+                error = _gcp_rms(gcps, transform)
     except rasterio.errors.RasterioIOError as exc:
         raise CorruptFile(f"{src.label}: not a readable image ({exc}): is it complete?") from None
     if not georef:
@@ -119,7 +123,18 @@ def _open_scan(src: SourceLayer) -> tuple[np.ndarray, Any, Any]:
             f"{src.label} is not georeferenced: give a GeoTIFF, or put a world file (.tfw/.pgw/.jgw) or ground "
             "control points with the image"
         )
-    return img, transform, crs
+    return img, transform, crs, error
+
+
+def _gcp_rms(gcps: list[Any], transform: Any) -> float:
+    """The root mean square of the control points' residuals after the affine fit (map units)."""
+    if not gcps:
+        return 0.0
+    sq = 0.0
+    for g in gcps:
+        x, y = transform * (g.col, g.row)
+        sq += (x - g.x) ** 2 + (y - g.y) ** 2
+    return math.sqrt(sq / len(gcps))
 
 
 def _crs_wkt(src_crs: str | None, crs: Any) -> str | None:
@@ -203,7 +218,7 @@ def read_scan(
     ``rgb``: each land-use code's official colour (``"R G B"``); ``src_crs``: the CRS to use instead of the
     image's own.
     """
-    img, transform, crs = _open_scan(src)
+    img, transform, crs, georef_error = _open_scan(src)
     crs_wkt = _crs_wkt(src_crs, crs)
     colours, chosen, shared = palette(codes, rgb, profile)
     classes, dist = classify(img, colours)
@@ -244,4 +259,5 @@ def read_scan(
         fields={"source": np.array(["scan"] * len(geoms), dtype=object)},
         crs_wkt=crs_wkt,
         preset=preset,
+        georef_error_m=round(georef_error, 2),
     )

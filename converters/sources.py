@@ -75,6 +75,8 @@ class Batch:
     fields: Mapping[str, np.ndarray]
     crs_wkt: str | None
     preset: dict[str, list[Any]] | None = None
+    #: How far off a scan or drawing placed on the map may be (m): its provenance (``planning.feature_sources``).
+    georef_error_m: float | None = None
 
 
 def _sniff(path: Path) -> bytes:

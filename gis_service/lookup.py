@@ -35,6 +35,7 @@ from gis_service.consultation.view import (
 )
 from gis_service.errors import NotFound, ValidationError
 from gis_service.model.layers import ZONES
+from gis_service.provenance import provenance_sql
 from gis_service.rules import envelope_of, fetch_site, fetch_site_async
 from gis_service.rules.cache import SiteCache
 from gis_service.rules.envelope_answer import envelope_summary
@@ -58,6 +59,7 @@ _ZONES_AND_ANSWER = """
     FROM pt LEFT JOIN parcel par ON true
 ), hits AS MATERIALIZED (
     SELECT z.id, z.zone_code, z.name, z.land_use_code, __RULE_COLUMNS__, z.source,
+           __PROVENANCE__ AS provenance,
            string_to_array(replace(coalesce(z.attributes->>'khongGioiHan', ''), ' ', ''), ',') AS no_limit,
            z.attributes->>'confidence' AS confidence,
            pl.code AS plan_code, pl.name AS plan_name, pl.level AS plan_level, pl.version AS plan_version,
@@ -68,6 +70,7 @@ _ZONES_AND_ANSWER = """
     FROM subject s
     JOIN planning.zones z ON ST_Intersects(z.geom, s.g)
     JOIN planning.plans pl ON pl.id = z.plan_id AND pl.status = 'approved'
+    LEFT JOIN planning.feature_sources fs ON fs.id = z.source_id
 ), zone_list AS (
     SELECT h.*, c.name_vi, c.name_en, c.color_hex
     FROM hits h LEFT JOIN planning.land_use_codes c ON c.code = h.land_use_code
@@ -97,6 +100,8 @@ SELECT json_build_object(
         -- where each value comes from: the plan, the plan leaving it open, no data, or a scanned map (a draft)
         'basis', json_build_object(__BASIS__),
         'confidence', z.confidence::float8,
+        -- where the zone comes from and whether a planner checked it (gis_service.provenance)
+        'provenance', z.provenance,
         'plan', json_build_object(
             'id', z.plan_pk, 'code', z.plan_code, 'name', z.plan_name, 'level', z.plan_level,
             'version', z.plan_version, 'decision_no', z.decision_no,
@@ -115,6 +120,7 @@ RULES = ZONES.rules()
 BASIS_COLUMNS = tuple(c.name for c in RULES if c.is_numeric)
 _ZONES_AND_ANSWER = (
     _ZONES_AND_ANSWER.replace("__RULE_COLUMNS__", ", ".join(f"z.{c.name}" for c in RULES))
+    .replace("__PROVENANCE__", provenance_sql("z", "fs"))
     .replace("__RULES__", ", ".join(f"'{c.name}', {c.sql_value('z')}" for c in RULES))
     .replace(
         "__BASIS__",

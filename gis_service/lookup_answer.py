@@ -137,6 +137,23 @@ class ConsultationNotice(_Answer):
     consultations: list[ConsultationRef] = Field(description="Every consultation running today; empty: none")
 
 
+class Provenance(_Answer):
+    """Where the zone comes from (``feature_sources``) and whether a planner has checked it."""
+
+    method: str | None = Field(description="gis, cad or scan; null: not recorded (drawn by editing)")
+    file: str | None = Field(description="Source file inside the dossier")
+    layer: str | None = Field(description="Layer of the file (GIS), or the kind of layer read (CAD, scan)")
+    sheet: str | None = Field(description="Sheet or drawing (scans and CAD)")
+    sha256: str | None = Field(description="SHA-256 of the source files")
+    imported_by: str | None
+    imported_at: str | None
+    reason: str | None = Field(description="Why it was imported")
+    position_error_m: float | None = Field(description="Estimated positional error, m (georeferencing of a scan)")
+    review_status: str = Field(description="digitised, checked or approved")
+    sentence_vi: str
+    sentence_en: str
+
+
 class Zone(_Answer):
     """A zone of an approved plan (or of one in force on ``as_of``) at the place, its share of the parcel, its rules."""
 
@@ -149,6 +166,7 @@ class Zone(_Answer):
     rules: ZoneRules  # type: ignore[valid-type]
     basis: ZoneBasis  # type: ignore[valid-type]
     confidence: float | None = Field(description="For a zone read from a scan: the reading's confidence, 0-1")
+    provenance: Provenance
     plan: PlanRef
 
 

@@ -82,10 +82,15 @@ def items_statement(query: ItemsQuery) -> Statement:
     return Statement(sql, params)
 
 
-def item_statement(collection: str, feature_id: int, crs: str = CRS84) -> Statement:
-    """The statement of one public feature: one row of (its GeoJSON text, its row version), or no row."""
+def item_statement(collection: str, feature_id: int, crs: str = CRS84, *, plan_version: int | None = None) -> Statement:
+    """The statement of one public feature (or one of plan version ``plan_version``, checked by the caller): one row
+    of (its GeoJSON text, its row version), or no row."""
     provider = _provider(collection)
     layer = LAYERS[collection]
     feature = provider._select(OUTPUT_CRS[crs], False, None)
-    sql = f"SELECT {feature}::text, t.row_version FROM {layer.table} t WHERE t.id = %s AND {layer.public_filter}"
-    return Statement(sql, [feature_id])
+    if plan_version is not None and layer.in_force_filter is not None:
+        where, params = layer.in_force_filter, [feature_id, [plan_version]]
+    else:
+        where, params = layer.public_filter, [feature_id]
+    sql = f"SELECT {feature}::text, t.row_version FROM {layer.table} t WHERE t.id = %s AND {where}"
+    return Statement(sql, params)

@@ -56,6 +56,7 @@ __all__ = [
     "AS_OF",
     "CRS84",
     "OUTPUT_CRS",
+    "PLAN_VERSION",
     "STORAGE_CRS_FOR_PYGEOAPI",
     "VIEW",
     "PlanningProvider",
@@ -106,6 +107,9 @@ _FIELDS: dict[str, dict[str, dict[str, Any]]] = {}
 _ID = Column("id", "integer", "Mã", "Id")  # every feature's id, which is no column of the layers' lists
 #: The query parameter of a plan layer's features on a past date.
 AS_OF = "as_of"
+#: The plan version a planner asked for with ``plan``/``version`` (checked, token and all, by the web edge
+#: ``gis_service.api.ogc_drafts``, which drops this parameter from every request it did not set itself).
+PLAN_VERSION = "_plan_version"
 
 
 def register_database(
@@ -323,6 +327,14 @@ class PlanningProvider(BaseProvider):
         and the condition on the rows' plan versions: approved, in force on ``as_of`` (a 400 names a bad one), or
         the drafts under consultation."""
         kept = [(k, v) for k, v in properties if k in self._fields]
+        version = next((v for k, v in properties if k == PLAN_VERSION), None)
+        if version is not None:
+            if self.layer.in_force_filter is None:
+                raise ProviderInvalidQueryError(
+                    user_msg=f"plan: collection {self.layer.name!r} is no plan layer; plan and version apply to "
+                    "plans, zones, red_lines and building_lines"
+                )
+            return kept, (self.layer.in_force_filter, [[int(version)]])
         if consultation and self.layer.consultation_filter is not None:
             return kept, (self.layer.consultation_filter, [])
         raw = next((v for k, v in properties if k == AS_OF), None)

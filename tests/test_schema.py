@@ -40,6 +40,7 @@ TABLES = {
     "outbox",  # 0013: mail to send (confirmations, notices)
     "prepared_lookups",  # 0014: the published lookups, prepared per parcel
     "prepared_lookup_state",
+    "feature_sources",  # 0015: where imported features come from
 }
 
 

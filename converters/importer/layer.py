@@ -21,6 +21,7 @@ from converters.importer.checking import LayerChecker, resolve_fields
 from converters.importer.columns import COLUMNS
 from converters.importer.options import ImportOptions, ProgressFn
 from converters.importer.prepare import BatchPreparer
+from converters.importer.provenance import record_source
 from converters.importer.quality import ZoneShapes
 from converters.importer.reading import check_required, feature_count, read_batches, source_crs
 from converters.importer.values import ValueErrors
@@ -70,9 +71,11 @@ def import_layer(
         return lr
     check_required(src, kind, fmap, profile, first, suggestions)
     writer = Writer(conn, kind, plan_id, COLUMNS[kind], opts.user) if kind != "plan-boundary" else None
+    origin = record_source(conn, src, kind, plan_id, opts, first) if writer is not None else None
     with ThreadPoolExecutor(1, thread_name_prefix="import-proj") as proj_pool:
         checker = LayerChecker(src, kind, codes, fmap, crs, lr, errors, proj_pool)
         prepare = BatchPreparer(checker, plan_id, profile, writer, zone_shapes)
+        prepare.origin = origin
         boundary = _copy_batches(prepare, all_batches, report, progress, total)
     errors.raise_if_any()
     _check_unknown_codes(src, codes, unknown_before, opts)

@@ -20,6 +20,7 @@ from converters.importer.quality import ZoneShapes, overlaps_then_free, quality
 from converters.mapping import CodeBook, Profile, load_profile
 from converters.report import ImportReport
 from converters.sources import SourceLayer, find_sources
+from gis_service.balance.declared import find_declared_balance
 from gis_service.editing import change_context
 from gis_service.file_digest import sha256 as file_sha256
 
@@ -51,7 +52,8 @@ def import_path(
         try:
             conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
             with change_context(conn, user=opts.user, reason=reason):
-                plan_id = ensure_plan(conn, opts, sha, report) if needs_plan else None
+                declared = find_declared_balance(path) if needs_plan and path.is_dir() else None
+                plan_id = ensure_plan(conn, opts, sha, report, declared_balance=declared) if needs_plan else None
                 if needs_plan and plan_id is None:
                     tx.rollback()
                     report.seconds = time.perf_counter() - t0

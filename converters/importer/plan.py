@@ -89,13 +89,21 @@ class _Version:
 
 
 def _new_version(
-    conn: Connection, opts: ImportOptions, code: str, sha: str, report: ImportReport, latest: _Version | None
+    conn: Connection,
+    opts: ImportOptions,
+    code: str,
+    sha: str,
+    report: ImportReport,
+    latest: _Version | None,
+    declared_balance: dict[str, float] | None = None,
 ) -> int:
     """Insert the plan's next version (its first, or one based on ``latest``, which is kept)."""
     level = plan_level(code, opts.plan_level)
     version = latest.version + 1 if latest is not None else 1
     name = opts.plan_name or (latest.name if latest is not None else f"Quy hoạch {code}")
-    attrs = {"source_sha256": sha, "source": report.source, "imported_as_version": version}
+    attrs: dict[str, object] = {"source_sha256": sha, "source": report.source, "imported_as_version": version}
+    if declared_balance:  # the dossier's own land-use balance table, compared with the zones' (gis_service.balance)
+        attrs["declared_balance"] = declared_balance
     row = conn.execute(
         sa.text(
             "INSERT INTO planning.plans (code, name, level, scale_denominator, version, based_on_id, decision_no, "
@@ -199,7 +207,14 @@ def _as_plan(code: str, v: _Version, action: str) -> dict[str, object]:
     }
 
 
-def ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: ImportReport) -> int | None:
+def ensure_plan(
+    conn: Connection,
+    opts: ImportOptions,
+    sha: str,
+    report: ImportReport,
+    *,
+    declared_balance: dict[str, float] | None = None,
+) -> int | None:
     """The id of the plan version to import into; None (and the report says why) when no new version was asked for
     and the plan holds these very files already (its latest version, or the version its draft was started from,
     was imported from them and not edited since), or, with ``leave_others``, when its latest version is a draft or
@@ -208,7 +223,7 @@ def ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: ImportR
     versions = _versions(conn, code)
     latest = versions[0] if versions else None
     if latest is None or opts.new_version:
-        return _new_version(conn, opts, code, sha, report, latest)
+        return _new_version(conn, opts, code, sha, report, latest, declared_balance)
     by_id = {v.id: v for v in versions}
     based_on = by_id.get(latest.based_on_id or 0)
     holder = _holder(conn, versions, sha)
@@ -227,4 +242,4 @@ def ensure_plan(conn: Connection, opts: ImportOptions, sha: str, report: ImportR
         report.plan = _as_plan(code, latest, "left as it is")
         report.skipped = f"{latest.origin(based_on)} is left as it is: these files are not imported beside it"
         return None
-    return _new_version(conn, opts, code, sha, report, latest)
+    return _new_version(conn, opts, code, sha, report, latest, declared_balance)

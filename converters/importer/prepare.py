@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -16,11 +17,12 @@ from converters.importer.attributes import attributes
 from converters.importer.bulk_zones import zone_geometry_columns
 from converters.importer.checking import LayerChecker
 from converters.importer.columns import BULK_DEFAULTS, COLUMNS, POLYGONAL_KINDS
+from converters.importer.provenance import SourceRecord
 from converters.importer.quality import ZoneShapes
 from converters.importer.reading import building_key
 from converters.importer.writes import Writer
 from converters.mapping import Profile
-from converters.pgcopy import Const
+from converters.pgcopy import Const, numeric
 from converters.report import LayerReport
 from converters.sources import Batch, SourceLayer
 from converters.wkb import copy_shapes
@@ -47,6 +49,8 @@ class BatchPreparer:
     profile: Profile
     writer: Writer | None
     zone_shapes: ZoneShapes | None
+    #: The layer's ``feature_sources`` row, named by every feature written (None: no provenance, e.g. a boundary).
+    origin: SourceRecord | None = None
 
     @property
     def src(self) -> SourceLayer:
@@ -115,7 +119,10 @@ class BatchPreparer:
         geom_column, bulk_columns = self._geometry_columns(keep, written, kept_geoms, geometry)
         if len(written) < len(keep):
             attrs = attrs.take(pa.array(written))
-        columns += [Const(self.src.label), attrs, geom_column]
+        origin = self.origin
+        error = None if origin is None or origin.error_m is None else numeric(Decimal(str(origin.error_m)))
+        columns += [Const(self.src.label), Const(origin and origin.id), Const(error), attrs]
+        columns.append(geom_column)
         if self.kind == "buildings":
             keys = np.empty(len(written), dtype=object)
             keys[:] = [building_key(batch, self.profile, int(keep[i])) for i in written]

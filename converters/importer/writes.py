@@ -34,7 +34,7 @@ class Writer:
         self.table = TABLE_OF[kind]
         self.plan_id = plan_id
         self.user = user
-        self.columns = [*list(columns), "source", "attributes", "geom"]
+        self.columns = [*list(columns), "source", "source_id", "position_error_m", "attributes", "geom"]
         if kind in ("zones", "red-lines", "building-lines"):
             self.columns = ["plan_id", *self.columns]
         self.staged = kind in ("parcels", "buildings")
@@ -142,7 +142,7 @@ class Writer:
 
 def changed(cols: list[str], old: str, new: str) -> str:
     """SQL: the row's content changed. Where it came from (file name, feature id) is not a change of the parcel."""
-    content = [c for c in cols if c not in ("source", "attributes")]
+    content = [c for c in cols if c not in ("source", "source_id", "position_error_m", "attributes")]
     return (
         f"(({', '.join(f'{old}.{c}' for c in content)}, {old}.attributes - 'source_fid') IS DISTINCT FROM "
         f"({', '.join(f'{new}.{c}' for c in content)}, {new}.attributes - 'source_fid'))"

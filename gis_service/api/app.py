@@ -27,9 +27,12 @@ from gis_service.api.guard import BodyLimit, NulGuard, TimeLimit
 from gis_service.api.headers import SecurityHeaders
 from gis_service.api.jobs import jobs_router
 from gis_service.api.lookup import lookup_router
+from gis_service.api.ogc_conformance import conformance_router
 from gis_service.api.ogc_mount import mount_pygeoapi, ogc_database
 from gis_service.api.permits import permits_router
+from gis_service.api.plan_checks import plan_checks_router
 from gis_service.api.plans import plans_router
+from gis_service.api.provenance import provenance_router
 from gis_service.api.read_routing import ReadRouter, ReadYourWrites
 from gis_service.api.subscriptions import subscriptions_router
 from gis_service.api.tiles import published_tiles, tiles_router
@@ -200,11 +203,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_features(app, settings)  # OGC API - Features Part 4 writes, history, restore (before the /ogc mount)
     app.include_router(plans_router(settings))  # /plans: drafts, publishing
     app.include_router(consultation_router(settings.limits))  # /consultations, comments, their moderation, report
+    app.include_router(provenance_router())  # /provenance: where a feature comes from, its review status
+    app.include_router(plan_checks_router())  # /plans/{code}/consistency, /plans/{code}/balance
     app.include_router(changes_router())  # /plans/{code}/diff, /parcels/{id}/changes: what a new version changes
     app.include_router(jobs_router(settings))  # /jobs: the tile rebuilds after publishing
     app.include_router(subscriptions_router(settings))  # /subscriptions: notices of plan changes by mail
     app.include_router(validations_router())  # /validations: a dossier checked before it is accepted
     app.include_router(lookup_router())  # /lookup: zoning of a point or parcel
+    app.include_router(conformance_router())  # /ogc/conformance: the classes implemented (ogc.conformance)
     app.include_router(tiles_router(settings, tiles))  # vector tiles under /ogc (routes first: they win over the mount)
     mount_pygeoapi(app, settings)  # pygeoapi at /ogc
     install_viewer(app, settings)  # the web viewer at /, its files, CesiumJS and MapLibre builds

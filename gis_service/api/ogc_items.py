@@ -18,16 +18,18 @@ import math
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 import psycopg
 import psycopg_pool
 from pygeoapi.provider.base import ProviderGenericError
 
+from gis_service.api.ogc_drafts import PLAN, VERSION, problem_body, with_plan_version
 from gis_service.editing.features import EDITABLE_LAYERS, etag_of
+from gis_service.errors import PlanningError
 from ogc.geojson_text import ItemsQuery, Statement, item_statement, items_statement
 from ogc.layers import LAYERS
-from ogc.provider import CRS84, EPSG, OUTPUT_CRS
+from ogc.provider import CRS84, EPSG, OUTPUT_CRS, PLAN_VERSION
 
 __all__ = ["GeoJsonItems"]
 
@@ -67,6 +69,20 @@ class GeoJsonItems:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Answer an items request from PostgreSQL's text, or pass the request on to pygeoapi."""
+        if scope["type"] == "http":
+            try:  # a plan version asked for with plan/version, checked (gis_service.api.ogc_drafts)
+                scope = await with_plan_version(scope)
+            except PlanningError as exc:
+                status, headers, body = problem_body(exc)
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        if scope["type"] == "http" and scope["method"] == "GET" and b"cql2-json" in scope.get("query_string", b""):
+            rewritten = _cql2_json_as_post(scope)
+            if rewritten is not None:
+                await self.app(rewritten[0], rewritten[1], send)
+                return
         if scope["type"] == "http" and scope["method"] == "GET":
             path = scope["path"]
             root = scope.get("root_path", "")
@@ -107,9 +123,10 @@ class GeoJsonItems:
     async def _item(
         self, scope: Any, collection: str, feature_id: int, params: dict[str, str], crs: str, fmt: str | None
     ) -> tuple[int, list[Any], bytes]:
-        if set(params) - {"f", "crs"}:
+        if set(params) - {"f", "crs", PLAN, VERSION, PLAN_VERSION}:
             raise _NotHere
-        rows = await _fetch(scope, item_statement(collection, feature_id, crs))
+        version = int(params[PLAN_VERSION]) if PLAN_VERSION in params else None
+        rows = await _fetch(scope, item_statement(collection, feature_id, crs, plan_version=version))
         if not rows:
             raise _NotHere  # pygeoapi's 404
         text, row_version = rows[0]
@@ -160,7 +177,9 @@ class GeoJsonItems:
         # the links, as pygeoapi writes them (its self link leaves the offset out)
         uri = f"{self.base_url}/collections/{collection}/items"
         kept = "".join(
-            f"&{quote(k, safe='')}={quote(v, safe=',')}" for k, v in params.items() if k not in ("f", "offset")
+            f"&{quote(k, safe='')}={quote(v, safe=',')}"
+            for k, v in params.items()
+            if k not in ("f", "offset", PLAN_VERSION)
         )
         links: list[dict[str, str]] = [
             {"type": _GEOJSON, "rel": "self", "title": "This document as GeoJSON", "href": f"{uri}?f=json{kept}"},
@@ -188,6 +207,29 @@ class GeoJsonItems:
             f'"links": {json.dumps(links)}, "timeStamp": "{stamp}"}}'
         )
         return 200, _headers(crs), body.encode()
+
+
+def _cql2_json_as_post(scope: Any) -> tuple[Any, Any] | None:
+    """``GET .../items?filter-lang=cql2-json&filter={...}`` as pygeoapi takes CQL2 JSON: a POST of the filter with
+    the other parameters kept (pygeoapi parses a GET's ``filter`` as CQL2 text whatever ``filter-lang`` says)."""
+    pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    params = dict(pairs)
+    if params.get("filter-lang") != "cql2-json" or "filter" not in params or "/items" not in scope["path"]:
+        return None
+    body = params["filter"].encode("utf-8")
+    query = urlencode([(k, v) for k, v in pairs if k not in ("filter", "filter-lang")])
+    headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-type", b"content-length")]
+    headers += [(b"content-type", b"application/query-cql-json"), (b"content-length", str(len(body)).encode())]
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return {**scope, "method": "POST", "query_string": query.encode("latin-1"), "headers": headers}, receive
 
 
 def _query(scope: Any) -> dict[str, str]:

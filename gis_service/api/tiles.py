@@ -124,6 +124,8 @@ def tiles_router(settings: Settings, published: PublishedTiles) -> APIRouter:
             body = await tile_async(conn, [collection_id], z, x, y, as_of=as_of, consultation=consultation)
         return cached(request, body, TILE_MEDIA_TYPE, TILE_CACHE_CONTROL)
 
+    _dataset_tilesets_route(router, base)
+
     @router.get(
         "/ogc/tiles/WebMercatorQuad", summary="Vector tileset of the plan map (zones, parcels, red lines, base map)"
     )
@@ -146,6 +148,16 @@ def tiles_router(settings: Settings, published: PublishedTiles) -> APIRouter:
         return cached(request, body, TILE_MEDIA_TYPE, TILE_CACHE_CONTROL)
 
     return router
+
+
+def _dataset_tilesets_route(router: APIRouter, base: str) -> None:
+    """``GET /ogc/tiles``: the list of the plan map's tilesets (OGC API - Tiles, tilesets-list)."""
+
+    @router.get("/ogc/tiles", summary="Vector tilesets of the plan map (one: WebMercatorQuad)")
+    def dataset_tilesets() -> JSONResponse:
+        ts = _tileset(base, list(TILE_LAYERS), "")
+        ts["links"].insert(0, {"rel": "self", "href": f"{base}/tiles/WebMercatorQuad"})
+        return JSONResponse({"tilesets": [ts]})
 
 
 def _tileset(base: str, collections: list[str], path: str) -> dict[str, Any]:

@@ -89,6 +89,7 @@ def _register() -> None:
     from gis_service.cli.lookup import lookup
     from gis_service.cli.mail import mail
     from gis_service.cli.plans import plans
+    from gis_service.cli.review import review
     from gis_service.cli.sample_plans import demo
     from gis_service.cli.serve import serve, topology
     from gis_service.cli.tiles import tiles
@@ -108,6 +109,7 @@ def _register() -> None:
     cli.add_command(consultation)
     cli.add_command(mail)
     cli.add_command(lookup)
+    cli.add_command(review)
 
 
 _register()

@@ -94,3 +94,36 @@ def publish_command(
         f"{published.decision_date}): now public" + (f"; version {superseded.version} superseded" if superseded else "")
     )
     say(f"3D tiles: rebuild queued as job {job.id}; the running service does it (or run 'planning tiles build')")
+
+
+@plans.command("check-consistency")
+@click.argument("code")
+@click.option("--version", "version", type=int, default=None, help="The version to check [the latest].")
+@click.option("--against", default=None, help="Code of the higher plan [the approved plan above that overlaps it].")
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON on stdout.")
+@click.pass_context
+def check_consistency_command(
+    ctx: click.Context, code: str, version: int | None, against: str | None, as_json: bool
+) -> None:
+    """Check plan CODE against the approved plan above it: land use, floors, height, density, FAR, red lines,
+    heritage and riverbank zones. Exits 1 when there are findings."""
+    import json
+
+    from gis_service.consistency import approved_version_id, check_consistency, plan_version_id
+
+    engine = create_db_engine(resolve_database_url(get_settings(ctx)), pool_size=1)
+    try:
+        with engine.connect() as conn:
+            plan_id = plan_version_id(conn, code, version)
+            higher = None if against is None else approved_version_id(conn, against)
+            report = check_consistency(conn, plan_id, against=higher)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=1, default=str))
+    else:
+        say(f"{report.lower.label()} against {report.higher.label()}: {len(report.findings)} finding(s)")
+        for f in report.findings:
+            click.echo(f"{f.rule}: {f.message_vi}\n    {f.message_en}")
+    if report.findings:
+        ctx.exit(1)

@@ -41,6 +41,7 @@ from gis_service.geojson import GeoJSONError, parse_geometry
 from gis_service.model import LAYERS as CATALOGUE
 from gis_service.model import PLAN_LAYERS as CATALOGUE_PLAN_LAYERS
 from gis_service.model import Column
+from gis_service.model.layers import PROVENANCE
 
 __all__ = [
     "CONTENT_CRS",
@@ -220,13 +221,17 @@ _COLUMNS: dict[str, tuple[str, ...]] = {}
 
 
 def _editable(conn: Connection, layer: str) -> tuple[str, ...]:
-    """The editable columns of a layer, read from the catalog once per process (a migration means a restart)."""
+    """The editable columns of a layer, read from the catalog once per process (a migration means a restart).
+
+    Not the provenance (where the feature came from, its review status): a replace must not clear it, and the
+    status has its own route (:func:`gis_service.provenance.set_review_status`)."""
     cols = _COLUMNS.get(layer)
     if cols is None:
-        cols = _COLUMNS[layer] = tuple(editable_columns(conn, layer))
+        cols = _COLUMNS[layer] = tuple(c for c in editable_columns(conn, layer) if c not in _PROVENANCE)
     return cols
 
 
+_PROVENANCE = frozenset(c.name for c in PROVENANCE)
 #: The catalogue's columns of each layer, by name: the JSON type each property takes.
 _CATALOGUE_COLUMNS = {name: {c.name: c for c in layer.columns} for name, layer in CATALOGUE.items()}
 

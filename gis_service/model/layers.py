@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from gis_service.model.columns import Column
 
-__all__ = ["LAYERS", "PLAN_LAYERS", "SYSTEM_COLUMNS", "TT16_FIELDS", "Layer", "layer_of_kind"]
+__all__ = ["LAYERS", "PLAN_LAYERS", "PROVENANCE", "SYSTEM_COLUMNS", "TT16_FIELDS", "Layer", "layer_of_kind"]
 
 #: The fields TT 16/2025 requires on every layer of a plan dossier, with their widths (characters).
 TT16_FIELDS = {
@@ -117,6 +117,28 @@ _ROAD_WIDTH = Column(
     unit="m",
     range=(0.01, 1000),
     source_fields=("loGioi", "chieuRongLoGioi", "LOGIOI", "red_line_width_m", "width"),
+)
+#: Provenance (migration 0015): the feature's source row, its estimated positional error, its review status.
+PROVENANCE = (
+    Column("source_id", "integer", "Nguồn dữ liệu", "Source (id in feature_sources)", imported=False, editable=False),
+    Column(
+        "position_error_m",
+        "number",
+        "Sai số vị trí ước tính",
+        "Estimated positional error",
+        unit="m",
+        range=(0, 999999),
+        imported=False,
+        editable=False,
+    ),
+    Column(
+        "review_status",
+        "string",
+        "Trạng thái kiểm tra",
+        "Review status: digitised, checked, approved",
+        imported=False,
+        editable=False,
+    ),
 )
 
 PLANS = Layer(
@@ -279,6 +301,7 @@ ZONES = Layer(
         ),
         Column("notes", "string", "Ghi chú", "Notes", rule=True, source_fields=("ghiChu", "notes")),
         Column("geom_area_m2", "number", "Diện tích", "Area", unit="m²", imported=False, editable=False),
+        *PROVENANCE,
     ),
     versioned=True,
     measured_area=True,
@@ -355,6 +378,7 @@ PARCELS = Layer(
         ),
         Column("address", "string", "Địa chỉ", "Address", tiles_3d=True, source_fields=("diaChi", "DIACHI", "address")),
         Column("geom_area_m2", "number", "Diện tích đo", "Measured area", unit="m²", imported=False, editable=False),
+        *PROVENANCE,
     ),
     measured_area=True,
     source_layers=("ThuaDat_A",),
@@ -411,6 +435,7 @@ BUILDINGS = Layer(
         Column(
             "geom_area_m2", "number", "Diện tích xây dựng", "Footprint area", unit="m²", imported=False, editable=False
         ),
+        *PROVENANCE,
     ),
     measured_area=True,
     source_layers=("CongTrinh_A", "NhaO_A"),
@@ -428,6 +453,7 @@ RED_LINES = Layer(
         replace(_ROAD, vector_tiles=True),
         replace(_ROAD_WIDTH, vector_tiles=True),
         _NOTES,
+        *PROVENANCE,
     ),
     versioned=True,
     source_layers=("ChiGioiDuongDo_L",),
@@ -455,6 +481,7 @@ BUILDING_LINES = Layer(
             source_fields=("khoangLui", "KHOANGLUI", "setback_m", "setback"),
         ),
         _NOTES,
+        *PROVENANCE,
     ),
     versioned=True,
     source_layers=("ChiGioiXayDung_L",),
