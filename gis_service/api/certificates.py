@@ -91,6 +91,10 @@ class KeyMissing(PlanningError):
     code = "ServiceUnavailable"
 
 
+#: The answer of a route that signs when the service has no signing key.
+NO_KEY = {503: {"description": "No signing key is configured (GIS_CERTIFICATES__KEY_FILE, __CERT_FILE)"}}
+
+
 def signing_key(request: Request, *, required: bool = True) -> SigningKey | None:
     """The app's signing key, loaded once (:func:`~gis_service.certificates.signing.configured_key`).
 
@@ -141,6 +145,7 @@ def _issue_routes(router: APIRouter) -> None:
         responses={
             200: {"content": {PDF: {}, "text/html": {}}, "description": "A preview: unnumbered and unsigned"},
             201: {"content": {PDF: {}, "text/html": {}}, "description": "Issued: numbered and signed"},
+            **NO_KEY,
         },
     )
     async def certificate(
@@ -200,7 +205,7 @@ def _read_routes(router: APIRouter) -> None:
         description="The PDF is made again from the record; `X-Same-As-Issued: false` when the software changed "
         "since issue and its bytes are no longer those issued (the record still verifies the file issued).",
         response_class=Response,
-        responses={200: {"content": {PDF: {}, "text/html": {}}}},
+        responses={200: {"content": {PDF: {}, "text/html": {}}}, **NO_KEY},
     )
     async def issued(
         request: Request,
