@@ -92,7 +92,9 @@ class KeyMissing(PlanningError):
 
 
 #: The answer of a route that signs when the service has no signing key.
-NO_KEY = {503: {"description": "No signing key is configured (GIS_CERTIFICATES__KEY_FILE, __CERT_FILE)"}}
+NO_KEY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "No signing key is configured (GIS_CERTIFICATES__KEY_FILE, __CERT_FILE)"}
+}
 
 
 def signing_key(request: Request, *, required: bool = True) -> SigningKey | None:
