@@ -221,3 +221,28 @@ def test_the_rules_table_in_the_docs_is_the_rules_list() -> None:
     text = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
     documented = dict(re.findall(r"^\| `([a-z-]+)` \| (error|warning) \|", text, flags=re.MULTILINE))
     assert documented == {r.id: r.severity for r in RULES.values()}
+
+
+def test_the_balance_table_goes_with_the_report_and_a_declared_one_is_checked(tmp_path: Path) -> None:
+    """The zones' land-use balance is a section of the report (JSON and HTML); a declared table (a CSV
+    ``BangCanBangSuDungDat`` in the dossier) that agrees passes, one 5 % off for one code is an error with both
+    figures."""
+    import shutil
+
+    report = validate_path(SAMPLE / "46QPK0000001")
+    section = next(s for s in report.sections if s.name == "land_use_balance")
+    table = section.to_dict()
+    rows = {r["code"]: r["area_ha"] for r in table["rows"]}
+    print(f"\nbalance of the sample dossier: {len(rows)} codes, {table['zones_ha']:.2f} ha of zones")
+    assert rows and abs(sum(rows.values()) - table["zones_ha"]) < 0.01
+    assert "land_use_balance" in report.to_dict() and "Bảng cân bằng" in report_html(report)
+    dossier = tmp_path / "46QPK0000001"
+    shutil.copytree(SAMPLE / "46QPK0000001", dossier)
+    csv = dossier / "BangCanBangSuDungDat.csv"
+    csv.write_text("maSDD,dienTich\n" + "".join(f"{c},{ha}\n" for c, ha in rows.items()))
+    assert not [f for f in validate_path(dossier).findings if f.rule == "balance-declared"]
+    code = max(rows, key=lambda c: rows[c])
+    csv.write_text("maSDD,dienTich\n" + "".join(f"{c},{ha * (1.05 if c == code else 1)}\n" for c, ha in rows.items()))
+    found = [f for f in validate_path(dossier).findings if f.rule == "balance-declared"]
+    assert [(f.code, f.severity) for f in found] == [(code, "error")], found
+    assert found[0].details == {"declared": f"{rows[code] * 1.05:.2f}", "computed": f"{rows[code]:.2f}"}

@@ -118,6 +118,8 @@ class ValidationReport:
     not_listed: Counter[str] = field(default_factory=Counter)
     #: Each layer's kept shapes (EPSG:9214) by layer label, for the thumbnails' surroundings; not exported.
     shapes: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: The zones' kept shapes (EPSG:9214) with their mapped land-use codes, for the balance table; not exported.
+    zones: list[tuple[Any, Any]] = field(default_factory=list, repr=False)
 
     def add(self, finding: Finding) -> Finding:
         """Add a finding; returns it."""

@@ -270,6 +270,15 @@ _RULES = [
         "Trường {field} viết bằng {detail}",
         "field {field} is written in {detail}",
     ),
+    Rule(
+        "balance-declared",
+        "error",
+        "Bảng cân bằng kê khai sai",
+        "Declared land-use balance differs",
+        "The balance table a dossier declares must match its zones: a code off by more than 1 % misstates the plan.",
+        "Bảng cân bằng sử dụng đất kê khai {declared} ha, các ô quy hoạch có {computed} ha",
+        "the declared land-use balance says {declared} ha, the zones hold {computed} ha",
+    ),
 ]
 
 #: The rules by id.

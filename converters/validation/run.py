@@ -35,6 +35,7 @@ from converters.mapping import TABLE_OF, CodeBook, FieldMap, Profile, load_profi
 from converters.prefetch import prefetch
 from converters.report import ImportReport, LayerReport
 from converters.sources import ArrowFields, Batch, SourceLayer
+from converters.validation.balance import add_balance
 from converters.validation.report import Finding, ValidationReport
 from gis_service.model import LAYERS, TT16_FIELDS
 
@@ -88,6 +89,7 @@ def validate_path(
     with ThreadPoolExecutor(1, thread_name_prefix="validate-geos") as pool:
         for src in sources:
             _Source(src, opts, profile, book, report, pool, progress).check()
+    add_balance(report, path, report.zones)  # the land-use balance table, exported with the report
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -421,6 +423,8 @@ class _Layer:
         self.kept.clear()
         # The report keeps the shapes for the thumbnails' surroundings: they are let go with it, not here.
         self.source.report.shapes[self.label] = geoms
+        if self.kind == "zones" and len(self.kept_codes) == len(self.kept_fids):
+            self.source.report.zones.append((geoms, np.concatenate(self.kept_codes)))
         pair, area = overlapping_pairs(geoms)
         if len(pair):
             fids = np.concatenate(self.kept_fids)
