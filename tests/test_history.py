@@ -236,13 +236,14 @@ def test_bulk_statements_record_one_entry_per_changed_row(conn: Connection, plan
         ),
         {"plan": plan_id, "e": E, "n": N},
     )
-    conn.execute(sa.text("UPDATE planning.zones SET max_floors = 2 WHERE zone_code LIKE 'B%'"))
+    # the test's zones only: B and a digit (the sample's own zones include BS-01 and the like)
+    conn.execute(sa.text("UPDATE planning.zones SET max_floors = 2 WHERE zone_code ~ '^B[0-9]$'"))
     rows = conn.execute(
         sa.text(
             "SELECT h.operation, z.zone_code, h.row_version, h.before->>'max_floors', h.after->>'max_floors', "
             "ST_Equals(h.after_geom, z.geom) FROM planning.change_history h "
             "JOIN planning.zones z ON z.id = h.feature_id AND h.table_name = 'zones' "
-            "WHERE z.zone_code LIKE 'B%' ORDER BY h.id"
+            "WHERE z.zone_code ~ '^B[0-9]$' ORDER BY h.id"
         )
     ).all()
     assert [tuple(r) for r in rows] == [
@@ -253,6 +254,6 @@ def test_bulk_statements_record_one_entry_per_changed_row(conn: Connection, plan
         ("update", "B3", 2, "3", "2", True),
     ]
     versions: dict[str, int] = dict(
-        conn.execute(sa.text("SELECT zone_code, row_version FROM planning.zones WHERE zone_code LIKE 'B%'")).all()
+        conn.execute(sa.text("SELECT zone_code, row_version FROM planning.zones WHERE zone_code ~ '^B[0-9]$'")).all()
     )
     assert versions == {"B1": 2, "B2": 1, "B3": 2}, "the unchanged row keeps its version"
