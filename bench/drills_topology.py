@@ -5,7 +5,8 @@ beside the same load with no fault, in the run of :mod:`bench.drills` (on its th
 
 - **replica killed**: the cluster gets one streaming replica, a ``planning serve`` reads through it; ``kill -9`` of
   the replica, then it is started again. Failed reads are bounded by the reads in flight at the kill (at most the
-  load's connections): the first read that fails on it takes it out of rotation, the next ones go to the primary;
+  load's connections): the first read that fails on it takes it out of rotation, the next ones go to the primary
+  (and the OGC items route answers a failed replica read from the primary, so none need fail);
 - **service process killed**: :class:`~gis_service.topology.LocalTopology` (HAProxy, 2 processes, PgBouncer);
   ``kill -9`` of one process, then it is started again. HAProxy retries a refused connection on the other one;
 - **PgBouncer restarted** in that topology: errors are answers in the project's error shape, the service processes
@@ -18,14 +19,16 @@ HAProxy's "app1 is DOWN"), polled every 20 ms.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.drill_load import ReadLog, fixed_rate_reads, kill_tree
+from bench.drill_load import ReadLog, fixed_rate_reads, kill_tree, process_tree
 from bench.serve import free_port
 from gis_service.db.local_cluster import port_is_free
 from gis_service.db.local_replicas import scale_replicas
@@ -42,6 +45,7 @@ WORKERS = 8  # the load's connections: the bound of the reads in flight at a fau
 CALM_S = 8.0  # the load with no fault
 FAULT_AT = 2.0  # seconds into the load with the fault
 CHECK_S = 0.5  # the replicas' health check interval (GIS_REPLICAS__CHECK_INTERVAL_S) in the drills
+PGBOUNCER_DOWN_S = 1.0  # PgBouncer down for a moment, as in an upgrade, not only stopped and started at once
 WAIT_S = 120.0  # the longest wait for a line in a log (a service process starts in seconds to tens of seconds)
 
 
@@ -51,6 +55,7 @@ class LogWatch:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.offset = path.stat().st_size if path.exists() else 0
+        self.line = ""  # the line found
 
     def wait(self, text: str, timeout: float = WAIT_S) -> float | None:
         """The monotonic time ``text`` was first seen in what was appended (None: not within ``timeout``)."""
@@ -59,8 +64,10 @@ class LogWatch:
             try:
                 with self.path.open("rb") as f:
                     f.seek(self.offset)
-                    if text.encode() in f.read():
-                        return time.monotonic()
+                    appended = f.read().decode(errors="replace")
+                if text in appended:
+                    self.line = next(ln for ln in appended.splitlines() if text in ln)
+                    return time.monotonic()
             except OSError:
                 pass
             time.sleep(0.02)
@@ -103,6 +110,11 @@ def _after_fault(log: ReadLog, fault: float) -> tuple[float, str]:
 def _add_load(d: Drill, fault: ReadLog, calm: ReadLog) -> None:
     d.add("reads sent", fault.sent, calm.sent)
     d.add("failed reads (no answer or not 200)", fault.failed, calm.failed)
+    d.add(
+        "slowest answered read, s",
+        max((lat for _t, lat in fault.latencies), default=0.0),
+        max((lat for _t, lat in calm.latencies), default=0.0),
+    )
     d.wrong += fault.wrong + calm.wrong
     if calm.failed:
         d.failures.append(f"{calm.failed} reads failed with no fault")
@@ -131,6 +143,7 @@ def drill_replica_kill(stage: Stage) -> Drill:
         killed = time.monotonic()
         kill_tree(status.pid)
         out_at = watch.wait("out of rotation", timeout=30)
+        why = watch.line.partition("out of rotation: ")[2]
         time.sleep(1.0)  # down for a moment, reads on the primary
         watch = LogWatch(server.log_path)
         restart = time.monotonic()
@@ -145,8 +158,9 @@ def drill_replica_kill(stage: Stage) -> Drill:
     d.add(f"bound: reads in flight at the kill (<= {WORKERS} connections)", WORKERS, "")
     d.add("reads succeed again after the kill, s (last failure)", recovered, "")
     d.add(f"replica out of rotation after the kill, s (checks every {CHECK_S:g} s)", _since(out_at, killed), "")
-    d.add("replica restarted in, s", up - restart, "")
-    d.add("back in rotation after it answered, s", _since(in_at, up), "")
+    d.add("the service's reason", why or "none", "")
+    d.add("replica restarted in, s (until it answers)", up - restart, "")
+    d.add("back in rotation after the restart began, s", _since(in_at, restart), "")
     d.add("wrong answers", log.wrong, calm.wrong)
     if log.failed > WORKERS:
         d.failures.append(f"{log.failed} reads failed, more than the {WORKERS} in flight at the kill")
@@ -196,8 +210,12 @@ def drill_service_kill(stage: Stage, t: LocalTopology, calm: ReadLog) -> Drill:
         time.sleep(FAULT_AT)
         haproxy = LogWatch(t.haproxy.log)
         assert victim.pid is not None
+        tree = process_tree(victim.pid)
         killed = time.monotonic()
-        kill_tree(victim.pid)
+        for pid in tree:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        victim.stop(signal.SIGKILL)  # reaps it: this program is its parent (kill_tree would wait on the zombie)
         down_at = haproxy.wait(f"{name} is DOWN", timeout=30)
         time.sleep(1.0)
         haproxy, served = LogWatch(t.haproxy.log), LogWatch(victim.log)
@@ -231,6 +249,7 @@ def drill_pgbouncer_restart(stage: Stage, t: LocalTopology, calm: ReadLog) -> Dr
         time.sleep(FAULT_AT)
         stopped = time.monotonic()
         t.pgbouncer.stop()
+        time.sleep(PGBOUNCER_DOWN_S)
         t.pgbouncer.start()
         while port_is_free(t.pgbouncer.port) and time.monotonic() < stopped + 30:
             time.sleep(0.02)

@@ -100,6 +100,8 @@ class TopologySettings(BaseModel):
         default_factory=lambda: project_root() / ".data" / "run",
         description="Folder of the generated HAProxy and PgBouncer configuration and of the processes' logs.",
     )
+
+
 class BackupSettings(BaseModel):
     """Continuous archiving and point-in-time recovery of the local cluster with pgBackRest (``GIS_BACKUP__*``)."""
 
