@@ -301,6 +301,23 @@ class ReadLog:
     failed: int = 0
     wrong: int = 0
     late: int = 0  # requests sent over 1 s after their turn (the client could not keep the rate)
+    # each failed read: (when it ended, monotonic; its status, 0 for no answer; whether its body is the project's
+    # error shape, {"code", "description"})
+    failures: list[tuple[float, int, bool]] = field(default_factory=list)
+    sent: int = 0
+    started: float = 0.0  # when the load started (monotonic)
+
+    def record(self, sent: float, status: int, ok: bool, *, late: bool) -> None:
+        """One read sent at ``sent`` (monotonic); ``ok``: its answer right (a 200) or in the error shape (else)."""
+        now = time.monotonic()
+        self.sent += 1
+        self.late += late
+        if status == 200:
+            self.wrong += not ok
+            self.latencies.append((sent - self.started, now - sent))
+        else:
+            self.failed += 1
+            self.failures.append((now, status, ok))
 
     def p99(self, start: float, end: float) -> float:
         """99th percentile of the latencies of reads sent between ``start`` and ``end`` (seconds into the run)."""
@@ -311,13 +328,27 @@ class ReadLog:
 
 
 def _read_once(http: httpx.Client, i: int, truth: dict[int, int], ids: list[int]) -> tuple[int, bool]:
-    """The ``i``-th read of the load: one zone (its max_floors checked) or, one in four, a page of five."""
+    """The ``i``-th read of the load: one zone (its max_floors checked) or, one in four, a page of five; for an
+    error answer, whether it is in the project's error shape."""
     if i % 4 == 3:
         r = http.get("/ogc/collections/zones/items", params={"limit": 5})
-        return r.status_code, r.status_code == 200 and r.json().get("numberReturned") == min(5, len(ids))
+        if r.status_code != 200:
+            return r.status_code, _problem_shaped(r)
+        return r.status_code, r.json().get("numberReturned") == min(5, len(ids))
     fid = ids[i % len(ids)]
     r = http.get(f"/ogc/collections/zones/items/{fid}")
-    return r.status_code, r.status_code == 200 and r.json()["properties"].get("max_floors") == truth[fid]
+    if r.status_code != 200:
+        return r.status_code, _problem_shaped(r)
+    return r.status_code, r.json()["properties"].get("max_floors") == truth[fid]
+
+
+def _problem_shaped(r: httpx.Response) -> bool:
+    """Whether an error answer is the project's ``{"code", "description"}`` (not a balancer's page, not a trace)."""
+    try:
+        body = r.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and {"code", "description"} <= body.keys()
 
 
 def fixed_rate_reads(
@@ -328,19 +359,23 @@ def fixed_rate_reads(
     seconds: float,
     workers: int = 8,
     on_tick: Callable[[], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> ReadLog:
     """Anonymous reads of an approved plan's zones at ``rate`` per second for ``seconds`` (open loop: each request
     has its turn, whatever the answers before it), each answer checked against ``truth`` (zone id -> max_floors,
-    the only zones the public sees); ``on_tick`` runs about once a second (e.g. to sample memory)."""
+    the only zones the public sees); ``on_tick`` runs about once a second (e.g. to sample memory); ``stop`` ends the
+    load early (a drill's load that lasts until its fault has played out)."""
     log = ReadLog()
     lock = threading.Lock()
     ids = sorted(truth)
-    start = time.monotonic()
+    start = log.started = time.monotonic()
     counter = iter(range(int(rate * seconds)))
 
     def worker() -> None:
         with httpx.Client(base_url=base, timeout=10) as http:
             while (i := next(counter, None)) is not None:  # next() on a range iterator is atomic under the GIL
+                if stop is not None and stop.is_set():
+                    break
                 wait = start + i / rate - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
@@ -350,11 +385,7 @@ def fixed_rate_reads(
                 except httpx.TransportError:
                     status, ok = 0, False
                 with lock:
-                    log.late += wait < -1
-                    log.failed += status != 200
-                    log.wrong += status == 200 and not ok
-                    if status == 200:
-                        log.latencies.append((sent - start, time.monotonic() - sent))
+                    log.record(sent, status, ok, late=wait < -1)
 
     threads = [threading.Thread(target=worker) for _ in range(workers)]
     for t in threads:
@@ -362,7 +393,8 @@ def fixed_rate_reads(
     while any(t.is_alive() for t in threads):
         if on_tick is not None:
             on_tick()
-        time.sleep(1.0)
+        for t in threads:
+            t.join(timeout=1.0 / len(threads))
     return log
 
 

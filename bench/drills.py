@@ -13,9 +13,10 @@ Everything runs on loopback, in a throwaway PostgreSQL cluster of its own (the p
   build succeeds once space returns;
 - **soak** at a fixed rate: the resident memory of the service and of the postmaster, and the p99 of each period
   against the first;
-- **replica killed**, **service process killed**, **PgBouncer restarted**: need the replicas, several processes and
-  PgBouncer of issue 22 part A (``planning db up --replicas``, ``planning serve --processes``); skipped, saying so,
-  until those commands exist.
+- **replica killed** (``kill -9``) while a service reads through it, **service process killed** (``kill -9``, one of
+  two behind HAProxy) and **PgBouncer restarted**, each under anonymous reads at a fixed rate, then the process
+  started again: failed reads bounded by those in flight, the time until reads succeed again and until the
+  process is back (:mod:`bench.drills_topology`).
 
 Every answer is checked (wrong answers: 0), not only its status. ``--scale`` sizes the run: 1 is the full run (a
 10-minute soak), 0.03 the CI size (a 20-second soak; tests/test_drills.py).
@@ -49,14 +50,15 @@ from bench.drill_load import (
     run_edits,
     seed,
 )
+from bench.drills_topology import drills as topology_drills
 from gis_service.db import create_db_engine
 from gis_service.db.local_cluster import LocalCluster
+from gis_service.db.local_replicas import destroy_replicas
 from gis_service.db.migrate import upgrade
 
 __all__ = ["Drill", "run"]
 
 PLANNING = str(Path(sys.executable).with_name("planning"))
-PART_A = "needs --replicas/--processes (issue 22 part A)"
 
 
 @dataclass
@@ -137,10 +139,10 @@ class Stage:
         }
         return env | extra
 
-    def serve(self, name: str) -> Server:
-        """Start ``planning serve`` on this stage (not waited for), in place of the one running."""
+    def serve(self, name: str, **env: str) -> Server:
+        """Start ``planning serve`` on this stage (not waited for), in place of the one running; ``env``: more."""
         self.stop_server()
-        self.server = Server(self.env(), self.tmp, name)
+        self.server = Server(self.env(**env), self.tmp, name)
         return self.server
 
     def running_server(self, name: str) -> Server:
@@ -174,6 +176,7 @@ class Stage:
     def close(self) -> None:
         """Stop the service, stop and remove the cluster and the run's folder."""
         self.stop_server()
+        destroy_replicas(self.cluster)
         self.cluster.destroy()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -489,35 +492,6 @@ def drill_soak(stage: Stage) -> Drill:
     return d
 
 
-# ---- the drills of part A ------------------------------------------------------------------------------------
-def _command_has(args: list[str], option: str) -> bool:
-    proc = subprocess.run([PLANNING, *args, "--help"], capture_output=True, text=True, check=False)
-    return option in proc.stdout
-
-
-def drills_of_part_a() -> list[Drill]:
-    """Replica killed, service process killed, PgBouncer restarted: skipped while their commands do not exist.
-
-    Once they do, each of these drills is reported as not written yet (a broken promise, so the run fails) rather
-    than skipped: a drill that silently never runs would look like one that passes.
-    """
-    replicas = _command_has(["db", "up"], "--replicas")
-    processes = _command_has(["serve"], "--processes")
-    out = []
-    for name, present in (
-        ("replica killed under read load", replicas),
-        ("service process killed under load", processes),
-        ("PgBouncer restarted under load", replicas and processes),
-    ):
-        d = Drill(name)
-        if present:
-            d.failures.append("its commands exist now, but this drill is not written yet (bench/drills.py)")
-        else:
-            d.skipped = PART_A
-        out.append(d)
-    return out
-
-
 # ---- the table -----------------------------------------------------------------------------------------------
 def print_table(drills: list[Drill]) -> None:
     """Each drill's figures, with the fault and without it, then the totals."""
@@ -565,7 +539,9 @@ def run(scale: float = 1.0) -> None:
             t0 = time.monotonic()
             drills.append(step(stage))
             print(f"  {drills[-1].name}: {time.monotonic() - t0:.0f} s", file=sys.stderr)
-        drills += drills_of_part_a()
+        t0 = time.monotonic()
+        drills += topology_drills(stage)  # after the soak: it measures the service the drills before lived through
+        print(f"  replica, service process, PgBouncer: {time.monotonic() - t0:.0f} s", file=sys.stderr)
     finally:
         stage.close()
     print_table(drills)

@@ -1,8 +1,9 @@
 """Faults the service survives: a point-in-time restore between two edits, and the fault drills at the CI size.
 
 The drills themselves (``python -m bench drills``, bench/drills.py) kill the primary during acknowledged edits, start
-the service with its database down, fill the disk under the 3D tiles and soak the service at a fixed rate; here they
-run small and the test holds them to their promises: no acknowledged edit lost, no wrong answer, none broken.
+the service with its database down, fill the disk under the 3D tiles, soak the service at a fixed rate, kill a
+replica and a service process and restart PgBouncer under reads; here they run small and the test holds them to
+their promises: no acknowledged edit lost, no wrong answer, none broken.
 """
 
 from __future__ import annotations
@@ -129,7 +130,16 @@ def test_the_drills_at_ci_size_lose_no_edit_and_give_no_wrong_answer() -> None:
     assert "promises broken: 0" in out, out
     assert proc.returncode == 0, proc.stderr[-3000:]
     # each drill printed its figures beside the same load without the fault
-    for drill in ("primary killed", "database refuses connections", "full disk", "soak"):
+    for drill in (
+        "primary killed",
+        "database refuses connections",
+        "full disk",
+        "soak",
+        "replica killed",
+        "service process killed",
+        "PgBouncer restarted",
+    ):
         assert drill in out
     assert re.search(r"acknowledged edits lost\s+0\s+0", out), out
     assert re.search(r"process still running \(no crash loop\)\s+yes", out), out
+    assert re.search(r"service processes still the same \(no crash\)\s+yes", out), out

@@ -103,6 +103,13 @@ def _wants_primary(scope: Scope) -> tuple[bool, int | None]:
         return True, None
 
 
+def _take_out(replica: Replica, reason: str) -> None:
+    """Out of rotation at once, said in the log as the health checks say it (operators and the drills read it)."""
+    if replica.healthy:
+        log.warning("replica %s out of rotation: %s", replica.name, reason)
+    replica.healthy, replica.reason = False, reason
+
+
 class ReadRouter:
     """The primary's read pool, the replicas' pools, their health and the choice for each request.
 
@@ -260,7 +267,7 @@ class ReadRouter:
                         yield conn
                     except psycopg.OperationalError:
                         # the replica went away under the request: out of rotation now, not at the next check
-                        replica.healthy, replica.reason = False, "a read failed on it"
+                        _take_out(replica, "a read failed on it")
                         raise
                     return
         self.primary_reads += 1
@@ -284,7 +291,7 @@ class ReadRouter:
                         return
                 yield conn
         except PoolTimeout:
-            replica.healthy, replica.reason = False, "no connection within 2 s"
+            _take_out(replica, "no connection within 2 s")
             yield None
 
     def engine(self, scope: Scope, primary: Engine) -> Engine:
