@@ -61,6 +61,16 @@ def test_the_image_follows_its_rules() -> None:
         assert any(env[key].startswith(v.rstrip("/") + "/") for v in volume), (key, env[key], volume)
 
 
+def test_the_database_image_is_pinned_and_clean() -> None:
+    """The primary's image (PostGIS with pgBackRest): a pinned base, no package lists left, no secret."""
+    commands = list(dockerfile.parse_file(str(ROOT / "deploy" / "postgres" / "Dockerfile")))
+    (base,) = [c.value[0] for c in commands if c.cmd == "FROM"]
+    assert base.startswith("postgis/postgis:15-") and not base.endswith(":latest")
+    (run,) = [c.value[0] for c in commands if c.cmd == "RUN"]
+    assert "pgbackrest" in run and "apt-get update" in run and "rm -rf /var/lib/apt/lists/*" in run
+    assert not [c for c in commands if c.cmd in ("ENV", "ARG")], "secrets come from the environment at run time"
+
+
 def test_the_image_holds_the_viewer_files_the_service_serves() -> None:
     commands = instructions()
     stage = final_stage(commands)
@@ -83,9 +93,10 @@ def compose(*args: str, password: str | None = SECRET) -> subprocess.CompletedPr
     program = shutil.which("docker-compose")
     if program is None:
         pytest.fail("docker-compose is missing: apt-get install docker-compose (./run.sh setup does it)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "PLANNING_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "PLANNING_", "PGBACKREST_"))}
     if password is not None:
         env["POSTGRES_PASSWORD"] = password
+        env["PGBACKREST_REPO1_CIPHER_PASS"] = "backup-" + password
     return subprocess.run(
         [program, "-f", str(ROOT / "docker-compose.yml"), *args],
         env=env,
@@ -116,13 +127,22 @@ def test_the_compose_file_resolves_with_every_part_and_secrets_from_the_environm
     for name, service in raw["services"].items():
         for key, value in (service.get("environment") or {}).items():
             text = str(value)
-            if re.search("PASSWORD|PASSPHRASE", key):
+            if re.search("PASSWORD|PASSPHRASE|_PASS$", key):
                 assert text.startswith("${"), f"{name}: {key} is written in the file"
             for password in re.findall(r"postgresql://[^:/@]+:([^@]*)@", text):
                 assert password.startswith("${"), f"{name}: a password written in {key}"
 
     missing = compose("config", password=None)
     assert missing.returncode != 0 and "POSTGRES_PASSWORD" in missing.stderr
+    # the primary archives every WAL segment with pgBackRest, and the backup service backs it up on a schedule
+    primary, backup = services["primary"], services["backup"]
+    command = " ".join(primary["command"])
+    assert "archive_mode=on" in command and "archive-push" in command
+    assert "backups:/var/lib/pgbackrest" in " ".join(map(str, primary["volumes"])) or any(
+        "pgbackrest" in str(v) for v in primary["volumes"]
+    )
+    assert backup["image"] == primary["image"] and "schedule.sh" in " ".join(backup["entrypoint"])
+    assert backup["environment"]["PGBACKREST_REPO1_CIPHER_PASS"] != "", "the repository is encrypted"
 
 
 def test_the_balancer_configuration_of_the_compose_file_is_valid(tmp_path: Path) -> None:
