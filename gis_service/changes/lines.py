@@ -17,7 +17,7 @@ import psycopg
 from gis_service.changes.statements import Statement
 from gis_service.changes.zones import AttributeChange, attribute_changes
 from gis_service.model.columns import Column
-from gis_service.model.layers import BUILDING_LINES, RED_LINES, Layer
+from gis_service.model.layers import BUILDING_LINES, PROVENANCE, RED_LINES, Layer
 
 __all__ = ["BUFFER_M", "LINE_LAYERS", "MIN_SHIFT_M", "REACH_M", "LineChange", "compare_lines"]
 
@@ -35,7 +35,9 @@ _WINDOW = "AND ST_DWithin(l.geom, win.g, %(near_m)s + %(reach_m)s)"
 
 
 def _compared(layer: Layer) -> tuple[Column, ...]:
-    return tuple(c for c in layer.columns if c.name not in ("plan_id", "road_name"))
+    # where a feature came from and its review are bookkeeping, not a change of the plan
+    skipped = {"plan_id", "road_name", *(c.name for c in PROVENANCE)}
+    return tuple(c for c in layer.columns if c.name not in skipped)
 
 
 def _statement(layer: Layer, windowed: bool) -> str:
