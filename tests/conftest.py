@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from gis_service.db import create_db_engine, local_cluster
+from gis_service.db.local_cluster import LocalCluster
 from gis_service.db.migrate import upgrade
 from gis_service.settings import Settings
 
@@ -149,6 +151,18 @@ def sample_plans_url(db_server: DatabaseServer) -> Iterator[str]:
         eng.dispose()
     yield url
     db_server.drop(url)
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A folder the 'postgres' system user can reach (pytest's own tmp folders are closed to it when root)."""
+    d = Path(tempfile.mkdtemp(prefix="planning-test-"))
+    d.chmod(0o755)
+    yield d
+    for sub in d.iterdir():
+        if (sub / "pgdata").exists():
+            LocalCluster(sub).destroy()
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -29,18 +26,6 @@ from gis_service.editing import update_feature
 pytestmark = pytest.mark.cluster
 ROOT = Path(__file__).resolve().parents[1]
 PLANNING = str(Path(sys.executable).with_name("planning"))
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    """A folder the 'postgres' system user can reach (pytest's own tmp folders are closed to it when root)."""
-    d = Path(tempfile.mkdtemp(prefix="planning-test-"))
-    d.chmod(0o755)
-    yield d
-    for sub in d.iterdir():
-        if (sub / "pgdata").exists():
-            LocalCluster(sub).destroy()
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -7,9 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -21,18 +19,6 @@ from gis_service.errors import LocalClusterError
 
 pytestmark = pytest.mark.cluster
 PLANNING = str(Path(sys.executable).with_name("planning"))
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    """A folder the 'postgres' system user can reach (pytest's own tmp folders are closed to it when root)."""
-    d = Path(tempfile.mkdtemp(prefix="planning-test-"))
-    d.chmod(0o755)
-    yield d
-    for sub in d.iterdir():
-        if (sub / "pgdata").exists():
-            LocalCluster(sub).destroy()
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def _query(cluster: LocalCluster, sql: str) -> list[tuple[object, ...]]:
