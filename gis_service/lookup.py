@@ -33,16 +33,18 @@ from gis_service.consultation.view import (
     drafts_under_consultation,
     drafts_under_consultation_async,
 )
-from gis_service.errors import NotFound, ValidationError
+from gis_service.errors import NotFound, PlanningError, ValidationError
 from gis_service.model.layers import ZONES
 from gis_service.provenance import provenance_sql
 from gis_service.rules import envelope_of, fetch_site, fetch_site_async
 from gis_service.rules.cache import SiteCache
 from gis_service.rules.envelope_answer import envelope_summary
+from gis_service.rules.site import fetch_parcel_sites
 from gis_service.service_area import E_RANGE, LAT_RANGE, LON_RANGE, N_RANGE
 
 __all__ = [
     "LookupQuery",
+    "default_lookups",
     "lookup",
     "lookup_json",
     "lookup_json_async",
@@ -172,6 +174,16 @@ SQL = {
     "en": _BY_POINT_9214 + _ZONES_AND_ANSWER,
     "parcel": _BY_PARCEL + _ZONES_AND_ANSWER,
 }
+#: The default lookup of many parcels in one statement (the preparation at publication): the parcel statement
+#: above, run for each id of ``%(ids)s`` through a LATERAL join, echoing the query each would have had.
+SQL_PARCELS = (
+    "SELECT ids.id, a.answer FROM unnest(%(ids)s::bigint[]) AS ids(id) CROSS JOIN LATERAL ("  # noqa: S608 (ours)
+    + SQL["parcel"]
+    .replace("%(parcel_id)s", "ids.id", 1)
+    .replace("%(query)s::jsonb", "jsonb_build_object('parcel_id', ids.id)", 1)
+    + ") AS a(answer) ORDER BY ids.id"
+)
+assert "%(parcel_id)s" not in SQL_PARCELS and "%(query)s" not in SQL_PARCELS
 #: The same statements on a past date (``as_of``); today's stay as they were, the hot path.
 SQL_AS_OF = {mode: _in_force_variant(sql) for mode, sql in SQL.items()}
 #: The same statements in ``view=consultation``: the drafts under consultation (bound ids), the view stated.
@@ -424,6 +436,32 @@ def lookup_with_envelope(
     return _with_envelope(
         answer, pid, envelope_summary(envelope_of(fetch_site(conn, parcel_id=pid, plan_ids=plan_ids)))
     )
+
+
+def default_lookups(conn: psycopg.Connection[Any], parcel_ids: list[int]) -> dict[int, str | PlanningError]:
+    """The default lookup of many parcels, in two statements: for each, what
+    ``lookup_with_envelope(conn, LookupQuery(parcel_id=pid))`` answers, or the error it raises.
+
+    The same statements (:data:`SQL_PARCELS`, :data:`gis_service.rules.site.SQL_PARCELS`) run for every id at once
+    (the lookups prepared at publication, :mod:`gis_service.lookup_prepared`); the envelope is drawn as one by one.
+    """
+    params = {"ids": parcel_ids, "min_area": MIN_SHARED_AREA_M2}
+    texts = conn.execute(SQL_PARCELS, params, prepare=True).fetchall()
+    sites = fetch_parcel_sites(conn, parcel_ids)
+    out: dict[int, str | PlanningError] = {}
+    for pid, text in texts:
+        site = sites[pid]
+        try:
+            found = _parcel_answer(_checked(text, "parcel", {"parcel_id": pid}), True)
+            if isinstance(site, PlanningError):
+                raise site
+        except PlanningError as e:
+            out[pid] = e
+            continue
+        assert found is not None
+        answer, _pid = found
+        out[pid] = _with_envelope(answer, pid, envelope_summary(envelope_of(site)))
+    return out
 
 
 async def lookup_with_envelope_async(

@@ -2,9 +2,15 @@
 
 The default lookup (today's approved plans, with the envelope; no ``as_of``, no ``view``) of a parcel changes only
 when what it reads changes. :func:`prepare_lookups` (run by the job runner after a publication, and by
-``planning lookup prepare``) computes it with the live code (:func:`gis_service.lookup.lookup_with_envelope`) and
-stores it without its first two members, ``query`` and ``location``, which depend on the request and are written
-around it when served (:func:`prepared_answer_async`), so the bytes sent are those of the live answer.
+``planning lookup prepare``) computes it with the live code's statements and envelope
+(:func:`gis_service.lookup.default_lookups`: the live lookup's statement and the envelope's site statement, each run
+for a chunk of parcels at once) and stores it without its first two members, ``query`` and ``location``, which depend
+on the request and are written around it when served (:func:`prepared_answer_async`), so the bytes sent are those of
+the live answer.
+
+Many parcels are computed by worker processes (:data:`PROCESSES`), each on its own connection reading the snapshot
+the preparing transaction exported once its locks were held; the preparing transaction writes the rows (COPY) and
+the state row.
 
 Each row carries ``planning.data_version`` (migration 0010) at preparation: it is served only while the counter has
 not moved, else the lookup goes live. A preparation re-prepares only the parcels within the rules' reach of what
@@ -15,18 +21,23 @@ every parcel.
 
 from __future__ import annotations
 
+import atexit
 import json
+import multiprocessing
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import Engine
 
 from gis_service.errors import PlanningError
 from gis_service.jobs import LOOKUP_PREPARE, Handler, Progress
-from gis_service.lookup import LookupQuery, lookup_with_envelope
+from gis_service.lookup import LookupQuery, default_lookups
 from gis_service.rules.site import SEARCH_M
 from gis_service.settings import Settings
 
@@ -61,8 +72,18 @@ changed AS (
 SELECT p.id FROM planning.parcels p WHERE EXISTS (SELECT 1 FROM changed c WHERE ST_DWithin(p.geom, c.g, %(reach)s))
 UNION SELECT feature_id FROM h WHERE table_name = 'parcels'
 """
+#: The answers computed (a temporary table, filled by COPY), how many differ from those stored, and stored.
+_NOW_SQL = (
+    "DROP TABLE IF EXISTS pg_temp.prepared_now; "
+    "CREATE TEMP TABLE prepared_now (parcel_id bigint NOT NULL, answer bytea NOT NULL) ON COMMIT DROP"
+)
+_CHANGED_SQL = (
+    "SELECT count(*) FROM pg_temp.prepared_now n LEFT JOIN planning.prepared_lookups p USING (parcel_id) "
+    "WHERE p.answer IS DISTINCT FROM n.answer"
+)
 _SAVE_SQL = (
-    "INSERT INTO planning.prepared_lookups (parcel_id, data_version, answer) VALUES (%s, %s, %s) "
+    "INSERT INTO planning.prepared_lookups (parcel_id, data_version, answer) "
+    "SELECT parcel_id, %s, answer FROM pg_temp.prepared_now "
     "ON CONFLICT (parcel_id) DO UPDATE SET data_version = excluded.data_version, answer = excluded.answer, "
     "prepared_at = now()"
 )
@@ -71,6 +92,16 @@ _SAVE_STATE_SQL = (
     "ON CONFLICT (only_row) DO UPDATE SET data_version = excluded.data_version, history_id = excluded.history_id, "
     "prepared_at = now()"
 )
+
+#: Parcels computed by one pair of statements: enough to spread a statement's cost, few enough that the workers
+#: share the work evenly.
+CHUNK = 250
+#: Worker processes computing the answers by default (the machine's cores; each with its own connection).
+PROCESSES = 2
+#: Fewer parcels than this are computed in the preparing process: starting workers would cost more than it saves.
+POOL_FROM = 1000
+#: A progress message every so many parcels.
+PROGRESS_EVERY = 1000
 
 #: The members the live answer starts with, which depend on the request rather than the parcel.
 _HEAD = ("query", "location")
@@ -102,7 +133,11 @@ def _tail(answer_text: str) -> bytes:
 
 
 def prepare_lookups(
-    conn: psycopg.Connection[Any], *, whole: bool = False, progress: Callable[[str], None] | None = None
+    conn: psycopg.Connection[Any],
+    *,
+    whole: bool = False,
+    progress: Callable[[str], None] | None = None,
+    processes: int = PROCESSES,
 ) -> PrepareReport:
     """Prepare the default lookup of every parcel that needs it, in one transaction of ``conn``.
 
@@ -114,8 +149,11 @@ def prepare_lookups(
         Prepare every parcel, not only those near what changed since the previous preparation.
     progress
         Told how far it is (a short message).
+    processes
+        Worker processes computing the answers (:data:`PROCESSES`); 1 computes them on ``conn`` itself.
     """
     started = time.perf_counter()
+    alone = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with conn.transaction():
         conn.execute(_LOCK_SQL)
         row = conn.execute(_STATE_SQL).fetchone()
@@ -130,34 +168,20 @@ def prepare_lookups(
             # parcels never prepared (e.g. their preparation failed) are done now too
             have = {int(r[0]) for r in conn.execute("SELECT parcel_id FROM planning.prepared_lookups")}
             touched |= all_ids - have
+        todo = sorted(touched & all_ids)
+        prepared, changed, failed = _prepare(conn, todo, version, processes if alone else 1, progress)
+        # a parcel whose live answer is an error has nothing prepared: the lookup stays live for it
+        conn.execute("DELETE FROM planning.prepared_lookups WHERE parcel_id = ANY(%s)", [failed])
         dropped = conn.execute(
             "DELETE FROM planning.prepared_lookups WHERE NOT (parcel_id = ANY(%s))", [sorted(all_ids)]
         ).rowcount
-        todo = sorted(touched & all_ids)
-        before = dict(
-            conn.execute("SELECT parcel_id, answer FROM planning.prepared_lookups WHERE parcel_id = ANY(%s)", [todo])
-        )
-        prepared = changed = 0
-        for n, pid in enumerate(todo, 1):
-            try:
-                with conn.transaction():
-                    text = lookup_with_envelope(conn, LookupQuery(parcel_id=pid))
-            except PlanningError:
-                # this parcel's live answer is an error: nothing prepared, the lookup stays live for it
-                conn.execute("DELETE FROM planning.prepared_lookups WHERE parcel_id = %s", [pid])
-                continue
-            tail = _tail(text)
-            conn.execute(_SAVE_SQL, [pid, version, tail])
-            prepared += 1
-            changed += before.get(pid) != tail
-            if progress is not None and n % 1000 == 0:
-                progress(f"prepared lookups: {n} of {len(touched)} parcels")
-        # the others' answers are what they were: they are right at this version too
-        conn.execute(
-            "UPDATE planning.prepared_lookups SET data_version = %s WHERE data_version <> %s AND "
-            "NOT (parcel_id = ANY(%s))",
-            [version, version, sorted(touched)],
-        )
+        if not whole:
+            # the others' answers are what they were: they are right at this version too
+            conn.execute(
+                "UPDATE planning.prepared_lookups SET data_version = %s WHERE data_version <> %s AND "
+                "NOT (parcel_id = ANY(%s))",
+                [version, version, sorted(touched)],
+            )
         conn.execute(_SAVE_STATE_SQL, [version, history_id])
     unchanged = len(all_ids) - len(touched & all_ids)
     return PrepareReport(
@@ -165,26 +189,104 @@ def prepare_lookups(
     )
 
 
-def prepare_parcels(conn: psycopg.Connection[Any], parcel_ids: list[int]) -> int:
+def prepare_parcels(conn: psycopg.Connection[Any], parcel_ids: list[int], *, processes: int = PROCESSES) -> int:
     """Prepare these parcels only, at the current data version (e.g. a benchmark's sample); how many were.
 
     The record of the latest whole preparation is left as it is: the next :func:`prepare_lookups` still does what
     changed since.
     """
-    done = 0
+    alone = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with conn.transaction():
         conn.execute(_LOCK_SQL)
         row = conn.execute(_STATE_SQL).fetchone()
         assert row is not None
-        for pid in parcel_ids:
-            try:
-                with conn.transaction():
-                    text = lookup_with_envelope(conn, LookupQuery(parcel_id=pid))
-            except PlanningError:
-                continue
-            conn.execute(_SAVE_SQL, [pid, int(row[0]), _tail(text)])
-            done += 1
+        done, _changed, _failed = _prepare(conn, sorted(set(parcel_ids)), int(row[0]), processes if alone else 1)
     return done
+
+
+def _prepare(
+    conn: psycopg.Connection[Any],
+    todo: list[int],
+    version: int,
+    processes: int,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[int, int, list[int]]:
+    """Compute and store the answers of ``todo`` in the preparing transaction (its locks held, ``version`` read);
+    how many were stored, how many of them changed, and the parcels whose live answer is an error."""
+    conn.execute(_NOW_SQL)
+    failed: list[int] = []
+    done = 0
+    for tails in _computed(conn, todo, processes):
+        # a COPY for each chunk: the connection computes the next one itself when there are no workers
+        with conn.cursor().copy("COPY pg_temp.prepared_now (parcel_id, answer) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "bytea"])
+            for pid, tail in tails:
+                if tail is None:
+                    failed.append(pid)
+                else:
+                    copy.write_row((pid, tail))
+        if progress is not None and (done + len(tails)) // PROGRESS_EVERY > done // PROGRESS_EVERY:
+            progress(f"prepared lookups: {done + len(tails)} of {len(todo)} parcels")
+        done += len(tails)
+    row = conn.execute(_CHANGED_SQL).fetchone()
+    assert row is not None
+    prepared = conn.execute(_SAVE_SQL, [version]).rowcount
+    return prepared, int(row[0]), failed
+
+
+def _tails(conn: psycopg.Connection[Any], parcel_ids: list[int]) -> list[tuple[int, bytes | None]]:
+    """Each parcel's prepared bytes (None where its live answer is an error), computed on ``conn``."""
+    return [
+        (pid, None if isinstance(answer, PlanningError) else _tail(answer))
+        for pid, answer in default_lookups(conn, parcel_ids).items()
+    ]
+
+
+def _computed(
+    conn: psycopg.Connection[Any], todo: list[int], processes: int
+) -> Iterator[list[tuple[int, bytes | None]]]:
+    """The prepared bytes of the parcels of ``todo``, chunk by chunk: computed on ``conn``, or in worker processes
+    when there are enough parcels to pay for starting them (each imports the service and opens its own connection).
+
+    The workers read what the preparing transaction reads: its snapshot, exported after its locks were taken.
+    """
+    chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    if processes <= 1 or len(todo) < POOL_FROM:
+        for chunk in chunks:
+            yield _tails(conn, chunk)
+        return
+    row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+    assert row is not None
+    info = conn.info
+    conninfo = make_conninfo(info.dsn, **({"password": info.password} if info.password else {}))
+    # spawned, not forked: a forked child would share the parent's connection socket
+    with ProcessPoolExecutor(
+        processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_start,
+        initargs=(conninfo, str(row[0])),
+    ) as pool:
+        yield from pool.map(_worker_chunk, chunks)
+
+
+# -- worker processes: each reads the preparing transaction's snapshot on a connection of its own ----------------
+_worker: dict[str, Any] = {}
+
+
+def _worker_start(conninfo: str, snapshot: str) -> None:
+    # a worker waiting for a lock behind a writer that waits for the preparation would wait for ever: give up
+    conn = psycopg.connect(conninfo, options="-c lock_timeout=30s")
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
+    atexit.register(conn.close)
+    _worker.update(conn=conn, snapshot=snapshot)
+
+
+def _worker_chunk(parcel_ids: list[int]) -> list[tuple[int, bytes | None]]:
+    conn: psycopg.Connection[Any] = _worker["conn"]
+    with conn.transaction():
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(_worker["snapshot"])))
+        return _tails(conn, parcel_ids)
 
 
 def _jsonb_order(values: dict[str, Any]) -> dict[str, Any]:
@@ -274,7 +376,8 @@ def prepare_lookups_job(
         assert isinstance(conn, psycopg.Connection)
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.rollback()
-        report = prepare_lookups(conn, whole=bool(params.get("whole")), progress=progress)
+        processes = int(params.get("processes", PROCESSES))
+        report = prepare_lookups(conn, whole=bool(params.get("whole")), progress=progress, processes=processes)
     finally:
         raw.close()
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(report).items()}

@@ -15,8 +15,15 @@ def lookup() -> None:
 
 @lookup.command("prepare")
 @click.option("--whole", is_flag=True, help="Prepare every parcel, not only those near what changed since last time.")
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Worker processes computing the answers (1: in this process).",
+)
 @click.pass_context
-def prepare_command(ctx: click.Context, whole: bool) -> None:
+def prepare_command(ctx: click.Context, whole: bool, processes: int) -> None:
     """Store each parcel's answer of the default lookup, as the live lookup would send it (only what changed)."""
     import psycopg
 
@@ -25,7 +32,7 @@ def prepare_command(ctx: click.Context, whole: bool) -> None:
 
     url = sqlalchemy_url(resolve_database_url(get_settings(ctx))).render_as_string(hide_password=False)
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
-        report = prepare_lookups(conn, whole=whole, progress=say)
+        report = prepare_lookups(conn, whole=whole, progress=say, processes=processes)
     say(
         f"prepared lookups at data version {report.data_version}: {report.prepared} of {report.parcels} parcels "
         f"prepared{' (all)' if report.whole else ''} ({report.changed} changed), {report.kept} unchanged, "
