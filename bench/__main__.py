@@ -17,6 +17,7 @@ BENCHMARKS = {
     "certificates": "bench.certificates",
     "viewer": "bench.viewer",
     "lookup": "bench.lookup",
+    "prepare": "bench.prepare",
     "diff": "bench.diff",
     "drills": "bench.drills",
     "validate": "bench.validate",
