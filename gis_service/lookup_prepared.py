@@ -153,6 +153,7 @@ def prepare_lookups(
         Worker processes computing the answers (:data:`PROCESSES`); 1 computes them on ``conn`` itself.
     """
     started = time.perf_counter()
+    # workers read the snapshot this transaction exports: within a caller's transaction (a savepoint) it cannot
     alone = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with conn.transaction():
         conn.execute(_LOCK_SQL)

@@ -22,7 +22,7 @@ from gis_service.cli.sample_plans import load_sample_plans
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.editing import publish_with_decision, start_draft, update_feature
-from gis_service.lookup_prepared import prepare_lookups
+from gis_service.lookup_prepared import prepare_lookups, prepare_parcels
 from gis_service.published_tiles import build_published_tiles
 from gis_service.settings import Settings, TileSettings, VectorTileSettings, project_root
 from tiles.build import TileOptions, build_tilesets
@@ -236,3 +236,17 @@ def test_republishing_a_zone_re_prepares_only_what_it_touches(
     _sql(db_url, "SELECT nextval('planning.data_version')")  # every preparation stale: the lookups go live
     live = _answers(client, paths)
     print(f"{_compare(live, prepared)} answers equal to the live ones after the republication")
+
+
+def test_prepare_parcels_prepares_those_only_with_the_live_bytes(client: TestClient, db_url: str) -> None:
+    _sql(db_url, "SELECT nextval('planning.data_version')")  # nothing prepared is current
+    ids = [int(r[0]) for r in _sql(db_url, "SELECT id FROM planning.parcels ORDER BY id LIMIT 3")]
+    state = _sql(db_url, "SELECT data_version, history_id FROM planning.prepared_lookup_state")
+    with psycopg.connect(db_url) as conn:
+        assert prepare_parcels(conn, [*ids, ids[0], 2**62]) == 3  # repeated and unknown ids: nothing more
+    assert _prepared_rows(db_url) == 3
+    assert _sql(db_url, "SELECT data_version, history_id FROM planning.prepared_lookup_state") == state
+    paths = [f"/lookup/parcels/{i}" for i in ids]
+    prepared = _answers(client, paths)
+    _sql(db_url, "SELECT nextval('planning.data_version')")
+    assert _compare(_answers(client, paths), prepared) == 3
