@@ -11,7 +11,8 @@ sample's do. In the same process:
 * **prepared**: :func:`gis_service.lookup_prepared.prepare_lookups` of every parcel, computed in the preparing
   process (``processes=1``: the chunked statements alone) and by 2 worker processes (the default).
 
-The sample's prepared bytes are then checked equal to the one-by-one ones.
+The sample's prepared bytes are then checked equal to the one-by-one ones. The same again on the demo's sample
+plans (``bench/sample.py``: 1,362 irregular parcels, whose envelopes cost more than the grid's).
 
 On a machine shared with other work the rates say little about what idle cores would do, so each case's CPU time
 is counted too: the benchmark's processes (workers included) and, when the database runs on this machine, every
@@ -33,6 +34,7 @@ from typing import Any
 import psycopg
 
 from bench.common import throwaway_database
+from bench.sample import load_sample
 from bench.serve import E0, N0, PARCEL_M, generate
 from gis_service.lookup import LookupQuery, lookup_with_envelope
 from gis_service.lookup_prepared import _LOCK_SQL, _tail, prepare_lookups
@@ -127,13 +129,56 @@ def one_by_one(url: str, parcel_ids: list[int]) -> tuple[float, dict[int, bytes]
         return time.perf_counter() - t0, out
 
 
+Row = tuple[str, int, float, float, float, int]
+
+
+def measure(url: str) -> tuple[list[Row], int | None]:
+    """The one-by-one path on an even sample, then every parcel chunked in 1 and 2 processes, on ``url``'s parcels:
+    ``(case, parcels, seconds, CPU seconds here, in the database, cores)``, and the server's pid (None: elsewhere)."""
+    with psycopg.connect(url) as conn:
+        ids = [int(r[0]) for r in conn.execute("SELECT id FROM planning.parcels ORDER BY id")]
+        server = _server_pid(conn)
+    sample = ids[:: max(1, len(ids) // BASELINE_PARCELS)]
+    rows: list[Row] = []
+    (seconds, expected), own, db = cpu_of(server, lambda: one_by_one(url, sample))
+    rows.append((f"one by one (the baseline, {len(sample)} parcels)", len(sample), seconds, own, db, 1))
+    for processes in (1, 2):
+        with psycopg.connect(url) as conn:
+            report, own, db = cpu_of(server, functools.partial(prepare_lookups, conn, whole=True, processes=processes))
+        if report.prepared != len(ids):
+            raise RuntimeError(f"{len(ids) - report.prepared} parcels not prepared")
+        case = f"chunked, {processes} process{'es' if processes > 1 else ''} ({len(ids)} parcels)"
+        rows.append((case, report.prepared, report.seconds, own, db, processes))
+    with psycopg.connect(url) as conn:
+        stored: dict[int, bytes] = dict(
+            conn.execute(
+                "SELECT parcel_id, answer FROM planning.prepared_lookups WHERE parcel_id = ANY(%s)", [sample]
+            ).fetchall()
+        )
+    differ = [pid for pid in sample if bytes(stored[pid]) != expected[pid]]
+    if differ:
+        raise RuntimeError(f"{len(differ)} prepared answers differ from the one-by-one ones, e.g. {differ[0]}")
+    return rows, server
+
+
+def print_rows(rows: list[Row], server: int | None) -> None:
+    """The rates, their ratio to the baseline's, the CPU time a parcel and the rate it allows on free cores."""
+    print(f"  {'case':<42} {'parcels/s':>10} {'ratio':>7} {'CPU ms/parcel: here':>20} {'db':>6} {'idle':>7}")
+    baseline = rows[0][1] / rows[0][2]
+    for case, n, seconds, own, db, cores in rows:
+        rate, cpu = n / seconds, (own + db) / n
+        idle = f"{cores / cpu:7.0f}" if server is not None else "    n/a"
+        print(f"  {case:<42} {rate:10.1f} {rate / baseline:6.2f}x {own / n * 1000:20.2f} {db / n * 1000:6.2f} {idle}")
+
+
 def run(scale: float = 1.0) -> None:
-    """Measure the preparation's rate, chunked in 1 and 2 processes, against the one-by-one path, and print it.
+    """Measure the preparation's rate, chunked in 1 and 2 processes, against the one-by-one path, and print it:
+    on the generated parcels, then on the demo's sample plans (irregular parcels, heavier envelopes).
 
     Parameters
     ----------
     scale
-        Multiplies the number of parcels (at least 100).
+        Multiplies the number of generated parcels (at least 100).
     """
     side = max(10, round(SIDE * math.sqrt(scale)))
     print(f"\nPrepared lookups: preparing every parcel's default lookup, {side * side:,} generated parcels")
@@ -141,38 +186,15 @@ def run(scale: float = 1.0) -> None:
     with throwaway_database() as url:
         generate(url, side)
         roads = add_roads(url, side)
-        with psycopg.connect(url) as conn:
-            ids = [int(r[0]) for r in conn.execute("SELECT id FROM planning.parcels ORDER BY id")]
-            server = _server_pid(conn)
-        sample = ids[:: max(1, len(ids) // BASELINE_PARCELS)]
-        print(f"  {roads} roads (2 red lines and 2 building lines each); one-by-one sample: {len(sample)} parcels")
-        rows: list[tuple[str, int, float, float, float, int]] = []
-        (seconds, expected), own, db = cpu_of(server, lambda: one_by_one(url, sample))
-        rows.append(("one by one (the baseline, sample)", len(sample), seconds, own, db, 1))
-        for processes in (1, 2):
-            with psycopg.connect(url) as conn:
-                report, own, db = cpu_of(
-                    server, functools.partial(prepare_lookups, conn, whole=True, processes=processes)
-                )
-            if report.prepared != len(ids):
-                raise RuntimeError(f"{len(ids) - report.prepared} parcels not prepared")
-            case = f"chunked, {processes} process{'es' if processes > 1 else ''} (every parcel)"
-            rows.append((case, report.prepared, report.seconds, own, db, processes))
-        with psycopg.connect(url) as conn:
-            stored: dict[int, bytes] = dict(
-                conn.execute(
-                    "SELECT parcel_id, answer FROM planning.prepared_lookups WHERE parcel_id = ANY(%s)", [sample]
-                ).fetchall()
-            )
-        differ = [pid for pid in sample if bytes(stored[pid]) != expected[pid]]
-        if differ:
-            raise RuntimeError(f"{len(differ)} prepared answers differ from the one-by-one ones, e.g. {differ[0]}")
+        print(f"  {roads} roads (2 red lines and 2 building lines each)")
+        rows, server = measure(url)
     print(f"  load average after: {os.getloadavg()[0]:.1f}; the sample's prepared bytes equal the one-by-one ones")
-    print(f"  {'case':<42} {'parcels/s':>10} {'ratio':>7} {'CPU ms/parcel: here':>20} {'db':>6} {'idle':>7}")
-    baseline = rows[0][1] / rows[0][2]
-    for case, n, seconds, own, db, cores in rows:
-        rate, cpu = n / seconds, (own + db) / n
-        idle = f"{cores / cpu:7.0f}" if server is not None else "    n/a"
-        print(f"  {case:<42} {rate:10.1f} {rate / baseline:6.2f}x {own / n * 1000:20.2f} {db / n * 1000:6.2f} {idle}")
+    print_rows(rows, server)
     best = max(n / seconds for _c, n, seconds, *_ in rows)
     print(f"  1,000,000 parcels at the best rate measured: {1_000_000 / best / 60:.0f} min")
+    print("\n  The same on the demo's sample plans (1,362 parcels; workers start for 1,000 parcels or more):")
+    with throwaway_database() as url:
+        load_sample(url)
+        rows, server = measure(url)
+    print(f"  load average after: {os.getloadavg()[0]:.1f}; the sample's prepared bytes equal the one-by-one ones")
+    print_rows(rows, server)
