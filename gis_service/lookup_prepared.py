@@ -256,16 +256,21 @@ def _computed(
         for chunk in chunks:
             yield _tails(conn, chunk)
         return
-    row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+    row = conn.execute("SELECT pg_export_snapshot(), current_setting('statement_timeout')").fetchone()
     assert row is not None
     info = conn.info
-    conninfo = make_conninfo(info.dsn, **({"password": info.password} if info.password else {}))
+    # as ``conn`` is: its server and role, its statement timeout, prepared statements or not (PgBouncer)
+    conninfo = make_conninfo(
+        info.dsn,
+        options=f"-c statement_timeout={row[1]} -c lock_timeout=30s",
+        **({"password": info.password} if info.password else {}),
+    )
     # spawned, not forked: a forked child would share the parent's connection socket
     with ProcessPoolExecutor(
         processes,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_worker_start,
-        initargs=(conninfo, str(row[0])),
+        initargs=(conninfo, str(row[0]), conn.prepare_threshold),
     ) as pool:
         yield from pool.map(_worker_chunk, chunks)
 
@@ -274,9 +279,10 @@ def _computed(
 _worker: dict[str, Any] = {}
 
 
-def _worker_start(conninfo: str, snapshot: str) -> None:
-    # a worker waiting for a lock behind a writer that waits for the preparation would wait for ever: give up
-    conn = psycopg.connect(conninfo, options="-c lock_timeout=30s")
+def _worker_start(conninfo: str, snapshot: str, prepare_threshold: int | None) -> None:
+    # the lock timeout in ``conninfo``: a worker queued behind a writer that waits for the preparation would wait
+    # for ever (the database cannot see that the preparation waits for the worker)
+    conn = psycopg.connect(conninfo, prepare_threshold=prepare_threshold)
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     atexit.register(conn.close)
