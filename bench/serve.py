@@ -409,7 +409,7 @@ def _prepared_lookups(libpq_url: str, side: int, live_ids: list[int]) -> tuple[d
     from pyproj import Transformer
 
     from gis_service.lookup import SQL as LOOKUP_SQL
-    from gis_service.lookup_prepared import PREPARED_PARCEL_SQL, PREPARED_POINT_SQL, prepare_parcels
+    from gis_service.lookup_prepared import PREPARED_PARCEL_SQL, PREPARED_POINTS_SQL, prepare_parcels
 
     rng = random.Random(21)
     x0, y0 = E0 - side * PARCEL_M / 2, N0 - side * PARCEL_M / 2  # the generated grid's corner at this scale
@@ -444,7 +444,9 @@ def _prepared_lookups(libpq_url: str, side: int, live_ids: list[int]) -> tuple[d
             (LOOKUP_SQL["parcel"], {"parcel_id": i, "query": "{}", "min_area": 0.01}) for i in unprepared[:50]
         ],
         "prepared parcel lookup": [(PREPARED_PARCEL_SQL, [i]) for i in ids[:50]],
-        "prepared point lookup": [(PREPARED_POINT_SQL["lonlat"], {"x": lon, "y": lat}) for lon, lat in points[:50]],
+        "prepared point lookup": [
+            (PREPARED_POINTS_SQL["lonlat"], {"x": [lon], "y": [lat], "with_answer": True}) for lon, lat in points[:50]
+        ],
     }
     return endpoints, floors
 
