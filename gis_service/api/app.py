@@ -160,6 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,  # every route's 4xx, in the project's shape
+        # FastAPI's own OpenTelemetry asks the global providers on every request, as much as a kept lookup's answer
+        telemetry=None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     install_error_handlers(app)  # the core's errors, a NUL in a body, the read path's 400s
