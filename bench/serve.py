@@ -409,7 +409,7 @@ def _prepared_lookups(libpq_url: str, side: int, live_ids: list[int]) -> tuple[d
     from pyproj import Transformer
 
     from gis_service.lookup import SQL as LOOKUP_SQL
-    from gis_service.lookup_prepared import PREPARED_PARCEL_SQL, PREPARED_POINT_SQL, prepare_parcels
+    from gis_service.lookup_prepared import PREPARED_PARCEL_SQL, PREPARED_POINTS_SQL, prepare_parcels
 
     rng = random.Random(21)
     x0, y0 = E0 - side * PARCEL_M / 2, N0 - side * PARCEL_M / 2  # the generated grid's corner at this scale
@@ -444,7 +444,9 @@ def _prepared_lookups(libpq_url: str, side: int, live_ids: list[int]) -> tuple[d
             (LOOKUP_SQL["parcel"], {"parcel_id": i, "query": "{}", "min_area": 0.01}) for i in unprepared[:50]
         ],
         "prepared parcel lookup": [(PREPARED_PARCEL_SQL, [i]) for i in ids[:50]],
-        "prepared point lookup": [(PREPARED_POINT_SQL["lonlat"], {"x": lon, "y": lat}) for lon, lat in points[:50]],
+        "prepared point lookup": [
+            (PREPARED_POINTS_SQL["lonlat"], {"x": [lon], "y": [lat], "with_answer": True}) for lon, lat in points[:50]
+        ],
     }
     return endpoints, floors
 
@@ -556,9 +558,30 @@ def _add_published_server(
     endpoints[PUBLISHED_TILE] = {"published": list(endpoints[LIVE_TILE]["ours"])}
 
 
+#: The prepared lookups again on a server that keeps nothing in memory (GIS_LOOKUP_CACHE_SIZE=0): every answer read
+#: from the database, as for a parcel asked for the first time since the last change.
+NOT_KEPT = {
+    "prepared parcel lookup": "prepared parcel lookup, nothing kept",
+    "prepared point lookup": "prepared point lookup, nothing kept",
+}
+
+
+def _add_not_kept_server(
+    servers: list[tuple[str, list[str], dict[str, str], str]], endpoints: dict[str, Any], floors: dict[str, Any]
+) -> None:
+    """Add our server keeping no prepared answer in memory, asked the prepared lookups' paths."""
+    _, args, env, probe = next(s for s in servers if s[0] == "ours")
+    servers.append(("not-kept", args, env | {"GIS_LOOKUP_CACHE_SIZE": "0"}, probe))
+    for endpoint, name in NOT_KEPT.items():
+        endpoints[name] = {"not-kept": list(endpoints[endpoint]["ours"])}
+        floors[name] = floors[endpoint]
+
+
 def _published_results(results: dict[str, dict[str, Any]], floor_ms: dict[str, float]) -> None:
     """Show the published tiles as ours (no SQL: floor 0) and say their ratio to the live ones."""
     results[PUBLISHED_TILE]["ours"] = results[PUBLISHED_TILE].pop("published", None)
+    for name in NOT_KEPT.values():
+        results[name]["ours"] = results[name].pop("not-kept", None)
     floor_ms[PUBLISHED_TILE] = 0.0
     files, live = results[PUBLISHED_TILE]["ours"], results[LIVE_TILE].get("ours")
     if files and live and live.rps:
@@ -587,6 +610,7 @@ def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers
         floors |= prepared_floors
         servers = _servers(libpq_url, Path(tmp), has_tipg)
         _add_published_server(libpq_url, Path(tmp), servers, endpoints)
+        _add_not_kept_server(servers, endpoints, floors)
         results = _measure(servers, endpoints, seconds, connections, workers)
         qgis_note = _measure_qgis(libpq_url, Path(tmp), sample, results, seconds, connections, workers)
         floor_ms = {endpoint: sql_floor(libpq_url, stmts) for endpoint, stmts in floors.items()}

@@ -36,12 +36,20 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import Engine
 
 from gis_service.errors import PlanningError
+from gis_service.hot_answers import CHANNEL, HotAnswers
 from gis_service.jobs import LOOKUP_PREPARE, Handler, Progress
 from gis_service.lookup import LookupQuery, default_lookups
 from gis_service.rules.site import SEARCH_M
 from gis_service.settings import Settings
 
-__all__ = ["HANDLERS", "PrepareReport", "prepare_lookups", "prepare_parcels", "prepared_answer_async"]
+__all__ = [
+    "HANDLERS",
+    "PrepareReport",
+    "compose_answer",
+    "prepare_lookups",
+    "prepare_parcels",
+    "prepared_answer_async",
+]
 
 #: Writers wait while a preparation reads (so the data version it stamps is that of what it read); a preparation
 #: that cannot have the tables soon gives up (the lookups stay live) rather than queue every writer behind it.
@@ -92,6 +100,9 @@ _SAVE_STATE_SQL = (
     "ON CONFLICT (only_row) DO UPDATE SET data_version = excluded.data_version, history_id = excluded.history_id, "
     "prepared_at = now()"
 )
+#: At commit, the service processes forget the answers they kept (gis_service.hot_answers): a preparation may write
+#: other bytes at the same data version (e.g. after the service was updated).
+_TELL_SQL = f"SELECT pg_notify('{CHANNEL}', '')"
 
 #: Parcels computed by one pair of statements: enough to spread a statement's cost, few enough that the workers
 #: share the work evenly.
@@ -184,6 +195,7 @@ def prepare_lookups(
                 [version, version, sorted(touched)],
             )
         conn.execute(_SAVE_STATE_SQL, [version, history_id])
+        conn.execute(_TELL_SQL)  # the service processes forget the answers they kept
     unchanged = len(all_ids) - len(touched & all_ids)
     return PrepareReport(
         len(all_ids), prepared, changed, unchanged, dropped, whole, version, time.perf_counter() - started
@@ -202,6 +214,7 @@ def prepare_parcels(conn: psycopg.Connection[Any], parcel_ids: list[int], *, pro
         row = conn.execute(_STATE_SQL).fetchone()
         assert row is not None
         done, _changed, _failed = _prepare(conn, sorted(set(parcel_ids)), int(row[0]), processes if alone else 1)
+        conn.execute(_TELL_SQL)  # the service processes forget the answers they kept
     return done
 
 
@@ -302,26 +315,73 @@ def _jsonb_order(values: dict[str, Any]) -> dict[str, Any]:
 
 
 PREPARED_PARCEL_SQL = (
-    "SELECT answer FROM planning.prepared_lookups WHERE parcel_id = %s "
+    "SELECT answer, data_version FROM planning.prepared_lookups WHERE parcel_id = %s "
     "AND data_version = (SELECT last_value FROM planning.data_version)"
 )
-#: The parcel at the point (the live lookup's choice: the lowest id) and the point's location as it answers it.
-_BY_POINT_SQL = """
-WITH pt AS MATERIALIZED (SELECT __POINT__ AS g),
-parcel AS MATERIALIZED (
-    -- "+ 0": find the parcels through the spatial index, not by walking the ids in order until one is hit
-    SELECT p.id FROM planning.parcels p, pt WHERE ST_Intersects(p.geom, pt.g) ORDER BY p.id + 0 LIMIT 1)
-SELECT pl.answer, round(ST_X(w)::numeric, 8)::text, round(ST_Y(w)::numeric, 8)::text,
+#: For each point (``x`` and ``y`` arrays, numbered from 1): the parcel there (the live lookup's choice: the
+#: lowest id), the point's location as the live lookup answers it, and the parcel's prepared answer if asked for
+#: (else only its stamp: the process may keep the answer in memory). Points with no prepared parcel give no row.
+_POINTS_SQL = """
+WITH q AS (SELECT * FROM unnest(%(x)s::float8[], %(y)s::float8[]) WITH ORDINALITY AS q(x, y, i)),
+pt AS MATERIALIZED (SELECT q.i, __POINT__ AS g FROM q)
+SELECT pt.i, parcel.id, pl.data_version, CASE WHEN %(with_answer)s THEN pl.answer END,
+       round(ST_X(w)::numeric, 8)::text, round(ST_Y(w)::numeric, 8)::text,
        round(ST_X(pt.g)::numeric, 3)::text, round(ST_Y(pt.g)::numeric, 3)::text
 FROM pt CROSS JOIN LATERAL ST_Transform(pt.g, 4326) AS w
-JOIN parcel ON true
+CROSS JOIN LATERAL (
+    -- "+ 0": find the parcels through the spatial index, not by walking the ids in order until one is hit
+    SELECT p.id FROM planning.parcels p WHERE ST_Intersects(p.geom, pt.g) ORDER BY p.id + 0 LIMIT 1) parcel
 JOIN planning.prepared_lookups pl ON pl.parcel_id = parcel.id
     AND pl.data_version = (SELECT last_value FROM planning.data_version)
 """
-PREPARED_POINT_SQL = {
-    "lonlat": _BY_POINT_SQL.replace("__POINT__", "ST_Transform(ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 4326), 9214)"),
-    "en": _BY_POINT_SQL.replace("__POINT__", "ST_SetSRID(ST_MakePoint(%(x)s, %(y)s), 9214)"),
+PREPARED_POINTS_SQL = {
+    "lonlat": _POINTS_SQL.replace("__POINT__", "ST_Transform(ST_SetSRID(ST_MakePoint(q.x, q.y), 4326), 9214)"),
+    "en": _POINTS_SQL.replace("__POINT__", "ST_SetSRID(ST_MakePoint(q.x, q.y), 9214)"),
 }
+#: The prepared answers of parcels (``ids``) that hold at the database's data version.
+PREPARED_PARCELS_SQL = (
+    "SELECT parcel_id, answer, data_version FROM planning.prepared_lookups WHERE parcel_id = ANY(%s) "
+    "AND data_version = (SELECT last_value FROM planning.data_version)"
+)
+
+
+@dataclass(frozen=True)
+class PreparedPoint:
+    """A point's prepared parcel: its id, the point's location as the live lookup gives it, the prepared bytes."""
+
+    parcel_id: int
+    location: dict[str, float]
+    tail: bytes
+
+
+async def prepared_points(
+    conn: psycopg.AsyncConnection[Any], mode: str, points: list[tuple[float, float]], hot: HotAnswers | None
+) -> list[PreparedPoint | None]:
+    """The prepared parcel at each point (None: none there, or not prepared at the database's data version).
+
+    One query for all the points, and one more for the answers ``hot`` does not keep (all of them when None).
+    """
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    params = {"x": xs, "y": ys, "with_answer": hot is None}
+    cur = await conn.execute(PREPARED_POINTS_SQL[mode], params, prepare=True)
+    rows = await cur.fetchall()
+    tails: dict[int, bytes | None] = {}
+    if hot is not None:
+        tails = {int(r[1]): hot.get(int(r[1])) for r in rows}
+        missing = [pid for pid, tail in tails.items() if tail is None]
+        if missing:
+            cur = await conn.execute(PREPARED_PARCELS_SQL, [missing], prepare=True)
+            for pid, tail, version in await cur.fetchall():
+                tails[pid] = tail
+                hot.keep(pid, int(version), tail)
+    found: list[PreparedPoint | None] = [None] * len(points)
+    for i, pid, _version, answer, *numbers in rows:
+        tail = answer if hot is None else tails.get(int(pid))
+        if tail is not None:
+            # as the live answer reads the database's numbers: JSON numbers parsed to floats
+            location = dict(zip(("lon", "lat", "e", "n"), (float(v) for v in numbers), strict=True))
+            found[int(i) - 1] = PreparedPoint(int(pid), location, tail)
+    return found
 
 
 def _sheet_sql(query: LookupQuery) -> tuple[str, list[Any]]:
@@ -337,22 +397,30 @@ def _sheet_sql(query: LookupQuery) -> tuple[str, list[Any]]:
     return sql + " LIMIT 2", args
 
 
-def _compose(query: LookupQuery, location: dict[str, float] | None, tail: bytes) -> bytes:
+def compose_answer(query: LookupQuery, location: dict[str, float] | None, tail: bytes) -> bytes:
+    """The answer's bytes: ``query`` and ``location`` as the live lookup writes them, then the prepared ``tail``."""
     echo = _jsonb_order({k: v for k, v in query.__dict__.items() if v is not None})
     head = json.dumps({"query": echo, "location": location}, ensure_ascii=False)
     return head[:-1].encode() + b", " + tail
 
 
-async def prepared_answer_async(conn: psycopg.AsyncConnection[Any], query: LookupQuery, mode: str) -> bytes | None:
+async def prepared_answer_async(
+    conn: psycopg.AsyncConnection[Any], query: LookupQuery, mode: str, hot: HotAnswers | None = None
+) -> bytes | None:
     """The default lookup's answer from its prepared parcel, or None when it must be computed live.
 
     None: no parcel at the point (the zones at the point are answered live), a parcel not prepared or prepared
     before the latest change, a sheet and parcel number found in no or several wards (live says which).
+    ``hot``: this process's answers kept in memory (:mod:`gis_service.hot_answers`), used and filled; None for
+    a request that must read the database (one that must see its own writes).
     """
     if mode == "parcel":
-        cur = await conn.execute(PREPARED_PARCEL_SQL, [query.parcel_id], prepare=True)
-        row = await cur.fetchone()
-        return None if row is None else _compose(query, None, row[0])
+        pid = query.parcel_id
+        assert pid is not None
+        tail = hot.get(pid) if hot is not None else None
+        if tail is None:
+            tail = await _prepared_tail(conn, pid, hot)
+        return None if tail is None else compose_answer(query, None, tail)
     if mode == "sheet":
         if query.ward is not None and "\x00" in query.ward:
             return None
@@ -361,15 +429,23 @@ async def prepared_answer_async(conn: psycopg.AsyncConnection[Any], query: Looku
         rows = await cur.fetchall()
         if len(rows) != 1 or rows[0][0] is None:
             return None
-        return _compose(query, None, rows[0][0])
+        return compose_answer(query, None, rows[0][0])
     x, y = (query.lon, query.lat) if mode == "lonlat" else (query.e, query.n)
-    cur = await conn.execute(PREPARED_POINT_SQL[mode], {"x": x, "y": y}, prepare=True)
+    assert x is not None and y is not None
+    (found,) = await prepared_points(conn, mode, [(x, y)], hot)
+    return None if found is None else compose_answer(query, found.location, found.tail)
+
+
+async def _prepared_tail(conn: psycopg.AsyncConnection[Any], parcel_id: int, hot: HotAnswers | None) -> bytes | None:
+    """The parcel's prepared bytes if they hold at the database's data version (kept in ``hot``)."""
+    cur = await conn.execute(PREPARED_PARCEL_SQL, [parcel_id], prepare=True)
     row = await cur.fetchone()
     if row is None:
         return None
-    # as the live answer reads the database's numbers: JSON numbers parsed to floats
-    location = dict(zip(("lon", "lat", "e", "n"), (float(v) for v in row[1:]), strict=True))
-    return _compose(query, location, row[0])
+    tail: bytes = row[0]
+    if hot is not None:
+        hot.keep(parcel_id, int(row[1]), tail)
+    return tail
 
 
 def prepare_lookups_job(

@@ -383,6 +383,17 @@ class Settings(BaseSettings):
         ge=0,
         description="Parcels whose site (zones, roads) each process keeps for anonymous checks and envelopes; 0: none.",
     )
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's OpenTelemetry traces, metrics and logs, sent to the providers the process configures "
+        "(the opentelemetry-instrument launcher, for one). Off: not even asked for on each request.",
+    )
+    lookup_cache_size: int = Field(
+        default=20_000,
+        ge=0,
+        description="Parcels whose prepared lookup each process keeps in memory while the data do not change (about "
+        "4 kB each); 0: none.",
+    )
     public_url: str | None = Field(
         default=None,
         description="URL at which users reach the service (links in OGC API answers), e.g. https://quyhoach.hue.gov.vn."

@@ -8,7 +8,7 @@ byte for byte over HTTP.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -22,6 +22,7 @@ from gis_service.cli.sample_plans import load_sample_plans
 from gis_service.db import create_db_engine
 from gis_service.db.migrate import upgrade
 from gis_service.editing import publish_with_decision, start_draft, update_feature
+from gis_service.hot_answers import CHANNEL
 from gis_service.lookup_prepared import prepare_lookups, prepare_parcels
 from gis_service.published_tiles import build_published_tiles
 from gis_service.settings import Settings, TileSettings, VectorTileSettings, project_root
@@ -106,6 +107,16 @@ def _prepare(url: str, *, whole: bool = False) -> Any:
         return prepare_lookups(conn, whole=whole)
 
 
+def _first_within(seconds: float, check: Callable[[], bool]) -> float | None:
+    """How long until ``check()`` held (None: not within ``seconds``)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        if check():
+            return time.perf_counter() - started
+        time.sleep(0.005)
+    return None
+
+
 def _compare(live: dict[str, tuple[int, bytes]], prepared: dict[str, tuple[int, bytes]]) -> int:
     differ = [p for p in live if live[p] != prepared[p]]
     assert not differ, f"{len(differ)} differ, e.g. {differ[0]}:\n{live[differ[0]]}\n{prepared[differ[0]]}"
@@ -139,8 +150,11 @@ def test_prepared_answers_equal_the_live_ones_byte_for_byte(client: TestClient, 
     pid = int(_sql(db_url, "SELECT min(id) FROM planning.parcels")[0][0])
     kept = _sql(db_url, "SELECT answer FROM planning.prepared_lookups WHERE parcel_id = %s", [pid])[0][0]
     _sql(db_url, "UPDATE planning.prepared_lookups SET answer = %s WHERE parcel_id = %s", [b'"parcel": "MARK"}', pid])
+    # as a preparation tells the service processes, which keep the answers they served (gis_service.hot_answers)
+    _sql(db_url, "SELECT pg_notify(%s, '')", [CHANNEL])
     try:
-        assert client.get(f"/lookup/parcels/{pid}").content.endswith(b'"parcel": "MARK"}')
+        marked = _first_within(2.0, lambda: client.get(f"/lookup/parcels/{pid}").content.endswith(b'"parcel": "MARK"}'))
+        assert marked is not None
         for extra in ("as_of=" + today_in_hue().isoformat(), "view=consultation", "envelope=false"):
             r = client.get(f"/lookup/parcels/{pid}?{extra}")
             assert r.status_code == 200 and b"MARK" not in r.content, extra  # not the default lookup: live
@@ -156,13 +170,19 @@ def test_an_edit_is_never_answered_from_a_stale_preparation(client: TestClient, 
     _sql(db_url, "UPDATE planning.parcels SET address = '7 Lê Lợi, Huế (sửa)' WHERE id = %s", [pid])
     try:
         assert _prepared_rows(db_url) == 0  # the counter moved: nothing prepared is current
-        assert client.get(f"/lookup/parcels/{pid}").json()["parcel"]["address"] == "7 Lê Lợi, Huế (sửa)"
+        # the answer kept in memory goes once the notification of the commit arrives: milliseconds, as a replica's lag
+        waited = _first_within(
+            1.0, lambda: client.get(f"/lookup/parcels/{pid}").json()["parcel"]["address"] == "7 Lê Lợi, Huế (sửa)"
+        )
+        assert waited is not None, "the edit was not seen within 1 s"
+        for _ in range(20):  # and never the old answer again
+            assert client.get(f"/lookup/parcels/{pid}").json()["parcel"]["address"] == "7 Lê Lợi, Huế (sửa)"
         report = _prepare(db_url)
         assert report.prepared >= 1 and not report.whole
         assert client.get(f"/lookup/parcels/{pid}").json()["parcel"]["address"] == "7 Lê Lợi, Huế (sửa)"
         print(
-            f"\nparcel edit: {report.prepared} of {report.parcels} re-prepared ({report.changed} changed), "
-            f"{report.kept} kept"
+            f"\nparcel edit: seen by the lookup after {waited * 1000:.1f} ms; {report.prepared} of {report.parcels} "
+            f"re-prepared ({report.changed} changed), {report.kept} kept"
         )
     finally:
         _sql(db_url, "UPDATE planning.parcels SET address = %s WHERE id = %s", [address, pid])

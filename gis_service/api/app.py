@@ -32,6 +32,7 @@ from gis_service.api.ogc_mount import mount_pygeoapi, ogc_database
 from gis_service.api.permits import permits_router
 from gis_service.api.plan_checks import plan_checks_router
 from gis_service.api.plans import plans_router
+from gis_service.api.point_batches import PointBatches
 from gis_service.api.provenance import provenance_router
 from gis_service.api.read_routing import ReadRouter, ReadYourWrites
 from gis_service.api.subscriptions import subscriptions_router
@@ -41,6 +42,7 @@ from gis_service.api.viewer import install_api_docs, install_viewer
 from gis_service.db import check_database, create_db_engine, resolve_database_url, resolve_replica_urls
 from gis_service.db.migrate import VERSION_TABLE, head_revision
 from gis_service.errors import DatabaseUnavailable
+from gis_service.hot_answers import HotAnswers
 from gis_service.jobs import start_job_runner
 from gis_service.lookup_prepared import HANDLERS as LOOKUP_JOBS
 from gis_service.notices import HANDLERS as MAIL_JOBS
@@ -131,6 +133,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
                 app.state.read_router = router
                 await router.start()
+                app.state.point_batches = PointBatches(router, app.state.hot_answers)
+                # prepared lookups kept in memory while the data version holds: told of changes by the primary
+                app.state.hot_answers.start(
+                    settings.database_session_url or database_url, {"application_name": "hue-planning-hot-answers"}
+                )
                 # pygeoapi, pyproj and the app leave some 10^5 long-lived objects: moved out of the collector's sight,
                 # they no longer make each full collection a pause of tens of milliseconds under load (the p99 of the
                 # lookup)
@@ -139,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 try:
                     yield
                 finally:
+                    await app.state.hot_answers.stop()
                     await router.stop()
         finally:
             app.state.jobs.stop()
@@ -152,10 +160,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         responses=PROBLEM_RESPONSES,  # every route's 4xx, in the project's shape
+        # FastAPI's own OpenTelemetry asks the global providers on every request, as much as a kept lookup's answer
+        telemetry=None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     install_error_handlers(app)  # the core's errors, a NUL in a body, the read path's 400s
     tiles = published_tiles(settings)
+    app.state.hot_answers = HotAnswers(settings.lookup_cache_size)
     # innermost: published tiles and prepared lookups answered inside every guard, before routing
     app.add_middleware(PublishedFastPath, tiles=tiles)
     app.add_middleware(NulGuard)  # a NUL in the URL: 400 before any handler (our routes and pygeoapi's)

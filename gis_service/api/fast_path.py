@@ -3,8 +3,10 @@ written at publication) and a prepared lookup (one row written at publication).
 
 Pure ASGI, inside the guards (security headers, CORS, limits, the time limit): a request in its common form, with
 no parameter but the ones it needs, is answered here with the same bytes and headers as its route would send.
-Anything else (another parameter, a bad value, a date, a draft, a parcel not prepared, a tile drawn live, the
-database unreachable) passes on to the routes, which answer it or say what is wrong. Routing through FastAPI cost
+Prepared answers are kept in the process while the data version holds (:mod:`gis_service.hot_answers`): a
+parcel's lookup asked again is answered without the database. Anything else (another parameter, a bad value, a
+date, a draft, a parcel not prepared, a tile drawn live, the database unreachable) passes on to the routes, which
+answer it or say what is wrong. Routing through FastAPI cost
 a lookup about as much as its database query; docs/ogc.md, "Serving published plans", has the figures.
 """
 
@@ -19,11 +21,13 @@ import psycopg
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis_service.api.lookup import LOOKUP_HEADERS, LOOKUP_PARAMS, PREPARED_TRIED
-from gis_service.api.read_routing import ReadRouter
+from gis_service.api.point_batches import PointBatches
+from gis_service.api.read_routing import ReadRouter, reads_own_writes
 from gis_service.api.tiles import PUBLISHED_CACHE_CONTROL, TILE_MEDIA_TYPE
 from gis_service.errors import PlanningError
+from gis_service.hot_answers import HotAnswers
 from gis_service.lookup import LookupQuery
-from gis_service.lookup_prepared import prepared_answer_async
+from gis_service.lookup_prepared import compose_answer, prepared_answer_async
 from gis_service.published_tiles import PublishedTiles
 from gis_service.vector_tiles import TILE_LAYERS, check_tile
 
@@ -73,12 +77,28 @@ class PublishedFastPath:
             mode = query.mode()
         except PlanningError:
             return False  # the route says what is wrong
-        router: ReadRouter = scope["app"].state.read_router  # a replica's connection, as the route would take
-        try:
-            async with router.connection(scope) as conn:
-                body = await prepared_answer_async(conn, query, mode)
-        except psycopg.Error:
-            return False  # the route answers the database's trouble in the project's words
+        app_state = scope["app"].state
+        hot: HotAnswers | None = app_state.hot_answers
+        if hot is not None and (hot.version is None or reads_own_writes(scope)):
+            hot = None  # not listening (or turned off), or the request must see its own writes
+        kept = hot.get(query.parcel_id) if hot is not None and mode == "parcel" and query.parcel_id else None
+        if kept is not None:
+            body: bytes | None = compose_answer(query, None, kept)
+        elif hot is not None and mode in ("lonlat", "en"):
+            x, y = (query.lon, query.lat) if mode == "lonlat" else (query.e, query.n)
+            batches: PointBatches = app_state.point_batches
+            try:
+                found = await batches.find(mode, x, y)  # type: ignore[arg-type]  # set in these modes
+            except psycopg.Error:
+                return False
+            body = None if found is None else compose_answer(query, found.location, found.tail)
+        else:
+            router: ReadRouter = app_state.read_router  # a replica's connection, as the route would take
+            try:
+                async with router.connection(scope) as conn:
+                    body = await prepared_answer_async(conn, query, mode, hot)
+            except psycopg.Error:
+                return False  # the route answers the database's trouble in the project's words
         if body is None:
             scope.setdefault("state", {})[PREPARED_TRIED] = True  # the route need not ask again
             return False

@@ -154,6 +154,12 @@ class SecurityHeaders:
         public = urlsplit(settings.public_url) if settings.public_url else None
         self.public = public if public and public.scheme in ("http", "https") and public.netloc else None
         self.hsts = bool(self.public and self.public.scheme == "https")
+        self.policy_bytes, self.ogc_policy_bytes = self.policy.encode(), self.ogc_policy.encode()
+        self.fixed = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"strict-origin-when-cross-origin")]
+        if self.hsts:
+            self.fixed.append((b"strict-transport-security", f"max-age={ONE_YEAR_S}; includeSubDomains".encode()))
+        # what is removed: the stack's names, and the headers set here (set, not added twice)
+        self.replaced = {n.encode() for n in STACK_HEADERS} | {b"content-security-policy"} | {k for k, _ in self.fixed}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; add the headers to the answer's start."""
@@ -169,20 +175,23 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
     def _amend(self, message: Message, scope: Scope) -> None:
-        headers = MutableHeaders(scope=message)
+        # on the raw header list: the headers object's parsing and copying cost as much as a cached lookup's answer
+        raw: list[tuple[bytes, bytes]] = list(message.get("headers", ()))
+        content_type = next((v for k, v in raw if k.lower() == b"content-type"), b"")
         path = str(scope.get("path", ""))
-        for name in STACK_HEADERS:
-            del headers[name]
-        html = headers.get("content-type", "").startswith("text/html")
-        ogc_page = html and (path == "/ogc" or path.startswith("/ogc/"))
-        headers["Content-Security-Policy"] = self.ogc_policy if ogc_page else self.policy
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-        if self.hsts:
-            headers["Strict-Transport-Security"] = f"max-age={ONE_YEAR_S}; includeSubDomains"
-        location = headers.get("location")
-        if location is not None and 300 <= int(message["status"]) < 400:
-            headers["Location"] = self.home(location, scope)
+        ogc_page = content_type.startswith(b"text/html") and (path == "/ogc" or path.startswith("/ogc/"))
+        added = [
+            (b"content-security-policy", self.ogc_policy_bytes if ogc_page else self.policy_bytes),
+            *self.fixed,
+        ]
+        kept = [(k, v) for k, v in raw if k.lower() not in self.replaced]
+        message["headers"] = kept + added
+        status = int(message["status"])
+        if 300 <= status < 400:
+            headers = MutableHeaders(scope=message)
+            location = headers.get("location")
+            if location is not None:
+                headers["Location"] = self.home(location, scope)
 
     def home(self, location: str, scope: Scope | None = None) -> str:
         """A redirect's target on the public URL (or on the address the request arrived at when none is configured).

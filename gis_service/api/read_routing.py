@@ -103,6 +103,12 @@ def _wants_primary(scope: Scope) -> tuple[bool, int | None]:
         return True, None
 
 
+def reads_own_writes(scope: Scope) -> bool:
+    """Whether the request must see the writes made before it (signed in, or carrying a write's position)."""
+    to_primary, seen_lsn = _wants_primary(scope)
+    return to_primary or seen_lsn is not None
+
+
 def _take_out(replica: Replica, reason: str) -> None:
     """Out of rotation at once, said in the log as the health checks say it (operators and the drills read it)."""
     if replica.healthy:
