@@ -77,8 +77,12 @@ changed AS (
     UNION ALL SELECT b.geom FROM planning.building_lines b
         WHERE b.plan_id IN (SELECT feature_id FROM h WHERE table_name = 'plans')
 )
-SELECT p.id FROM planning.parcels p WHERE EXISTS (SELECT 1 FROM changed c WHERE ST_DWithin(p.geom, c.g, %(reach)s))
-UNION SELECT feature_id FROM h WHERE table_name = 'parcels'
+-- from each changed geometry to the parcels near it (the parcels' index), not from every parcel to the changes
+SELECT p.id FROM changed c JOIN planning.parcels p ON ST_DWithin(p.geom, c.g, %(reach)s)
+UNION SELECT p.id FROM h JOIN planning.parcels p ON p.id = h.feature_id WHERE h.table_name = 'parcels'
+-- parcels never prepared (e.g. their preparation failed) are done now too
+UNION SELECT p.id FROM planning.parcels p
+    WHERE NOT EXISTS (SELECT 1 FROM planning.prepared_lookups pl WHERE pl.parcel_id = p.id)
 """
 #: The answers computed (a temporary table, filled by COPY), how many differ from those stored, and stored.
 _NOW_SQL = (
@@ -171,34 +175,31 @@ def prepare_lookups(
         row = conn.execute(_STATE_SQL).fetchone()
         assert row is not None
         version, history_id, since = int(row[0]), int(row[1]), row[2]
-        all_ids = {int(r[0]) for r in conn.execute("SELECT id FROM planning.parcels")}
         whole = whole or since is None
         if whole:
-            touched = set(all_ids)
+            todo = [int(r[0]) for r in conn.execute("SELECT id FROM planning.parcels ORDER BY id")]
         else:
-            touched = {int(r[0]) for r in conn.execute(_TOUCHED_SQL, {"since": since, "reach": SEARCH_M})}
-            # parcels never prepared (e.g. their preparation failed) are done now too
-            have = {int(r[0]) for r in conn.execute("SELECT parcel_id FROM planning.prepared_lookups")}
-            touched |= all_ids - have
-        todo = sorted(touched & all_ids)
+            todo = sorted(int(r[0]) for r in conn.execute(_TOUCHED_SQL, {"since": since, "reach": SEARCH_M}))
+        count = conn.execute("SELECT count(*) FROM planning.parcels").fetchone()
+        parcels = int(count[0]) if count else 0
         prepared, changed, failed = _prepare(conn, todo, version, processes if alone else 1, progress)
         # a parcel whose live answer is an error has nothing prepared: the lookup stays live for it
         conn.execute("DELETE FROM planning.prepared_lookups WHERE parcel_id = ANY(%s)", [failed])
         dropped = conn.execute(
-            "DELETE FROM planning.prepared_lookups WHERE NOT (parcel_id = ANY(%s))", [sorted(all_ids)]
+            "DELETE FROM planning.prepared_lookups pl "
+            "WHERE NOT EXISTS (SELECT 1 FROM planning.parcels p WHERE p.id = pl.parcel_id)"
         ).rowcount
         if not whole:
             # the others' answers are what they were: they are right at this version too
             conn.execute(
                 "UPDATE planning.prepared_lookups SET data_version = %s WHERE data_version <> %s AND "
                 "NOT (parcel_id = ANY(%s))",
-                [version, version, sorted(touched)],
+                [version, version, todo],
             )
         conn.execute(_SAVE_STATE_SQL, [version, history_id])
         conn.execute(_TELL_SQL)  # the service processes forget the answers they kept
-    unchanged = len(all_ids) - len(touched & all_ids)
     return PrepareReport(
-        len(all_ids), prepared, changed, unchanged, dropped, whole, version, time.perf_counter() - started
+        parcels, prepared, changed, parcels - len(todo), dropped, whole, version, time.perf_counter() - started
     )
 
 
