@@ -7,13 +7,18 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dockerfile
+import httpx
 import pytest
 import yaml
+
+from gis_service.topology import render_haproxy
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "s3cret-from-the-environment"
@@ -158,3 +163,33 @@ def test_the_balancer_configuration_of_the_compose_file_is_valid(tmp_path: Path)
     assert "server-template app 1-16 app:8000" in cfg and "option httpchk GET /healthz" in cfg
     check = subprocess.run([haproxy, "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_balancer_answers_in_the_service_s_shape_when_no_process_can(tmp_path: Path) -> None:
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    # one process, on a port where nothing listens: out of rotation after its first checks
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(render_haproxy(bind=f"127.0.0.1:{ports[0]}", servers=[f"127.0.0.1:{ports[1]}"]))
+    proc = subprocess.Popen([haproxy, "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{ports[0]}/lookup/parcels/1", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "HAProxy did not start"
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert r.status_code == 503 and r.headers["content-type"] == "application/json"
+    assert r.headers["retry-after"] == "5"
+    body = r.json()
+    assert body["code"] == "ServiceUnavailable"
+    assert "try again" in body["description"] and "thử lại" in body["description"]
