@@ -205,8 +205,12 @@ def _replace(path: Path, body: bytes) -> None:
     # a reader sees the old file or the new one, never half of one
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(body)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(body)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
 
 
 def _extent(conn: Connection, layers: Iterable[str], plan_ids: list[int] | None) -> tuple[float, ...] | None:

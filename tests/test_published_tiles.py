@@ -208,3 +208,25 @@ def test_published_tiles_answer_with_the_database_stopped(published: Published) 
             assert plan_map.status_code == 200 and "parcels" in mapbox_vector_tile.decode(plan_map.content)
         finally:
             published.cluster.up()
+
+
+def test_a_tile_that_cannot_be_written_leaves_no_file_behind(tmp_path: Path) -> None:
+    # the file-size limit makes the write fail as a full disk does, on a real file system
+    import resource
+    import signal
+
+    from gis_service.published_tiles import _replace
+
+    target = tmp_path / "14" / "1" / "2.mvt"
+    _replace(target, b"old tile")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))
+    try:
+        with pytest.raises(OSError):
+            _replace(target, b"x" * 4096)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert target.read_bytes() == b"old tile"  # readers still get the whole old tile
+    assert sorted(p.name for p in target.parent.iterdir()) == ["2.mvt"]  # and no half-written file
