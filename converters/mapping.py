@@ -16,7 +16,7 @@ import yaml
 
 from converters.encoding import to_unicode
 from converters.errors import ConverterError
-from gis_service.model import LAYERS
+from gis_service.model import LAYERS, TT16_FIELDS
 
 __all__ = ["KINDS", "TABLE_OF", "CodeBook", "FieldMap", "Profile", "load_profile"]
 
@@ -114,6 +114,7 @@ def catalogue_profile() -> Profile:
     return Profile(
         name="catalogue",
         layers={source: layer.kind for layer in LAYERS.values() for source in layer.source_layers},
+        attributes=list(TT16_FIELDS),  # the TT 16/2025 mandatory fields, kept in ``attributes`` whatever is mapped
         fields={
             layer.kind: {c.name: list(c.source_fields) for c in layer.imported() if c.source_fields}
             for layer in LAYERS.values()
