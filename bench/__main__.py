@@ -20,6 +20,7 @@ BENCHMARKS = {
     "diff": "bench.diff",
     "drills": "bench.drills",
     "validate": "bench.validate",
+    "province": "bench.province",
 }
 
 
