@@ -64,6 +64,7 @@ class Step:
     note: str = ""
 
     def rate(self) -> str:
+        """Features (or whatever ``unit`` counts) per second, for people; empty when nothing was counted."""
         return "" if not self.count or self.seconds <= 0 else f"{self.count / self.seconds:,.0f} {self.unit}/s"
 
 
@@ -123,7 +124,9 @@ def _brief(kind: str, result: dict[str, Any]) -> str:
         vec = result.get("vector_tiles", [])
         return (
             f"vector tiles {sum(v['drawn'] for v in vec)} drawn, {sum(v['written'] for v in vec)} written; 3D "
-            + ", ".join(f"{r['layer']} {r['features']} features {r['written']}/{r['tiles']} tiles" for r in result["layers"])
+            + ", ".join(
+                f"{r['layer']} {r['features']} features {r['written']}/{r['tiles']} tiles" for r in result["layers"]
+            )
         )
     if kind == "lookup.prepare":
         return f"{result.get('prepared')} of {result.get('parcels')} parcels prepared"
@@ -131,31 +134,43 @@ def _brief(kind: str, result: dict[str, Any]) -> str:
 
 
 def _summarise_jobs(data: Dataset, tiles_dir: Path, vector_dir: Path) -> None:
+    """Rows for the jobs: all of them, then the first of each kind (the whole data set) apart from the others (each
+    publication's own share, after the first has done everything)."""
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for job in data.jobs:
         by_kind.setdefault(job["kind"], []).append(job)
-    for kind, jobs in sorted(by_kind.items()):
-        secs = [j["seconds"] for j in jobs]
-        first = f"first {secs[0]:.1f} s, others {sum(secs[1:]):.1f} s" if len(secs) > 1 else ""
-        data.steps[f"jobs {kind}"] = Step(sum(secs), note=f"{len(jobs)} jobs" + (f"; {first}" if first else ""))
+    data.steps["jobs: all, in queue order"] = Step(
+        sum(j["seconds"] for j in data.jobs), len(data.jobs), "jobs",
+        note=", ".join(f"{len(v)} {k}" for k, v in sorted(by_kind.items())),
+    )  # fmt: skip
     rebuilds = by_kind.get("tiles.rebuild", [])
-    vec = [v for j in rebuilds for v in j["result"].get("vector_tiles", [])]
-    files, size = _folder_size(vector_dir, (".mvt",))
-    data.steps["  of which vector tiles (published)"] = Step(
-        sum(v["seconds"] for v in vec), sum(v["drawn"] for v in vec), "tiles drawn", size,
-        f"{files:,} tile files, {sum(v['written'] for v in vec):,} writes",
-    )  # fmt: skip
-    layers = [r for j in rebuilds for r in j["result"].get("layers", [])]
-    files, size = _folder_size(tiles_dir, (".glb", ".json"))
-    features = sum(r["features"] for r in rebuilds[0]["result"]["layers"]) if rebuilds else 0  # the full build
-    data.steps["  of which 3D tiles (zones, buildings, parcels)"] = Step(
-        sum(r["seconds"] for r in layers), features, "features", size,
-        f"{files:,} files, {sum(r['written'] for r in layers):,} tiles written",
-    )  # fmt: skip
+    for label, jobs in (("first", rebuilds[:1]), ("others", rebuilds[1:])):
+        if not jobs:
+            continue
+        vec = [v for j in jobs for v in j["result"].get("vector_tiles", [])]
+        layers = [r for j in jobs for r in j["result"].get("layers", [])]
+        vfiles, vsize = _folder_size(vector_dir, (".mvt",)) if label == "first" else (0, None)
+        gfiles, gsize = _folder_size(tiles_dir, (".glb", ".json")) if label == "first" else (0, None)
+        data.steps[f"  tiles.rebuild, {label}: vector tiles"] = Step(
+            sum(v["seconds"] for v in vec), sum(v["drawn"] for v in vec), "tiles", vsize,
+            f"{len(jobs)} job(s), {sum(v['written'] for v in vec):,} tiles written"
+            + (f", {vfiles:,} files in the folder" if vfiles else ""),
+        )  # fmt: skip
+        data.steps[f"  tiles.rebuild, {label}: 3D tiles"] = Step(
+            sum(r["seconds"] for r in layers), sum(r["features"] for r in layers), "features", gsize,
+            f"{len(jobs)} job(s), {sum(r['written'] for r in layers):,} of {sum(r['tiles'] for r in layers):,} "
+            "tiles written" + (f", {gfiles:,} files in the folder" if gfiles else ""),
+        )  # fmt: skip
     prep = by_kind.get("lookup.prepare", [])
-    if prep:
-        data.steps["jobs lookup.prepare"].count = sum(int(j["result"].get("prepared", 0)) for j in prep)
-        data.steps["jobs lookup.prepare"].unit = "parcels"
+    for label, jobs in (("first", prep[:1]), ("others", prep[1:])):
+        if jobs:
+            data.steps[f"  lookup.prepare, {label}"] = Step(
+                sum(j["seconds"] for j in jobs), sum(int(j["result"].get("prepared", 0)) for j in jobs), "parcels",
+                note=f"{len(jobs)} job(s), of {jobs[0]['result'].get('parcels', 0):,} parcels",
+            )  # fmt: skip
+    for kind in sorted(set(by_kind) - {"tiles.rebuild", "lookup.prepare"}):
+        jobs = by_kind[kind]
+        data.steps[f"  {kind}"] = Step(sum(j["seconds"] for j in jobs), note=f"{len(jobs)} job(s)")
 
 
 def load_publish_tile(url: str, data: Dataset, tiles_dir: Path, vector_dir: Path, vector_max_zoom: int = 16) -> None:
@@ -180,13 +195,17 @@ def load_publish_tile(url: str, data: Dataset, tiles_dir: Path, vector_dir: Path
         t0 = time.perf_counter()
         for path, options in data.plans:
             report = import_path(path, engine, options)
-            log(f"{data.label}: plan {options.plan}: " + ", ".join(f"{lr.table} {lr.written:,}" for lr in report.layers))
+            written = ", ".join(f"{lr.table} {lr.written:,}" for lr in report.layers)
+            log(f"{data.label}: plan {options.plan}: {written}")
         took = time.perf_counter() - t0
         counts = _count(engine)
         with engine.connect() as conn:
             zones = conn.execute(sa.text("SELECT count(*) FROM planning.zones")).scalar_one()
         data.steps["import plans (zones, red lines)"] = Step(
-            took, zones + counts["red_lines"], "features", note=f"{len(data.plans)} plans: {zones:,} zones, {counts['red_lines']:,} red lines"
+            took,
+            zones + counts["red_lines"],
+            "features",
+            note=f"{len(data.plans)} plans: {zones:,} zones, {counts['red_lines']:,} red lines",
         )
         t0 = time.perf_counter()
         for _path, options in data.plans:
@@ -259,7 +278,9 @@ def _province(folder: Path, scale: float) -> tuple[Dataset, Step]:
     return Dataset("province", [files.cadastre], plans), made
 
 
-def run(scale: float = 1.0, *, viewer: bool = True, vector_max_zoom: int = 16, out: Callable[[str], None] = print) -> dict[str, Dataset]:
+def run(
+    scale: float = 1.0, *, viewer: bool = True, vector_max_zoom: int = 16, out: Callable[[str], None] = print
+) -> dict[str, Dataset]:
     """Generate the province at ``scale``, load, publish and tile it and the sample plan; print the table.
 
     Parameters
@@ -279,7 +300,7 @@ def run(scale: float = 1.0, *, viewer: bool = True, vector_max_zoom: int = 16, o
         log(f"generating the province at scale {scale} ...")
         province, made = _province(tmp / "files", scale)
         province.steps["generate files (GeoPackage)"] = made
-        log(f"generated in {made.seconds:.1f} s: {made.note}, {made.bytes / 2**20:,.0f} MB")
+        log(f"generated in {made.seconds:.1f} s: {made.note}, {(made.bytes or 0) / 2**20:,.0f} MB")
         sample = _sample()
         with throwaway_database() as sample_url, throwaway_database() as url:
             for data, db in ((sample, sample_url), (province, url)):
@@ -297,7 +318,14 @@ def run(scale: float = 1.0, *, viewer: bool = True, vector_max_zoom: int = 16, o
                         for data, db in ((sample, sample_url), (province, url)):
                             base = tmp / data.label
                             log(f"{data.label}: timing the viewer in headless Chromium ...")
-                            t2d, t2d3, t3d = _viewer(db, base / "tiles", base / "vector-tiles", base / "ogc", browser, 2)
+                            try:
+                                t2d, t2d3, t3d = _viewer(
+                                    db, base / "tiles", base / "vector-tiles", base / "ogc", browser, 2
+                                )
+                            except Exception as exc:  # the steps before are worth their table all the same
+                                log(f"{data.label}: the viewer failed: {type(exc).__name__}: {exc}")
+                                data.steps["viewer: failed"] = Step(float("nan"), note=str(exc).splitlines()[0])
+                                continue
                             data.steps["viewer: first 2D render (2D page)"] = Step(t2d)
                             data.steps["viewer: first 2D render (3D page)"] = Step(t2d3)
                             data.steps["viewer: 3D tileset loaded (3D page)"] = Step(t3d)

@@ -227,7 +227,9 @@ def _write(path: Path, layer: str, geoms: np.ndarray, fields: dict[str, np.ndarr
     )
 
 
-def _tt16(code: str, suffix: str, prefix: str, n: int, name: np.ndarray, kind: str) -> dict[str, np.ndarray]:
+def _tt16(
+    code: str, suffix: str, prefix: str, n: int, name: np.ndarray, kind: str | np.ndarray
+) -> dict[str, np.ndarray]:
     """The six mandatory TT 16/2025 fields of a layer."""
     return {
         "maThongTinQH": np.full(n, code + suffix, dtype=object),
@@ -309,8 +311,8 @@ def make_province(folder: Path, scale: float = 1.0, seed: int = 21) -> ProvinceF
         lines = shapely.linestrings(np.concatenate([blocks[:, [0, 1]], blocks[:, [3, 2]]]))
         street = np.concatenate([streets[:, 0], streets[:, 1]])
         sname = STREET_NAMES[(street * 7 + k) % len(STREET_NAMES)]
-        rfields = _tt16(code, "CGD", "CGDD", len(lines),
-                        np.array([f"Chỉ giới đường đỏ đường {s}" for s in sname], dtype=object), "Chỉ giới đường đỏ")  # fmt: skip
+        names = np.array([f"Chỉ giới đường đỏ đường {s}" for s in sname], dtype=object)
+        rfields = _tt16(code, "CGD", "CGDD", len(lines), names, "Chỉ giới đường đỏ")
         rfields.update({"tenDuong": sname.astype(object), "loGioi": STREET_WIDTHS[street]})
         _write(path, "ChiGioiDuongDo_L", lines, rfields, "LineString")
         boundary = shapely.buffer(shapely.convex_hull(shapely.multipoints(blocks.reshape(-1, 2))), 15.0)
@@ -347,8 +349,8 @@ def make_province(folder: Path, scale: float = 1.0, seed: int = 21) -> ProvinceF
         pick = np.argsort(rng.random((nz, LOTS_PER_BLOCK)), axis=1)[:, :BUILDINGS_PER_BLOCK]
         lot = np.take_along_axis(rect, pick[..., None], 1)  # (nz, 6, 4)
         du, dv = lot[..., 1] - lot[..., 0], lot[..., 3] - lot[..., 2]
-        side = rng.uniform(0.0, 0.15, lot.shape[:2] + (2,))
-        depth = rng.uniform(0.1, 0.35, lot.shape[:2] + (2,))
+        side = rng.uniform(0.0, 0.15, (*lot.shape[:2], 2))
+        depth = rng.uniform(0.1, 0.35, (*lot.shape[:2], 2))
         inside = np.stack(
             [lot[..., 0] + side[..., 0] * du, lot[..., 1] - side[..., 1] * du,
              lot[..., 2] + depth[..., 0] * dv, lot[..., 3] - depth[..., 1] * dv], -1

@@ -105,14 +105,15 @@ def _browser_run(browser: object, base: str) -> tuple[float, float]:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
+        # functions, not expressions: the page's Content-Security-Policy forbids eval of a bare expression
         page.goto(base + "/#v=3d")  # the permalink of the 3D view: both maps start at once
-        page.wait_for_function("window.viewerApp && window.viewerApp.ready.map2d", timeout=120_000)
+        page.wait_for_function("() => window.viewerApp && window.viewerApp.ready.map2d", timeout=120_000)
         page.wait_for_function(
-            "window.viewerApp.ready.tileset3d || window.viewerApp.errors.length", timeout=300_000, polling=50
+            "() => window.viewerApp.ready.tileset3d || window.viewerApp.errors.length", timeout=300_000, polling=50
         )
-        t = page.evaluate("window.viewerApp.timings")
-        if errors or page.evaluate("window.viewerApp.errors"):
-            raise RuntimeError(f"the viewer failed: {errors or page.evaluate('window.viewerApp.errors')}")
+        t = page.evaluate("() => window.viewerApp.timings")
+        if errors or page.evaluate("() => window.viewerApp.errors"):
+            raise RuntimeError(f"the viewer failed: {errors or page.evaluate('() => window.viewerApp.errors')}")
         return t["map2d"] / 1000, t["tileset3d"] / 1000
     finally:
         context.close()
@@ -123,8 +124,8 @@ def _first_2d_only(browser: object, base: str) -> float:
     page = context.new_page()
     try:
         page.goto(base + "/")
-        page.wait_for_function("window.viewerApp && window.viewerApp.ready.map2d", timeout=120_000, polling=50)
-        return float(page.evaluate("window.viewerApp.timings.map2d")) / 1000
+        page.wait_for_function("() => window.viewerApp && window.viewerApp.ready.map2d", timeout=120_000, polling=50)
+        return float(page.evaluate("() => window.viewerApp.timings.map2d")) / 1000
     finally:
         context.close()
 
