@@ -79,10 +79,12 @@ def test_the_province_run_loads_publishes_and_tiles_every_feature(
         "buildings": want["buildings"],
         "parcels": want["parcels"],
     }
-    assert province.steps["  of which vector tiles (published)"].bytes
-    assert province.steps["  of which 3D tiles (zones, buildings, parcels)"].bytes
+    assert province.steps["  tiles.rebuild, first: vector tiles"].bytes
+    assert province.steps["  tiles.rebuild, first: 3D tiles"].bytes
+    assert province.steps["  lookup.prepare, first"].count == want["parcels"]
     out = capsys.readouterr().out
-    for step in ("generate files", "import cadastre", "import plans", "publish plans", "jobs lookup.prepare",
-                 "jobs tiles.rebuild", "of which vector tiles", "of which 3D tiles"):  # fmt: skip
+    steps = ["generate files", "import cadastre", "import plans", "publish plans", "jobs: all", "lookup.prepare, first",
+             "tiles.rebuild, first: vector tiles", "tiles.rebuild, others: 3D tiles"]  # fmt: skip
+    for step in steps:
         assert step in out, out
     assert f"{want['parcels']:,} parcels" in out
