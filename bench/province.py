@@ -18,6 +18,7 @@ so that a run at a small scale tells how long scale 1 would take.
 
 from __future__ import annotations
 
+import math
 import statistics
 import sys
 import tempfile
@@ -64,8 +65,11 @@ class Step:
     note: str = ""
 
     def rate(self) -> str:
-        """Features (or whatever ``unit`` counts) per second, for people; empty when nothing was counted."""
-        return "" if not self.count or self.seconds <= 0 else f"{self.count / self.seconds:,.0f} {self.unit}/s"
+        """Features (or whatever ``unit`` counts) per second, for people; empty when nothing was counted or the count
+        is no work rate (``unit`` empty)."""
+        if not self.count or not self.unit or not self.seconds > 0:
+            return ""
+        return f"{self.count / self.seconds:,.0f} {self.unit}/s"
 
 
 @dataclass
@@ -140,7 +144,7 @@ def _summarise_jobs(data: Dataset, tiles_dir: Path, vector_dir: Path) -> None:
     for job in data.jobs:
         by_kind.setdefault(job["kind"], []).append(job)
     data.steps["jobs: all, in queue order"] = Step(
-        sum(j["seconds"] for j in data.jobs), len(data.jobs), "jobs",
+        sum(j["seconds"] for j in data.jobs), len(data.jobs), "",
         note=", ".join(f"{len(v)} {k}" for k, v in sorted(by_kind.items())),
     )  # fmt: skip
     rebuilds = by_kind.get("tiles.rebuild", [])
@@ -361,4 +365,6 @@ def _report(sets: dict[str, Dataset], scale: float, out: Callable[[str], None]) 
 
 
 def _secs(step: Step | None) -> str:
-    return "-" if step is None else f"{step.seconds:,.1f}s"
+    if step is None:
+        return "-"
+    return "failed" if math.isnan(step.seconds) else f"{step.seconds:,.1f}s"
