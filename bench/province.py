@@ -74,7 +74,7 @@ class Step:
 
 @dataclass
 class Dataset:
-    """What to load (``sources``: path and import options, cadastre first, then plans) and the steps it took."""
+    """What to load (the cadastre's files, then each plan's file with its import options) and the steps it took."""
 
     label: str
     cadastre: list[Path]

@@ -338,7 +338,7 @@ def _make_province(folder: Path, scale: float, seed: int) -> ProvinceFiles:
         front_top = row_of >= rows_of[:, None] // 2  # the upper half of the rows faces the street above
         lot_street = np.where(front_top, streets[:, [1]], streets[:, [0]]).ravel()
         inner = ((row_of > 0) & (row_of < rows_of[:, None] - 1)).ravel()  # back lots of a 4-row block: a kiệt
-        land_use = np.where(code_of == "DDT", "DDT", code_of)[block_of]
+        land_use = code_of[block_of]  # a lot keeps its zone's use
         no = (block_of % 5) * LOTS_PER_BLOCK + np.tile(np.arange(LOTS_PER_BLOCK), nz) + 1
         street_name = STREET_NAMES[(lot_street * 7 + k) % len(STREET_NAMES)]
         parcel_parts.append(
