@@ -21,13 +21,19 @@ BENCHMARKS = {
     "diff": "bench.diff",
     "drills": "bench.drills",
     "validate": "bench.validate",
+    "province": "bench.province",
 }
+#: Run only when named: the province at scale 1 loads a million parcels and takes hours (docs/benchmarks.md).
+ON_REQUEST = frozenset({"province"})
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks named in ``argv`` (all by default) and print their reports; 0 on success."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
+    default = [name for name in BENCHMARKS if name not in ON_REQUEST]
+    parser.add_argument(
+        "names", nargs="*", help=f"benchmarks to run (default all but {', '.join(ON_REQUEST)}: {', '.join(default)})"
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmarks")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the data sizes")
     parser.add_argument("--pairs", type=int, default=None, help="import, validate: runs of each side in turn")
@@ -46,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
-    for name in args.names or list(BENCHMARKS):
+    for name in args.names or default:
         run = importlib.import_module(BENCHMARKS[name]).run
         if name == "serve" and args.processes is not None:
             from bench.balanced import run as run_balanced

@@ -26,7 +26,7 @@ from converters import ImportOptions, import_path
 from gis_service.api.app import create_app
 from gis_service.db import create_db_engine
 from gis_service.editing import publish_plan
-from gis_service.settings import Settings, TileSettings, project_root
+from gis_service.settings import Settings, TileSettings, VectorTileSettings, project_root
 from tiles import TileOptions, build_tilesets
 
 CHROMIUM = "/usr/bin/chromium"
@@ -69,11 +69,15 @@ def _load_sample(url: str, tiles_dir: Path) -> None:
 
 
 @contextmanager
-def _served(url: str, tiles_dir: Path, ogc_dir: Path) -> Iterator[str]:
+def _served(url: str, tiles_dir: Path, ogc_dir: Path, vector_tiles: VectorTileSettings | None = None) -> Iterator[str]:
+    """The app on a live uvicorn; ``vector_tiles``: where its published vector tiles are (default: the settings')."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(Settings(database_url=url, tiles=TileSettings(out_dir=tiles_dir), ogc_dir=ogc_dir))
+    settings = Settings(database_url=url, tiles=TileSettings(out_dir=tiles_dir), ogc_dir=ogc_dir)
+    if vector_tiles is not None:
+        settings = settings.model_copy(update={"vector_tiles": vector_tiles})
+    app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -101,14 +105,15 @@ def _browser_run(browser: object, base: str) -> tuple[float, float]:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
+        # functions, not expressions: the page's Content-Security-Policy forbids eval of a bare expression
         page.goto(base + "/#v=3d")  # the permalink of the 3D view: both maps start at once
-        page.wait_for_function("window.viewerApp && window.viewerApp.ready.map2d", timeout=120_000)
+        page.wait_for_function("() => window.viewerApp && window.viewerApp.ready.map2d", timeout=120_000)
         page.wait_for_function(
-            "window.viewerApp.ready.tileset3d || window.viewerApp.errors.length", timeout=300_000, polling=50
+            "() => window.viewerApp.ready.tileset3d || window.viewerApp.errors.length", timeout=300_000, polling=50
         )
-        t = page.evaluate("window.viewerApp.timings")
-        if errors or page.evaluate("window.viewerApp.errors"):
-            raise RuntimeError(f"the viewer failed: {errors or page.evaluate('window.viewerApp.errors')}")
+        t = page.evaluate("() => window.viewerApp.timings")
+        if errors or page.evaluate("() => window.viewerApp.errors"):
+            raise RuntimeError(f"the viewer failed: {errors or page.evaluate('() => window.viewerApp.errors')}")
         return t["map2d"] / 1000, t["tileset3d"] / 1000
     finally:
         context.close()
@@ -119,8 +124,8 @@ def _first_2d_only(browser: object, base: str) -> float:
     page = context.new_page()
     try:
         page.goto(base + "/")
-        page.wait_for_function("window.viewerApp && window.viewerApp.ready.map2d", timeout=120_000, polling=50)
-        return float(page.evaluate("window.viewerApp.timings.map2d")) / 1000
+        page.wait_for_function("() => window.viewerApp && window.viewerApp.ready.map2d", timeout=120_000, polling=50)
+        return float(page.evaluate("() => window.viewerApp.timings.map2d")) / 1000
     finally:
         context.close()
 

@@ -88,6 +88,18 @@ def test_only_the_needed_npm_build_files_are_served_compressed(client: TestClien
     assert client.get("/vendor/cesium/../package.json").status_code == 404
 
 
+def test_the_patched_cesium_is_whole_on_every_request(client: TestClient) -> None:
+    # the gzip middleware once rewrote the cached response's headers: the second answer was cut short
+    bodies = []
+    for _ in range(3):
+        r = client.get("/vendor/cesium/Cesium.js", headers={"Accept-Encoding": "gzip"})
+        assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+        bodies.append(r.content)
+    plain = client.get("/vendor/cesium/Cesium.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and int(plain.headers["content-length"]) == len(plain.content)
+    assert bodies[0] == bodies[1] == bodies[2] == plain.content and b"globalThis" in plain.content
+
+
 def test_missing_npm_packages_are_named(sample_plan: tuple[str, dict[str, Any]], tmp_path: Path) -> None:
     settings = Settings(
         database_url=sample_plan[0], ogc_dir=tmp_path / "ogc", viewer=ViewerSettings(node_modules=tmp_path / "none")

@@ -118,21 +118,21 @@ class _Vendor:
         self.allowed = allowed
         self.package = package
         self.patches = patches or {}
-        self.patched: dict[str, Response] = {}
+        self.patched: dict[str, tuple[bytes, str]] = {}
         self.files = StaticFiles(directory=directory, check_dir=False, follow_symlink=True)
 
     def _patched(self, path: str) -> Response:
-        """The file at ``path`` with its patch applied (read once)."""
+        """The file at ``path`` with its patch applied (read once), in a response of its own: the gzip middleware
+        rewrites a response's headers in place, and a response served twice went out the second time uncompressed
+        under the first one's compressed Content-Length (the browser then failed to load CesiumJS)."""
         if path not in self.patched:
             old, new = self.patches[path]
             content = (self.directory / path).read_bytes().replace(old, new)
-            etag = hashlib.sha256(content).hexdigest()[:32]
-            self.patched[path] = Response(
-                content,
-                media_type="text/javascript",
-                headers={"Cache-Control": VENDOR_CACHE, "ETag": f'"{etag}"'},
-            )
-        return self.patched[path]
+            self.patched[path] = (content, hashlib.sha256(content).hexdigest()[:32])
+        content, etag = self.patched[path]
+        return Response(
+            content, media_type="text/javascript", headers={"Cache-Control": VENDOR_CACHE, "ETag": f'"{etag}"'}
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
