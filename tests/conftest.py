@@ -57,6 +57,24 @@ class DatabaseServer:
             admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
+# The service writes its 3D tiles, published vector tiles and pygeoapi's files to the project's .data by default, the
+# demo's folders. Each test process writes them to a folder of its own instead: the tests leave the demo's alone, and
+# two workers publishing plans of the same code at once do not write into each other's tiles.
+SERVICE_FOLDERS = {"GIS_TILES__OUT_DIR": "tiles", "GIS_VECTOR_TILES__DIR": "vector-tiles", "GIS_OGC_DIR": "ogc"}
+_SERVICE_FOLDERS_ROOT = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = Path(tempfile.mkdtemp(prefix="planning-tests-"))
+    config.stash[_SERVICE_FOLDERS_ROOT] = root
+    for variable, folder in SERVICE_FOLDERS.items():
+        os.environ.setdefault(variable, str(root / folder))  # a test's own settings still win
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash[_SERVICE_FOLDERS_ROOT], ignore_errors=True)
+
+
 def _project_cluster() -> LocalCluster | None:
     """The project's local cluster, unless the tests use the server of ``GIS_TEST_DATABASE_URL``."""
     return None if os.environ.get("GIS_TEST_DATABASE_URL") else local_cluster(Settings(database_url=None))
