@@ -57,18 +57,57 @@ class DatabaseServer:
             admin.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
+# The service writes its 3D tiles, published vector tiles and pygeoapi's files to the project's .data by default, the
+# demo's folders. Each test process writes them to a folder of its own instead: the tests leave the demo's alone, and
+# two workers publishing plans of the same code at once do not write into each other's tiles.
+SERVICE_FOLDERS = {"GIS_TILES__OUT_DIR": "tiles", "GIS_VECTOR_TILES__DIR": "vector-tiles", "GIS_OGC_DIR": "ogc"}
+_SERVICE_FOLDERS_ROOT = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = Path(tempfile.mkdtemp(prefix="planning-tests-"))
+    config.stash[_SERVICE_FOLDERS_ROOT] = root
+    for variable, folder in SERVICE_FOLDERS.items():
+        os.environ.setdefault(variable, str(root / folder))  # a test's own settings still win
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash[_SERVICE_FOLDERS_ROOT], ignore_errors=True)
+
+
+def _project_cluster() -> LocalCluster | None:
+    """The project's local cluster, unless the tests use the server of ``GIS_TEST_DATABASE_URL``."""
+    return None if os.environ.get("GIS_TEST_DATABASE_URL") else local_cluster(Settings(database_url=None))
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")  # a pytest-xdist worker, not the process that started the run
+
+
+_CLUSTER_WAS_RUNNING = pytest.StashKey[bool]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Whether the cluster ran before the tests: the first test that needs it starts it (in whichever worker), and the
+    # process that started the run stops it at the very end, once no worker uses it any more.
+    cluster = None if _is_worker(session.config) else _project_cluster()
+    session.config.stash[_CLUSTER_WAS_RUNNING] = cluster is None or cluster.status().running
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not session.config.stash.get(_CLUSTER_WAS_RUNNING, True):  # leave the machine as the tests found it
+        cluster = _project_cluster()
+        if cluster is not None and cluster.status().running:
+            cluster.down()
+
+
 @pytest.fixture(scope="session")
-def db_server() -> Iterator[DatabaseServer]:
-    external = os.environ.get("GIS_TEST_DATABASE_URL")
-    if external:
-        yield DatabaseServer(external)
-        return
-    cluster = local_cluster(Settings(database_url=None))
-    was_running = cluster.status().running
-    cluster.up()
-    yield DatabaseServer(cluster.url("postgres"))
-    if not was_running:  # leave the machine as the tests found it
-        cluster.down()
+def db_server() -> DatabaseServer:
+    cluster = _project_cluster()
+    if cluster is None:
+        return DatabaseServer(os.environ["GIS_TEST_DATABASE_URL"])
+    cluster.up()  # nothing to do when it runs; two workers starting it at once take turns (a lock)
+    return DatabaseServer(cluster.url("postgres"))
 
 
 @pytest.fixture(scope="session")
@@ -218,3 +257,64 @@ def qgis_python() -> str:
     if probe.returncode != 0:
         pytest.fail(f"QGIS does not import in {QGIS_PYTHON}: ./run.sh setup installs it (Debian python3-qgis)")
     return QGIS_PYTHON
+
+
+# ---- two workers (pytest-xdist) --------------------------------------------------------------------------------
+# pyproject's addopts run the suite on two workers (-n auto --dist loadfile): the slow tests mostly wait (for servers,
+# clusters, fixed-rate loads, a browser), so two of them share two cores well. A module runs whole on one worker (its
+# module-scoped databases and servers are made once), and so does each group below, one module after another.
+GROUPS = {
+    # a throwaway cluster takes port 55432 when free, else any: two starting at one moment may take the same
+    "cluster": ("test_drills", "test_local_cluster", "test_published_tiles", "test_read_replicas"),
+    # two Chromiums, each drawing WebGL in software, starve each other on two cores (and their waits time out)
+    "browser": (
+        "test_tiles_browser",
+        "test_viewer",
+        "test_viewer_balance",
+        "test_viewer_base_map",
+        "test_viewer_certificate",
+        "test_viewer_consultation",
+        "test_viewer_envelope",
+    ),
+}
+#: Units of work (a group, else a module) that take longest, started first so that the other worker fills in around
+#: them instead of one worker finishing a long one alone at the end (from a run's --durations on 2 cores).
+LONGEST_FIRST = ("cluster", "browser", "test_prepared_lookup", "test_fuzz", "test_sample_rules")
+_GROUP_OF = {module: group for group, modules in GROUPS.items() for module in modules}
+
+
+def _unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: its module's group, else its module (``test_x``)."""
+    module = Path(nodeid.split("::", 1)[0]).stem
+    return _GROUP_OF.get(module, module)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    # a stable sort: each module's tests stay together and in their order (the same order in both workers)
+    items.sort(key=lambda item: rank.get(_unit(item.nodeid), len(rank)))
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: none without it (-p no:xdist)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, with each of :data:`GROUPS` one unit of work too (xdist's own ``loadgroup`` mark no longer
+    reaches its scheduler on pytest 9.2: pytest-xdist issue 1386)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesAndGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    return ModulesAndGroups(config, log)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers, or none (as before) for one module, or with ``-s`` to see what the tests print."""
+    files = {arg.split("::")[0] for arg in config.args}
+    one_module = len(files) == 1 and next(iter(files)).endswith(".py")
+    if one_module or config.getoption("capture") == "no" or len(os.sched_getaffinity(0)) < 2:
+        return 0
+    return 2

@@ -9,6 +9,7 @@ corner off). Each push must fail exactly the rule the envelope says bounds it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,6 @@ import shapely
 from shapely.affinity import translate
 
 from gis_service.permits import check
-from gis_service.rules import envelope_of, fetch_site
 from gis_service.rules.drawing import geojson
 from gis_service.rules.envelope import Envelope
 from gis_service.rules.envelope_answer import max_proposal
@@ -66,8 +66,11 @@ def _required(env: Envelope, road: Any, rule: str) -> tuple[float, shapely.Geome
     return (max(needs), road.red) if needs else None
 
 
-def _push_fronts(conn: psycopg.Connection[Any], env: Envelope, body: dict[str, Any], result: Sweep, pid: int) -> None:
-    before = {z["id"] for z in (check(conn, body)[0]["plan"] or {}).get("zones", [])}
+def _push_fronts(
+    conn: psycopg.Connection[Any], env: Envelope, body: dict[str, Any], answer: dict[str, Any], result: Sweep, pid: int
+) -> None:
+    """Push the footprint across each front's setback; ``answer``: the check's answer to ``body`` itself."""
+    before = {z["id"] for z in (answer["plan"] or {}).get("zones", [])}
     for front, road in zip(env.fronts, env.roads.fronts, strict=True):
         rule = front["rule"]
         need = _required(env, road, rule)
@@ -104,11 +107,10 @@ def _taller_needs_more(env: Envelope, height: float) -> bool:
     )
 
 
-def sweep(conn: psycopg.Connection[Any], parcel_ids: list[int], *, push: bool = True) -> Sweep:
-    """Run the oracle over these parcels (see the module docstring)."""
+def sweep(conn: psycopg.Connection[Any], envelopes: Mapping[int, Envelope], *, push: bool = True) -> Sweep:
+    """Run the oracle over these parcels' envelopes (see the module docstring)."""
     result = Sweep()
-    for pid in parcel_ids:
-        env = envelope_of(fetch_site(conn, parcel_id=pid))
+    for pid, env in envelopes.items():
         body = max_proposal(env)
         if body is None:
             result.counts[f"envelope {env.status}: nothing to build ({'; '.join(env.notes_en)[:60]})"] += 1
@@ -154,5 +156,5 @@ def sweep(conn: psycopg.Connection[Any], parcel_ids: list[int], *, push: bool = 
             if f != {"far"}:
                 result.problems.append(f"parcel {pid}: 2 % more floor area failed {sorted(f)}")
             result.counts["2 % more floor area: fails exactly far" if f == {"far"} else "2 % more area: other"] += 1
-        _push_fronts(conn, env, body, result, pid)
+        _push_fronts(conn, env, body, answer, result, pid)
     return result

@@ -20,6 +20,7 @@ from envelope_sweep import sweep
 from gis_service.permits import check
 from gis_service.rules import envelope_of, fetch_site, roads_of
 from gis_service.rules.drawing import geojson
+from gis_service.rules.envelope import Envelope
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +34,16 @@ def parcel_ids(pg: psycopg.Connection[Any]) -> list[int]:
     return [r[0] for r in pg.execute("SELECT id FROM planning.parcels ORDER BY id").fetchall()]
 
 
+@pytest.fixture(scope="module")
+def envelopes(pg: psycopg.Connection[Any], parcel_ids: list[int]) -> dict[int, Envelope]:
+    """Each parcel's envelope, worked out once for the tests below (they read it, none changes it)."""
+    return {pid: envelope_of(fetch_site(pg, parcel_id=pid)) for pid in parcel_ids}
+
+
 def test_the_envelope_is_the_checks_own_answer_on_every_parcel(
-    pg: psycopg.Connection[Any], parcel_ids: list[int]
+    pg: psycopg.Connection[Any], parcel_ids: list[int], envelopes: dict[int, Envelope]
 ) -> None:
-    result = sweep(pg, parcel_ids)
+    result = sweep(pg, envelopes)
     print(f"\n{len(parcel_ids)} parcels of the sample:\n{result.report()}")
     if result.review:
         print(f"{len(result.review)} largest proposals need review, where the plan has no data:")
@@ -98,12 +105,10 @@ def test_a_modest_house_behind_a_3_m_building_line_passes_it(
     assert not failures, failures[:10]
 
 
-def test_back_lots_on_a_kiet_are_judged_by_access(pg: psycopg.Connection[Any], parcel_ids: list[int]) -> None:
+def test_back_lots_on_a_kiet_are_judged_by_access(pg: psycopg.Connection[Any], envelopes: dict[int, Envelope]) -> None:
     counts: Counter[str] = Counter()
-    for pid in parcel_ids:
-        site = fetch_site(pg, parcel_id=pid)
-        env = envelope_of(site)
-        if env.roads.fronts or not site.alleys or env.footprint.is_empty:
+    for pid, env in envelopes.items():
+        if env.roads.fronts or not env.site.alleys or env.footprint.is_empty:
             continue
         fp = shapely.buffer(env.footprint, -0.5, join_style="mitre")
         if fp.is_empty or fp.area < 10:
@@ -129,12 +134,11 @@ def test_back_lots_on_a_kiet_are_judged_by_access(pg: psycopg.Connection[Any], p
 
 
 def test_a_modest_house_inside_the_envelope_is_never_refused(
-    pg: psycopg.Connection[Any], parcel_ids: list[int]
+    pg: psycopg.Connection[Any], envelopes: dict[int, Envelope]
 ) -> None:
     verdicts: Counter[str] = Counter()
     refused = []
-    for pid in parcel_ids:
-        env = envelope_of(fetch_site(pg, parcel_id=pid))
+    for pid, env in envelopes.items():
         if env.footprint.is_empty:
             verdicts["nothing may be built"] += 1
             continue
@@ -177,14 +181,14 @@ def test_the_documented_example_is_a_compliant_house(pg: psycopg.Connection[Any]
 
 
 def test_every_envelope_of_the_sample_has_its_documented_shape(
-    pg: psycopg.Connection[Any], parcel_ids: list[int]
+    parcel_ids: list[int], envelopes: dict[int, Envelope]
 ) -> None:
     from gis_service.rules.answers import EnvelopeAnswer
     from gis_service.rules.envelope_answer import envelope_answer
 
     statuses: Counter[str] = Counter()
-    for pid in parcel_ids:
-        answer = EnvelopeAnswer.model_validate(envelope_answer(envelope_of(fetch_site(pg, parcel_id=pid))))
+    for env in envelopes.values():
+        answer = EnvelopeAnswer.model_validate(envelope_answer(env))
         statuses[answer.status] += 1
     print(f"\nenvelopes of the sample: {dict(statuses)}")
     assert sum(statuses.values()) == len(parcel_ids)

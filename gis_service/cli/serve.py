@@ -31,11 +31,6 @@ from gis_service.settings import Settings
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, processes: int | None) -> None:
     """Serve the APIs and the web viewer."""
-    import uvicorn
-
-    from gis_service.api.app import create_app
-    from gis_service.api.headers import UVICORN_OPTIONS
-
     settings = get_settings(ctx)
     host = host or settings.server.host
     port = port or settings.server.port
@@ -60,6 +55,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None, processes: int
     if processes is not None:
         _serve_balanced(settings, processes)
         return
+    # imported only now: the app's packages take seconds to import, and a wrong setting is said before that
+    import uvicorn
+
+    from gis_service.api.app import create_app
+    from gis_service.api.headers import UVICORN_OPTIONS
+
     say(f"serving on http://{host}:{port}/ (Ctrl+C to stop)")
     # X-Forwarded-For is believed only from the proxies named in the settings: the client address decides login
     # limits, and uvicorn's own default believes any process on this machine
