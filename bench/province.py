@@ -7,9 +7,10 @@ plan is published with :func:`gis_service.editing.publish_with_decision` (what t
 the jobs a publication queues are run one by one, in order, by the job runner's own code
 (:meth:`gis_service.jobs.JobRunner.run_one` with the handlers the web app gives it): ``tiles.rebuild`` (the published
 vector tiles, then the 3D tiles), ``lookup.prepare`` (the prepared lookups), ``notices.write``. The 20 plans are
-published first and their jobs run after, as a runner that fell behind would: the first of each kind does the
-whole province, the others only what their publication touched. Last, the web viewer's time to its first 2D render
-and to its 3D tileset loaded (headless Chromium, as ``bench viewer``) on the province.
+published first and their jobs run after, as a runner that fell behind would: the queued rebuilds run once,
+together, as do the preparations (:data:`gis_service.jobs.MERGED_KINDS`), and the notices one by one. Last, the
+web viewer's time to its first 2D render and to its 3D tileset loaded (headless Chromium, as ``bench viewer``) on
+the province.
 
 Baseline in the same run: the published sample plan (``sample_data/46QPK0000001``: 97 zones, 1,362 parcels, 1,137
 buildings) through the same steps, in a database of its own. Each step prints its time, its counts and its rate,
@@ -124,6 +125,11 @@ def _drain(runner: JobRunner, data: Dataset) -> None:
 
 
 def _brief(kind: str, result: dict[str, Any]) -> str:
+    together = f" ({len(result['jobs'])} jobs together)" if result.get("jobs") else ""
+    return _what_was_done(kind, result) + together
+
+
+def _what_was_done(kind: str, result: dict[str, Any]) -> str:
     if kind == "tiles.rebuild":
         vec = result.get("vector_tiles", [])
         return (
@@ -137,9 +143,15 @@ def _brief(kind: str, result: dict[str, Any]) -> str:
     return str(result)[:200]
 
 
+def _runs_note(runs: list[dict[str, Any]]) -> str:
+    """How many runs did the work of how many jobs (runs of queued jobs together, :func:`JobRunner.run_one`)."""
+    jobs = sum(len(r["result"].get("jobs") or [r["id"]]) for r in runs)
+    return f"{len(runs)} run(s) for {jobs} job(s)"
+
+
 def _summarise_jobs(data: Dataset, tiles_dir: Path, vector_dir: Path) -> None:
-    """Rows for the jobs: all of them, then the first of each kind (the whole data set) apart from the others (each
-    publication's own share, after the first has done everything)."""
+    """Rows for the jobs: all of them, then the first run of each kind (the whole data set, with the jobs queued
+    beside it) apart from any later run."""
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for job in data.jobs:
         by_kind.setdefault(job["kind"], []).append(job)
@@ -157,12 +169,12 @@ def _summarise_jobs(data: Dataset, tiles_dir: Path, vector_dir: Path) -> None:
         gfiles, gsize = _folder_size(tiles_dir, (".glb", ".json")) if label == "first" else (0, None)
         data.steps[f"  tiles.rebuild, {label}: vector tiles"] = Step(
             sum(v["seconds"] for v in vec), sum(v["drawn"] for v in vec), "tiles", vsize,
-            f"{len(jobs)} job(s), {sum(v['written'] for v in vec):,} tiles written"
+            f"{_runs_note(jobs)}, {sum(v['written'] for v in vec):,} tiles written"
             + (f", {vfiles:,} files in the folder" if vfiles else ""),
         )  # fmt: skip
         data.steps[f"  tiles.rebuild, {label}: 3D tiles"] = Step(
             sum(r["seconds"] for r in layers), sum(r["features"] for r in layers), "features", gsize,
-            f"{len(jobs)} job(s), {sum(r['written'] for r in layers):,} of {sum(r['tiles'] for r in layers):,} "
+            f"{_runs_note(jobs)}, {sum(r['written'] for r in layers):,} of {sum(r['tiles'] for r in layers):,} "
             "tiles written" + (f", {gfiles:,} files in the folder" if gfiles else ""),
         )  # fmt: skip
     prep = by_kind.get("lookup.prepare", [])
@@ -170,7 +182,7 @@ def _summarise_jobs(data: Dataset, tiles_dir: Path, vector_dir: Path) -> None:
         if jobs:
             data.steps[f"  lookup.prepare, {label}"] = Step(
                 sum(j["seconds"] for j in jobs), sum(int(j["result"].get("prepared", 0)) for j in jobs), "parcels",
-                note=f"{len(jobs)} job(s), of {jobs[0]['result'].get('parcels', 0):,} parcels",
+                note=f"{_runs_note(jobs)}, of {jobs[0]['result'].get('parcels', 0):,} parcels",
             )  # fmt: skip
     for kind in sorted(set(by_kind) - {"tiles.rebuild", "lookup.prepare"}):
         jobs = by_kind[kind]

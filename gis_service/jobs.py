@@ -6,6 +6,10 @@ a session advisory lock on it while it works: a job left ``running`` by a proces
 next runner to start puts it back in the queue. The kinds of job the queue takes are :data:`KINDS`; the code that
 runs each kind is given to the runner by whoever starts it (the web app), so this module needs none of it.
 
+A rebuild or a preparation brings everything up to date, so a runner that fell behind (twenty plans published in a
+row) runs the queued jobs of such a kind (:data:`MERGED_KINDS`) once, together: it claims them all, gives the handler
+the plan versions of all of them, and ends them all with the same result.
+
 The kinds: ``tiles.rebuild`` (:data:`TILES_REBUILD`): after a plan is published, the 3D tiles are brought up to date
 (incrementally: only tiles whose features changed are rewritten, see :mod:`tiles.jobs`); ``mail.send``
 (:data:`MAIL_SEND`): the mails of ``planning.outbox`` are sent after the transaction that wrote them commits (see
@@ -37,6 +41,7 @@ __all__ = [
     "KINDS",
     "LOOKUP_PREPARE",
     "MAIL_SEND",
+    "MERGED_KINDS",
     "NOTICES_WRITE",
     "TILES_REBUILD",
     "Handler",
@@ -46,6 +51,7 @@ __all__ = [
     "enqueue",
     "get_job",
     "list_jobs",
+    "merge_params",
     "start_job_runner",
 ]
 
@@ -64,6 +70,11 @@ NOTICES_WRITE = "notices.write"
 LOOKUP_PREPARE = "lookup.prepare"
 #: The kinds of job :func:`enqueue` accepts.
 KINDS = frozenset({TILES_REBUILD, MAIL_SEND, NOTICES_WRITE, LOOKUP_PREPARE})
+
+#: Kinds whose queued jobs run once, together: each brings everything up to date, the plan versions only narrow it.
+MERGED_KINDS = frozenset({TILES_REBUILD, LOOKUP_PREPARE})
+#: The parameters naming the plan version a job was queued for; jobs differing only in these are run together.
+PLAN_KEYS = ("plan", "published_id", "superseded_id")
 
 #: Tells the job's status what it is doing now (a short message).
 Progress = Callable[[str], None]
@@ -132,6 +143,19 @@ def list_jobs(conn: Connection, *, limit: int = 50) -> list[Job]:
     """The latest ``limit`` jobs, newest first."""
     rows = conn.execute(sa.text(f"SELECT {_COLUMNS} FROM planning.jobs ORDER BY id DESC LIMIT :n"), {"n": limit}).all()  # noqa: S608
     return [Job(*r) for r in rows]
+
+
+def merge_params(jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The parameters of one run doing the work of ``jobs`` (parameters equal apart from :data:`PLAN_KEYS`).
+
+    ``plans`` and ``plan_versions`` list the plans and plan versions (published and superseded) of all of them;
+    ``plan_versions`` is empty when one of the jobs was not queued for a plan version (it asked for everything).
+    """
+    merged = {k: v for k, v in jobs[0].items() if k not in PLAN_KEYS}
+    merged["plans"] = sorted({str(p["plan"]) for p in jobs if p.get("plan") is not None})
+    versions = {int(p[k]) for p in jobs for k in ("published_id", "superseded_id") if p.get(k) is not None}
+    merged["plan_versions"] = sorted(versions) if all(p.get("published_id") is not None for p in jobs) else []
+    return merged
 
 
 # ---- runner -----------------------------------------------------------------------------------------------
@@ -223,7 +247,10 @@ class JobRunner:
                     log.warning("job %s was left running by a stopped process: queued again", job_id)
 
     def run_one(self) -> bool:
-        """Run the oldest queued job, if any; True when one ran."""
+        """Run the oldest queued job, if any, with the queued jobs it can do at once (:data:`MERGED_KINDS`).
+
+        Returns True when a job ran.
+        """
         with self.engine.connect() as lock_conn:
             with self.engine.begin() as conn:
                 row = conn.execute(
@@ -235,45 +262,66 @@ class JobRunner:
                 if row is None:
                     return False
                 job_id, kind, params = row
-                lock_conn.execute(sa.text("SELECT pg_advisory_lock(:c, :id)"), {"c": LOCK_CLASS, "id": job_id})
+                ids, all_params = [int(job_id)], [params]
+                if kind in MERGED_KINDS:
+                    # only the jobs that can run together are locked: the others stay free for other runners
+                    for other_id, other in conn.execute(
+                        sa.text(
+                            "SELECT id, params FROM planning.jobs WHERE status = 'queued' AND kind = :k AND id > :id "
+                            "AND params - CAST(:keys AS text[]) = CAST(:p AS jsonb) - CAST(:keys AS text[]) "
+                            "ORDER BY id FOR UPDATE SKIP LOCKED"
+                        ),
+                        {"k": kind, "id": job_id, "p": json.dumps(params), "keys": list(PLAN_KEYS)},
+                    ).all():
+                        ids.append(int(other_id))
+                        all_params.append(other)
+                # a lock per job: a runner starting elsewhere must not queue the merged ones again
+                for one in ids:
+                    lock_conn.execute(sa.text("SELECT pg_advisory_lock(:c, :id)"), {"c": LOCK_CLASS, "id": one})
                 lock_conn.commit()
                 conn.execute(
                     sa.text(
-                        "UPDATE planning.jobs SET status = 'running', started_at = now(), message = NULL WHERE id = :id"
+                        "UPDATE planning.jobs SET status = 'running', started_at = now(), message = NULL "
+                        "WHERE id = ANY(:ids)"
                     ),
-                    {"id": job_id},
+                    {"ids": ids},
                 )
             try:
-                self._run(job_id, kind, params)
+                self._run(ids, kind, merge_params(all_params) if len(ids) > 1 else params)
             finally:
-                lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :id)"), {"c": LOCK_CLASS, "id": job_id})
+                for one in ids:
+                    lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:c, :id)"), {"c": LOCK_CLASS, "id": one})
                 lock_conn.commit()
         return True
 
-    def _run(self, job_id: int, kind: str, params: dict[str, Any]) -> None:
+    def _run(self, ids: list[int], kind: str, params: dict[str, Any]) -> None:
         def progress(message: str) -> None:
             with self.engine.begin() as conn:
                 conn.execute(
-                    sa.text("UPDATE planning.jobs SET message = :m WHERE id = :id"), {"m": message[:500], "id": job_id}
+                    sa.text("UPDATE planning.jobs SET message = :m WHERE id = ANY(:ids)"),
+                    {"m": message[:500], "ids": ids},
                 )
 
-        log.info("job %s (%s) started", job_id, kind)
+        name = f"job {ids[0]}" if len(ids) == 1 else f"jobs {', '.join(map(str, ids))}"
+        log.info("%s (%s) started", name, kind)
         try:
             result = self.handlers[kind](self.settings, self.engine, params, progress)
         except Exception as exc:
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            log.exception("job %s (%s) failed", job_id, kind)
+            log.exception("%s (%s) failed", name, kind)
             status, result, text = "failed", None, str(message).splitlines()[0][:500]
         else:
-            status, text = "succeeded", "done"
-            log.info("job %s (%s) succeeded", job_id, kind)
+            status, text = "succeeded", "done" if len(ids) == 1 else f"done, together with {len(ids) - 1} other job(s)"
+            if len(ids) > 1:
+                result = {**(result or {}), "jobs": ids}
+            log.info("%s (%s) succeeded", name, kind)
         with self.engine.begin() as conn:
             conn.execute(
                 sa.text(
                     "UPDATE planning.jobs SET status = :s, result = CAST(:r AS jsonb), message = :m, "
-                    "finished_at = now(), progress = 1 WHERE id = :id"
+                    "finished_at = now(), progress = 1 WHERE id = ANY(:ids)"
                 ),
-                {"s": status, "r": None if result is None else json.dumps(result), "m": text, "id": job_id},
+                {"s": status, "r": None if result is None else json.dumps(result), "m": text, "ids": ids},
             )
 
 

@@ -108,9 +108,11 @@ def test_each_job_runs_exactly_once_across_the_processes(topology: LocalTopology
         ids = [
             row[0]
             for row in c.execute(
+                # parameters differing beyond the plan: run one by one, not together (gis_service.jobs.MERGED_KINDS)
                 "INSERT INTO planning.jobs (kind, params, created_by) "
-                "SELECT 'lookup.prepare', %s::jsonb, 'test' FROM generate_series(1, %s) RETURNING id",
-                [json.dumps({}), JOBS],
+                "SELECT 'lookup.prepare', jsonb_build_object('run', g), 'test' FROM generate_series(1, %s) g "
+                "RETURNING id",
+                [JOBS],
             ).fetchall()
         ]
         deadline = time.monotonic() + 90

@@ -30,7 +30,8 @@ def rebuild_published_vector_tiles(
         Where the features are read.
     params
         The job's parameters: ``published_id`` and ``superseded_id`` limit the redraw to those plan versions'
-        features; without them every published tile is drawn again (and only changed ones written).
+        features (``plan_versions`` when jobs were run together, see :func:`gis_service.jobs.merge_params`); without
+        them every published tile is drawn again (and only changed ones written).
     progress
         Told what is being done.
 
@@ -39,7 +40,10 @@ def rebuild_published_vector_tiles(
     list of dict
         Per layer set: tiles drawn, written, deleted, seconds.
     """
-    ids = [int(params[k]) for k in ("published_id", "superseded_id") if params.get(k) is not None]
+    if "plan_versions" in params:
+        ids = [int(i) for i in params["plan_versions"]]
+    else:
+        ids = [int(params[k]) for k in ("published_id", "superseded_id") if params.get(k) is not None]
     reports = build_published_tiles(
         engine,
         settings.vector_tiles.dir,
