@@ -126,13 +126,25 @@ def test_points_asked_together_share_one_query(prepared: list[tuple[int, float, 
             router.taken = 0
             together = await asyncio.gather(*(batches.find("lonlat", lon, lat) for _, lon, lat in prepared))
             await hot.stop()
+            # how the points' statement was planned, on each of the pool's connections
+            async with pool.connection() as one, pool.connection() as two:
+                for conn in (one, two):
+                    cur = await conn.execute(
+                        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+                        ["%unnest%ST_Intersects%"],
+                    )
+                    plans.extend(await cur.fetchall())
             return alone, together, router.taken
 
+    plans: list[tuple[int, int]] = []
     alone, together, queries = asyncio.run(run())
     assert [p.parcel_id if p else None for p in alone] == [pid for pid, _, _ in prepared[:MOST_POINTS]]
     assert together[:MOST_POINTS] == alone
     print(f"\n{len(prepared)} points asked together: {queries} queries of points (at most {MOST_POINTS} each)")
     assert queries == -(-len(prepared) // MOST_POINTS)
+    # batches of any size share one plan after PostgreSQL's first five custom ones, not planned anew each time
+    print(f"the points' statement: (generic plans, custom plans) per connection: {plans}")
+    assert plans and sum(g for g, _ in plans) > 0 and all(c <= 5 for _, c in plans), plans
 
 
 def test_an_edit_empties_the_memory_and_the_listener_comes_back(

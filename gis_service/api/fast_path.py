@@ -141,8 +141,7 @@ def _lookup_query(path: str, query_string: bytes) -> LookupQuery | None:
     if path != "/lookup" or not query_string:
         return None
     values: dict[str, Any] = {}
-    # read as Starlette reads a route's query_params
-    for name, raw in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+    for name, raw in _query_pairs(query_string.decode("latin-1")):
         spec = LOOKUP_PARAMS.get(name)
         if spec is None or name in values or len(raw) > 200:
             return None
@@ -153,6 +152,21 @@ def _lookup_query(path: str, query_string: bytes) -> LookupQuery | None:
         if spec[0] is float and not math.isfinite(values[name]):
             return None
     return LookupQuery(**values)
+
+
+def _query_pairs(text: str) -> list[tuple[str, str]]:
+    """The query's pairs, as Starlette reads a route's ``query_params`` (``parse_qsl`` keeping blank values).
+
+    Without escapes (``%``, ``+``), as the map and the apps send coordinates, the pairs are split directly.
+    """
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True)
+    pairs = []
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((name, value))
+    return pairs
 
 
 def _header(scope: Scope, name: bytes) -> str:
