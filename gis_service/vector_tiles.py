@@ -152,6 +152,8 @@ _ENVELOPES = (
 
 
 def _layer_sql(layer: TileLayer, z: int, as_of: bool, consultation: bool = False) -> str:
+    # ordered by id: a parallel scan hands the rows over in any order, and the same features must give the same
+    # bytes (the published tile's ETag, and no rewrite of a tile that did not change)
     kinds = layer.kinds_at(z)
     by_kind = "" if kinds is None else " AND t.kind IN (" + ", ".join(f"'{k}'" for k in kinds) + ")"
     # a draft's features say so, so that no client can mistake them for the plan in force
@@ -164,7 +166,7 @@ def _layer_sql(layer: TileLayer, z: int, as_of: bool, consultation: bool = False
         "LEFT JOIN planning.land_use_codes c ON c.code = "
         + ("t.land_use_code" if "c.color_hex" in layer.select else "NULL")
         + f" WHERE t.geom_4326 && e.env_4326 AND {lonlat_window(layer.name, 'e.reach_4326') or 'true'}"
-        + f" AND {layer.rows(as_of, consultation)}{by_kind}) q"
+        + f" AND {layer.rows(as_of, consultation)}{by_kind} ORDER BY t.id) q"
     )
 
 
