@@ -53,6 +53,9 @@ class HotAnswers:
         self.size = size
         #: The newest data version known to this process; None while not listening (nothing kept then).
         self.version: int | None = None
+        #: Moves whenever the parcels may have changed (a change of parcels, a move not notified, listening anew):
+        #: what was read of the parcels at another value is stale (:mod:`gis_service.parcel_index`).
+        self.parcels_epoch = 0
         self._answers: dict[int, bytes] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -68,14 +71,23 @@ class HotAnswers:
             del self._answers[next(iter(self._answers))]
         self._answers[parcel_id] = answer
 
-    def changed(self, version: int | None) -> None:
-        """Something changed (at ``version``, if known): forget every answer."""
+    def changed(self, version: int | None, parcels: bool = False) -> None:
+        """Something changed (at ``version``, if known; ``parcels`` among it): forget every answer."""
         self._answers.clear()
+        if parcels:
+            self.parcels_epoch += 1
         if version is not None and self.version is not None:
             self.version = max(self.version, version)
 
+    def notified(self, payload: str) -> None:
+        """A notification of migrations 0016 and 0017: the version, after ``p`` when the parcels changed."""
+        parcels = payload.startswith("p")
+        number = payload[1:] if parcels else payload
+        self.changed(int(number) if number else None, parcels)
+
     def _listening(self, version: int | None) -> None:
         self._answers.clear()
+        self.parcels_epoch += 1
         self.version = version
 
     # ---- the listener ---------------------------------------------------------------------------------------
@@ -101,7 +113,7 @@ class HotAnswers:
                     self._listening(await _version(conn))  # read after LISTEN: no change falls in between
                     while True:
                         async for note in conn.notifies(timeout=REFRESH_S):
-                            self.changed(int(note.payload) if note.payload else None)
+                            self.notified(note.payload)
                         # a notification may be lost with a connection that died unnoticed: the read times out
                         known = await asyncio.wait_for(_version(conn), REFRESH_S)
                         if self.version is not None and known > self.version:

@@ -49,6 +49,7 @@ __all__ = [
     "prepare_lookups",
     "prepare_parcels",
     "prepared_answer_async",
+    "prepared_tail_async",
 ]
 
 #: Writers wait while a preparation reads (so the data version it stamps is that of what it read); a preparation
@@ -438,7 +439,7 @@ async def prepared_answer_async(
         assert pid is not None
         tail = hot.get(pid) if hot is not None else None
         if tail is None:
-            tail = await _prepared_tail(conn, pid, hot)
+            tail = await prepared_tail_async(conn, pid, hot)
         return None if tail is None else compose_answer(query, None, tail)
     if mode == "sheet":
         if query.ward is not None and "\x00" in query.ward:
@@ -455,7 +456,9 @@ async def prepared_answer_async(
     return None if found is None else compose_answer(query, found.location, found.tail)
 
 
-async def _prepared_tail(conn: psycopg.AsyncConnection[Any], parcel_id: int, hot: HotAnswers | None) -> bytes | None:
+async def prepared_tail_async(
+    conn: psycopg.AsyncConnection[Any], parcel_id: int, hot: HotAnswers | None
+) -> bytes | None:
     """The parcel's prepared bytes if they hold at the database's data version (kept in ``hot``)."""
     cur = await conn.execute(PREPARED_PARCEL_SQL, [parcel_id], prepare=True)
     row = await cur.fetchone()

@@ -394,6 +394,12 @@ class Settings(BaseSettings):
         description="Parcels whose prepared lookup each process keeps in memory while the data do not change (about "
         "4 kB each); 0: none.",
     )
+    lookup_point_index: int = Field(
+        default=500_000,
+        ge=0,
+        description="Parcels each process keeps (their geometries, about 350 B each) to find the parcel at a point "
+        "without a query; with more parcels in the database, or 0, the points are found by the database.",
+    )
     public_url: str | None = Field(
         default=None,
         description="URL at which users reach the service (links in OGC API answers), e.g. https://quyhoach.hue.gov.vn."

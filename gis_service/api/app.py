@@ -46,6 +46,7 @@ from gis_service.hot_answers import HotAnswers
 from gis_service.jobs import start_job_runner
 from gis_service.lookup_prepared import HANDLERS as LOOKUP_JOBS
 from gis_service.notices import HANDLERS as MAIL_JOBS
+from gis_service.parcel_index import ParcelIndex
 from gis_service.rules.cache import SiteCache
 from gis_service.settings import Settings
 from tiles.jobs import HANDLERS as TILE_JOBS
@@ -138,6 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.hot_answers.start(
                     settings.database_session_url or database_url, {"application_name": "hue-planning-hot-answers"}
                 )
+                # the parcels, to find the one at a point without a query: read from the primary, as the listener
+                app.state.parcel_index.url = settings.database_session_url or database_url
+                app.state.parcel_index.connect_kwargs = {"application_name": "hue-planning-parcel-index"}
                 # pygeoapi, pyproj and the app leave some 10^5 long-lived objects: moved out of the collector's sight,
                 # they no longer make each full collection a pause of tens of milliseconds under load (the p99 of the
                 # lookup)
@@ -147,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     yield
                 finally:
                     await app.state.hot_answers.stop()
+                    await app.state.parcel_index.stop()
                     await router.stop()
         finally:
             app.state.jobs.stop()
@@ -167,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)  # the core's errors, a NUL in a body, the read path's 400s
     tiles = published_tiles(settings)
     app.state.hot_answers = HotAnswers(settings.lookup_cache_size)
+    app.state.parcel_index = ParcelIndex(settings.lookup_point_index)
     # innermost: published tiles and prepared lookups answered inside every guard, before routing
     app.add_middleware(PublishedFastPath, tiles=tiles)
     app.add_middleware(NulGuard)  # a NUL in the URL: 400 before any handler (our routes and pygeoapi's)

@@ -27,7 +27,8 @@ from gis_service.api.tiles import PUBLISHED_CACHE_CONTROL, TILE_MEDIA_TYPE
 from gis_service.errors import PlanningError
 from gis_service.hot_answers import HotAnswers
 from gis_service.lookup import LookupQuery
-from gis_service.lookup_prepared import compose_answer, prepared_answer_async
+from gis_service.lookup_prepared import compose_answer, prepared_answer_async, prepared_tail_async
+from gis_service.parcel_index import ParcelIndex
 from gis_service.published_tiles import PublishedTiles
 from gis_service.vector_tiles import TILE_LAYERS, check_tile
 
@@ -38,6 +39,8 @@ _COLLECTION_TILE = re.compile(
 )
 _MAP_TILE = re.compile(r"^/ogc/tiles/WebMercatorQuad/(\d{1,2})/(\d{1,9})/(\d{1,9})$")
 _PARCEL = re.compile(r"^/lookup/parcels/(\d{1,18})$")
+#: The scope of a read for any anonymous request (a replica's connection, when there is one).
+_ANONYMOUS: dict[str, Any] = {"type": "http", "headers": []}
 
 
 class PublishedFastPath:
@@ -86,12 +89,11 @@ class PublishedFastPath:
             body: bytes | None = compose_answer(query, None, kept)
         elif hot is not None and mode in ("lonlat", "en"):
             x, y = (query.lon, query.lat) if mode == "lonlat" else (query.e, query.n)
-            batches: PointBatches = app_state.point_batches
+            assert x is not None and y is not None  # set in these modes
             try:
-                found = await batches.find(mode, x, y)  # type: ignore[arg-type]  # set in these modes
+                body = await self._point(app_state, hot, query, mode, x, y)
             except psycopg.Error:
                 return False
-            body = None if found is None else compose_answer(query, found.location, found.tail)
         else:
             router: ReadRouter = app_state.read_router  # a replica's connection, as the route would take
             try:
@@ -104,6 +106,29 @@ class PublishedFastPath:
             return False
         await _send(send, 200, body, [*LOOKUP_HEADERS, (b"content-type", b"application/json")])
         return True
+
+    async def _point(
+        self, app_state: Any, hot: HotAnswers, query: LookupQuery, mode: str, x: float, y: float
+    ) -> bytes | None:
+        """The prepared answer at a point: its parcel found in the process when it can be, else by the database."""
+        index: ParcelIndex = app_state.parcel_index
+        if index.ready(hot.parcels_epoch):
+            found = index.find(mode, x, y)
+            if found is None:
+                return None  # no parcel there: the zones at the point are answered live
+            if isinstance(found, tuple):  # else UNSURE: only the database can say
+                parcel_id, location = found
+                tail = hot.get(parcel_id)
+                if tail is None:
+                    router: ReadRouter = app_state.read_router
+                    async with router.connection(_ANONYMOUS) as conn:
+                        tail = await prepared_tail_async(conn, parcel_id, hot)
+                return None if tail is None else compose_answer(query, location, tail)
+        else:
+            index.refresh(hot.parcels_epoch)
+        batches: PointBatches = app_state.point_batches
+        point = await batches.find(mode, x, y)
+        return None if point is None else compose_answer(query, point.location, point.tail)
 
     async def _tile(self, scope: Scope, send: Send, path: str) -> bool:
         if scope["query_string"]:
