@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 # the parcels, to find the one at a point without a query: read from the primary, as the listener
                 app.state.parcel_index.url = settings.database_session_url or database_url
                 app.state.parcel_index.connect_kwargs = {"application_name": "hue-planning-parcel-index"}
+                app.state.parcel_index.start(app.state.hot_answers)
                 # pygeoapi, pyproj and the app leave some 10^5 long-lived objects: moved out of the collector's sight,
                 # they no longer make each full collection a pause of tens of milliseconds under load (the p99 of the
                 # lookup)
