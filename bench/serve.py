@@ -558,30 +558,43 @@ def _add_published_server(
     endpoints[PUBLISHED_TILE] = {"published": list(endpoints[LIVE_TILE]["ours"])}
 
 
-#: The prepared lookups again on a server that keeps nothing in memory (GIS_LOOKUP_CACHE_SIZE=0): every answer read
-#: from the database, as for a parcel asked for the first time since the last change.
-NOT_KEPT = {
-    "prepared parcel lookup": "prepared parcel lookup, nothing kept",
-    "prepared point lookup": "prepared point lookup, nothing kept",
+#: The prepared lookups again on servers that keep less in memory, by server: its settings, and the endpoints it is
+#: asked with their rows. Keeping nothing (GIS_LOOKUP_CACHE_SIZE=0) every answer is read from the database, as for a
+#: parcel asked for the first time since the last change; without the parcels (GIS_LOOKUP_POINT_INDEX=0) the
+#: database finds the parcel at each point (in batches).
+LESS_KEPT: dict[str, tuple[dict[str, str], dict[str, str]]] = {
+    "not-kept": (
+        {"GIS_LOOKUP_CACHE_SIZE": "0"},
+        {
+            "prepared parcel lookup": "prepared parcel lookup, nothing kept",
+            "prepared point lookup": "prepared point lookup, nothing kept",
+        },
+    ),
+    "no-parcels": (
+        {"GIS_LOOKUP_POINT_INDEX": "0"},
+        {"prepared point lookup": "prepared point lookup, parcels not kept"},
+    ),
 }
 
 
-def _add_not_kept_server(
+def _add_less_kept_servers(
     servers: list[tuple[str, list[str], dict[str, str], str]], endpoints: dict[str, Any], floors: dict[str, Any]
 ) -> None:
-    """Add our server keeping no prepared answer in memory, asked the prepared lookups' paths."""
+    """Add our servers keeping less in memory (:data:`LESS_KEPT`), asked the prepared lookups' paths."""
     _, args, env, probe = next(s for s in servers if s[0] == "ours")
-    servers.append(("not-kept", args, env | {"GIS_LOOKUP_CACHE_SIZE": "0"}, probe))
-    for endpoint, name in NOT_KEPT.items():
-        endpoints[name] = {"not-kept": list(endpoints[endpoint]["ours"])}
-        floors[name] = floors[endpoint]
+    for server, (settings, rows) in LESS_KEPT.items():
+        servers.append((server, args, env | settings, probe))
+        for endpoint, name in rows.items():
+            endpoints[name] = {server: list(endpoints[endpoint]["ours"])}
+            floors[name] = floors[endpoint]
 
 
 def _published_results(results: dict[str, dict[str, Any]], floor_ms: dict[str, float]) -> None:
     """Show the published tiles as ours (no SQL: floor 0) and say their ratio to the live ones."""
     results[PUBLISHED_TILE]["ours"] = results[PUBLISHED_TILE].pop("published", None)
-    for name in NOT_KEPT.values():
-        results[name]["ours"] = results[name].pop("not-kept", None)
+    for server, (_, rows) in LESS_KEPT.items():
+        for name in rows.values():
+            results[name]["ours"] = results[name].pop(server, None)
     floor_ms[PUBLISHED_TILE] = 0.0
     files, live = results[PUBLISHED_TILE]["ours"], results[LIVE_TILE].get("ours")
     if files and live and live.rps:
@@ -610,7 +623,7 @@ def run(scale: float = 1.0, seconds: float = 8.0, connections: int = 16, workers
         floors |= prepared_floors
         servers = _servers(libpq_url, Path(tmp), has_tipg)
         _add_published_server(libpq_url, Path(tmp), servers, endpoints)
-        _add_not_kept_server(servers, endpoints, floors)
+        _add_less_kept_servers(servers, endpoints, floors)
         results = _measure(servers, endpoints, seconds, connections, workers)
         qgis_note = _measure_qgis(libpq_url, Path(tmp), sample, results, seconds, connections, workers)
         floor_ms = {endpoint: sql_floor(libpq_url, stmts) for endpoint, stmts in floors.items()}
