@@ -11,7 +11,7 @@ itself, when it can be sure of the database's answer:
   could round the other way in the database, so such a point is not answered here;
 - a point within :data:`GUARD_M` of a parcel's edge could fall on the other side of it there: not answered here.
 
-Those points (a few in ten thousand) and every point while the parcels are being read go to the database as before
+Those points (under 1 % of random points) and every point while the parcels are being read go to the database as before
 (:class:`gis_service.api.point_batches.PointBatches`). The parcels are read again whenever they may have changed
 (:attr:`gis_service.hot_answers.HotAnswers.parcels_epoch`): a change of parcels, a change not notified, the listener
 reconnecting. More parcels than ``settings.lookup_point_index`` are not kept.

@@ -397,7 +397,7 @@ class Settings(BaseSettings):
     lookup_point_index: int = Field(
         default=500_000,
         ge=0,
-        description="Parcels each process keeps (their geometries, about 350 B each) to find the parcel at a point "
+        description="Parcels each process keeps (their geometries, about 640 B each) to find the parcel at a point "
         "without a query; with more parcels in the database, or 0, the points are found by the database.",
     )
     public_url: str | None = Field(
