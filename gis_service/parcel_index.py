@@ -31,6 +31,7 @@ import numpy as np
 import psycopg
 import shapely
 from pyproj import Transformer
+from shapely.errors import GEOSException
 
 from gis_service.hot_answers import HotAnswers
 
@@ -119,12 +120,12 @@ class ParcelIndex:
         started = time.perf_counter()
         try:
             ids, geoms = await asyncio.to_thread(self._read)
-        except Exception as exc:  # the points go to the database meanwhile; tried again at the next lookup
+        except Exception as exc:  # the points go to the database; not tried again before the parcels change
             log.warning("parcels not kept for point lookups: %s", str(exc).split("\n")[0] or exc)
-            self.epoch = epoch  # not again for the same epoch: a change, or a new listener, tries again
-            self._tree = None
+            self.epoch, self._tree = epoch, None
             return
         if ids is None:
+            log.info("parcels not kept for point lookups: more than %s (GIS_LOOKUP_POINT_INDEX)", f"{self.most:,}")
             self.epoch, self._tree = epoch, None
             return
         tree = await asyncio.to_thread(shapely.STRtree, geoms)
@@ -153,14 +154,7 @@ class ParcelIndex:
         tree = self._tree
         if tree is None:
             return UNSURE
-        if mode == "lonlat":
-            e, n = _TO_VN2000.transform(x, y)
-            location = self._location(e, n, GUARD_M)
-        else:
-            e, n = x, y
-            location = self._location(e, n, 0.0)  # e and n as given: rounded exactly
-        if location is None:
-            return UNSURE
+        e, n = _TO_VN2000.transform(x, y) if mode == "lonlat" else (x, y)
         # every parcel whose box meets the guard's square around the point (an edge may run along a parcel's box);
         # an edge crossing the square leaves the point to the database
         guard = shapely.box(e - GUARD_M, n - GUARD_M, e + GUARD_M, n + GUARD_M)
@@ -168,10 +162,16 @@ class ParcelIndex:
         if len(near) == 0:
             return None
         geoms = self._geoms[near]
-        if any(shapely.intersects(shapely.boundary(geoms), guard)):  # a few parcels: any() beats numpy's reduce
+        try:
+            if any(shapely.intersects(shapely.boundary(geoms), guard)):  # a few parcels: any() beats numpy's reduce
+                return UNSURE
+            inside = self._ids[near[shapely.intersects_xy(geoms, e, n)]].tolist()
+        except GEOSException:  # e.g. a parcel GEOS cannot read: the database answers for it
             return UNSURE
-        inside = self._ids[near[shapely.intersects_xy(geoms, e, n)]].tolist()
-        return (min(inside), location) if inside else None
+        if not inside:
+            return None
+        location = self._location(e, n, GUARD_M if mode == "lonlat" else 0.0)  # e and n as given: rounded exactly
+        return UNSURE if location is None else (min(inside), location)
 
     @staticmethod
     def _location(e: float, n: float, guard_m: float) -> dict[str, float] | None:

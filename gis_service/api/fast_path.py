@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gis_service.api.lookup import LOOKUP_HEADERS, LOOKUP_PARAMS, PREPARED_TRIED
 from gis_service.api.point_batches import PointBatches
-from gis_service.api.read_routing import ReadRouter, reads_own_writes
+from gis_service.api.read_routing import ANONYMOUS_READ, ReadRouter, reads_own_writes
 from gis_service.api.tiles import PUBLISHED_CACHE_CONTROL, TILE_MEDIA_TYPE
 from gis_service.errors import PlanningError
 from gis_service.hot_answers import HotAnswers
@@ -39,8 +39,6 @@ _COLLECTION_TILE = re.compile(
 )
 _MAP_TILE = re.compile(r"^/ogc/tiles/WebMercatorQuad/(\d{1,2})/(\d{1,9})/(\d{1,9})$")
 _PARCEL = re.compile(r"^/lookup/parcels/(\d{1,18})$")
-#: The scope of a read for any anonymous request (a replica's connection, when there is one).
-_ANONYMOUS: dict[str, Any] = {"type": "http", "headers": []}
 
 
 class PublishedFastPath:
@@ -121,7 +119,7 @@ class PublishedFastPath:
                 tail = hot.get(parcel_id)
                 if tail is None:
                     router: ReadRouter = app_state.read_router
-                    async with router.connection(_ANONYMOUS) as conn:
+                    async with router.connection(ANONYMOUS_READ) as conn:
                         tail = await prepared_tail_async(conn, parcel_id, hot)
                 return None if tail is None else compose_answer(query, location, tail)
         else:

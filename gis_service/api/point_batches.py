@@ -10,9 +10,8 @@ may read any replica and the answers kept in memory); a request that must see it
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from gis_service.api.read_routing import ReadRouter
+from gis_service.api.read_routing import ANONYMOUS_READ, ReadRouter
 from gis_service.hot_answers import HotAnswers
 from gis_service.lookup_prepared import PreparedPoint, prepared_points
 
@@ -20,8 +19,6 @@ __all__ = ["PointBatches"]
 
 #: The most points in one query (a bound on the statement's size and on one batch's time).
 MOST_POINTS = 64
-#: The scope of a batch's read: anonymous, with no write to see (a replica's connection, when there is one).
-_ANONYMOUS: dict[str, Any] = {"type": "http", "headers": []}
 
 type _Waiting = tuple[float, float, asyncio.Future[PreparedPoint | None]]
 
@@ -60,7 +57,7 @@ class PointBatches:
             while waiting := self._waiting[mode]:
                 batch, self._waiting[mode] = waiting[:MOST_POINTS], waiting[MOST_POINTS:]
                 try:
-                    async with self.router.connection(_ANONYMOUS) as conn:
+                    async with self.router.connection(ANONYMOUS_READ) as conn:
                         found = await prepared_points(conn, mode, [(x, y) for x, y, _ in batch], self.hot)
                 except Exception as exc:  # each request answers it (e.g. falls back to its route)
                     for _, _, future in batch:

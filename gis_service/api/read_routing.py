@@ -35,7 +35,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gis_service.db.engine import create_db_engine, safe_text
 from gis_service.settings import ReplicaSettings
 
-__all__ = ["LSN_COOKIE", "LSN_HEADER", "ReadRouter", "ReadYourWrites", "Replica", "lsn_from_text", "lsn_to_text"]
+__all__ = [
+    "ANONYMOUS_READ",
+    "LSN_COOKIE",
+    "LSN_HEADER",
+    "ReadRouter",
+    "ReadYourWrites",
+    "Replica",
+    "lsn_from_text",
+    "lsn_to_text",
+]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +110,10 @@ def _wants_primary(scope: Scope) -> tuple[bool, int | None]:
         return False, lsn_from_text(token)
     except ValueError:
         return True, None
+
+
+#: The scope of a read made for anonymous requests, with no write to see (a replica's connection, when there is one).
+ANONYMOUS_READ: Scope = {"type": "http", "headers": []}
 
 
 def reads_own_writes(scope: Scope) -> bool:
