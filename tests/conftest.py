@@ -178,16 +178,10 @@ def sample_plan(db_server: DatabaseServer) -> Iterator[tuple[str, dict[str, Any]
 def sample_plans_url(db_server: DatabaseServer) -> Iterator[str]:
     """A database of its own holding the demo's sample plans (``sample_data/``), imported and published as the demo
     does (:func:`gis_service.cli.sample_plans.load_sample_plans`). Tests must leave it as they found it."""
-    from gis_service.cli.sample_plans import load_sample_plans
-    from gis_service.settings import project_root
+    from sample_plans_db import fill_with_sample_plans
 
     url = db_server.create("sample")
-    upgrade(url)
-    eng = create_db_engine(url, pool_size=1)
-    try:
-        load_sample_plans(eng, project_root() / "sample_data", user="test")
-    finally:
-        eng.dispose()
+    fill_with_sample_plans(url)
     yield url
     db_server.drop(url)
 

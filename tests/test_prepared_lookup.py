@@ -15,17 +15,16 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sample_plans_db import fill_with_sample_plans
 
 from gis_service.api.app import create_app
 from gis_service.as_of import today_in_hue
-from gis_service.cli.sample_plans import load_sample_plans
 from gis_service.db import create_db_engine
-from gis_service.db.migrate import upgrade
 from gis_service.editing import publish_with_decision, start_draft, update_feature
 from gis_service.hot_answers import CHANNEL
 from gis_service.lookup_prepared import prepare_lookups, prepare_parcels
 from gis_service.published_tiles import build_published_tiles
-from gis_service.settings import Settings, TileSettings, VectorTileSettings, project_root
+from gis_service.settings import Settings, TileSettings, VectorTileSettings
 from tiles.build import TileOptions, build_tilesets
 
 CODE = "46QCT0000001"  # the detailed plan: a corner of the sample
@@ -34,12 +33,7 @@ CODE = "46QCT0000001"  # the detailed plan: a corner of the sample
 @pytest.fixture(scope="module")
 def db_url(db_server: Any) -> Iterator[str]:
     url: str = db_server.create("prepared")
-    upgrade(url)
-    eng = create_db_engine(url, pool_size=1)
-    try:
-        load_sample_plans(eng, project_root() / "sample_data", user="test")
-    finally:
-        eng.dispose()
+    fill_with_sample_plans(url)
     yield url
     db_server.drop(url)
 

@@ -18,15 +18,14 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sample_plans_db import fill_with_sample_plans
 
 from gis_service.api.app import create_app
-from gis_service.cli.sample_plans import load_sample_plans
 from gis_service.db import create_db_engine
 from gis_service.db.local_cluster import LocalCluster
-from gis_service.db.migrate import upgrade
 from gis_service.editing import publish_with_decision, start_draft, update_feature
 from gis_service.published_tiles import LAYER_SETS, PublishedTiles, build_published_tiles, database_of, tiles_over
-from gis_service.settings import Settings, TileSettings, VectorTileSettings, project_root
+from gis_service.settings import Settings, TileSettings, VectorTileSettings
 from gis_service.vector_tiles import tile_sql
 from tiles.vector_job import rebuild_published_vector_tiles
 
@@ -87,12 +86,7 @@ def published() -> Iterator[Published]:
     try:
         cluster.up()
         url = cluster.url()
-        upgrade(url)
-        eng = create_db_engine(url, pool_size=1)
-        try:
-            load_sample_plans(eng, project_root() / "sample_data", user="test")
-        finally:
-            eng.dispose()
+        fill_with_sample_plans(url)
         p = Published(cluster, url, tmp / "vector", tmp)
         reports = build_published_tiles(p.engine, p.folder, max_zoom=MAX_ZOOM)
         print("\n" + "\n".join(r.describe() for r in reports))
