@@ -1,10 +1,10 @@
-"""Prepared lookups kept in each service process, while ``planning.data_version`` stays where they were read.
+"""Prepared lookups kept in each service process, while the data version stays where they were read.
 
 A prepared answer (:mod:`gis_service.lookup_prepared`) is right while the data version it was stamped with is the
 database's. Reading it costs a query, and on two cores that query (its round trip, psycopg, the server) was most of
 a lookup's cost. So each process keeps the answers it has read, up to ``settings.lookup_cache_size`` parcels, and
-listens on ``planning_data_version`` (migration 0016), which every change of the tables the rules read and every
-drop of the prepared answers notifies at commit:
+listens on the data version's channel (:mod:`gis_service.data_version`), which every change of the tables the rules
+read and every drop of the prepared answers notifies at commit:
 
 - every notification empties the cache;
 - an answer is kept only if it was stamped with the newest version this process knows (notified, or read when it
@@ -26,15 +26,14 @@ from typing import Any
 
 import psycopg
 
-__all__ = ["CHANNEL", "HotAnswers"]
+from gis_service.data_version import CHANNEL
+
+__all__ = ["HotAnswers"]
 
 log = logging.getLogger(__name__)
 
-#: The channel the triggers of migration 0016 notify.
-CHANNEL = "planning_data_version"
-#: How often the listener reads the version itself: a version it was not told of (taken by a transaction that
-#: rolled back, or notified on a connection that died unnoticed) empties the cache too, so nothing kept is ever
-#: older than this.
+#: How often the listener reads the version itself: a version it was not told of (notified on a connection that died
+#: unnoticed) empties the cache too, so nothing kept is ever older than this.
 REFRESH_S = 5.0
 #: The wait before listening again after the connection was lost.
 RETRY_S = 1.0
@@ -126,7 +125,7 @@ class HotAnswers:
 
 
 async def _version(conn: psycopg.AsyncConnection[Any]) -> int:
-    cur = await conn.execute("SELECT last_value FROM planning.data_version")
+    cur = await conn.execute("SELECT planning.data_version()")
     row = await cur.fetchone()
     assert row is not None
     return int(row[0])

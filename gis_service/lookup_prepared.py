@@ -12,11 +12,11 @@ Many parcels are computed by worker processes (:data:`PROCESSES`), each on its o
 the preparing transaction exported once its locks were held; the preparing transaction writes the rows (COPY) and
 the state row.
 
-Each row carries ``planning.data_version`` (migration 0010) at preparation: it is served only while the counter has
-not moved, else the lookup goes live. A preparation re-prepares only the parcels within the rules' reach of what
-``planning.change_history`` records since the previous one (a republished plan: the zones and lines of its old and
-new versions) and re-stamps the others; the first one, or one after the land-use codes or base map changed, does
-every parcel.
+Each row carries the data version (:mod:`gis_service.data_version`) at preparation: it is served only while the
+version has not moved, else the lookup goes live. A preparation re-prepares only the parcels within the rules' reach
+of what ``planning.change_history`` records since the previous one (a republished plan: the zones and lines of its
+old and new versions) and re-stamps the others; the first one, or one after the land-use codes or base map changed,
+does every parcel.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import Engine
 
+from gis_service.data_version import CHANNEL
 from gis_service.errors import PlanningError
-from gis_service.hot_answers import CHANNEL, HotAnswers
+from gis_service.hot_answers import HotAnswers
 from gis_service.jobs import LOOKUP_PREPARE, Handler, Progress
 from gis_service.lookup import LookupQuery, default_lookups
 from gis_service.rules.site import SEARCH_M
@@ -60,7 +61,7 @@ _LOCK_SQL = (
     "planning.map_features, planning.land_use_codes IN SHARE MODE"
 )
 _STATE_SQL = (
-    "SELECT (SELECT last_value FROM planning.data_version), "
+    "SELECT (SELECT planning.data_version()), "
     "(SELECT coalesce(max(id), 0) FROM planning.change_history), "
     "(SELECT history_id FROM planning.prepared_lookup_state)"
 )
@@ -326,7 +327,7 @@ def _json_value(value: float | int | str) -> str:
 
 PREPARED_PARCEL_SQL = (
     "SELECT answer, data_version FROM planning.prepared_lookups WHERE parcel_id = %s "
-    "AND data_version = (SELECT last_value FROM planning.data_version)"
+    "AND data_version = (SELECT planning.data_version())"
 )
 #: For each point (``x`` and ``y`` arrays, numbered from 1): the parcel there (the live lookup's choice: the
 #: lowest id), the point's location as the live lookup answers it, and the parcel's prepared answer if asked for
@@ -345,7 +346,7 @@ CROSS JOIN LATERAL (
     -- "+ 0": find the parcels through the spatial index, not by walking the ids in order until one is hit
     SELECT p.id FROM planning.parcels p WHERE ST_Intersects(p.geom, pt.g) ORDER BY p.id + 0 LIMIT 1) parcel
 JOIN planning.prepared_lookups pl ON pl.parcel_id = parcel.id
-    AND pl.data_version = (SELECT last_value FROM planning.data_version)
+    AND pl.data_version = (SELECT planning.data_version())
 """
 PREPARED_POINTS_SQL = {
     "lonlat": _POINTS_SQL.replace("__POINT__", "ST_Transform(ST_SetSRID(ST_MakePoint(q.x, q.y), 4326), 9214)"),
@@ -354,7 +355,7 @@ PREPARED_POINTS_SQL = {
 #: The prepared answers of parcels (``ids``) that hold at the database's data version.
 PREPARED_PARCELS_SQL = (
     "SELECT parcel_id, answer, data_version FROM planning.prepared_lookups WHERE parcel_id = ANY(%s) "
-    "AND data_version = (SELECT last_value FROM planning.data_version)"
+    "AND data_version = (SELECT planning.data_version())"
 )
 
 
@@ -400,7 +401,7 @@ async def prepared_points(
 def _sheet_sql(query: LookupQuery) -> tuple[str, list[Any]]:
     sql = (
         "SELECT pl.answer FROM planning.parcels p LEFT JOIN planning.prepared_lookups pl ON pl.parcel_id = p.id "
-        "AND pl.data_version = (SELECT last_value FROM planning.data_version) "
+        "AND pl.data_version = (SELECT planning.data_version()) "
         "WHERE p.sheet_no = %s AND p.parcel_no = %s"
     )
     args: list[Any] = [query.sheet_no, query.parcel_no]

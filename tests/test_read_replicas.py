@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from gis_service.consultation.periods import today_in_hue
 from gis_service.db.local_cluster import LocalCluster
 from gis_service.db.local_replicas import LocalReplica, destroy_replicas, scale_replicas
 from gis_service.db.migrate import upgrade
+from gis_service.lookup_prepared import PREPARED_PARCELS_SQL, prepare_parcels
 from gis_service.settings import ReplicaSettings, Settings, TileSettings
 
 pytestmark = pytest.mark.cluster
@@ -219,3 +221,41 @@ def test_signed_in_reads_and_bad_tokens_go_to_the_primary(
     r = c.get("/ogc/collections/zones/items", params={"f": "json", "limit": 1}, headers={LSN_HEADER: "not-a-position"})
     assert r.status_code == 200
     assert replica.reads == before
+
+
+def test_the_replica_reads_the_primarys_data_version_and_its_prepared_lookups(
+    topology: tuple[LocalCluster, LocalReplica],
+) -> None:
+    """Forty changes in a row, each seen on the replica with the primary's version (a sequence, written to the WAL 32
+    values ahead, stood still there), then prepared lookups read on the replica as on the primary."""
+    primary, replica = topology
+    with (
+        psycopg.connect(primary.url(), autocommit=True) as on_primary,
+        psycopg.connect(replica.url(), autocommit=True) as on_replica,
+    ):
+
+        def version(conn: psycopg.Connection) -> int:
+            row = conn.execute("SELECT planning.data_version()").fetchone()
+            assert row is not None
+            return int(row[0])
+
+        def replayed(at: int) -> bool:
+            return version(on_replica) >= at
+
+        parcel = on_primary.execute("SELECT min(id) FROM planning.parcels").fetchone()
+        assert parcel is not None and parcel[0] is not None
+        for _ in range(40):
+            on_primary.execute("UPDATE planning.parcels SET address = address WHERE id = %s", [parcel[0]])
+            moved = version(on_primary)
+            wait_until(partial(replayed, moved), "the replica replaying the change", 5)
+            assert version(on_replica) == moved
+        ids = [int(r[0]) for r in on_primary.execute("SELECT id FROM planning.parcels ORDER BY id LIMIT 5")]
+        assert prepare_parcels(on_primary, ids) == len(ids)
+        moved = version(on_primary)
+        wait_until(
+            lambda: on_replica.execute(PREPARED_PARCELS_SQL, [ids]).fetchall() != [], "the prepared lookups replayed", 5
+        )
+        rows = on_replica.execute(PREPARED_PARCELS_SQL, [ids]).fetchall()
+        assert sorted(r[0] for r in rows) == ids
+        assert {r[2] for r in rows} == {moved}
+    print(f"40 changes: the replica read the primary's version after each (now {moved}); {len(rows)} prepared read")

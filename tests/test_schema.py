@@ -41,6 +41,8 @@ TABLES = {
     "prepared_lookups",  # 0014: the published lookups, prepared per parcel
     "prepared_lookup_state",
     "feature_sources",  # 0015: where imported features come from
+    "data_version_now",  # 0018: the data version, moved as changes commit
+    "data_version_pending",
 }
 
 

@@ -1,4 +1,4 @@
-"""Sites already read, kept while nothing they hold has changed (``planning.data_version``, migration 0010).
+"""Sites already read, kept while nothing they hold has changed (:mod:`gis_service.data_version`).
 
 The anonymous pre-check, the envelope and the lookup read the same parcels' sites over and over. Before using a kept
 site, one small statement reads the change counter (and turns the footprint into EPSG:9214 through the database's
@@ -24,7 +24,7 @@ from gis_service.rules.site import Site, fetch_site_async
 __all__ = ["Prepared", "SiteCache"]
 
 _VERSION_SQL = (
-    "SELECT (SELECT last_value FROM planning.data_version), CASE WHEN %(fp)s::bytea IS NULL THEN NULL "
+    "SELECT (SELECT planning.data_version()), CASE WHEN %(fp)s::bytea IS NULL THEN NULL "
     "WHEN %(srid)s::int = 9214 THEN %(fp)s::bytea "
     "ELSE ST_AsBinary(ST_Transform(ST_SetSRID(ST_GeomFromWKB(%(fp)s::bytea), %(srid)s::int), 9214)) END"
 )

@@ -1,0 +1,133 @@
+"""The data version (migration 0018): it moves once per committed change, in commit order, and a site read while a
+change was being written is not kept once the change has committed."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sample_plans_db import fill_with_sample_plans
+
+from gis_service.api.app import create_app
+from gis_service.data_version import CHANNEL
+from gis_service.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def db_url(db_server: object) -> Iterator[str]:
+    """The demo's sample plans in a database of this module's own: the tests change zones and parcels."""
+    url = db_server.create("version")  # type: ignore[attr-defined]
+    fill_with_sample_plans(url)
+    yield url
+    db_server.drop(url)  # type: ignore[attr-defined]
+
+
+def _version(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT planning.data_version()").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _first_parcel(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT min(id) FROM planning.parcels").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _notes(listener: psycopg.Connection) -> list[str]:
+    return [n.payload for n in listener.notifies(timeout=0.5, stop_after=10)]
+
+
+def test_the_version_moves_once_per_commit_and_not_before(db_url: str) -> None:
+    with (
+        psycopg.connect(db_url, autocommit=True) as reader,
+        psycopg.connect(db_url, autocommit=True) as listener,
+        psycopg.connect(db_url) as writer,
+    ):
+        listener.execute(f"LISTEN {CHANNEL}")
+        start = _version(reader)
+        zone = writer.execute("SELECT id, max_floors FROM planning.zones ORDER BY id LIMIT 1").fetchone()
+        assert zone is not None
+        for floors in (1, 2, 3):  # three statements, one transaction
+            writer.execute("UPDATE planning.zones SET max_floors = %s WHERE id = %s", [floors, zone[0]])
+        assert _version(reader) == start, "a change not yet committed moved the version"
+        writer.commit()
+        assert _version(reader) == start + 1
+        assert _notes(listener) == [str(start + 1)]
+
+        writer.execute("UPDATE planning.zones SET max_floors = %s WHERE id = %s", [zone[1], zone[0]])
+        writer.execute("UPDATE planning.parcels SET address = address WHERE id = %s", [_first_parcel(writer)])
+        writer.commit()
+        assert _version(reader) == start + 2
+        assert _notes(listener) == [f"p{start + 2}"], "a change of parcels is said with a p"
+
+        writer.execute("UPDATE planning.zones SET max_floors = 9 WHERE id = %s", [zone[0]])
+        writer.rollback()
+        with writer.transaction():  # a savepoint rolled back changes nothing either
+            writer.execute("SELECT 1")
+            with pytest.raises(psycopg.errors.DivisionByZero), writer.transaction():
+                writer.execute("UPDATE planning.zones SET max_floors = 9 WHERE id = %s", [zone[0]])
+                writer.execute("SELECT 1 / 0")
+        writer.commit()
+        assert _version(reader) == start + 2
+        assert _notes(listener) == []
+        print(f"versions {start} -> {start + 2}: one per committed change, none for the two rolled back")
+
+
+def test_versions_follow_the_order_of_commits(db_url: str) -> None:
+    with (
+        psycopg.connect(db_url, autocommit=True) as reader,
+        psycopg.connect(db_url, autocommit=True) as listener,
+        psycopg.connect(db_url) as first,
+        psycopg.connect(db_url) as second,
+    ):
+        listener.execute(f"LISTEN {CHANNEL}")
+        start = _version(reader)
+        first.execute("UPDATE planning.red_lines SET geom = geom WHERE id = (SELECT min(id) FROM planning.red_lines)")
+        second.execute("UPDATE planning.plans SET name = name WHERE id = (SELECT min(id) FROM planning.plans)")
+        second.commit()  # began second, committed first
+        assert _version(reader) == start + 1
+        first.commit()
+        assert _version(reader) == start + 2
+        assert _notes(listener) == [str(start + 1), str(start + 2)]
+
+
+def test_a_site_read_during_an_edit_is_not_kept_after_it(db_url: str) -> None:
+    """The envelope read while a planner's edit of the zone is under way, then again once it has committed."""
+    with psycopg.connect(db_url) as writer:
+        row = writer.execute(
+            "SELECT p.id, z.id, z.max_floors, coalesce(z.min_floors, 1) FROM planning.parcels p "
+            "JOIN planning.zones z ON ST_Contains(z.geom, ST_PointOnSurface(p.geom)) "
+            "JOIN planning.plans pl ON pl.id = z.plan_id "
+            "WHERE pl.status = 'approved' AND z.max_floors > coalesce(z.min_floors, 1) ORDER BY p.id LIMIT 1"
+        ).fetchone()
+        writer.rollback()
+        assert row is not None
+        parcel, zone, floors, fewer = row
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            TestClient(create_app(Settings(database_url=db_url, ogc_dir=Path(tmp) / "ogc"))) as client,
+        ):
+
+            def floors_allowed() -> float:
+                r = client.get(f"/parcels/{parcel}/envelope")
+                assert r.status_code == 200, r.text
+                return float(r.json()["capacity"]["floors"]["value"])
+
+            before = floors_allowed()
+            assert before == floors
+            try:
+                writer.execute("UPDATE planning.zones SET max_floors = %s WHERE id = %s", [fewer, zone])
+                assert floors_allowed() == before  # not committed: not seen
+                writer.commit()
+                assert floors_allowed() == fewer, "the site read during the edit was kept after it"
+            finally:
+                writer.rollback()
+                writer.execute("UPDATE planning.zones SET max_floors = %s WHERE id = %s", [floors, zone])
+                writer.commit()
+            assert floors_allowed() == before
+        print(f"parcel {parcel}: {before:g} floors, {fewer} once the edit committed, {before:g} again after")
