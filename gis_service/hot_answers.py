@@ -79,7 +79,7 @@ class HotAnswers:
             self.version = max(self.version, version)
 
     def notified(self, payload: str) -> None:
-        """A notification of migrations 0016 and 0017: the version, after ``p`` when the parcels changed."""
+        """A notification of the data version (migration 0018): the version, after ``p`` when the parcels changed."""
         parcels = payload.startswith("p")
         number = payload[1:] if parcels else payload
         self.changed(int(number) if number else None, parcels)
@@ -116,7 +116,7 @@ class HotAnswers:
                         # a notification may be lost with a connection that died unnoticed: the read times out
                         known = await asyncio.wait_for(_version(conn), REFRESH_S)
                         if self.version is not None and known > self.version:
-                            self._listening(known)  # moved unnotified (a rollback, or a lost notification)
+                            self._listening(known)  # moved unnotified (a lost notification)
             except (psycopg.Error, OSError, TimeoutError) as exc:
                 if self.version is not None:
                     log.warning("prepared lookups no longer kept in memory: %s", str(exc).split("\n")[0] or exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -94,6 +95,43 @@ def test_versions_follow_the_order_of_commits(db_url: str) -> None:
         first.commit()
         assert _version(reader) == start + 2
         assert _notes(listener) == [str(start + 1), str(start + 2)]
+
+
+def test_a_repeatable_read_writer_commits_after_other_changes(db_url: str) -> None:
+    """Versions are rows added, never a row updated: a writer whose snapshot predates another commit still commits."""
+    with (
+        psycopg.connect(db_url, autocommit=True) as reader,
+        psycopg.connect(db_url) as slow,
+        psycopg.connect(db_url) as quick,
+    ):
+        slow.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        start = _version(reader)
+        slow.execute("UPDATE planning.zones SET name = name WHERE id = (SELECT min(id) FROM planning.zones)")
+        quick.execute("UPDATE planning.zones SET name = name WHERE id = (SELECT max(id) FROM planning.zones)")
+        quick.commit()
+        slow.commit()  # no "could not serialize access"
+        assert _version(reader) == start + 2
+
+
+def test_writers_committing_side_by_side_get_one_version_each(db_url: str) -> None:
+    rounds = 40
+    with psycopg.connect(db_url, autocommit=True) as reader, psycopg.connect(db_url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        start = _version(reader)
+
+        def write(which: str) -> None:
+            with psycopg.connect(db_url) as conn:
+                for _ in range(rounds):
+                    zone = f"(SELECT {which}(id) FROM planning.zones)"
+                    conn.execute(f"UPDATE planning.zones SET name = name WHERE id = {zone}")
+                    conn.commit()
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(write, ["min", "max"]))
+        assert _version(reader) == start + 2 * rounds
+        notes = [n.payload for n in listener.notifies(timeout=1, stop_after=2 * rounds)]
+    assert notes == [str(v) for v in range(start + 1, start + 2 * rounds + 1)], "versions not in the order notified"
+    print(f"two writers, {2 * rounds} commits side by side: versions {start + 1}-{start + 2 * rounds}, in order")
 
 
 def test_a_site_read_during_an_edit_is_not_kept_after_it(db_url: str) -> None:

@@ -58,7 +58,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 #: The data version moved as a commit would move it, without a change (nor its notification).
-_MOVE_VERSION = "UPDATE planning.data_version_now SET version = version + 1 RETURNING version"
+_MOVE_VERSION = "INSERT INTO planning.data_versions VALUES (nextval('planning.data_version')) RETURNING version"
 
 
 def _sql(url: str, sql: str, args: Any = None) -> list[tuple[Any, ...]]:

@@ -41,7 +41,7 @@ TABLES = {
     "prepared_lookups",  # 0014: the published lookups, prepared per parcel
     "prepared_lookup_state",
     "feature_sources",  # 0015: where imported features come from
-    "data_version_now",  # 0018: the data version, moved as changes commit
+    "data_versions",  # 0018: the data version, a row added as each change commits
     "data_version_pending",
 }
 

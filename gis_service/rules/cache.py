@@ -1,8 +1,11 @@
 """Sites already read, kept while nothing they hold has changed (:mod:`gis_service.data_version`).
 
 The anonymous pre-check, the envelope and the lookup read the same parcels' sites over and over. Before using a kept
-site, one small statement reads the change counter (and turns the footprint into EPSG:9214 through the database's
-official VN-2000 shift); when the counter moved, every kept site is dropped and read again when next asked for.
+site, one small statement reads the data version (and turns the footprint into EPSG:9214 through the database's
+official VN-2000 shift); when the version moved, every kept site is dropped and read again when next asked for. A
+site is kept only under the version read before it, and only while that is still the newest this process has read:
+requests run side by side, and one that read an older version (a replica behind another) must not keep its site
+under a newer one.
 A lookup on a past date keeps its sites too, apart from today's: keyed by the plan versions in force then.
 """
 
@@ -83,9 +86,10 @@ class SiteCache:
             site = await fetch_site_async(conn, parcel_id=parcel_id, plan_ids=plan_ids)
             roads = roads_of(site)
             entry = Prepared(site, roads, lot_parts(site, roads))
-            self._sites[key] = entry
-            if len(self._sites) > self.size:
-                self._sites.popitem(last=False)
+            if self._version == version:  # else a newer version was read meanwhile: this site may be older
+                self._sites[key] = entry
+                if len(self._sites) > self.size:
+                    self._sites.popitem(last=False)
         else:
             self._sites.move_to_end(key)
         return entry, None if fp_wkb is None else shapely.from_wkb(bytes(fp_wkb))

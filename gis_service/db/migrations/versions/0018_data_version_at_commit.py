@@ -1,4 +1,4 @@
-"""The data version moves as a change commits, in commit order, and reads the same on a replica: a row, not a sequence.
+"""The data version moves as a change commits, in commit order, and reads the same on a replica: rows, not a sequence.
 
 Why: the statement triggers of migration 0010 took ``nextval('planning.data_version')`` when a statement ran, not
 when its transaction committed. Two faults followed:
@@ -11,11 +11,13 @@ when its transaction committed. Two faults followed:
 
 Now each transaction that changes a table the rules read leaves one row in ``planning.data_version_pending``
 (the statement triggers, cheap and idempotent), and that row's deferred trigger runs as the transaction commits:
-it adds one to the only row of ``planning.data_version_now`` and notifies the new value (``p`` before it when the
-parcels changed, migration 0017). The row's lock is held from there to the commit, so versions follow commit order;
-the row is an ordinary one, so a reader sees version N exactly when it sees the changes committed with N, on the
-primary and on every replica, and a transaction rolled back moves nothing. Statements read it as
-``planning.data_version()``.
+under an advisory lock held to the end of the commit it takes the sequence's next value, writes it as a row of
+``planning.data_versions`` and notifies it (``p`` before it when the parcels changed, migration 0017). Committers
+take the lock in turn, so versions follow commit order; the rows are ordinary ones, so a reader sees version N
+(``planning.data_version()``, the greatest row) exactly when it sees the changes committed with N, on the primary
+and on every replica, and a transaction rolled back moves nothing. Rows are only ever added (every thousandth
+version drops those a thousand or more behind it), never updated: a writer in REPEATABLE READ or SERIALIZABLE does
+not fail at its commit because another change committed meanwhile. The sequence stays, the source of the numbers.
 
 Revision ID: 0018_data_version_at_commit
 Revises: 0017_parcels_notify
@@ -32,17 +34,14 @@ branch_labels = None
 depends_on = None
 
 UPGRADE_SQL = """
-CREATE TABLE planning.data_version_now (
-    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-    version bigint NOT NULL
-);
-COMMENT ON TABLE planning.data_version_now IS
-    'Moves by one as each change to the tables the rules read commits: what was read at another version is stale';
-INSERT INTO planning.data_version_now (version)
+CREATE TABLE planning.data_versions (version bigint PRIMARY KEY);
+COMMENT ON TABLE planning.data_versions IS
+    'A row per committed change to the tables the rules read; the greatest is the data version';
+INSERT INTO planning.data_versions (version)
     SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM planning.data_version;
 -- what statements read, as "(SELECT planning.data_version())": evaluated once per statement
 CREATE FUNCTION planning.data_version() RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE
-    AS 'SELECT version FROM planning.data_version_now';
+    AS 'SELECT max(version) FROM planning.data_versions';
 
 CREATE TABLE planning.data_version_pending (
     xact xid8 PRIMARY KEY DEFAULT pg_current_xact_id(),
@@ -65,8 +64,18 @@ DECLARE
     moved bigint;
 BEGIN
     DELETE FROM planning.data_version_pending WHERE xact = NEW.xact RETURNING parcels INTO parcels_changed;
-    UPDATE planning.data_version_now SET version = version + 1 RETURNING version INTO moved;
+    -- one committer at a time from here to the end of its commit ((9214, 1): migration 0004's bulk history)
+    PERFORM pg_advisory_xact_lock(9214, 2);
+    moved := nextval('planning.data_version');
+    INSERT INTO planning.data_versions (version) VALUES (moved);
     PERFORM pg_notify('planning_data_version', CASE WHEN parcels_changed THEN 'p' ELSE '' END || moved);
+    IF moved % 1000 = 0 THEN
+        BEGIN
+            DELETE FROM planning.data_versions WHERE version <= moved - 1000;
+        EXCEPTION WHEN serialization_failure THEN
+            NULL;  -- a committer after this transaction's snapshot dropped them already
+        END;
+    END IF;
     RETURN NULL;
 END $$;
 CREATE CONSTRAINT TRIGGER data_version_commit AFTER INSERT ON planning.data_version_pending
@@ -76,12 +85,9 @@ DROP TRIGGER parcels_data_version ON planning.parcels;
 CREATE TRIGGER parcels_data_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON planning.parcels
     FOR EACH STATEMENT EXECUTE FUNCTION planning.tg_data_version();
 DROP FUNCTION planning.tg_parcels_data_version();
-DROP SEQUENCE planning.data_version;
 """
 
 DOWNGRADE_SQL = """
-CREATE SEQUENCE planning.data_version;
-SELECT setval('planning.data_version', greatest(version, 1)) FROM planning.data_version_now;
 CREATE OR REPLACE FUNCTION planning.tg_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN PERFORM pg_notify('planning_data_version', nextval('planning.data_version')::text); RETURN NULL; END $$;
 CREATE FUNCTION planning.tg_parcels_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -92,7 +98,7 @@ CREATE TRIGGER parcels_data_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
 DROP TABLE planning.data_version_pending;
 DROP FUNCTION planning.tg_data_version_commit();
 DROP FUNCTION planning.data_version();
-DROP TABLE planning.data_version_now;
+DROP TABLE planning.data_versions;
 """
 
 
