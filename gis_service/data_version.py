@@ -1,4 +1,4 @@
-"""The data version: one number that moves by one as each change to the tables the rules read commits.
+"""The data version: one number that moves forward as each change to the tables the rules read commits.
 
 Whatever is derived from those tables (a kept site, a prepared lookup, an answer kept in memory) is tagged with the
 version it was read at and is right while the version has not moved. The version is the greatest row of

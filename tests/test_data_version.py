@@ -134,6 +134,20 @@ def test_writers_committing_side_by_side_get_one_version_each(db_url: str) -> No
     print(f"two writers, {2 * rounds} commits side by side: versions {start + 1}-{start + 2 * rounds}, in order")
 
 
+def test_every_thousandth_version_drops_the_rows_far_behind(db_url: str) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        start = _version(conn)
+        thousandth = (start // 1000 + 2) * 1000
+        conn.execute(
+            "INSERT INTO planning.data_versions SELECT generate_series(%s::bigint, %s)", [start + 1, thousandth - 1]
+        )
+        conn.execute("SELECT setval('planning.data_version', %s)", [thousandth - 1])
+        conn.execute("UPDATE planning.zones SET name = name WHERE id = (SELECT min(id) FROM planning.zones)")
+        assert _version(conn) == thousandth
+        kept = conn.execute("SELECT min(version), count(*) FROM planning.data_versions").fetchone()
+    assert kept == (thousandth - 999, 1000)
+
+
 def test_a_site_read_during_an_edit_is_not_kept_after_it(db_url: str) -> None:
     """The envelope read while a planner's edit of the zone is under way, then again once it has committed."""
     with psycopg.connect(db_url) as writer:

@@ -3,9 +3,9 @@
 The anonymous pre-check, the envelope and the lookup read the same parcels' sites over and over. Before using a kept
 site, one small statement reads the data version (and turns the footprint into EPSG:9214 through the database's
 official VN-2000 shift); when the version moved, every kept site is dropped and read again when next asked for. A
-site is kept only under the version read before it, and only while that is still the newest this process has read:
-requests run side by side, and one that read an older version (a replica behind another) must not keep its site
-under a newer one.
+site is kept only under the version read before it, and only if no other version was read meanwhile: requests run
+side by side, and one that read an older version (on a replica behind another) must not keep its site under a newer
+one.
 A lookup on a past date keeps its sites too, apart from today's: keyed by the plan versions in force then.
 """
 

@@ -16,8 +16,10 @@ under an advisory lock held to the end of the commit it takes the sequence's nex
 take the lock in turn, so versions follow commit order; the rows are ordinary ones, so a reader sees version N
 (``planning.data_version()``, the greatest row) exactly when it sees the changes committed with N, on the primary
 and on every replica, and a transaction rolled back moves nothing. Rows are only ever added (every thousandth
-version drops those a thousand or more behind it), never updated: a writer in REPEATABLE READ or SERIALIZABLE does
-not fail at its commit because another change committed meanwhile. The sequence stays, the source of the numbers.
+version drops those a thousand or more behind it), never updated: a writer in REPEATABLE READ does not fail at its
+commit because another change committed meanwhile (SERIALIZABLE writers of these tables may now meet serialization
+failures at commit, to be retried as any). Versions only grow, not always by one (a commit that fails after its
+trigger ran leaves a gap). The sequence stays, the source of the numbers.
 
 Revision ID: 0018_data_version_at_commit
 Revises: 0017_parcels_notify
@@ -34,6 +36,9 @@ branch_labels = None
 depends_on = None
 
 UPGRADE_SQL = """
+-- writers under way finish first: none wrote under the old triggers and commits under the new ones unseen
+LOCK TABLE planning.plans, planning.zones, planning.parcels, planning.red_lines, planning.building_lines,
+    planning.map_features IN SHARE MODE;
 CREATE TABLE planning.data_versions (version bigint PRIMARY KEY);
 COMMENT ON TABLE planning.data_versions IS
     'A row per committed change to the tables the rules read; the greatest is the data version';
@@ -41,7 +46,7 @@ INSERT INTO planning.data_versions (version)
     SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM planning.data_version;
 -- what statements read, as "(SELECT planning.data_version())": evaluated once per statement
 CREATE FUNCTION planning.data_version() RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE
-    AS 'SELECT max(version) FROM planning.data_versions';
+    AS 'SELECT coalesce(max(version), 0) FROM planning.data_versions';
 
 CREATE TABLE planning.data_version_pending (
     xact xid8 PRIMARY KEY DEFAULT pg_current_xact_id(),
@@ -50,7 +55,9 @@ CREATE TABLE planning.data_version_pending (
 COMMENT ON TABLE planning.data_version_pending IS
     'A transaction that changed the tables the rules read, until it commits (then the version moves)';
 
-CREATE OR REPLACE FUNCTION planning.tg_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
+-- as the history triggers: whoever may edit a layer moves the version, without rights on its tables
+CREATE OR REPLACE FUNCTION planning.tg_data_version() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
     INSERT INTO planning.data_version_pending (parcels) VALUES (TG_TABLE_NAME = 'parcels')
         ON CONFLICT (xact) DO UPDATE SET parcels = true
@@ -58,13 +65,14 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION planning.tg_data_version_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION planning.tg_data_version_commit() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     parcels_changed boolean;
     moved bigint;
 BEGIN
     DELETE FROM planning.data_version_pending WHERE xact = NEW.xact RETURNING parcels INTO parcels_changed;
-    -- one committer at a time from here to the end of its commit ((9214, 1): migration 0004's bulk history)
+    -- one committer at a time from here until its commit is visible ((9214, 1): migration 0004's bulk history)
     PERFORM pg_advisory_xact_lock(9214, 2);
     moved := nextval('planning.data_version');
     INSERT INTO planning.data_versions (version) VALUES (moved);
