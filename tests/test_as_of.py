@@ -15,16 +15,16 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sample_plans_db import fill_with_sample_plans
 
 from gis_service.api.app import create_app
 from gis_service.as_of import plans_in_force, today_in_hue
-from gis_service.cli.sample_plans import load_sample_plans
 from gis_service.db import create_db_engine
 from gis_service.editing import publish_with_decision, start_draft
 from gis_service.errors import ValidationError
 from gis_service.lookup import LookupQuery, lookup_json
 from gis_service.lookup_answer import LookupAnswer
-from gis_service.settings import Settings, project_root
+from gis_service.settings import Settings
 
 ZONING, DETAILED = "46QPK0000001", "46QCT0000001"
 #: The day before and the day of the 2024 version's decision; before the 2019 version's.
@@ -35,15 +35,8 @@ STRADDLING: dict[str, Any] = {"sheet_no": 13, "parcel_no": 4, "ward": "Phú Xuâ
 
 @pytest.fixture(scope="module")
 def sample_db(db_server: Any) -> Iterator[str]:
-    from gis_service.db.migrate import upgrade
-
     url = db_server.create("asof")
-    upgrade(url)
-    engine = create_db_engine(url, pool_size=1)
-    try:
-        load_sample_plans(engine, project_root() / "sample_data", user="test")
-    finally:
-        engine.dispose()
+    fill_with_sample_plans(url)
     yield url
     db_server.drop(url)
 

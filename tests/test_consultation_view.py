@@ -17,17 +17,17 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sample_plans_db import fill_with_sample_plans
 
 from gis_service.api.app import create_app
 from gis_service.as_of import today_in_hue
-from gis_service.cli.sample_plans import load_sample_plans
 from gis_service.consultation.periods import close_consultation, open_consultation
 from gis_service.consultation.view import NOTICE_EN, NOTICE_VI
 from gis_service.db import create_db_engine
 from gis_service.editing import start_draft, update_feature
 from gis_service.lookup import LookupQuery, lookup_json
 from gis_service.lookup_answer import LookupAnswer
-from gis_service.settings import Settings, project_root
+from gis_service.settings import Settings
 
 ZONING, DETAILED = "46QPK0000001", "46QCT0000001"
 #: Phú Xuân, tờ 13, thửa 4: in KT-19 and KT-20.
@@ -37,15 +37,8 @@ CONSULT: dict[str, Any] = {"view": "consultation"}
 
 @pytest.fixture(scope="module")
 def sample_db(db_server: Any) -> Iterator[str]:
-    from gis_service.db.migrate import upgrade
-
     url = db_server.create("consultview")
-    upgrade(url)
-    engine = create_db_engine(url, pool_size=1)
-    try:
-        load_sample_plans(engine, project_root() / "sample_data", user="test")
-    finally:
-        engine.dispose()
+    fill_with_sample_plans(url)
     yield url
     db_server.drop(url)
 

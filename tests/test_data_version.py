@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -19,12 +20,12 @@ from gis_service.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def db_url(db_server: object) -> Iterator[str]:
+def db_url(db_server: Any) -> Iterator[str]:
     """The demo's sample plans in a database of this module's own: the tests change zones and parcels."""
-    url = db_server.create("version")  # type: ignore[attr-defined]
+    url = db_server.create("version")
     fill_with_sample_plans(url)
     yield url
-    db_server.drop(url)  # type: ignore[attr-defined]
+    db_server.drop(url)
 
 
 def _version(conn: psycopg.Connection) -> int:
